@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -279,16 +280,12 @@ func TestEncodeErrors(t *testing.T) {
 		{"metadata utf8", nil, map[string]string{"k": "\xff"}, "UTF-8"},
 	}
 	for _, tc := range tests {
-		err := Encode(io_discard{}, tc.ts, tc.meta)
+		err := Encode(io.Discard, tc.ts, tc.meta)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
 		}
 	}
 }
-
-type io_discard struct{}
-
-func (io_discard) Write(p []byte) (int, error) { return len(p), nil }
 
 func TestDecodeErrors(t *testing.T) {
 	good := `{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`
