@@ -1,0 +1,385 @@
+// Package nn implements the multilayer perceptron that matapprox trains: a
+// stack of dense layers with a fixed elementwise activation after every
+// hidden layer and a linear output layer, in float64.
+//
+// # Model
+//
+// With a₀ = x (optionally standardised, a₀ = (x−μ)/σ column by column) and
+// layers l = 0..L−1 of weights W_l (out×in) and biases b_l,
+//
+//	z_l = a_l W_lᵀ + b_l,   a_{l+1} = f(z_l) for l < L−1,   y = z_{L−1}.
+//
+// A batch of n samples is processed as row-major n×width matrices, so each
+// layer is one matrix product (internal/gemm.Dgemm).
+//
+// # Gradients
+//
+// Backward is reverse-mode differentiation (backpropagation; Rumelhart,
+// Hinton & Williams, "Learning representations by back-propagating errors",
+// Nature 323, 1986). Given δ_{L−1} = ∂E/∂y (n×Outputs),
+//
+//	∂E/∂W_l += δ_lᵀ a_l,   ∂E/∂b_l += Σ_rows δ_l,
+//	δ_{l−1} = (δ_l W_l) ⊙ f'(z_{l−1}),
+//
+// where f' is evaluated from the stored output a_l = f(z_{l−1}): 1−a² for
+// tanh and [a > 0] for ReLU.
+//
+// # Layout and initialisation
+//
+// All parameters live in one slice, MLP.Params, layer by layer, each layer's
+// weight matrix (out×in, row-major, exactly as PyTorch's nn.Linear stores
+// it) followed by its bias; MLP.Grads has the same layout. This is the order
+// of PyTorch's model.parameters(), so optimizers and gradient clipping work
+// on flat vectors and a state_dict maps onto Params without reordering.
+// New draws every weight and bias uniformly from ±1/√fan_in, which is
+// PyTorch's default nn.Linear initialisation (kaiming_uniform_ with
+// a = √5, He et al., "Delving deep into rectifiers", ICCV 2015).
+//
+// # Concurrency
+//
+// Forward only reads Params, Mean and Std, so several goroutines may call
+// Forward concurrently on one MLP provided each uses its own Workspace and
+// nothing modifies the parameters meanwhile. Backward and ZeroGrad write
+// Grads and must not run concurrently with each other. Predict allocates its
+// own Workspace and is safe for concurrent use under the same condition.
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/blas"
+
+	"github.com/matapprox/matapprox/internal/gemm"
+)
+
+// MLP is a multilayer perceptron with contiguous parameters.
+type MLP struct {
+	// Config is the architecture. It must not be changed after New.
+	Config Config
+	// Params holds every weight and bias: for each layer, W (out×in,
+	// row-major) then b (out).
+	Params []float64
+	// Grads accumulates ∂E/∂Params with the layout of Params.
+	Grads []float64
+	// Mean and Std, when non-nil (both of length Inputs), standardise the
+	// input before layer 0: x_j ↦ (x_j − Mean[j]) / Std[j].
+	Mean, Std []float64
+
+	sizes []int
+	off   []int // off[l] is the offset of W_l in Params; b_l follows at off[l]+out·in
+}
+
+// Layer gives access to one dense layer's parameters and gradients as
+// subslices of MLP.Params and MLP.Grads (writes go through).
+type Layer struct {
+	In, Out int
+	W, B    []float64 // W is Out×In row-major
+	GW, GB  []float64 // gradients with the shapes of W and B
+}
+
+// New returns a network with architecture cfg whose parameters are drawn
+// from rng as PyTorch's nn.Linear does: layer by layer, weights (row-major)
+// then biases, each uniform in ±1/√in.
+func New(cfg Config, rng *rand.Rand) (*MLP, error) {
+	if rng == nil {
+		return nil, fmt.Errorf("nn.New: nil random generator")
+	}
+	m, err := newZero(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for l := 0; l < m.NumLayers(); l++ {
+		ly := m.Layer(l)
+		bound := 1 / math.Sqrt(float64(ly.In))
+		for i := range ly.W {
+			ly.W[i] = bound * (2*rng.Float64() - 1)
+		}
+		for i := range ly.B {
+			ly.B[i] = bound * (2*rng.Float64() - 1)
+		}
+	}
+	return m, nil
+}
+
+// newZero returns a network with all parameters zero.
+func newZero(cfg Config) (*MLP, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Hidden = append([]int(nil), cfg.Hidden...)
+	m := &MLP{Config: cfg, sizes: cfg.Sizes()}
+	n := 0
+	for l := 1; l < len(m.sizes); l++ {
+		m.off = append(m.off, n)
+		n += m.sizes[l] * (m.sizes[l-1] + 1)
+	}
+	m.Params = make([]float64, n)
+	m.Grads = make([]float64, n)
+	return m, nil
+}
+
+// NumLayers returns the number of dense layers, len(Hidden)+1.
+func (m *MLP) NumLayers() int { return len(m.off) }
+
+// Layer returns layer l, 0 <= l < NumLayers().
+func (m *MLP) Layer(l int) Layer {
+	in, out := m.sizes[l], m.sizes[l+1]
+	w := m.off[l]
+	b := w + out*in
+	e := b + out
+	return Layer{
+		In: in, Out: out,
+		W: m.Params[w:b:b], B: m.Params[b:e:e],
+		GW: m.Grads[w:b:b], GB: m.Grads[b:e:e],
+	}
+}
+
+// ZeroGrad sets every gradient to zero.
+func (m *MLP) ZeroGrad() { clear(m.Grads) }
+
+// Clone returns a deep copy of m (parameters, gradients and
+// standardisation).
+func (m *MLP) Clone() *MLP {
+	c, err := newZero(m.Config)
+	if err != nil {
+		panic("nn: Clone of an invalid MLP: " + err.Error())
+	}
+	copy(c.Params, m.Params)
+	copy(c.Grads, m.Grads)
+	if m.Mean != nil {
+		c.Mean = append([]float64(nil), m.Mean...)
+	}
+	if m.Std != nil {
+		c.Std = append([]float64(nil), m.Std...)
+	}
+	return c
+}
+
+// Check reports whether m is consistent: parameter and gradient lengths
+// match the configuration, all parameters are finite, and the
+// standardisation, if any, has Inputs finite means and positive finite
+// deviations.
+func (m *MLP) Check() error {
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
+	n := m.Config.NumParams()
+	if len(m.Params) != n || len(m.Grads) != n || len(m.sizes) != len(m.Config.Hidden)+2 {
+		return fmt.Errorf("network %v has %d parameters and %d gradients, want %d: %w", m.Config, len(m.Params), len(m.Grads), n, ErrConfig)
+	}
+	for i, v := range m.Params {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("parameter %d is %v: %w", i, v, ErrConfig)
+		}
+	}
+	if (m.Mean == nil) != (m.Std == nil) {
+		return fmt.Errorf("standardisation needs both mean and std: %w", ErrConfig)
+	}
+	if m.Mean != nil {
+		if len(m.Mean) != m.Config.Inputs || len(m.Std) != m.Config.Inputs {
+			return fmt.Errorf("standardisation has %d means and %d deviations, want %d: %w", len(m.Mean), len(m.Std), m.Config.Inputs, ErrConfig)
+		}
+		for j := range m.Mean {
+			if math.IsNaN(m.Mean[j]) || math.IsInf(m.Mean[j], 0) {
+				return fmt.Errorf("standardisation mean %d is %v: %w", j, m.Mean[j], ErrConfig)
+			}
+			if !(m.Std[j] > 0) || math.IsInf(m.Std[j], 0) {
+				return fmt.Errorf("standardisation deviation %d is %v, want positive and finite: %w", j, m.Std[j], ErrConfig)
+			}
+		}
+	}
+	return nil
+}
+
+// Standardize sets Mean and Std to the column means and (population)
+// standard deviations of the rows×Inputs row-major data x. Columns with zero
+// spread get Std 1, so they are only centred. It panics if
+// len(x) < rows·Inputs or rows < 1.
+func (m *MLP) Standardize(x []float64, rows int) {
+	d := m.Config.Inputs
+	if rows < 1 || len(x) < rows*d {
+		panic(fmt.Sprintf("nn: Standardize with %d rows of %d values, have %d", rows, d, len(x)))
+	}
+	mean := make([]float64, d)
+	std := make([]float64, d)
+	for i := 0; i < rows; i++ {
+		for j, v := range x[i*d : i*d+d] {
+			mean[j] += v
+		}
+	}
+	for j := range mean {
+		mean[j] /= float64(rows)
+	}
+	for i := 0; i < rows; i++ {
+		for j, v := range x[i*d : i*d+d] {
+			e := v - mean[j]
+			std[j] += e * e
+		}
+	}
+	for j := range std {
+		std[j] = math.Sqrt(std[j] / float64(rows))
+		if !(std[j] > 0) || math.IsInf(std[j], 0) {
+			std[j] = 1
+		}
+	}
+	m.Mean, m.Std = mean, std
+}
+
+// Workspace holds the activations of one batch between Forward and
+// Backward, for batches of at most MaxBatch rows. A Workspace belongs to one
+// MLP (or to networks of the same Config) and one goroutine at a time.
+type Workspace struct {
+	maxBatch int
+	sizes    []int
+	n        int         // rows of the last Forward, -1 before any
+	x        []float64   // layer-0 input of the last Forward
+	in       []float64   // standardised input, maxBatch×Inputs
+	act      [][]float64 // act[l] = output of layer l, maxBatch×sizes[l+1]
+	d0, d1   []float64   // backward deltas, maxBatch×(widest hidden layer)
+}
+
+// NewWorkspace returns a workspace for batches of up to maxBatch rows. It
+// panics if maxBatch < 1.
+func (m *MLP) NewWorkspace(maxBatch int) *Workspace {
+	if maxBatch < 1 {
+		panic(fmt.Sprintf("nn: NewWorkspace(%d): batch must be positive", maxBatch))
+	}
+	ws := &Workspace{maxBatch: maxBatch, sizes: append([]int(nil), m.sizes...), n: -1}
+	ws.in = make([]float64, maxBatch*m.Config.Inputs)
+	widest := 0
+	for l := 1; l < len(m.sizes); l++ {
+		ws.act = append(ws.act, make([]float64, maxBatch*m.sizes[l]))
+		if l < len(m.sizes)-1 {
+			widest = max(widest, m.sizes[l])
+		}
+	}
+	ws.d0 = make([]float64, maxBatch*widest)
+	ws.d1 = make([]float64, maxBatch*widest)
+	return ws
+}
+
+// MaxBatch returns the largest batch ws accepts.
+func (ws *Workspace) MaxBatch() int { return ws.maxBatch }
+
+func (m *MLP) checkWorkspace(ws *Workspace) {
+	if len(ws.sizes) != len(m.sizes) {
+		panic("nn: workspace belongs to a network of another architecture")
+	}
+	for i, s := range m.sizes {
+		if ws.sizes[i] != s {
+			panic("nn: workspace belongs to a network of another architecture")
+		}
+	}
+}
+
+// Forward evaluates the network on the n×Inputs row-major batch x and
+// returns the n×Outputs outputs, a view into ws valid until the next
+// Forward with ws. Without standardisation ws keeps a reference to x, which
+// must not change before the matching Backward. Forward does not allocate.
+// It panics if n is negative or exceeds ws.MaxBatch(), if len(x) < n·Inputs,
+// or if ws was made for another architecture.
+func (m *MLP) Forward(ws *Workspace, x []float64, n int) []float64 {
+	m.checkWorkspace(ws)
+	d := m.Config.Inputs
+	if n < 0 || n > ws.maxBatch {
+		panic(fmt.Sprintf("nn: Forward batch of %d rows, workspace holds 0..%d", n, ws.maxBatch))
+	}
+	if len(x) < n*d {
+		panic(fmt.Sprintf("nn: Forward input has %d values, want %d×%d", len(x), n, d))
+	}
+	x = x[:n*d]
+	if m.Mean != nil {
+		if len(m.Mean) != d || len(m.Std) != d {
+			panic(fmt.Sprintf("nn: standardisation has %d means and %d deviations, want %d", len(m.Mean), len(m.Std), d))
+		}
+		in := ws.in[:n*d]
+		for i := 0; i < n; i++ {
+			src, dst := x[i*d:i*d+d], in[i*d:i*d+d]
+			for j, v := range src {
+				dst[j] = (v - m.Mean[j]) / m.Std[j]
+			}
+		}
+		x = in
+	}
+	ws.x, ws.n = x, n
+	L := m.NumLayers()
+	a := x
+	for l := 0; l < L; l++ {
+		in, out := m.sizes[l], m.sizes[l+1]
+		w := m.Params[m.off[l] : m.off[l]+out*in]
+		b := m.Params[m.off[l]+out*in : m.off[l]+out*in+out]
+		z := ws.act[l][:n*out]
+		if n > 0 {
+			// z = a·Wᵀ, then z ← f(z + b) in one pass.
+			gemm.Dgemm(blas.NoTrans, blas.Trans, n, out, in, 1, a, in, w, in, 0, z, out)
+		}
+		act := m.Config.Activation
+		if l == L-1 {
+			act = Identity
+		}
+		act.apply(z, b, n)
+		a = z
+	}
+	return a
+}
+
+// Backward adds to Grads the gradient of a scalar E with respect to the
+// parameters, given dOut = ∂E/∂y for the outputs y of the last Forward
+// with ws (n×Outputs row-major; it is not modified). Backward does not
+// allocate. It panics if Forward has not been called with ws or dOut is too
+// short.
+func (m *MLP) Backward(ws *Workspace, dOut []float64) {
+	m.checkWorkspace(ws)
+	n := ws.n
+	if n < 0 {
+		panic("nn: Backward before Forward")
+	}
+	L := m.NumLayers()
+	if len(dOut) < n*m.Config.Outputs {
+		panic(fmt.Sprintf("nn: Backward gradient has %d values, want %d×%d", len(dOut), n, m.Config.Outputs))
+	}
+	if n == 0 {
+		return
+	}
+	delta := dOut[:n*m.Config.Outputs]
+	next, spare := ws.d0, ws.d1
+	for l := L - 1; l >= 0; l-- {
+		in, out := m.sizes[l], m.sizes[l+1]
+		aPrev := ws.x
+		if l > 0 {
+			aPrev = ws.act[l-1][:n*in]
+		}
+		wOff := m.off[l]
+		gw := m.Grads[wOff : wOff+out*in]
+		gb := m.Grads[wOff+out*in : wOff+out*in+out]
+		// ∂E/∂W += δᵀ·a_prev.
+		gemm.Dgemm(blas.Trans, blas.NoTrans, out, in, n, 1, delta, out, aPrev, in, 1, gw, in)
+		for i := 0; i < n; i++ {
+			for j, v := range delta[i*out : i*out+out] {
+				gb[j] += v
+			}
+		}
+		if l == 0 {
+			break
+		}
+		// δ_prev = (δ·W) ⊙ f'(a_prev).
+		w := m.Params[wOff : wOff+out*in]
+		dp := next[:n*in]
+		gemm.Dgemm(blas.NoTrans, blas.NoTrans, n, in, out, 1, delta, out, w, in, 0, dp, in)
+		m.Config.Activation.backward(dp, aPrev)
+		delta = dp
+		next, spare = spare, next
+	}
+}
+
+// Predict returns the n×Outputs outputs for the n×Inputs batch x in a new
+// slice. It allocates a workspace; use Forward in loops.
+func (m *MLP) Predict(x []float64, n int) []float64 {
+	if n == 0 {
+		return []float64{}
+	}
+	ws := m.NewWorkspace(n)
+	return append([]float64(nil), m.Forward(ws, x, n)...)
+}
