@@ -1,0 +1,297 @@
+package gemm
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Blocking parameters (see the package documentation). A k panel of at most
+// kcMax rows of a packed 8-column micro-panel of B stays in L1 (kcMax·8·8 B =
+// 16 KiB), an mcMax×kcMax block of A in L2, and a kcMax×ncMax panel of packed
+// B in L2/L3.
+const (
+	nr    = 8    // columns of a micro-tile: two ymm registers of float64
+	kcMax = 256  // most rows of a k panel
+	mcMax = 192  // most rows of C in a row block; a multiple of mr
+	ncMax = 1024 // most columns of packed B in one block; a multiple of nr
+)
+
+// kernelFunc computes the mr×nr tile c[i*ldc+j] = alpha·Σ_p A(i,p)·B(p,j) +
+// beta·c[i*ldc+j] for i < mr, j < nr and p < k, where A(i,p) = a[i*rsa+p*csa]
+// and B(p,j) = b[p*rsb+j]. When beta is zero c is not read. k must be
+// positive.
+type kernelFunc func(k int, a []float64, rsa, csa int, b []float64, rsb int, c []float64, ldc int, alpha, beta float64)
+
+// params describes one call of Dgemm.
+type params struct {
+	aT, bT      bool
+	m, n, k, kc int
+	alpha, beta float64
+	a, b, c     []float64
+	lda, ldb    int
+	ldc         int
+	kern        kernelFunc
+}
+
+// kcFor returns the k panel size for inner dimension k: the panels are as
+// equal as possible and at most kcMax. It depends on k alone, which fixes the
+// order in which every element of C is summed.
+func kcFor(k int) int {
+	panels := (k + kcMax - 1) / kcMax
+	return (k + panels - 1) / panels
+}
+
+// task is a block of C computed by a pool goroutine.
+type task struct {
+	p              *params
+	i0, i1, j0, j1 int
+	wg             *sync.WaitGroup
+}
+
+// maxParts bounds the number of blocks C is cut into.
+const maxParts = 16
+
+// worker holds the buffers of one goroutine computing blocks of C.
+type worker struct {
+	p     params
+	bufB  []float64        // packed panel of op(B), ceil(nb/nr) micro-panels of kc×nr
+	edgeA []float64        // packed bottom rows of op(A), kc×mr
+	tmp   [mr * nr]float64 // edge tile of C
+	tasks [maxParts]task
+	wg    sync.WaitGroup
+}
+
+var workers = sync.Pool{New: func() any { return new(worker) }}
+
+func getWorker() *worker  { return workers.Get().(*worker) }
+func putWorker(w *worker) { workers.Put(w) }
+
+// Parallel split. minPartWork is the least number of multiply-adds m·n·k per
+// goroutine that pays for handing a block to the pool; partsOverride, when
+// positive, replaces the GOMAXPROCS bound (for tests).
+var (
+	minPartWork   = 1 << 18
+	partsOverride atomic.Int32
+)
+
+// pool is the persistent set of helper goroutines.
+var pool struct {
+	mu      sync.Mutex
+	started atomic.Int32
+	ch      chan *task
+}
+
+func init() {
+	pool.ch = make(chan *task, 4*maxParts)
+}
+
+// ensureHelpers starts helper goroutines until at least n are running.
+func ensureHelpers(n int) {
+	if int(pool.started.Load()) >= n {
+		return
+	}
+	pool.mu.Lock()
+	for int(pool.started.Load()) < n {
+		go helper()
+		pool.started.Add(1)
+	}
+	pool.mu.Unlock()
+}
+
+func helper() {
+	w := new(worker)
+	for t := range pool.ch {
+		w.compute(t.p, t.i0, t.i1, t.j0, t.j1)
+		t.wg.Done()
+	}
+}
+
+// parts returns how many blocks to cut the product described by p into.
+func parts(p *params) int {
+	procs := runtime.GOMAXPROCS(0)
+	if o := int(partsOverride.Load()); o > 0 {
+		procs = o
+	}
+	procs = min(procs, maxParts)
+	if procs <= 1 {
+		return 1
+	}
+	work := p.m * p.n * p.k
+	return max(1, min(procs, work/minPartWork))
+}
+
+// run computes the whole product, in parallel when it is large enough.
+func (w *worker) run(p *params) {
+	np := parts(p)
+	tm := (p.m + mr - 1) / mr // row tiles
+	tn := (p.n + nr - 1) / nr // column tiles
+	splitN := tn >= tm
+	if splitN {
+		np = min(np, tn)
+	} else {
+		np = min(np, tm)
+	}
+	if np <= 1 {
+		w.compute(p, 0, p.m, 0, p.n)
+		return
+	}
+	ensureHelpers(np - 1)
+	// Block q covers tiles [q·t/np, (q+1)·t/np) of the split dimension.
+	bounds := func(q int) (i0, i1, j0, j1 int) {
+		if splitN {
+			return 0, p.m, min(p.n, q*tn/np*nr), min(p.n, (q+1)*tn/np*nr)
+		}
+		return min(p.m, q*tm/np*mr), min(p.m, (q+1)*tm/np*mr), 0, p.n
+	}
+	for q := 1; q < np; q++ {
+		t := &w.tasks[q]
+		t.p, t.wg = p, &w.wg
+		t.i0, t.i1, t.j0, t.j1 = bounds(q)
+		w.wg.Add(1)
+		select {
+		case pool.ch <- t:
+		default: // pool saturated by other callers: do it here.
+			w.compute(p, t.i0, t.i1, t.j0, t.j1)
+			w.wg.Done()
+		}
+	}
+	i0, i1, j0, j1 := bounds(0)
+	w.compute(p, i0, i1, j0, j1)
+	w.wg.Wait()
+	for q := 1; q < np; q++ {
+		w.tasks[q] = task{}
+	}
+}
+
+// compute computes rows [i0,i1) × columns [j0,j1) of C. i0 and j0 are
+// multiples of mr and nr.
+func (w *worker) compute(p *params, i0, i1, j0, j1 int) {
+	ars, acs := p.lda, 1
+	if p.aT {
+		ars, acs = 1, p.lda
+	}
+	kern, c, ldc, alpha := p.kern, p.c, p.ldc, p.alpha
+	for jc := j0; jc < j1; jc += ncMax {
+		nb := min(ncMax, j1-jc)
+		for pc := 0; pc < p.k; pc += p.kc {
+			kb := min(p.kc, p.k-pc)
+			beta := p.beta
+			if pc > 0 {
+				beta = 1
+			}
+			bp := w.packB(p, pc, kb, jc, nb)
+			for ic := i0; ic < i1; ic += mcMax {
+				mb := min(mcMax, i1-ic)
+				mFull := mb - mb%mr
+				var ea []float64
+				if mFull < mb {
+					ea = w.packEdgeA(p, ic+mFull, mb-mFull, pc, kb)
+				}
+				for jr := 0; jr < nb; jr += nr {
+					nv := min(nr, nb-jr)
+					bpan := bp[jr*kb : (jr+nr)*kb]
+					coff := ic*ldc + jc + jr
+					aoff := ic*ars + pc*acs
+					if nv == nr {
+						for ir := 0; ir < mFull; ir += mr {
+							kern(kb, p.a[aoff+ir*ars:], ars, acs, bpan, nr, c[coff+ir*ldc:], ldc, alpha, beta)
+						}
+					} else {
+						for ir := 0; ir < mFull; ir += mr {
+							kern(kb, p.a[aoff+ir*ars:], ars, acs, bpan, nr, w.tmp[:], nr, alpha, 0)
+							w.merge(c[coff+ir*ldc:], ldc, mr, nv, beta)
+						}
+					}
+					if ea != nil {
+						kern(kb, ea, 1, mr, bpan, nr, w.tmp[:], nr, alpha, 0)
+						w.merge(c[coff+mFull*ldc:], ldc, mb-mFull, nv, beta)
+					}
+				}
+			}
+		}
+	}
+}
+
+// merge sets the mv×nv top-left corner of C to tmp + beta·C.
+func (w *worker) merge(c []float64, ldc, mv, nv int, beta float64) {
+	for i := range mv {
+		row := c[i*ldc : i*ldc+nv]
+		t := w.tmp[i*nr : i*nr+nv]
+		if beta == 0 {
+			copy(row, t)
+			continue
+		}
+		for j, v := range t {
+			row[j] = v + beta*row[j]
+		}
+	}
+}
+
+// packB packs rows [pc,pc+kb) × columns [jc,jc+nb) of op(B) into
+// ceil(nb/nr) micro-panels of kb×nr elements, B(p,j) of micro-panel q at
+// q·kb·nr + p·nr + j, padding the last one with zeros.
+func (w *worker) packB(p *params, pc, kb, jc, nb int) []float64 {
+	panels := (nb + nr - 1) / nr
+	size := panels * kb * nr
+	if cap(w.bufB) < size {
+		w.bufB = make([]float64, size)
+	}
+	dst := w.bufB[:size]
+	b, ldb := p.b, p.ldb
+	for q := range panels {
+		d := dst[q*kb*nr : (q+1)*kb*nr]
+		j := jc + q*nr
+		nv := min(nr, jc+nb-j)
+		if !p.bT {
+			if nv == nr {
+				for i := range kb {
+					*(*[nr]float64)(d[i*nr:]) = *(*[nr]float64)(b[(pc+i)*ldb+j:])
+				}
+				continue
+			}
+			for i := range kb {
+				row := d[i*nr : i*nr+nr]
+				copy(row, b[(pc+i)*ldb+j:(pc+i)*ldb+j+nv])
+				clear(row[nv:])
+			}
+			continue
+		}
+		// op(B)(i,j) = b[j*ldb+i]: column j of op(B) is contiguous.
+		for jj := range nv {
+			src := b[(j+jj)*ldb+pc : (j+jj)*ldb+pc+kb]
+			for i, v := range src {
+				d[i*nr+jj] = v
+			}
+		}
+		for jj := nv; jj < nr; jj++ {
+			for i := range kb {
+				d[i*nr+jj] = 0
+			}
+		}
+	}
+	return dst
+}
+
+// packEdgeA packs rows [i,i+mv) × columns [pc,pc+kb) of op(A), mv < mr, into
+// a kb×mr panel, A(i,p) at p·mr+i, padded with zero rows.
+func (w *worker) packEdgeA(p *params, i, mv, pc, kb int) []float64 {
+	size := kb * mr
+	if cap(w.edgeA) < size {
+		w.edgeA = make([]float64, size)
+	}
+	dst := w.edgeA[:size]
+	a, lda := p.a, p.lda
+	for q := range kb {
+		d := dst[q*mr : q*mr+mr]
+		if p.aT {
+			copy(d, a[(pc+q)*lda+i:(pc+q)*lda+i+mv])
+		} else {
+			for r := range mv {
+				d[r] = a[(i+r)*lda+pc+q]
+			}
+		}
+		clear(d[mv:])
+	}
+	return dst
+}
