@@ -66,6 +66,8 @@ type MLP struct {
 	// Mean and Std, when non-nil (both of length Inputs), standardise the
 	// input before layer 0: x_j ↦ (x_j − Mean[j]) / Std[j].
 	Mean, Std []float64
+	// Meta describes what the network approximates; Save and Load keep it.
+	Meta Meta
 
 	sizes []int
 	off   []int // off[l] is the offset of W_l in Params; b_l follows at off[l]+out·in
@@ -153,6 +155,21 @@ func (m *MLP) Clone() *MLP {
 	}
 	if m.Std != nil {
 		c.Std = append([]float64(nil), m.Std...)
+	}
+	c.Meta = m.Meta
+	if m.Meta.In != nil {
+		in := *m.Meta.In
+		c.Meta.In = &in
+	}
+	if m.Meta.Out != nil {
+		out := *m.Meta.Out
+		c.Meta.Out = &out
+	}
+	if m.Meta.Extra != nil {
+		c.Meta.Extra = make(map[string]string, len(m.Meta.Extra))
+		for k, v := range m.Meta.Extra {
+			c.Meta.Extra[k] = v
+		}
 	}
 	return c
 }
