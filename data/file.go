@@ -1,0 +1,126 @@
+package data
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/matapprox/matapprox/internal/atomicfile"
+)
+
+// FormatOf returns the format of path from its extension: "csv" for .csv,
+// "npy" for .npy (case-insensitive), or an error naming the supported ones.
+func FormatOf(path string) (string, error) {
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".csv":
+		return "csv", nil
+	case ".npy":
+		return "npy", nil
+	default:
+		return "", fmt.Errorf("%s: unsupported file extension %q: data files must end in .csv or .npy", path, ext)
+	}
+}
+
+// ReadCSV reads a whole CSV data file (see Reader for the syntax) into a
+// Set. name prefixes error messages, which give file:line:column. A file
+// without data rows is an error.
+func ReadCSV(r io.Reader, name string) (*Set, error) { return readSet(r, name, "csv") }
+
+// ReadNPY reads a whole .npy data file (see Reader) into a Set. A file
+// without data rows is an error.
+func ReadNPY(r io.Reader, name string) (*Set, error) { return readSet(r, name, "npy") }
+
+func readSet(r io.Reader, name, format string) (*Set, error) {
+	rd, err := NewReader(r, name, format)
+	if err != nil {
+		return nil, err
+	}
+	s := &Set{Dim: rd.Dim()}
+	if rd.Rows() > 0 {
+		// Trust the header only as far as a modest preallocation: a short
+		// file claiming many rows must not allocate much.
+		s.X = make([]float64, 0, min(rd.Rows(), 1<<16)*s.Dim)
+	}
+	for {
+		s.X = slices.Grow(s.X, s.Dim)[:len(s.X)+s.Dim]
+		err := rd.Next(s.X[len(s.X)-s.Dim:])
+		if err == io.EOF {
+			s.X = s.X[:len(s.X)-s.Dim]
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.Rows++
+	}
+	if s.Rows == 0 {
+		hint := "write one line of comma-separated numbers per generator"
+		if format == "npy" {
+			hint = "the array has no rows"
+		}
+		return nil, fmt.Errorf("%s: no data rows: %s: %w", name, hint, ErrFormat)
+	}
+	return s, nil
+}
+
+// WriteCSV writes s as CSV, one row per line, each value formatted by
+// strconv.FormatFloat(v, 'g', -1, 64), so that ReadCSV restores it exactly.
+func WriteCSV(w io.Writer, s *Set) error {
+	wr, err := NewWriter(w, "csv", s.Dim)
+	if err != nil {
+		return err
+	}
+	return writeRows(wr, s)
+}
+
+// WriteNPY writes s as a .npy file (format 1.0, '<f8', shape (Rows, Dim)),
+// byte-for-byte what numpy.save writes for a float64 array of that shape.
+func WriteNPY(w io.Writer, s *Set) error {
+	wr, err := NewNPYWriter(w, s.Rows, s.Dim)
+	if err != nil {
+		return err
+	}
+	return writeRows(wr, s)
+}
+
+func writeRows(wr *Writer, s *Set) error {
+	for i := range s.Rows {
+		if err := wr.Write(s.Row(i)); err != nil {
+			return err
+		}
+	}
+	return wr.Close()
+}
+
+// ReadFile reads the data file at path, choosing the format by extension
+// (.csv or .npy).
+func ReadFile(path string) (*Set, error) {
+	format, err := FormatOf(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readSet(f, path, format)
+}
+
+// WriteFile writes s to path atomically (see internal/atomicfile), choosing
+// the format by extension (.csv or .npy).
+func WriteFile(path string, s *Set) error {
+	format, err := FormatOf(path)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		if format == "npy" {
+			return WriteNPY(w, s)
+		}
+		return WriteCSV(w, s)
+	})
+}
