@@ -13,15 +13,24 @@ import (
 const (
 	nr    = 8    // columns of a micro-tile: two ymm registers of float64
 	kcMax = 256  // most rows of a k panel
-	mcMax = 192  // most rows of C in a row block; a multiple of mr
+	mcMax = 192  // most rows of C in a row block; a multiple of every mr
 	ncMax = 1024 // most columns of packed B in one block; a multiple of nr
 )
 
-// kernelFunc computes the mr×nr tile c[i*ldc+j] = alpha·Σ_p A(i,p)·B(p,j) +
-// beta·c[i*ldc+j] for i < mr, j < nr and p < k, where A(i,p) = a[i*rsa+p*csa]
-// and B(p,j) = b[p*rsb+j]. When beta is zero c is not read. k must be
-// positive.
-type kernelFunc func(k int, a []float64, rsa, csa int, b []float64, rsb int, c []float64, ldc int, alpha, beta float64)
+// kernelFunc computes the first rows×nv elements of an mr×nr tile,
+//
+//	c[i*ldc+j] = alpha·Σ_p A(i,p)·B(p,j) + beta·c[i*ldc+j],  i < rows, j < nv, p < k,
+//
+// where A(i,p) = a[i*rsa+p*csa] and B(p,j) = b[p*rsb+j] (B is read for all
+// j < nr). When beta is zero c is not read. k must be positive. Every element
+// is computed by the same operations whatever rows and nv are.
+type kernelFunc func(rows, nv, k int, a []float64, rsa, csa int, b []float64, rsb int, c []float64, ldc int, alpha, beta float64)
+
+// kernel is a micro-kernel and the height mr of its tiles.
+type kernel struct {
+	mr int
+	fn kernelFunc
+}
 
 // params describes one call of Dgemm.
 type params struct {
@@ -31,7 +40,7 @@ type params struct {
 	a, b, c     []float64
 	lda, ldb    int
 	ldc         int
-	kern        kernelFunc
+	kern        kernel
 }
 
 // kcFor returns the k panel size for inner dimension k: the panels are as
@@ -55,9 +64,7 @@ const maxParts = 16
 // worker holds the buffers of one goroutine computing blocks of C.
 type worker struct {
 	p     params
-	bufB  []float64        // packed panel of op(B), ceil(nb/nr) micro-panels of kc×nr
-	edgeA []float64        // packed bottom rows of op(A), kc×mr
-	tmp   [mr * nr]float64 // edge tile of C
+	bufB  []float64 // packed panel of op(B), ceil(nb/nr) micro-panels of kc×nr
 	tasks [maxParts]task
 	wg    sync.WaitGroup
 }
@@ -124,6 +131,7 @@ func parts(p *params) int {
 // run computes the whole product, in parallel when it is large enough.
 func (w *worker) run(p *params) {
 	np := parts(p)
+	mr := p.kern.mr
 	tm := (p.m + mr - 1) / mr // row tiles
 	tn := (p.n + nr - 1) / nr // column tiles
 	splitN := tn >= tm
@@ -171,7 +179,8 @@ func (w *worker) compute(p *params, i0, i1, j0, j1 int) {
 	if p.aT {
 		ars, acs = 1, p.lda
 	}
-	kern, c, ldc, alpha := p.kern, p.c, p.ldc, p.alpha
+	kern, mr := p.kern.fn, p.kern.mr
+	a, c, ldc, alpha := p.a, p.c, p.ldc, p.alpha
 	for jc := j0; jc < j1; jc += ncMax {
 		nb := min(ncMax, j1-jc)
 		for pc := 0; pc < p.k; pc += p.kc {
@@ -183,47 +192,16 @@ func (w *worker) compute(p *params, i0, i1, j0, j1 int) {
 			bp := w.packB(p, pc, kb, jc, nb)
 			for ic := i0; ic < i1; ic += mcMax {
 				mb := min(mcMax, i1-ic)
-				mFull := mb - mb%mr
-				var ea []float64
-				if mFull < mb {
-					ea = w.packEdgeA(p, ic+mFull, mb-mFull, pc, kb)
-				}
+				aoff := ic*ars + pc*acs
 				for jr := 0; jr < nb; jr += nr {
 					nv := min(nr, nb-jr)
 					bpan := bp[jr*kb : (jr+nr)*kb]
 					coff := ic*ldc + jc + jr
-					aoff := ic*ars + pc*acs
-					if nv == nr {
-						for ir := 0; ir < mFull; ir += mr {
-							kern(kb, p.a[aoff+ir*ars:], ars, acs, bpan, nr, c[coff+ir*ldc:], ldc, alpha, beta)
-						}
-					} else {
-						for ir := 0; ir < mFull; ir += mr {
-							kern(kb, p.a[aoff+ir*ars:], ars, acs, bpan, nr, w.tmp[:], nr, alpha, 0)
-							w.merge(c[coff+ir*ldc:], ldc, mr, nv, beta)
-						}
-					}
-					if ea != nil {
-						kern(kb, ea, 1, mr, bpan, nr, w.tmp[:], nr, alpha, 0)
-						w.merge(c[coff+mFull*ldc:], ldc, mb-mFull, nv, beta)
+					for ir := 0; ir < mb; ir += mr {
+						kern(min(mr, mb-ir), nv, kb, a[aoff+ir*ars:], ars, acs, bpan, nr, c[coff+ir*ldc:], ldc, alpha, beta)
 					}
 				}
 			}
-		}
-	}
-}
-
-// merge sets the mv×nv top-left corner of C to tmp + beta·C.
-func (w *worker) merge(c []float64, ldc, mv, nv int, beta float64) {
-	for i := range mv {
-		row := c[i*ldc : i*ldc+nv]
-		t := w.tmp[i*nr : i*nr+nv]
-		if beta == 0 {
-			copy(row, t)
-			continue
-		}
-		for j, v := range t {
-			row[j] = v + beta*row[j]
 		}
 	}
 }
@@ -269,29 +247,6 @@ func (w *worker) packB(p *params, pc, kb, jc, nb int) []float64 {
 				d[i*nr+jj] = 0
 			}
 		}
-	}
-	return dst
-}
-
-// packEdgeA packs rows [i,i+mv) × columns [pc,pc+kb) of op(A), mv < mr, into
-// a kb×mr panel, A(i,p) at p·mr+i, padded with zero rows.
-func (w *worker) packEdgeA(p *params, i, mv, pc, kb int) []float64 {
-	size := kb * mr
-	if cap(w.edgeA) < size {
-		w.edgeA = make([]float64, size)
-	}
-	dst := w.edgeA[:size]
-	a, lda := p.a, p.lda
-	for q := range kb {
-		d := dst[q*mr : q*mr+mr]
-		if p.aT {
-			copy(d, a[(pc+q)*lda+i:(pc+q)*lda+i+mv])
-		} else {
-			for r := range mv {
-				d[r] = a[(i+r)*lda+pc+q]
-			}
-		}
-		clear(d[mv:])
 	}
 	return dst
 }

@@ -135,9 +135,9 @@ func Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda i
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	kern := kernGeneric
+	kern := genericKernel
 	if haveAsm && !forceGeneric.Load() {
-		kern = kernAsm
+		kern = asmKernel
 	}
 	w := getWorker()
 	p := &w.p

@@ -1,8 +1,13 @@
 package gemm
 
-// kernGeneric is the pure-Go micro-kernel; see kernelFunc.
-func kernGeneric(k int, a []float64, rsa, csa int, b []float64, rsb int, c []float64, ldc int, alpha, beta float64) {
-	for i := range mr {
+// genericKernel is the pure-Go micro-kernel, 4×8 tiles.
+var genericKernel = kernel{mr: 4, fn: kernGeneric}
+
+// kernGeneric is the pure-Go micro-kernel; see kernelFunc. Each row keeps its
+// eight sums in registers.
+func kernGeneric(rows, nv, k int, a []float64, rsa, csa int, b []float64, rsb int, c []float64, ldc int, alpha, beta float64) {
+	for i := range rows {
+		var s [nr]float64
 		var c0, c1, c2, c3, c4, c5, c6, c7 float64
 		ai, bi := i*rsa, 0
 		for range k {
@@ -19,19 +24,16 @@ func kernGeneric(k int, a []float64, rsa, csa int, b []float64, rsb int, c []flo
 			ai += csa
 			bi += rsb
 		}
-		row := (*[nr]float64)(c[i*ldc : i*ldc+nr])
+		s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7] = c0, c1, c2, c3, c4, c5, c6, c7
+		row := c[i*ldc : i*ldc+nv]
 		if beta == 0 {
-			row[0], row[1], row[2], row[3] = alpha*c0, alpha*c1, alpha*c2, alpha*c3
-			row[4], row[5], row[6], row[7] = alpha*c4, alpha*c5, alpha*c6, alpha*c7
+			for j := range row {
+				row[j] = alpha * s[j]
+			}
 			continue
 		}
-		row[0] = alpha*c0 + beta*row[0]
-		row[1] = alpha*c1 + beta*row[1]
-		row[2] = alpha*c2 + beta*row[2]
-		row[3] = alpha*c3 + beta*row[3]
-		row[4] = alpha*c4 + beta*row[4]
-		row[5] = alpha*c5 + beta*row[5]
-		row[6] = alpha*c6 + beta*row[6]
-		row[7] = alpha*c7 + beta*row[7]
+		for j := range row {
+			row[j] = alpha*s[j] + beta*row[j]
+		}
 	}
 }
