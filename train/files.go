@@ -1,0 +1,145 @@
+package train
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/matapprox/matapprox/internal/atomicfile"
+)
+
+// Names of the files in a run directory.
+const (
+	ConfigFile     = "config.yaml"       // the resolved configuration
+	MetricsFile    = "metrics.jsonl"     // one EpochStats per line
+	CheckpointFile = "checkpoint.bin"    // the last checkpoint, for -resume
+	ModelFile      = "model.safetensors" // the final weights (+ config.json)
+	BestFile       = "best"              // directory with the best-validation model
+	SummaryFile    = "summary.json"      // written last: the run is complete
+)
+
+// Keys returns the YAML keys of Config in declaration order.
+func Keys() []string {
+	t := reflect.TypeOf(Config{})
+	keys := make([]string, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		keys = append(keys, strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0])
+	}
+	return keys
+}
+
+var yamlField = regexp.MustCompile(`line (\d+): field (\S+) not found`)
+
+// ParseConfig decodes YAML onto base (so that keys absent from the file keep
+// base's values). Unknown keys, wrong types and malformed YAML are errors
+// that name the file and line; the result is not validated.
+func ParseConfig(src []byte, name string, base Config) (Config, error) {
+	c := base
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		msg := err.Error()
+		if m := yamlField.FindStringSubmatch(msg); m != nil {
+			keys := Keys()
+			sort.Strings(keys)
+			return Config{}, fmt.Errorf("%s:%s: unknown key %q; valid keys are %s: %w", name, m[1], m[2], strings.Join(keys, ", "), ErrConfig)
+		}
+		msg = strings.TrimPrefix(msg, "yaml: ")
+		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+		return Config{}, fmt.Errorf("%s: %s (keys and values as `key: value`, lists as [a, b]): %w", name, msg, ErrConfig)
+	}
+	return c, nil
+}
+
+// LoadConfig reads a YAML configuration file onto base.
+func LoadConfig(path string, base Config) (Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return ParseConfig(src, path, base)
+}
+
+// MarshalConfig returns c as YAML, every key present.
+func MarshalConfig(c *Config) []byte {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		panic("train: encoding a Config cannot fail: " + err.Error())
+	}
+	return b.Bytes()
+}
+
+// WriteConfig writes c as YAML to path atomically.
+func WriteConfig(path string, c *Config) error {
+	return atomicfile.WriteFile(path, MarshalConfig(c), 0o644)
+}
+
+// WriteMetrics rewrites the metrics log atomically: one JSON object per
+// epoch. Non-finite values are written as null.
+func WriteMetrics(path string, h []EpochStats) error {
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		for _, s := range h {
+			b, err := json.Marshal(jsonStats(s))
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write(append(b, '\n')); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ReadMetrics reads a metrics log.
+func ReadMetrics(path string) ([]EpochStats, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var h []EpochStats
+	dec := json.NewDecoder(f)
+	for line := 1; ; line++ {
+		var m map[string]*float64
+		if err := dec.Decode(&m); err == io.EOF {
+			return h, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("%s: record %d: %w", path, line, err)
+		}
+		get := func(k string) float64 {
+			if v := m[k]; v != nil {
+				return *v
+			}
+			return nan
+		}
+		h = append(h, EpochStats{Epoch: int(get("epoch")), TrainLoss: get("train_loss"), ValLoss: get("val_loss"),
+			LastBatch: get("last_batch"), LR: get("lr"), Elapsed: get("elapsed_s")})
+	}
+}
+
+func jsonStats(s EpochStats) map[string]any {
+	f := func(v float64) any {
+		if !finite(v) {
+			return nil
+		}
+		return v
+	}
+	m := map[string]any{"epoch": s.Epoch, "train_loss": f(s.TrainLoss), "val_loss": f(s.ValLoss),
+		"last_batch": f(s.LastBatch), "lr": f(s.LR), "elapsed_s": f(s.Elapsed)}
+	if s.WarmStart {
+		m["warm_start"] = true
+	}
+	return m
+}

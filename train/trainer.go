@@ -1,0 +1,481 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/loss"
+	"github.com/matapprox/matapprox/nn"
+	"github.com/matapprox/matapprox/optim"
+	"github.com/matapprox/matapprox/optimal"
+	"github.com/matapprox/matapprox/structure"
+)
+
+var (
+	// ErrInterrupted is returned by Run when its context is cancelled; the
+	// trainer is then at a batch boundary and can be checkpointed.
+	ErrInterrupted = errors.New("training interrupted")
+	// ErrDiverged is returned by Run when the loss or the weights stop
+	// being finite.
+	ErrDiverged = errors.New("training diverged")
+)
+
+// Random streams derived from the seed, one per use, so that changing one
+// part of a configuration does not shift the random numbers of another.
+const (
+	streamInit uint64 = iota + 1
+	streamData
+	streamProbes
+	streamVal
+	streamShuffle
+)
+
+func newRNG(seed, stream uint64) (*rand.Rand, *rand.PCG) {
+	src := rand.NewPCG(seed, 0x9e3779b97f4a7c15*stream)
+	return rand.New(src), src
+}
+
+// EpochStats describes one finished epoch.
+type EpochStats struct {
+	Epoch int `json:"epoch"` // 1-based
+	// TrainLoss and ValLoss are mean per-sample losses, unscaled.
+	TrainLoss float64 `json:"train_loss"`
+	ValLoss   float64 `json:"val_loss"`
+	// LastBatch is the training objective (reduced and scaled) of the
+	// epoch's last batch, what the notebook prints.
+	LastBatch float64 `json:"last_batch"`
+	LR        float64 `json:"lr"`
+	Elapsed   float64 `json:"elapsed_s"` // seconds since the start of training
+	WarmStart bool    `json:"warm_start,omitempty"`
+}
+
+// divergence is how many times its first batch's loss the loss of a batch
+// may reach before training is declared divergent.
+const divergence = 1e6
+
+// Callbacks are called by Run; any may be nil.
+type Callbacks struct {
+	// Epoch is called after each epoch.
+	Epoch func(EpochStats)
+	// Batch is called after each batch with the samples done in the epoch.
+	Batch func(epoch, done, total int)
+	// Improved is called when the validation loss reaches a new best.
+	Improved func(EpochStats)
+}
+
+// Trainer holds a training run.
+type Trainer struct {
+	Cfg        Config
+	In, Out    structure.Band
+	Model      *nn.MLP
+	Loss       loss.Loss
+	Objective  loss.Objective
+	Train, Val *data.Set
+	Probes     []float64 // P×N, nil for non-probe losses
+
+	opt   optim.Optimizer
+	sched optim.Schedule
+	src   *rand.PCG
+	rng   *rand.Rand
+
+	// Position and running sums.
+	epoch, pos   int
+	perm         []int32
+	epochLoss    float64
+	epochSamples int
+	lastBatch    float64
+	elapsed      time.Duration
+	initLoss     float64 // per-sample loss of the first batch
+
+	History   []EpochStats
+	BestVal   float64
+	BestEpoch int
+	best      []float64
+	stale     int
+
+	// Warm start targets: the optimal generators of the training rows.
+	targets []float64
+
+	ws       *nn.Workspace
+	xb, grad []float64
+	tb       []float64
+}
+
+// New builds a Trainer from a validated configuration.
+func New(cfg Config) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	t := &Trainer{Cfg: cfg, BestVal: math.Inf(1)}
+	t.In, t.Out = cfg.Bands()
+	var err error
+	if err = t.loadData(); err != nil {
+		return nil, err
+	}
+	if t.Loss, t.Probes, err = BuildLoss(&cfg); err != nil {
+		return nil, err
+	}
+	red, _ := cfg.Reduce()
+	t.Objective = loss.Objective{Loss: t.Loss, Reduction: red, Scale: cfg.LossScale}
+	ncfg, err := cfg.NetworkConfig()
+	if err != nil {
+		return nil, err
+	}
+	initRNG, _ := newRNG(cfg.Seed, streamInit)
+	if t.Model, err = nn.New(ncfg, initRNG); err != nil {
+		return nil, err
+	}
+	in, out := t.In, t.Out
+	t.Model.Meta = nn.Meta{In: &in, Out: &out, Extra: map[string]string{"loss": cfg.Loss}}
+	if cfg.Standardize {
+		t.Model.Standardize(t.Train.X, t.Train.Rows)
+	}
+	oc, err := cfg.OptimizerConfig()
+	if err != nil {
+		return nil, err
+	}
+	if t.opt, err = optim.New(oc, len(t.Model.Params)); err != nil {
+		return nil, err
+	}
+	if t.sched, err = cfg.LRSchedule(); err != nil {
+		return nil, err
+	}
+	t.rng, t.src = newRNG(cfg.Seed, streamShuffle)
+	t.perm = make([]int32, t.Train.Rows)
+	bs := min(cfg.BatchSize, t.Train.Rows)
+	t.ws = t.Model.NewWorkspace(max(bs, 256))
+	t.xb = make([]float64, bs*t.In.Len())
+	t.grad = make([]float64, max(bs, 256)*t.Out.Len())
+	if cfg.WarmStart > 0 {
+		if t.targets, err = t.optimalTargets(t.Train); err != nil {
+			return nil, err
+		}
+		t.tb = make([]float64, bs*t.Out.Len())
+	}
+	return t, nil
+}
+
+func (t *Trainer) loadData() error {
+	cfg := &t.Cfg
+	if isGenerator(cfg.Data) {
+		g, err := data.GeneratorByName(cfg.Data, t.In)
+		if err != nil {
+			return fmt.Errorf("data: %w", err)
+		}
+		r, _ := newRNG(cfg.Seed, streamData)
+		t.Train = data.Generate(g, t.In, cfg.TrainSize, r)
+		r, _ = newRNG(cfg.Seed, streamVal)
+		t.Val = data.Generate(g, t.In, cfg.ValSize, r)
+		return nil
+	}
+	set, err := data.ReadFile(cfg.Data)
+	if err != nil {
+		return fmt.Errorf("data: %w", err)
+	}
+	if err := set.Validate(t.In); err != nil {
+		return fmt.Errorf("data file %s: %w", cfg.Data, err)
+	}
+	if cfg.ValFraction == 0 {
+		t.Train, t.Val = set, &data.Set{Dim: set.Dim}
+		return nil
+	}
+	r, _ := newRNG(cfg.Seed, streamVal)
+	t.Train, t.Val, err = set.Split(cfg.ValFraction, r)
+	if err != nil {
+		return fmt.Errorf("data file %s: %w", cfg.Data, err)
+	}
+	return nil
+}
+
+// BuildLoss returns the loss a configuration trains with and, for the
+// probe loss, its probes (P×N).
+func BuildLoss(cfg *Config) (loss.Loss, []float64, error) {
+	in, out := cfg.Bands()
+	switch cfg.Loss {
+	case "frobenius":
+		l, err := loss.NewFrobenius(in, out, cfg.Normalize)
+		return l, nil, err
+	case "spectral":
+		l, err := loss.NewSpectral(in, out)
+		return l, nil, err
+	}
+	probes, err := Probes(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := loss.NewProbe(in, out, probes, len(probes)/in.N)
+	return l, probes, err
+}
+
+// Probes returns the configuration's probe vectors (P×N, row-major): drawn
+// from its distribution with the seed, or read from its file.
+func Probes(cfg *Config) ([]float64, error) {
+	r, _ := newRNG(cfg.Seed, streamProbes)
+	switch cfg.Probes {
+	case "notebook":
+		return loss.NotebookProbes(r, cfg.NumProbes, cfg.N), nil
+	case "gaussian":
+		return loss.GaussianProbes(r, cfg.NumProbes, cfg.N), nil
+	case "rademacher":
+		return loss.RademacherProbes(r, cfg.NumProbes, cfg.N), nil
+	}
+	set, err := data.ReadFile(cfg.Probes)
+	if err != nil {
+		return nil, fmt.Errorf("probes: %w", err)
+	}
+	if set.Dim != cfg.N {
+		return nil, fmt.Errorf("probes file %s: rows have %d entries, want N = %d (one probe vector per row): %w", cfg.Probes, set.Dim, cfg.N, ErrConfig)
+	}
+	if set.Rows == 0 {
+		return nil, fmt.Errorf("probes file %s has no rows: %w", cfg.Probes, ErrConfig)
+	}
+	return set.X, nil
+}
+
+// optimalTargets returns the exact optimum of the configured loss for every
+// row of s.
+func (t *Trainer) optimalTargets(s *data.Set) ([]float64, error) {
+	o, err := NewOptimizer(t.Loss)
+	if err != nil {
+		return nil, err
+	}
+	Lo := t.Out.Len()
+	dst := make([]float64, s.Rows*Lo)
+	if err := o.Solve(dst, s.X, s.Rows); err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// Epoch returns the number of finished epochs.
+func (t *Trainer) Epoch() int { return t.epoch }
+
+// Optimizer returns the optimizer.
+func (t *Trainer) Optimizer() optim.Optimizer { return t.opt }
+
+// Run trains until Cfg.Epochs epochs are done, early stopping triggers, the
+// context is cancelled (ErrInterrupted, at a batch boundary) or the loss
+// stops being finite (ErrDiverged, weights of the last finite step kept).
+func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
+	start := time.Now()
+	base := t.elapsed
+	defer func() { t.elapsed = base + time.Since(start) }()
+	L, Lo := t.In.Len(), t.Out.Len()
+	nTrain := t.Train.Rows
+	for t.epoch < t.Cfg.Epochs {
+		if t.Cfg.Patience > 0 && t.stale >= t.Cfg.Patience {
+			break
+		}
+		// Interrupt before drawing the next permutation, so that a
+		// checkpoint at pos == 0 always means "shuffle next".
+		if t.pos == 0 && ctx.Err() != nil {
+			return ErrInterrupted
+		}
+		warm := t.epoch < t.Cfg.WarmStart
+		if t.pos == 0 {
+			for i := range t.perm {
+				t.perm[i] = int32(i)
+			}
+			t.rng.Shuffle(len(t.perm), func(i, j int) { t.perm[i], t.perm[j] = t.perm[j], t.perm[i] })
+			t.epochLoss, t.epochSamples = 0, 0
+		}
+		lr := t.sched.LR(t.epoch)
+		t.opt.SetLR(lr)
+		bs := t.Cfg.BatchSize
+		for t.pos < nTrain {
+			if ctx.Err() != nil {
+				return ErrInterrupted
+			}
+			n := min(bs, nTrain-t.pos)
+			xb := t.xb[:n*L]
+			for i := 0; i < n; i++ {
+				r := int(t.perm[t.pos+i])
+				copy(xb[i*L:(i+1)*L], t.Train.X[r*L:(r+1)*L])
+				if warm {
+					copy(t.tb[i*Lo:(i+1)*Lo], t.targets[r*Lo:(r+1)*Lo])
+				}
+			}
+			a := t.Model.Forward(t.ws, xb, n)
+			g := t.grad[:n*Lo]
+			var v, raw float64
+			if warm {
+				v = supervised(g, a, t.tb[:n*Lo], n)
+				raw = v * float64(n)
+			} else {
+				v = t.Objective.Eval(g, xb, a, n)
+				raw = v / factor(t.Objective, n)
+			}
+			perSample := raw / float64(n)
+			if t.initLoss == 0 {
+				t.initLoss = perSample
+			}
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("%w: the training loss became %v at epoch %d, batch %d (learning rate %g); lower the learning rate, set clip-norm (for example 1), or check the data for extreme values", ErrDiverged, v, t.epoch+1, t.pos/bs+1, lr)
+			}
+			if perSample > divergence*t.initLoss {
+				return fmt.Errorf("%w: the training loss grew to %.3g per sample at epoch %d, batch %d, more than %.0g times its initial %.3g (learning rate %g); lower the learning rate or set clip-norm (for example 1)", ErrDiverged, perSample, t.epoch+1, t.pos/bs+1, divergence, t.initLoss, lr)
+			}
+			t.Model.ZeroGrad()
+			t.Model.Backward(t.ws, g)
+			if t.Cfg.ClipNorm > 0 {
+				optim.ClipGlobalNorm(t.Model.Grads, t.Cfg.ClipNorm)
+			}
+			t.opt.Step(t.Model.Params, t.Model.Grads)
+			t.epochLoss += raw
+			t.epochSamples += n
+			t.lastBatch = v
+			t.pos += n
+			if cb.Batch != nil {
+				cb.Batch(t.epoch+1, t.pos, nTrain)
+			}
+		}
+		if err := t.Model.Check(); err != nil {
+			return fmt.Errorf("%w: after epoch %d: %v; lower the learning rate (now %g) or set clip-norm", ErrDiverged, t.epoch+1, err, lr)
+		}
+		t.pos = 0
+		t.epoch++
+		st := EpochStats{
+			Epoch:     t.epoch,
+			TrainLoss: t.epochLoss / float64(max(t.epochSamples, 1)),
+			ValLoss:   t.ValLoss(),
+			LastBatch: t.lastBatch,
+			LR:        lr,
+			Elapsed:   (base + time.Since(start)).Seconds(),
+			WarmStart: warm,
+		}
+		if warm {
+			st.TrainLoss = math.NaN() // not the configured loss
+		}
+		if math.IsNaN(st.ValLoss) && t.Val.Rows > 0 || math.IsInf(st.ValLoss, 0) {
+			return fmt.Errorf("%w: the validation loss became %v after epoch %d; lower the learning rate (now %g) or set clip-norm", ErrDiverged, st.ValLoss, t.epoch, lr)
+		}
+		t.History = append(t.History, st)
+		t.track(st, warm, cb)
+		if cb.Epoch != nil {
+			cb.Epoch(st)
+		}
+	}
+	return nil
+}
+
+// track updates the best validation loss and the early-stopping counter.
+func (t *Trainer) track(st EpochStats, warm bool, cb Callbacks) {
+	if t.Val.Rows == 0 || warm {
+		return
+	}
+	if st.ValLoss < t.BestVal*(1-t.Cfg.MinDelta) {
+		t.BestVal, t.BestEpoch, t.stale = st.ValLoss, st.Epoch, 0
+		t.best = append(t.best[:0], t.Model.Params...)
+		if cb.Improved != nil {
+			cb.Improved(st)
+		}
+		return
+	}
+	t.stale++
+}
+
+// BestParams returns the weights with the lowest validation loss (nil
+// before the first validated epoch).
+func (t *Trainer) BestParams() []float64 { return t.best }
+
+// supervised is the mean over the batch of ||a − target||², with its
+// gradient.
+func supervised(grad, a, target []float64, n int) float64 {
+	var s float64
+	for i := range a {
+		d := a[i] - target[i]
+		s += d * d
+		grad[i] = 2 * d / float64(n)
+	}
+	return s / float64(n)
+}
+
+// factor is the multiplier an Objective applies to the sum of a batch of n.
+func factor(o loss.Objective, n int) float64 {
+	s := o.Scale
+	if s == 0 {
+		s = 1
+	}
+	if o.Reduction == loss.Mean {
+		s /= float64(n)
+	}
+	return s
+}
+
+// ValLoss returns the mean per-sample loss on the validation set (NaN when
+// there is none).
+func (t *Trainer) ValLoss() float64 {
+	if t.Val.Rows == 0 {
+		return math.NaN()
+	}
+	return MeanLoss(t.Model, t.ws, t.Loss, t.Val)
+}
+
+// MeanLoss returns the mean per-sample loss of the network on a set, in
+// chunks of the workspace's batch size.
+func MeanLoss(m *nn.MLP, ws *nn.Workspace, l loss.Loss, s *data.Set) float64 {
+	in, _ := l.Bands()
+	L := in.Len()
+	var sum float64
+	for i := 0; i < s.Rows; i += ws.MaxBatch() {
+		n := min(ws.MaxBatch(), s.Rows-i)
+		x := s.X[i*L : (i+n)*L]
+		sum += l.Eval(nil, x, m.Forward(ws, x, n), n)
+	}
+	return sum / float64(s.Rows)
+}
+
+// Solver computes the exact optimum of a loss for a batch of inputs.
+type Solver interface {
+	// Solve writes the optimal generators of the n rows of x into dst.
+	Solve(dst, x []float64, n int) error
+}
+
+// NewOptimizer returns the exact solver for a loss: the projection for the
+// probe and Frobenius losses, the SDP solver for the spectral loss.
+func NewOptimizer(l loss.Loss) (Solver, error) {
+	switch l := l.(type) {
+	case *loss.Quadratic:
+		p, err := optimal.NewProjection(l)
+		if err != nil {
+			return nil, err
+		}
+		return projSolver{p}, nil
+	case *loss.Spectral:
+		in, out := l.Bands()
+		s, err := optimal.NewSpectral(in, out, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &spectralSolver{s: s, in: in, out: out}, nil
+	}
+	return nil, fmt.Errorf("no exact solver for loss %s", l.Name())
+}
+
+type projSolver struct{ p *optimal.Projection }
+
+func (p projSolver) Solve(dst, x []float64, n int) error { p.p.Apply(dst, x, n); return nil }
+
+type spectralSolver struct {
+	s       *optimal.Spectral
+	in, out structure.Band
+}
+
+func (s *spectralSolver) Solve(dst, x []float64, n int) error {
+	L, Lo := s.in.Len(), s.out.Len()
+	for i := 0; i < n; i++ {
+		r, err := s.s.Solve(x[i*L : (i+1)*L])
+		if err != nil {
+			return fmt.Errorf("row %d: %w", i+1, err)
+		}
+		copy(dst[i*Lo:(i+1)*Lo], r.A)
+	}
+	return nil
+}
+
+var nan = math.NaN()
