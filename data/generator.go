@@ -28,7 +28,6 @@ package data
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"strings"
 
@@ -53,13 +52,11 @@ type Notebook struct {
 
 // Fill implements Generator.
 func (g Notebook) Fill(dst []float64, rng *rand.Rand) {
+	// rng.Float64() ≤ 1−2⁻⁵³, and for Scale in [2ᵉ, 2ᵉ⁺¹) (not tiny) the
+	// product (1−2⁻⁵³)·Scale lies at least half an ulp below Scale, so it
+	// rounds below Scale (or is exact, when Scale = 2ᵉ): entries are < Scale.
 	for i := range dst {
-		v := rng.Float64() * g.Scale
-		if v >= g.Scale && g.Scale > 0 {
-			// Float64 < 1 but the product can round up to Scale.
-			v = math.Nextafter(g.Scale, 0)
-		}
-		dst[i] = v
+		dst[i] = rng.Float64() * g.Scale
 	}
 }
 
