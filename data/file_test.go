@@ -554,3 +554,50 @@ func checkRoundTrip(t *testing.T, s *Set, format string) {
 		t.Fatal("round trip changed the data")
 	}
 }
+
+// BenchmarkReader streams 100000 rows of 11 values; allocs/op stays at the
+// per-file constant, independent of the number of rows.
+func BenchmarkReader(b *testing.B) {
+	s := Generate(Notebook{Scale: 11}, band11, 100000, rand.New(rand.NewPCG(1, 1)))
+	for _, format := range Formats {
+		var buf bytes.Buffer
+		if format == "csv" {
+			WriteCSV(&buf, s)
+		} else {
+			WriteNPY(&buf, s)
+		}
+		in := buf.Bytes()
+		b.Run(format, func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			row := make([]float64, 11)
+			for b.Loop() {
+				r, err := NewReader(bytes.NewReader(in), "x", format)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for r.Next(row) == nil {
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(s.Rows), "ns/row")
+		})
+	}
+}
+
+// BenchmarkWriter writes 100000 rows of 11 values.
+func BenchmarkWriter(b *testing.B) {
+	s := Generate(Notebook{Scale: 11}, band11, 100000, rand.New(rand.NewPCG(1, 1)))
+	for _, format := range Formats {
+		b.Run(format, func(b *testing.B) {
+			for b.Loop() {
+				write := WriteCSV
+				if format == "npy" {
+					write = WriteNPY
+				}
+				if err := write(io.Discard, s); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(s.Rows), "ns/row")
+		})
+	}
+}
