@@ -35,6 +35,17 @@
 // PyTorch's default nn.Linear initialisation (kaiming_uniform_ with
 // a = √5, He et al., "Delving deep into rectifiers", ICCV 2015).
 //
+// # Model files
+//
+// Tensors names the parameters as PyTorch names the notebook's model, whose
+// nn.Sequential (attribute net) holds the Linear layers at even indices and
+// the activations at odd ones: net.0.weight [out, in], net.0.bias [out],
+// net.2.weight, …, so a file written by Save loads into the notebook's class
+// with load_state_dict(strict=True), and a PyTorch state_dict saved as
+// safetensors loads with Load or FromTensors (which infers the architecture
+// from the shapes). Save writes a directory with model.safetensors and
+// config.json (architecture, standardisation, Meta).
+//
 // # Concurrency
 //
 // Forward only reads Params, Mean and Std, so several goroutines may call

@@ -3,6 +3,7 @@ package nn
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -204,6 +205,9 @@ func gemmAllocs(m *MLP, n int) float64 {
 }
 
 func TestNoAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are unreliable under the race detector")
+	}
 	for _, tc := range []struct {
 		cfg Config
 		n   int
@@ -231,7 +235,7 @@ func TestNoAllocations(t *testing.T) {
 				m.Backward(ws, dOut)
 			})
 			g := gemmAllocs(m, n)
-			if allocs != g {
+			if allocs > g {
 				t.Errorf("%v batch %d standardise=%v: %v allocations per forward+backward, of which internal/gemm makes %v; want none from nn", tc.cfg, n, std, allocs, g)
 			} else if g > 0 {
 				t.Logf("%v batch %d: all %v allocations per step come from internal/gemm", tc.cfg, n, g)
@@ -415,4 +419,37 @@ func FuzzParseActivation(f *testing.F) {
 			t.Fatalf("%q parsed as %v, which does not round-trip", s, a)
 		}
 	})
+}
+
+func TestConcurrentForward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	m, err := New(NotebookConfig(), rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 70
+	x := randBatch(rng, n, 11, 11)
+	m.Standardize(x, n)
+	want := m.Predict(x, n)
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			ws := m.NewWorkspace(n)
+			for it := 0; it < 5; it++ {
+				y := m.Forward(ws, x, n)
+				for i := range y {
+					if y[i] != want[i] {
+						errs <- fmt.Errorf("output %d = %v, want %v", i, y[i], want[i])
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
