@@ -51,6 +51,24 @@ func kcFor(k int) int {
 	return (k + panels - 1) / panels
 }
 
+// directB reports whether full micro-panels of B (not transposed) are read
+// in place rather than packed. Packing costs k·n copies and pays off only
+// when a micro-panel is reused over many row tiles, or when the row stride of
+// B is a multiple of 2 KiB, which maps the rows of an in-place micro-panel to
+// few L1 sets (measured: README.md). It depends on the whole problem, not on
+// the block being computed, like everything that could change the result.
+var directB = func(p *params) bool {
+	return p.m <= 256 && p.ldb%256 != 0
+}
+
+// packA reports whether a transposed A is packed into micro-panels. Read in
+// place, a micro-panel of Aᵀ is kc rows of mr elements lda apart; packing
+// makes it contiguous and pays off when it is reused over many column tiles
+// (measured: README.md).
+var packA = func(p *params) bool {
+	return p.n >= 128 && p.m > 128
+}
+
 // task is a block of C computed by a pool goroutine.
 type task struct {
 	p              *params
@@ -65,6 +83,7 @@ const maxParts = 16
 type worker struct {
 	p     params
 	bufB  []float64 // packed panel of op(B), ceil(nb/nr) micro-panels of kc×nr
+	bufA  []float64 // packed block of op(A), ceil(mb/mr) micro-panels of kc×mr
 	tasks [maxParts]task
 	wg    sync.WaitGroup
 }
@@ -78,7 +97,7 @@ func putWorker(w *worker) { workers.Put(w) }
 // goroutine that pays for handing a block to the pool; partsOverride, when
 // positive, replaces the GOMAXPROCS bound (for tests).
 var (
-	minPartWork   = 1 << 18
+	minPartWork   = 1 << 21
 	partsOverride atomic.Int32
 )
 
@@ -181,6 +200,8 @@ func (w *worker) compute(p *params, i0, i1, j0, j1 int) {
 	}
 	kern, mr := p.kern.fn, p.kern.mr
 	a, c, ldc, alpha := p.a, p.c, p.ldc, p.alpha
+	direct := !p.bT && directB(p)
+	packedA := p.aT && packA(p)
 	for jc := j0; jc < j1; jc += ncMax {
 		nb := min(ncMax, j1-jc)
 		for pc := 0; pc < p.k; pc += p.kc {
@@ -189,16 +210,24 @@ func (w *worker) compute(p *params, i0, i1, j0, j1 int) {
 			if pc > 0 {
 				beta = 1
 			}
-			bp := w.packB(p, pc, kb, jc, nb)
+			bp := w.packB(p, pc, kb, jc, nb, direct)
 			for ic := i0; ic < i1; ic += mcMax {
 				mb := min(mcMax, i1-ic)
 				aoff := ic*ars + pc*acs
+				ablk, rsa, csa, step := a, ars, acs, ars
+				if packedA {
+					ablk, rsa, csa, step = w.packA(p, ic, mb, pc, kb), 1, mr, kb
+					aoff = 0
+				}
 				for jr := 0; jr < nb; jr += nr {
 					nv := min(nr, nb-jr)
-					bpan := bp[jr*kb : (jr+nr)*kb]
+					bpan, rsb := bp[jr*kb:(jr+nr)*kb], nr
+					if direct && nv == nr {
+						bpan, rsb = p.b[pc*p.ldb+jc+jr:], p.ldb
+					}
 					coff := ic*ldc + jc + jr
 					for ir := 0; ir < mb; ir += mr {
-						kern(min(mr, mb-ir), nv, kb, a[aoff+ir*ars:], ars, acs, bpan, nr, c[coff+ir*ldc:], ldc, alpha, beta)
+						kern(min(mr, mb-ir), nv, kb, ablk[aoff+ir*step:], rsa, csa, bpan, rsb, c[coff+ir*ldc:], ldc, alpha, beta)
 					}
 				}
 			}
@@ -208,8 +237,10 @@ func (w *worker) compute(p *params, i0, i1, j0, j1 int) {
 
 // packB packs rows [pc,pc+kb) × columns [jc,jc+nb) of op(B) into
 // ceil(nb/nr) micro-panels of kb×nr elements, B(p,j) of micro-panel q at
-// q·kb·nr + p·nr + j, padding the last one with zeros.
-func (w *worker) packB(p *params, pc, kb, jc, nb int) []float64 {
+// q·kb·nr + p·nr + j, padding the last one with zeros. When direct is true
+// (op(B) = B) only a partial last micro-panel is packed; the full ones are
+// read in place.
+func (w *worker) packB(p *params, pc, kb, jc, nb int, direct bool) []float64 {
 	panels := (nb + nr - 1) / nr
 	size := panels * kb * nr
 	if cap(w.bufB) < size {
@@ -221,30 +252,69 @@ func (w *worker) packB(p *params, pc, kb, jc, nb int) []float64 {
 		d := dst[q*kb*nr : (q+1)*kb*nr]
 		j := jc + q*nr
 		nv := min(nr, jc+nb-j)
-		if !p.bT {
-			if nv == nr {
-				for i := range kb {
-					*(*[nr]float64)(d[i*nr:]) = *(*[nr]float64)(b[(pc+i)*ldb+j:])
-				}
+		switch {
+		case !p.bT && nv == nr:
+			if direct {
 				continue
 			}
+			for i := range kb {
+				*(*[nr]float64)(d[i*nr:]) = *(*[nr]float64)(b[(pc+i)*ldb+j:])
+			}
+		case !p.bT:
 			for i := range kb {
 				row := d[i*nr : i*nr+nr]
 				copy(row, b[(pc+i)*ldb+j:(pc+i)*ldb+j+nv])
 				clear(row[nv:])
 			}
-			continue
-		}
-		// op(B)(i,j) = b[j*ldb+i]: column j of op(B) is contiguous.
-		for jj := range nv {
-			src := b[(j+jj)*ldb+pc : (j+jj)*ldb+pc+kb]
-			for i, v := range src {
-				d[i*nr+jj] = v
+		case nv == nr:
+			// op(B)(i,j) = b[j*ldb+i]: transpose eight contiguous columns.
+			s0 := b[j*ldb+pc : j*ldb+pc+kb]
+			s1 := b[(j+1)*ldb+pc:][:len(s0)]
+			s2 := b[(j+2)*ldb+pc:][:len(s0)]
+			s3 := b[(j+3)*ldb+pc:][:len(s0)]
+			s4 := b[(j+4)*ldb+pc:][:len(s0)]
+			s5 := b[(j+5)*ldb+pc:][:len(s0)]
+			s6 := b[(j+6)*ldb+pc:][:len(s0)]
+			s7 := b[(j+7)*ldb+pc:][:len(s0)]
+			for i := range s0 {
+				r := (*[nr]float64)(d[i*nr:])
+				r[0], r[1], r[2], r[3] = s0[i], s1[i], s2[i], s3[i]
+				r[4], r[5], r[6], r[7] = s4[i], s5[i], s6[i], s7[i]
+			}
+		default:
+			clear(d)
+			for jj := range nv {
+				src := b[(j+jj)*ldb+pc : (j+jj)*ldb+pc+kb]
+				for i, v := range src {
+					d[i*nr+jj] = v
+				}
 			}
 		}
-		for jj := nv; jj < nr; jj++ {
-			for i := range kb {
-				d[i*nr+jj] = 0
+	}
+	return dst
+}
+
+// packA packs rows [ic,ic+mb) × columns [pc,pc+kb) of op(A) = Aᵀ into
+// ceil(mb/mr) micro-panels of kb×mr elements, A(i,p) of micro-panel q at
+// q·kb·mr + p·mr + i; a partial last micro-panel holds only its rows.
+func (w *worker) packA(p *params, ic, mb, pc, kb int) []float64 {
+	mr := p.kern.mr
+	panels := (mb + mr - 1) / mr
+	size := panels * kb * mr
+	if cap(w.bufA) < size {
+		w.bufA = make([]float64, size)
+	}
+	dst := w.bufA[:size]
+	a, lda := p.a, p.lda
+	for q := range panels {
+		d := dst[q*kb*mr : (q+1)*kb*mr]
+		i := ic + q*mr
+		rows := min(mr, ic+mb-i)
+		for l := range kb {
+			src := a[(pc+l)*lda+i : (pc+l)*lda+i+rows]
+			dl := d[l*mr : l*mr+rows]
+			for r, v := range src {
+				dl[r] = v
 			}
 		}
 	}
