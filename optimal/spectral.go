@@ -242,12 +242,45 @@ func (s *Spectral) Solve(x []float64) (SpectralResult, error) {
 		a[i] = res.A[i] * scale
 	}
 	res.A = a
-	res.Value *= scale
+	// Value is evaluated afresh in the units of x, and the truncation is
+	// kept if rounding makes it no worse.
+	res.Value = s.valueOf(x, a)
+	trunc := x[off : off+s.nd]
+	if vt := s.valueOf(x, trunc); vt <= res.Value {
+		copy(a, trunc)
+		res.Value = vt
+	}
+	// Lower and Value are computed differently; when the certificate is
+	// exact they may cross by a few ulps.
 	res.Lower *= scale
+	if res.Lower > res.Value && res.Lower <= res.Value*(1+1e-10) {
+		res.Lower = res.Value
+	}
 	if math.IsInf(res.Value, 0) || math.IsNaN(res.Value) || !finite(a) {
 		return res, fmt.Errorf("optimal: spectral solve: optimum for a %v input not representable: %w", s.in, structure.ErrNonFinite)
 	}
 	return res, err
+}
+
+// valueOf returns ||T(x) - T(embed(a))||_2 for an input generator x in its
+// own units, using s.r as workspace.
+func (s *Spectral) valueOf(x, a []float64) float64 {
+	n, k, kp := s.n, s.kin, s.kout
+	rr := s.r.RawMatrix()
+	for i := 0; i < n; i++ {
+		for j := max(0, i-k); j <= min(n-1, i+k); j++ {
+			d := j - i
+			v := x[k+d]
+			if d >= -kp && d <= kp {
+				v -= a[kp+d]
+			}
+			rr.Data[i*rr.Stride+j] = v
+		}
+	}
+	if !s.svd.Factorize(s.r, mat.SVDNone) {
+		return math.NaN()
+	}
+	return s.svd.Values(s.sig)[0]
 }
 
 // barrier runs the barrier method in scaled units from the truncation. The
