@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/matapprox/matapprox/structure"
@@ -516,6 +517,12 @@ func (s *Spectral) gradHess(mu float64) {
 	w11 := s.w11.RawMatrix().Data
 	w12 := s.w12.RawMatrix().Data
 	w22 := s.w22.RawMatrix().Data
+	w12t := s.tmp.RawMatrix().Data
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			w12t[j*n+i] = w12[i*n+j]
+		}
+	}
 	ur, vr := s.u.RawMatrix().Data, s.v.RawMatrix().Data
 	t := s.z[nd]
 
@@ -547,16 +554,10 @@ func (s *Spectral) gradHess(mu float64) {
 			plo, phi := max(0, -e), min(n, n-e)
 			var s1, s2 float64
 			for p := plo; p < phi; p++ {
-				// Σ_j W12[p, j+d] W12[j, p+e]
-				r, c := p*n+lo+d, lo*n+p+e
-				for j := lo; j < hi; j, r, c = j+1, r+1, c+n {
-					s1 += w12[r] * w12[c]
-				}
-				// Σ_i W11[p, i] W22[i+d, p+e]
-				r, c = p*n+lo, (lo+d)*n+p+e
-				for i := lo; i < hi; i, r, c = i+1, r+1, c+n {
-					s2 += w11[r] * w22[c]
-				}
+				// Σ_j W12[p, j+d] W12ᵀ[p+e, j]
+				s1 += floats.Dot(w12[p*n+lo+d:p*n+hi+d], w12t[(p+e)*n+lo:(p+e)*n+hi])
+				// Σ_i W11[p, i] W22[p+e, i+d] (W22 is symmetric)
+				s2 += floats.Dot(w11[p*n+lo:p*n+hi], w22[(p+e)*n+lo+d:(p+e)*n+hi+d])
 			}
 			h := 2 * (s1 + s2)
 			s.hs[di*m+ei] = h

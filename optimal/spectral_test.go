@@ -606,3 +606,25 @@ func BenchmarkSpectralSolve(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSpectralTruncationRatio solves one notebook-like input (N = 11,
+// K 5 -> 3, entries uniform in [0, 11)) per iteration and reports the mean
+// of optimum/truncation value and the worst certified gap; run with
+// -benchtime=1000x for the table of docs/SPECTRAL.md.
+func BenchmarkSpectralTruncationRatio(b *testing.B) {
+	in, out := structure.Band{N: 11, K: 5}, structure.Band{N: 11, K: 3}
+	s := mustSpectral(b, in, out, nil)
+	rng := rand.New(rand.NewPCG(11, 11))
+	var sum, worst float64
+	for i := 0; i < b.N; i++ {
+		x := notebookInput(rng, in)
+		r, err := s.Solve(x)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sum += r.Value / residualValue(in, out, x, truncation(in, out, x))
+		worst = math.Max(worst, r.Gap())
+	}
+	b.ReportMetric(sum/float64(b.N), "optimum/truncation")
+	b.ReportMetric(worst/1e-9, "worst-gap/1e-9")
+}
