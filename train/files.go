@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -37,7 +38,24 @@ func Keys() []string {
 	return keys
 }
 
-var yamlField = regexp.MustCompile(`line (\d+): field (\S+) not found`)
+var (
+	yamlField = regexp.MustCompile(`line (\d+): field (\S+) not found`)
+	yamlType  = regexp.MustCompile("line (\\d+): cannot unmarshal !!(\\w+) `([^`]*)` into (\\S+)")
+)
+
+func typeWord(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "list of integers, e.g. [100, 100]"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "integer"
+	case strings.HasPrefix(goType, "float"):
+		return "number"
+	case goType == "bool":
+		return "boolean (true or false)"
+	}
+	return goType
+}
 
 // ParseConfig decodes YAML onto base (so that keys absent from the file keep
 // base's values). Unknown keys, wrong types and malformed YAML are errors
@@ -52,6 +70,14 @@ func ParseConfig(src []byte, name string, base Config) (Config, error) {
 			keys := Keys()
 			sort.Strings(keys)
 			return Config{}, fmt.Errorf("%s:%s: unknown key %q; valid keys are %s: %w", name, m[1], m[2], strings.Join(keys, ", "), ErrConfig)
+		}
+		if m := yamlType.FindStringSubmatch(msg); m != nil {
+			key := "?"
+			lines := strings.Split(string(src), "\n")
+			if i, _ := strconv.Atoi(m[1]); i >= 1 && i <= len(lines) {
+				key, _, _ = strings.Cut(strings.TrimSpace(lines[i-1]), ":")
+			}
+			return Config{}, fmt.Errorf("%s:%s: %s: %q is not a valid %s: %w", name, m[1], key, m[3], typeWord(m[4]), ErrConfig)
 		}
 		msg = strings.TrimPrefix(msg, "yaml: ")
 		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")

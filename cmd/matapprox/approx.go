@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/internal/atomicfile"
+)
+
+func runApprox(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("approx", "approx -model PATH -input FILE -output FILE", stderr)
+	modelPath := fs.String("model", "", "run directory or .safetensors file (required)")
+	input := fs.String("input", "", "CSV or .npy file of input generators, one per row (required)")
+	output := fs.String("output", "", "CSV or .npy file to write the approximations' generators to (required)")
+	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
+	batch := fs.Int("batch", 4096, "rows per forward pass")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *modelPath == "" || *input == "" || *output == "" {
+		return usagef("-model, -input and -output are required")
+	}
+	if *batch < 1 {
+		return usagef("-batch %d: must be at least 1", *batch)
+	}
+	inFmt, err := data.FormatOf(*input)
+	if err != nil {
+		return usagef("-input %v", err)
+	}
+	outFmt, err := data.FormatOf(*output)
+	if err != nil {
+		return usagef("-output %v", err)
+	}
+	lm, err := loadModel(*modelPath, *n, "", "")
+	if err != nil {
+		return err
+	}
+	in, out := lm.cfg.Bands()
+	f, err := os.Open(*input)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rd, err := data.NewReader(bufio.NewReaderSize(f, 1<<16), *input, inFmt)
+	if err != nil {
+		return err
+	}
+	if rd.Dim() > 0 && rd.Dim() != in.Len() {
+		return fmt.Errorf("%s: rows have %d entries, the model takes generators of 2K+1 = %d", *input, rd.Dim(), in.Len())
+	}
+	L, Lo := in.Len(), out.Len()
+	ws := lm.model.NewWorkspace(*batch)
+	buf := make([]float64, *batch*L)
+	rows := 0
+	err = atomicfile.Write(*output, 0o644, func(w io.Writer) error {
+		var wr *data.Writer
+		var err error
+		if outFmt == "npy" {
+			if rd.Rows() < 0 {
+				return fmt.Errorf("writing .npy needs the row count up front; read from a .npy input or write CSV")
+			}
+			wr, err = data.NewNPYWriter(w, rd.Rows(), Lo)
+		} else {
+			wr, err = data.NewWriter(w, "csv", Lo)
+		}
+		if err != nil {
+			return err
+		}
+		for {
+			k := 0
+			for ; k < *batch; k++ {
+				err := rd.Next(buf[k*L : (k+1)*L])
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					return err
+				}
+				if err := in.Validate(buf[k*L : (k+1)*L]); err != nil {
+					return fmt.Errorf("%s: row %d: %w", *input, rows+k+1, err)
+				}
+			}
+			if k > 0 {
+				a := lm.model.Forward(ws, buf[:k*L], k)
+				for i := 0; i < k; i++ {
+					if err := wr.Write(a[i*Lo : (i+1)*Lo]); err != nil {
+						return err
+					}
+				}
+				rows += k
+			}
+			if k < *batch {
+				return wr.Close()
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %d approximations (half-bandwidth %d) to %s\n", rows, out.K, *output)
+	return nil
+}
