@@ -106,12 +106,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // newFlagSet returns a FlagSet that reports errors instead of exiting.
+var synopses = map[string]string{}
+
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	synopses[name] = synopsis
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: matapprox %s\nRun 'matapprox %s -h' for the flags.\n", synopsis, name)
-	}
+	fs.Usage = func() {} // -h is handled by parseFlags, errors by run
 	return fs
 }
 
@@ -123,7 +124,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 		if a == "-h" || a == "-help" || a == "--help" || a == "--h" {
 			w := fs.Output()
-			fmt.Fprintf(w, "Usage of matapprox %s:\n", fs.Name())
+			fmt.Fprintf(w, "Usage: matapprox %s\n\nFlags:\n", synopses[fs.Name()])
 			fs.PrintDefaults()
 			return flag.ErrHelp
 		}

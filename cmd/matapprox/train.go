@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"syscall"
@@ -56,6 +57,29 @@ var keyHelp = map[string]string{
 	"warm-start":   "epochs of supervised training on the exact optimum before the loss itself",
 }
 
+// keyTypes names the type of each key's value in -h.
+var keyTypes = func() map[string]string {
+	m := map[string]string{}
+	t := reflect.TypeOf(train.Config{})
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		k := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		switch f.Type.Kind() {
+		case reflect.Int, reflect.Uint64:
+			m[k] = "int"
+		case reflect.Float64:
+			m[k] = "float"
+		case reflect.Bool:
+			m[k] = "bool"
+		case reflect.Slice:
+			m[k] = "list"
+		default:
+			m[k] = "string"
+		}
+	}
+	return m
+}()
+
 // configFlags registers one string flag per configuration key. Values are
 // decoded later as YAML onto the configuration, so that flags, files and
 // presets share one parser and one set of error messages.
@@ -65,7 +89,7 @@ func configFlags(fs *flag.FlagSet) map[string]*string {
 	for _, k := range train.Keys() {
 		v := &configValue{isBool: bools[k]}
 		vals[k] = &v.s
-		fs.Var(v, k, keyHelp[k])
+		fs.Var(v, k, keyHelp[k]+" (`"+keyTypes[k]+"`)")
 	}
 	return vals
 }
