@@ -125,12 +125,12 @@ type Spectral struct {
 	sig    []float64  // singular values of R, decreasing
 	d1, d2 []float64  // t/(t²-σ²) and -σ/(t²-σ²)
 	d3     []float64  // -2tσ/(t²-σ²)²
-	tmp    *mat.Dense
+	tmp    *mat.Dense // scratch: U diag(d) in sandwich, then W12ᵀ in gradHess
 	w11    *mat.Dense // blocks of W = F⁻¹: W11, W12, W22
 	w12    *mat.Dense
 	w22    *mat.Dense
 	y      *mat.Dense // certificate, N×N
-	yval   []float64
+	yval   []float64  // singular values of the certificate
 
 	best []float64 // best generator found (scaled units)
 }
