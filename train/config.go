@@ -269,17 +269,18 @@ var presets = map[string]Config{
 		Optimizer: "adagrad", LR: 0.25, Schedule: "constant",
 		Epochs: 10, BatchSize: 100, Seed: 1,
 	},
-	// default is the notebook's problem set up to be solved well:
-	// isotropic probes (so the loss estimates ||X−A||_F²/N and is well
-	// conditioned), standardised inputs, more data, Adam with a cosine
-	// schedule and a mean reduction.
+	// default is the notebook's problem — the same sizes, data
+	// distribution, probe distribution and network — set up to be solved
+	// well: standardised inputs, more data, Adam with a cosine schedule,
+	// a mean reduction and 30 epochs. Its network comes within a fraction
+	// of a percent of the exact optimum of the notebook's loss.
 	"default": {
 		N: 11, InBand: 5, OutBand: 3,
-		Loss: "probe", Probes: "gaussian", NumProbes: 100, Reduction: "mean",
+		Loss: "probe", Probes: "notebook", NumProbes: 100, Reduction: "mean",
 		Data: "notebook", TrainSize: 20000, ValSize: 1000,
 		Hidden: []int{100, 100}, Activation: "tanh", Standardize: true,
 		Optimizer: "adam", LR: 3e-3, Schedule: "cosine", MinLR: 1e-5,
-		Epochs: 40, BatchSize: 100, Seed: 1,
+		Epochs: 30, BatchSize: 100, Seed: 1,
 	},
 	// spectral learns the operator-norm optimum at the notebook's size.
 	"spectral": {
