@@ -355,3 +355,29 @@ func ExampleDgemm() {
 	fmt.Println(c)
 	// Output: [4 2 10 5]
 }
+
+// TestDgemmPolicies forces each packing choice (B packed or read in place, Aᵀ
+// packed or read in place) on shapes with edge tiles, whatever the default
+// rules would pick, and compares with the triple loop.
+func TestDgemmPolicies(t *testing.T) {
+	defer func(d, a func(*params) bool) { directB, packA = d, a }(directB, packA)
+	shapes := [][3]int{{1, 1, 1}, {6, 8, 3}, {7, 9, 300}, {13, 17, 5}, {31, 65, 64}, {200, 130, 20}, {5, 300, 257}}
+	for _, generic := range modes() {
+		withGeneric(t, generic, func() {
+			rng := rand.New(rand.NewPCG(11, 12))
+			for _, db := range []bool{false, true} {
+				for _, pa := range []bool{false, true} {
+					directB = func(*params) bool { return db }
+					packA = func(*params) bool { return pa }
+					for _, s := range shapes {
+						for _, tA := range transposes {
+							for _, tB := range transposes {
+								newProblem(rng, tA, tB, s[0], s[1], s[2], rng.IntN(3), 0.5, -1).check(t)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
