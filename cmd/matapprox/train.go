@@ -299,7 +299,7 @@ func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, s
 		fmt.Fprintf(stderr, "interrupted during epoch %d; checkpoint written. Resume with:\n  matapprox train -resume %s\n", tr.Epoch()+1, dir)
 		return &exitError{130, errors.New("interrupted")}
 	case err != nil:
-		return fmt.Errorf("%w (no model was saved; the run directory %s keeps the last good checkpoint)", err, dir)
+		return fmt.Errorf("%w (no model was saved)", err)
 	}
 	if err := tr.Model.Save(dir); err != nil {
 		return err
