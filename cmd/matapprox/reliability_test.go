@@ -174,4 +174,3 @@ func FuzzParseMatrix(f *testing.F) {
 		}
 	})
 }
-
