@@ -88,10 +88,29 @@ type worker struct {
 	wg    sync.WaitGroup
 }
 
-var workers = sync.Pool{New: func() any { return new(worker) }}
+// The calling goroutine computes with the primary worker when no other call
+// holds it (the usual case: one training loop), else with one from a pool
+// that the garbage collector may empty.
+var (
+	primary     worker
+	primaryBusy atomic.Bool
+	workers     = sync.Pool{New: func() any { return new(worker) }}
+)
 
-func getWorker() *worker  { return workers.Get().(*worker) }
-func putWorker(w *worker) { workers.Put(w) }
+func getWorker() *worker {
+	if primaryBusy.CompareAndSwap(false, true) {
+		return &primary
+	}
+	return workers.Get().(*worker)
+}
+
+func putWorker(w *worker) {
+	if w == &primary {
+		primaryBusy.Store(false)
+		return
+	}
+	workers.Put(w)
+}
 
 // Parallel split. minPartWork is the least number of multiply-adds m·n·k per
 // goroutine that pays for handing a block to the pool; partsOverride, when

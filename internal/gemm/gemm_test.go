@@ -381,3 +381,43 @@ func TestDgemmPolicies(t *testing.T) {
 		})
 	}
 }
+
+// TestDgemmConcurrent calls Dgemm from several goroutines at once (the
+// primary worker, pooled workers and the helper pool all in use) and checks
+// each result against a serial run.
+func TestDgemmConcurrent(t *testing.T) {
+	defer func(w int) { minPartWork = w }(minPartWork)
+	minPartWork = 1
+	rng := rand.New(rand.NewPCG(13, 14))
+	const callers = 6
+	var probs [callers]*problem
+	var want [callers][]float64
+	for g := range probs {
+		probs[g] = newProblem(rng, transposes[g%2], transposes[g/2%2], 37+g, 70-g, 50+3*g, 1, 1, 0.5)
+		p := probs[g]
+		want[g] = append([]float64(nil), p.c...)
+		Dgemm(p.tA, p.tB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, want[g], p.ldc)
+	}
+	var got [callers][]float64
+	done := make(chan int)
+	for g := range callers {
+		go func() {
+			p := probs[g]
+			for range 20 {
+				got[g] = append(got[g][:0], p.c...)
+				Dgemm(p.tA, p.tB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, got[g], p.ldc)
+			}
+			done <- g
+		}()
+	}
+	for range callers {
+		<-done
+	}
+	for g := range callers {
+		for i := range want[g] {
+			if math.Float64bits(got[g][i]) != math.Float64bits(want[g][i]) {
+				t.Fatalf("%v: concurrent C[%d] = %v, serial %v", probs[g], i, got[g][i], want[g][i])
+			}
+		}
+	}
+}
