@@ -1,0 +1,368 @@
+// Command bench measures the training and inference throughput of
+// matapprox and of the notebook's PyTorch code side by side, and prints the
+// tables of docs/BENCHMARKS.md in Markdown.
+//
+// Usage, from the repository root:
+//
+//	go run ./bench [-sizes notebook,scaled] [-threads 1,2] [-torch=true] [-seconds 3] [-reps 3]
+//
+// Training: for every size and thread count (GOMAXPROCS for Go,
+// torch.set_num_threads for PyTorch) it measures samples per second of
+//
+//   - matapprox: train.New with the "seed" preset resized, timed over
+//     train.Run (gather, forward, probe loss by its quadratic form and
+//     gradient, backward, Adagrad step), float64;
+//   - PyTorch running the notebook's code as written (per-sample Python loop
+//     of Spectral_Loss with torch_row_to_matrix), at the notebook size only;
+//   - PyTorch with the loss vectorised (dense X−A by one gather, a batched
+//     matmul over the probes);
+//   - PyTorch with the loss as the quadratic form r·Q·rᵀ, Q precomputed,
+//     in float32 and float64,
+//
+// all with Adagrad, by running scripts/bench_torch.py. Each figure is the
+// best of -reps timed segments of -seconds. It reports the achieved GFLOP/s
+// of matapprox against a large internal/gemm product measured in the same
+// run and against the theoretical 16 flops/cycle/core of AVX2 FMA.
+//
+// Inference: approximations per second through the network (batched
+// forward), the probe loss's projection (optimal.Projection.Apply) and the
+// spectral-norm solver (optimal.Spectral.Solve per matrix, one solver per
+// thread), for -infer-total matrices (the solver timed for -seconds and
+// extrapolated).
+//
+// PyTorch is skipped, with a note, when the interpreter cannot import
+// torch. -torch-lib prepends a directory to the LD_LIBRARY_PATH of the
+// PyTorch runs, to give PyTorch another BLAS (see docs/BENCHMARKS.md).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type options struct {
+	sizes      []string
+	threads    []int
+	torch      bool
+	runner     torchRunner
+	seconds    float64
+	reps       int
+	training   bool
+	inference  bool
+	inferSizes []string
+	inferTotal int
+	minSolves  int
+	peakN      int
+	ghz        float64
+	log        io.Writer // progress, may be io.Discard
+}
+
+func main() {
+	var o options
+	var sizesFlag, threadsFlag, inferFlag string
+	flag.StringVar(&sizesFlag, "sizes", "notebook,scaled", "training sizes: "+sizeNames())
+	flag.StringVar(&threadsFlag, "threads", "1,2", "thread counts (GOMAXPROCS; torch.set_num_threads)")
+	flag.BoolVar(&o.torch, "torch", true, "also measure PyTorch (skipped with a note if torch cannot be imported)")
+	flag.StringVar(&o.runner.python, "python", "/usr/bin/python3", "Python interpreter for PyTorch")
+	flag.StringVar(&o.runner.script, "script", "scripts/bench_torch.py", "path of bench_torch.py")
+	flag.StringVar(&o.runner.libPath, "torch-lib", "", "directory prepended to LD_LIBRARY_PATH for PyTorch (another BLAS)")
+	flag.Float64Var(&o.seconds, "seconds", 3, "seconds per timed segment")
+	flag.IntVar(&o.reps, "reps", 3, "timed segments per figure; the best is reported")
+	flag.BoolVar(&o.training, "training", true, "measure training throughput")
+	flag.BoolVar(&o.inference, "inference", true, "measure inference throughput")
+	flag.StringVar(&inferFlag, "infer-sizes", "n11,n32", "inference sizes: n11 (K 5→3), n32 (K 15→7), tiny")
+	flag.IntVar(&o.inferTotal, "infer-total", 1_000_000, "matrices through the network and the projection")
+	flag.IntVar(&o.minSolves, "min-solves", 300, "least number of spectral solves timed")
+	flag.IntVar(&o.peakN, "peak-n", 1024, "size of the square gemm product that measures the peak")
+	flag.Float64Var(&o.ghz, "ghz", 0, "clock in GHz for the theoretical peak (0: /proc/cpuinfo)")
+	flag.Parse()
+	var err error
+	if o.threads, err = parseInts(threadsFlag); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: -threads:", err)
+		os.Exit(2)
+	}
+	o.sizes, o.inferSizes = splitList(sizesFlag), splitList(inferFlag)
+	o.log = os.Stderr
+	if err := run(o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range splitList(s) {
+		v, err := strconv.Atoi(f)
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("%q is not a positive integer", f)
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no thread count in %q", s)
+	}
+	return out, nil
+}
+
+// trainRow is one line of the training tables.
+type trainRow struct {
+	s       size
+	threads int
+	go64    float64
+	peak    float64 // measured gemm GFLOP/s at this thread count
+	// PyTorch samples/s by variant key; 0 when not run.
+	torch map[string]float64
+	blas  string
+}
+
+var torchVariants = []struct{ key, variant, dtype, title string }{
+	{"notebook", "notebook", "float32", "PyTorch notebook f32"},
+	{"vectorised", "vectorised", "float32", "PyTorch vectorised f32"},
+	{"quad32", "quadratic", "float32", "PyTorch quadratic f32"},
+	{"quad64", "quadratic", "float64", "PyTorch quadratic f64"},
+}
+
+// run performs the measurements of o and writes the Markdown report to w.
+func run(o options, w io.Writer) error {
+	if o.seconds <= 0 || o.reps < 1 {
+		return fmt.Errorf("-seconds must be positive and -reps at least 1")
+	}
+	d := time.Duration(o.seconds * float64(time.Second))
+	var trainSizes []size
+	for _, n := range o.sizes {
+		s, err := lookupSize(n)
+		if err != nil {
+			return err
+		}
+		trainSizes = append(trainSizes, s)
+	}
+	var infSizes []inferSize
+	for _, n := range o.inferSizes {
+		s, ok := inferSizes[n]
+		if !ok {
+			return fmt.Errorf("unknown inference size %q: use n11, n32 or tiny", n)
+		}
+		infSizes = append(infSizes, s)
+	}
+	ghz := o.ghz
+	if ghz == 0 {
+		ghz = cpuGHz()
+	}
+	procs := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(procs)
+
+	fmt.Fprintf(w, "Measured %s on %s (%d logical CPUs, %.2f GHz nominal), %s %s/%s; best of %d segments of %g s.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), orUnknown(cpuModel()), runtime.NumCPU(), ghz,
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, o.reps, o.seconds)
+
+	var note string
+	torchOn := o.torch && o.training
+	if torchOn {
+		if err := o.runner.available(); err != nil {
+			torchOn = false
+			note = "PyTorch skipped: " + err.Error()
+			fmt.Fprintf(w, "%s\n\n", note)
+		}
+	} else if o.training {
+		fmt.Fprintf(w, "PyTorch not measured (-torch=false).\n\n")
+	}
+
+	if o.training {
+		var rows []trainRow
+		for _, s := range trainSizes {
+			for _, th := range o.threads {
+				runtime.GOMAXPROCS(th)
+				r := trainRow{s: s, threads: th, torch: map[string]float64{}}
+				r.peak = measurePeak(o.peakN, min(d, 2*time.Second))
+				for rep := 0; rep < o.reps; rep++ {
+					v, err := measureTraining(s, d)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(o.log, "matapprox %s threads=%d rep %d: %.0f samples/s\n", s.Name, th, rep+1, v)
+					r.go64 = max(r.go64, v)
+				}
+				runtime.GOMAXPROCS(procs)
+				if torchOn {
+					for _, tv := range torchVariants {
+						if tv.variant == "notebook" && !s.TorchNotebook {
+							continue
+						}
+						res, err := o.runner.run(s, th, tv.variant, tv.dtype, d, o.reps)
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(o.log, "torch %s %s %s threads=%d: %v samples/s\n", s.Name, tv.variant, tv.dtype, th, res.Rates)
+						r.torch[tv.key] = res.SamplesPerS
+						r.blas = fmt.Sprintf("torch %s, BLAS %s", res.Torch, strings.Join(res.BLAS, " "))
+					}
+				}
+				rows = append(rows, r)
+			}
+		}
+		writeTraining(w, rows, torchOn, ghz, o.peakN)
+	}
+
+	if o.inference {
+		writeInferenceHeader(w, o.inferTotal)
+		for _, s := range infSizes {
+			for _, th := range o.threads {
+				runtime.GOMAXPROCS(th)
+				var best inferResult
+				for rep := 0; rep < o.reps; rep++ {
+					r, err := measureInference(s, o.inferTotal, min(d, 3*time.Second), o.minSolves)
+					if err != nil {
+						runtime.GOMAXPROCS(procs)
+						return fmt.Errorf("inference %s: %w", s.Name, err)
+					}
+					fmt.Fprintf(o.log, "inference %s threads=%d rep %d: network %.0f, projection %.0f, spectral %.1f matrices/s (%d solved, %d not converged)\n",
+						s.Name, th, rep+1, r.Network, r.Projection, r.Spectral, r.SpectralSolved, r.SpectralFailed)
+					best.Network = max(best.Network, r.Network)
+					best.Projection = max(best.Projection, r.Projection)
+					if r.Spectral > best.Spectral {
+						best.Spectral, best.SpectralSolved, best.SpectralFailed = r.Spectral, r.SpectralSolved, r.SpectralFailed
+					}
+				}
+				runtime.GOMAXPROCS(procs)
+				writeInferenceRow(w, s, th, best, o.inferTotal)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown CPU"
+	}
+	return s
+}
+
+// writeTraining prints the throughput and efficiency tables.
+func writeTraining(w io.Writer, rows []trainRow, torchOn bool, ghz float64, peakN int) {
+	fmt.Fprintf(w, "Training samples/s (higher is better):\n\n")
+	hdr := "| size | threads | matapprox f64 |"
+	sep := "|---|---:|---:|"
+	if torchOn {
+		for _, tv := range torchVariants {
+			hdr += " " + tv.title + " |"
+			sep += "---:|"
+		}
+		hdr += " ÷ notebook | ÷ vectorised f32 | ÷ quadratic f32 | ÷ quadratic f64 |"
+		sep += "---:|---:|---:|---:|"
+	}
+	fmt.Fprintln(w, hdr)
+	fmt.Fprintln(w, sep)
+	for _, r := range rows {
+		line := fmt.Sprintf("| %s | %d | %s |", r.s.Name, r.threads, rate(r.go64))
+		if torchOn {
+			for _, tv := range torchVariants {
+				line += " " + rate(r.torch[tv.key]) + " |"
+			}
+			for _, tv := range torchVariants {
+				line += " " + ratio(r.go64, r.torch[tv.key]) + " |"
+			}
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintln(w)
+	if torchOn && len(rows) > 0 {
+		for _, r := range rows {
+			if !r.s.TorchNotebook && r.s.TorchNotebookNo != "" {
+				fmt.Fprintf(w, "PyTorch notebook at %s: %s.\n", r.s.Name, r.s.TorchNotebookNo)
+				break
+			}
+		}
+		fmt.Fprintf(w, "PyTorch: %s.\n\n", rows[len(rows)-1].blas)
+	}
+	fmt.Fprintf(w, "matapprox efficiency (flops per sample: 2·Σ in·out forward, twice that backward, 2·L² loss):\n\n")
+	fmt.Fprintln(w, "| size | threads | MFLOP/sample | matapprox GFLOP/s | gemm peak GFLOP/s (measured) | % of measured | theoretical GFLOP/s | % of theoretical |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range rows {
+		fps := r.s.flopsPerSample()
+		g := r.go64 * fps / 1e9
+		theo := 16 * ghz * float64(r.threads)
+		fmt.Fprintf(w, "| %s | %d | %.3f | %.2f | %.2f | %.0f%% | %.1f | %.0f%% |\n",
+			r.s.Name, r.threads, fps/1e6, g, r.peak, 100*g/r.peak, theo, pct(g, theo))
+	}
+	fmt.Fprintf(w, "\nMeasured peak: internal/gemm on a %d×%d×%d product (C = A·Bᵀ), best of the repetitions in up to 2 s; theoretical: 16 flops/cycle/core (two 4-wide FMA units) × %.2f GHz × threads.\n\n", peakN, peakN, peakN, ghz)
+}
+
+func writeInferenceHeader(w io.Writer, total int) {
+	fmt.Fprintf(w, "Inference, matrices/s (network and projection over %d matrices in batches; spectral solver timed and extrapolated):\n\n", total)
+	fmt.Fprintln(w, "| N | K → K' | network | threads | network | projection | spectral solver | network ÷ solver | 10⁶ by network | 10⁶ by solver |")
+	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
+}
+
+func writeInferenceRow(w io.Writer, s inferSize, threads int, r inferResult, total int) {
+	in, out := s.bands()
+	arch := fmt.Sprintf("%d→", in.Len())
+	for _, h := range s.Hidden {
+		arch += fmt.Sprintf("%d→", h)
+	}
+	arch += strconv.Itoa(out.Len())
+	solver := rate(r.Spectral)
+	if r.SpectralFailed > 0 {
+		solver += fmt.Sprintf(" (%d/%d not converged)", r.SpectralFailed, r.SpectralSolved)
+	}
+	fmt.Fprintf(w, "| %d | %d → %d | %s | %d | %s | %s | %s | %s | %s | %s |\n",
+		s.N, s.K, s.Ko, arch, threads, rate(r.Network), rate(r.Projection), solver,
+		ratio(r.Network, r.Spectral), dur(1e6/r.Network), dur(1e6/r.Spectral))
+}
+
+func rate(v float64) string {
+	switch {
+	case v <= 0:
+		return "—"
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+func ratio(a, b float64) string {
+	if a <= 0 || b <= 0 {
+		return "—"
+	}
+	if a/b >= 100 {
+		return fmt.Sprintf("%.0f×", a/b)
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+func pct(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return 100 * a / b
+}
+
+func dur(sec float64) string {
+	d := time.Duration(sec * float64(time.Second))
+	switch {
+	case d >= time.Hour:
+		return fmt.Sprintf("%.1f h", d.Hours())
+	case d >= time.Minute:
+		return fmt.Sprintf("%.1f min", d.Minutes())
+	}
+	return fmt.Sprintf("%.2f s", d.Seconds())
+}
