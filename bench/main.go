@@ -41,6 +41,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -60,6 +61,7 @@ type options struct {
 	minSolves  int
 	peakN      int
 	ghz        float64
+	cpuProfile string
 	log        io.Writer // progress, may be io.Discard
 }
 
@@ -81,6 +83,7 @@ func main() {
 	flag.IntVar(&o.minSolves, "min-solves", 300, "least number of spectral solves timed")
 	flag.IntVar(&o.peakN, "peak-n", 1024, "size of the square gemm product that measures the peak")
 	flag.Float64Var(&o.ghz, "ghz", 0, "clock in GHz for the theoretical peak (0: /proc/cpuinfo)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	flag.Parse()
 	var err error
 	if o.threads, err = parseInts(threadsFlag); err != nil {
@@ -89,7 +92,23 @@ func main() {
 	}
 	o.sizes, o.inferSizes = splitList(sizesFlag), splitList(inferFlag)
 	o.log = os.Stderr
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	if err := run(o, os.Stdout); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
