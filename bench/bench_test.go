@@ -16,7 +16,7 @@ import (
 // fraction of a second, without PyTorch, and checks the tables.
 func TestRunTiny(t *testing.T) {
 	var out bytes.Buffer
-	o := options{
+	o := options{rounds: 1,
 		sizes: []string{"tiny"}, threads: []int{1, 2}, seconds: 0.05, reps: 1,
 		training: true, inference: true, inferSizes: []string{"tiny"}, inferTotal: 500,
 		minSolves: 4, peakN: 32, ghz: 2, log: io.Discard,
@@ -39,7 +39,7 @@ func TestRunTiny(t *testing.T) {
 // not an error.
 func TestRunSkipsTorch(t *testing.T) {
 	var out bytes.Buffer
-	o := options{
+	o := options{rounds: 1,
 		sizes: []string{"tiny"}, threads: []int{1}, seconds: 0.02, reps: 1, training: true, torch: true,
 		runner: torchRunner{python: "/nonexistent/python3", script: "../scripts/bench_torch.py"},
 		peakN:  16, log: io.Discard,

@@ -54,6 +54,7 @@ type options struct {
 	runner     torchRunner
 	seconds    float64
 	reps       int
+	rounds     int
 	training   bool
 	inference  bool
 	inferSizes []string
@@ -75,7 +76,8 @@ func main() {
 	flag.StringVar(&o.runner.script, "script", "scripts/bench_torch.py", "path of bench_torch.py")
 	flag.StringVar(&o.runner.libPath, "torch-lib", "", "directory prepended to LD_LIBRARY_PATH for PyTorch (another BLAS)")
 	flag.Float64Var(&o.seconds, "seconds", 3, "seconds per timed segment")
-	flag.IntVar(&o.reps, "reps", 3, "timed segments per figure; the best is reported")
+	flag.IntVar(&o.reps, "reps", 3, "timed segments per figure and round; the best is reported")
+	flag.IntVar(&o.rounds, "rounds", 1, "passes over all measurements (spread in time against other load); the best is reported")
 	flag.BoolVar(&o.training, "training", true, "measure training throughput")
 	flag.BoolVar(&o.inference, "inference", true, "measure inference throughput")
 	flag.StringVar(&inferFlag, "infer-sizes", "n11,n32", "inference sizes: n11 (K 5→3), n32 (K 15→7), tiny")
@@ -159,8 +161,8 @@ var torchVariants = []struct{ key, variant, dtype, title string }{
 
 // run performs the measurements of o and writes the Markdown report to w.
 func run(o options, w io.Writer) error {
-	if o.seconds <= 0 || o.reps < 1 {
-		return fmt.Errorf("-seconds must be positive and -reps at least 1")
+	if o.seconds <= 0 || o.reps < 1 || o.rounds < 1 {
+		return fmt.Errorf("-seconds must be positive, -reps and -rounds at least 1")
 	}
 	d := time.Duration(o.seconds * float64(time.Second))
 	var trainSizes []size
@@ -186,9 +188,9 @@ func run(o options, w io.Writer) error {
 	procs := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(procs)
 
-	fmt.Fprintf(w, "Measured %s on %s (%d logical CPUs, %.2f GHz nominal), %s %s/%s; best of %d segments of %g s.\n\n",
+	fmt.Fprintf(w, "Measured %s on %s (%d logical CPUs, %.2f GHz nominal), %s %s/%s; every figure is the best of %d timed segments of %g s.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), orUnknown(cpuModel()), runtime.NumCPU(), ghz,
-		runtime.Version(), runtime.GOOS, runtime.GOARCH, o.reps, o.seconds)
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, o.reps*o.rounds, o.seconds)
 
 	var note string
 	torchOn := o.torch && o.training
@@ -206,61 +208,56 @@ func run(o options, w io.Writer) error {
 		var rows []trainRow
 		for _, s := range trainSizes {
 			for _, th := range o.threads {
-				runtime.GOMAXPROCS(th)
-				r := trainRow{s: s, threads: th, torch: map[string]float64{}}
-				r.peak = measurePeak(o.peakN, min(d, 2*time.Second))
-				for rep := 0; rep < o.reps; rep++ {
-					v, err := measureTraining(s, d)
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(o.log, "matapprox %s threads=%d rep %d: %.0f samples/s\n", s.Name, th, rep+1, v)
-					r.go64 = max(r.go64, v)
+				rows = append(rows, trainRow{s: s, threads: th, torch: map[string]float64{}})
+			}
+		}
+		for round := 1; round <= o.rounds; round++ {
+			for i := range rows {
+				if err := measureTrainRow(&rows[i], o, torchOn, d, round); err != nil {
+					runtime.GOMAXPROCS(procs)
+					return err
 				}
-				runtime.GOMAXPROCS(procs)
-				if torchOn {
-					for _, tv := range torchVariants {
-						if tv.variant == "notebook" && !s.TorchNotebook {
-							continue
-						}
-						res, err := o.runner.run(s, th, tv.variant, tv.dtype, d, o.reps)
-						if err != nil {
-							return err
-						}
-						fmt.Fprintf(o.log, "torch %s %s %s threads=%d: %v samples/s\n", s.Name, tv.variant, tv.dtype, th, res.Rates)
-						r.torch[tv.key] = res.SamplesPerS
-						r.blas = fmt.Sprintf("torch %s, BLAS %s", res.Torch, strings.Join(res.BLAS, " "))
-					}
-				}
-				rows = append(rows, r)
 			}
 		}
 		writeTraining(w, rows, torchOn, ghz, o.peakN)
 	}
 
 	if o.inference {
-		writeInferenceHeader(w, o.inferTotal)
+		type cell struct {
+			s       inferSize
+			threads int
+			best    inferResult
+		}
+		var cells []cell
 		for _, s := range infSizes {
 			for _, th := range o.threads {
-				runtime.GOMAXPROCS(th)
-				var best inferResult
+				cells = append(cells, cell{s: s, threads: th})
+			}
+		}
+		for round := 1; round <= o.rounds; round++ {
+			for i := range cells {
+				c := &cells[i]
+				runtime.GOMAXPROCS(c.threads)
 				for rep := 0; rep < o.reps; rep++ {
-					r, err := measureInference(s, o.inferTotal, min(d, 3*time.Second), o.minSolves)
+					r, err := measureInference(c.s, o.inferTotal, min(d, 3*time.Second), o.minSolves)
 					if err != nil {
 						runtime.GOMAXPROCS(procs)
-						return fmt.Errorf("inference %s: %w", s.Name, err)
+						return fmt.Errorf("inference %s: %w", c.s.Name, err)
 					}
-					fmt.Fprintf(o.log, "inference %s threads=%d rep %d: network %.0f, projection %.0f, spectral %.1f matrices/s (%d solved, %d not converged)\n",
-						s.Name, th, rep+1, r.Network, r.Projection, r.Spectral, r.SpectralSolved, r.SpectralFailed)
-					best.Network = max(best.Network, r.Network)
-					best.Projection = max(best.Projection, r.Projection)
-					if r.Spectral > best.Spectral {
-						best.Spectral, best.SpectralSolved, best.SpectralFailed = r.Spectral, r.SpectralSolved, r.SpectralFailed
+					fmt.Fprintf(o.log, "round %d: inference %s threads=%d rep %d: network %.0f, projection %.0f, spectral %.1f matrices/s (%d solved, %d not converged)\n",
+						round, c.s.Name, c.threads, rep+1, r.Network, r.Projection, r.Spectral, r.SpectralSolved, r.SpectralFailed)
+					c.best.Network = max(c.best.Network, r.Network)
+					c.best.Projection = max(c.best.Projection, r.Projection)
+					if r.Spectral > c.best.Spectral {
+						c.best.Spectral, c.best.SpectralSolved, c.best.SpectralFailed = r.Spectral, r.SpectralSolved, r.SpectralFailed
 					}
 				}
 				runtime.GOMAXPROCS(procs)
-				writeInferenceRow(w, s, th, best, o.inferTotal)
 			}
+		}
+		writeInferenceHeader(w, o.inferTotal)
+		for _, c := range cells {
+			writeInferenceRow(w, c.s, c.threads, c.best, o.inferTotal)
 		}
 		fmt.Fprintln(w)
 	}
@@ -272,6 +269,38 @@ func orUnknown(s string) string {
 		return "an unknown CPU"
 	}
 	return s
+}
+
+// measureTrainRow measures one size and thread count once more and keeps
+// the best figures in r.
+func measureTrainRow(r *trainRow, o options, torchOn bool, d time.Duration, round int) error {
+	procs := runtime.GOMAXPROCS(r.threads)
+	defer runtime.GOMAXPROCS(procs)
+	r.peak = max(r.peak, measurePeak(o.peakN, min(d, 2*time.Second)))
+	for rep := 0; rep < o.reps; rep++ {
+		v, err := measureTraining(r.s, d)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(o.log, "round %d: matapprox %s threads=%d rep %d: %.0f samples/s\n", round, r.s.Name, r.threads, rep+1, v)
+		r.go64 = max(r.go64, v)
+	}
+	if !torchOn {
+		return nil
+	}
+	for _, tv := range torchVariants {
+		if tv.variant == "notebook" && !r.s.TorchNotebook {
+			continue
+		}
+		res, err := o.runner.run(r.s, r.threads, tv.variant, tv.dtype, d, o.reps)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(o.log, "round %d: torch %s %s %s threads=%d: %.0f samples/s\n", round, r.s.Name, tv.variant, tv.dtype, r.threads, res.Rates)
+		r.torch[tv.key] = max(r.torch[tv.key], res.SamplesPerS)
+		r.blas = fmt.Sprintf("torch %s, BLAS %s", res.Torch, strings.Join(res.BLAS, " "))
+	}
+	return nil
 }
 
 // writeTraining prints the throughput and efficiency tables.
