@@ -16,7 +16,7 @@ import (
 // fraction of a second, without PyTorch, and checks the tables.
 func TestRunTiny(t *testing.T) {
 	var out bytes.Buffer
-	o := options{rounds: 1,
+	o := options{rounds: 2,
 		sizes: []string{"tiny"}, threads: []int{1, 2}, seconds: 0.05, reps: 1,
 		training: true, inference: true, inferSizes: []string{"tiny"}, inferTotal: 500,
 		minSolves: 4, peakN: 32, ghz: 2, log: io.Discard,
