@@ -141,11 +141,11 @@ func mantissa(v float64) (m, e int) {
 type intTicks struct{}
 
 func (intTicks) Ticks(lo, hi float64) []plot.Tick {
-	if math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) || hi < lo {
+	if !(hi >= lo) || math.IsInf(hi-lo, 0) {
 		return nil
 	}
 	step := 1.0
-	for p := 1.0; ; p *= 10 {
+	for p := 1.0; !math.IsInf(p, 0); p *= 10 {
 		if (hi-lo)/p <= 10 {
 			step = p
 			break
@@ -160,7 +160,7 @@ func (intTicks) Ticks(lo, hi float64) []plot.Tick {
 		}
 	}
 	var ticks []plot.Tick
-	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+	for v := math.Ceil(lo/step) * step; v <= hi && len(ticks) <= 20; v += step {
 		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
 	}
 	return ticks

@@ -248,6 +248,23 @@ func TestLogTicks(t *testing.T) {
 	}
 }
 
+func TestIntTicks(t *testing.T) {
+	for _, r := range [][2]float64{{1, 30}, {0, 1}, {-5, 5}, {1, 1e6}, {1e18, 1e18 + 256}, {-1e308, 1e308}, {math.NaN(), 1}} {
+		ticks := intTicks{}.Ticks(r[0], r[1])
+		if len(ticks) > 21 {
+			t.Errorf("range %v: %d ticks", r, len(ticks))
+		}
+		for _, tk := range ticks {
+			if tk.Value != math.Round(tk.Value) || tk.Value < r[0] || tk.Value > r[1] {
+				t.Errorf("range %v: tick %v", r, tk.Value)
+			}
+		}
+		if r[1]-r[0] >= 1 && r[1]-r[0] < 1e7 && len(ticks) < 2 {
+			t.Errorf("range %v: only %d ticks", r, len(ticks))
+		}
+	}
+}
+
 func TestWriteFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "report.html")
 	if err := WriteFile(path, sample(5)); err != nil {
@@ -263,4 +280,36 @@ func TestWriteFile(t *testing.T) {
 	if err := WriteFile(filepath.Join(path, "sub.html"), Data{}); err == nil {
 		t.Error("WriteFile under a regular file succeeded")
 	}
+}
+
+// FuzzWrite checks that Write never fails or panics on odd numbers and
+// sizes, and always produces a self-contained page.
+func FuzzWrite(f *testing.F) {
+	f.Add(11, 5, 3, 1.0, 0.5, 0.25, 0.8, 0.1, 4.0)
+	f.Add(1, 0, 0, math.NaN(), math.Inf(1), 0.0, -1.0, math.NaN(), 0.0)
+	f.Add(3, 2, 3, 0.0, 0.0, 0.0, 0.0, 0.0, 1e300)
+	f.Fuzz(func(t *testing.T, n, k, kp int, train, val, lr, opt, gap, x float64) {
+		n, k, kp = n%24, k%24, kp%24 // keep matrices small enough to draw quickly
+		d := Data{N: n, InBand: k, OutBand: kp, OptimalVal: opt, Gaps: []float64{gap, 2 * gap, 0.01}}
+		for e := range 3 {
+			s := float64(e + 1)
+			d.Epochs = append(d.Epochs, Epoch{Epoch: e, Train: train / s, Val: val / s, LR: lr, Elapsed: s})
+		}
+		if k >= 0 && kp >= 0 {
+			g := make([]float64, 2*k+1)
+			a := make([]float64, 2*kp+1)
+			for i := range g {
+				g[i] = x * float64(i%3)
+			}
+			for i := range a {
+				a[i] = x / float64(i+1)
+			}
+			d.Examples = []Example{{X: g, Network: a, Optimal: a, Truncation: a}}
+		}
+		var buf bytes.Buffer
+		if err := Write(&buf, d); err != nil {
+			t.Fatal(err)
+		}
+		checkHTML(t, buf.String())
+	})
 }
