@@ -29,7 +29,9 @@ type Data struct {
 	// Epochs holds one entry per training epoch, in order.
 	Epochs []Epoch
 	// OptimalVal is the loss of the optimal approximation on the validation
-	// set, drawn as a horizontal line on the loss curves; NaN if unknown.
+	// set, drawn as a horizontal line on the loss curves. NaN, or a value
+	// <= 0 (which a log scale cannot show, and which the zero Data holds),
+	// means unknown.
 	OptimalVal float64
 
 	// Examples are individual inputs with their approximations, drawn as

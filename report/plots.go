@@ -321,7 +321,7 @@ func lossCurves(d *Data) (fig figure, notes []string, ok bool, err error) {
 			top.Add(l)
 			top.Legend.Add(fmt.Sprintf("optimal (validation) = %.4g", opt), l)
 		} else {
-			notes = append(notes, "The optimal validation loss is not available (or not positive), so it is not drawn.")
+			notes = append(notes, "The optimal validation loss is not known (NaN or not positive), so it is not drawn.")
 		}
 	} else {
 		notes = append(notes, "No positive finite loss values to draw on a log scale.")

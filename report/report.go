@@ -74,9 +74,10 @@ type view struct {
 	Facts     []Field // key figures of the run
 	Config    []Field
 
-	Loss      *figure
-	LossNotes []string
-	Epochs    []epochRow
+	Loss       *figure
+	LossNotes  []string
+	Epochs     []epochRow
+	EpochCount string // "1 epoch", "30 epochs"
 
 	Examples     []exampleView
 	ExampleNotes []string
@@ -152,6 +153,8 @@ func build(d *Data) (*view, error) {
 		v.Epochs = append(v.Epochs, epochRow{Epoch: e.Epoch, Train: num(e.Train), Val: num(e.Val), LR: num(e.LR), Elapsed: fmt.Sprintf("%.1f", e.Elapsed)})
 	}
 
+	v.EpochCount = plural(len(d.Epochs), "epoch")
+
 	if err := buildExamples(d, v); err != nil {
 		return nil, err
 	}
@@ -195,7 +198,7 @@ func facts(d *Data) []Field {
 			f = append(f, Field{"training time", fmt.Sprintf("%.1f s", last.Elapsed)})
 		}
 	}
-	if finite(d.OptimalVal) {
+	if finite(d.OptimalVal) && d.OptimalVal > 0 {
 		f = append(f, Field{"optimal validation loss", num(d.OptimalVal)})
 	}
 	return f
@@ -235,7 +238,7 @@ func buildExample(in, out structure.Band, i int, ex Example) (exampleView, error
 		return ev, nil
 	}
 	x := in.Dense(ex.X)
-	approx := func(what string, g []float64) *panel {
+	approx := func(what string, g []float64) *mat.Dense {
 		if g == nil {
 			ev.Notes = append(ev.Notes, fmt.Sprintf("No %s approximation given.", what))
 			return nil
@@ -244,7 +247,7 @@ func buildExample(in, out structure.Band, i int, ex Example) (exampleView, error
 			ev.Notes = append(ev.Notes, fmt.Sprintf("The %s approximation is not drawn: %v.", what, err))
 			return nil
 		}
-		return &panel{m: dense(in, out, g)}
+		return dense(in, out, g)
 	}
 	net := approx("network", ex.Network)
 	opt := approx("optimal", ex.Optimal)
@@ -252,22 +255,21 @@ func buildExample(in, out structure.Band, i int, ex Example) (exampleView, error
 
 	panels := []panel{{title: fmt.Sprintf("X (K = %d)", in.K), m: x}}
 	if net != nil {
-		panels = append(panels, panel{title: fmt.Sprintf("A network (K' = %d)", out.K), m: net.m})
+		panels = append(panels, panel{title: fmt.Sprintf("A network (K' = %d)", out.K), m: net})
 	}
 	if opt != nil {
-		panels = append(panels, panel{title: fmt.Sprintf("A optimal (K' = %d)", out.K), m: opt.m})
+		panels = append(panels, panel{title: fmt.Sprintf("A optimal (K' = %d)", out.K), m: opt})
 	}
-	residual := func(a *panel) *panel {
-		r := *a
-		r.m = copyDense(x)
-		r.m.Sub(x, a.m)
+	residual := func(a *mat.Dense) *mat.Dense {
+		var r mat.Dense
+		r.Sub(x, a)
 		return &r
 	}
 	switch {
 	case net != nil:
-		panels = append(panels, panel{title: "X − A network", m: residual(net).m})
+		panels = append(panels, panel{title: "X − A network", m: residual(net)})
 	case opt != nil:
-		panels = append(panels, panel{title: "X − A optimal", m: residual(opt).m})
+		panels = append(panels, panel{title: "X − A optimal", m: residual(opt)})
 	}
 	heat, err := heatmaps(ev.Name+": X, approximations and residual", panels)
 	if err != nil {
@@ -276,11 +278,11 @@ func buildExample(in, out structure.Band, i int, ex Example) (exampleView, error
 	ev.Heat = &heat
 
 	var lines []svLine
-	add := func(name string, p *panel, style svLine) {
-		if p == nil {
+	add := func(name string, a *mat.Dense, style svLine) {
+		if a == nil {
 			return
 		}
-		sv, err := svd(residual(p).m)
+		sv, err := svd(residual(a))
 		if err != nil {
 			ev.Notes = append(ev.Notes, fmt.Sprintf("Spectrum of X − A %s: %v.", name, err))
 			return
@@ -310,12 +312,6 @@ func buildExample(in, out structure.Band, i int, ex Example) (exampleView, error
 		ev.Notes = append(ev.Notes, "All residuals are zero: no spectrum to draw.")
 	}
 	return ev, nil
-}
-
-func copyDense(m *mat.Dense) *mat.Dense {
-	var c mat.Dense
-	c.CloneFrom(m)
-	return &c
 }
 
 // dash returns a dash pattern of on and off lengths in points.
@@ -450,7 +446,7 @@ summary { cursor: pointer; color: #1f5fa0; }
 <p class="note">{{.}}</p>
 {{- end}}
 {{- if .Epochs}}
-<details><summary>Per-epoch values ({{len .Epochs}} epochs)</summary>
+<details><summary>Per-epoch values ({{.EpochCount}})</summary>
 <table>
 <tr><th class="num">epoch</th><th class="num">training</th><th class="num">validation</th><th class="num">learning rate</th><th class="num">elapsed (s)</th></tr>
 {{- range .Epochs}}

@@ -196,7 +196,7 @@ func TestDegenerate(t *testing.T) {
 		imgs  int
 	}{
 		{"empty", Data{}, []string{"No epochs", "No examples", "No optimality gaps", "No evaluation summary", "No configuration"}, 0},
-		{"one epoch", Data{Epochs: []Epoch{{Epoch: 1, Train: 2, Val: 3, LR: 0.1}}, OptimalVal: nan}, []string{"optimal validation loss is not available"}, 1},
+		{"one epoch", Data{Epochs: []Epoch{{Epoch: 1, Train: 2, Val: 3, LR: 0.1}}, OptimalVal: nan}, []string{"optimal validation loss is not known"}, 1},
 		{"all NaN", Data{Epochs: []Epoch{{Epoch: 1, Train: nan, Val: nan, LR: nan}, {Epoch: 2, Train: nan, Val: nan, LR: nan}}, Gaps: []float64{nan, math.Inf(1)}}, []string{"No positive finite loss", "2 of 2 gaps are not finite"}, 0},
 		{"some NaN and zero", Data{Epochs: []Epoch{{Epoch: 1, Train: 1, Val: nan, LR: 0}, {Epoch: 2, Train: 0, Val: 0.5, LR: 0.1}, {Epoch: 3, Train: 0.4, Val: 0.45, LR: 0.1}}, OptimalVal: 0.3}, []string{"2 loss values not", "1 learning-rate value not"}, 1},
 		{"constant", Data{Epochs: []Epoch{{Epoch: 1, Train: 1, Val: 1, LR: 0.1}, {Epoch: 2, Train: 1, Val: 1, LR: 0.1}}, OptimalVal: 1, Gaps: []float64{0.5, 0.5, 0.5}}, nil, 2},
@@ -224,6 +224,16 @@ func TestDegenerate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestZeroOptimalIsAbsent(t *testing.T) {
+	page := render(t, Data{Epochs: []Epoch{{Epoch: 1, Train: 2, Val: 3, LR: 0.1}}})
+	if strings.Contains(page, "optimal validation loss</td>") || strings.Contains(page, "best / optimal") {
+		t.Error("the zero OptimalVal is reported as a known optimum")
+	}
+	if !strings.Contains(page, "(1 epoch)") {
+		t.Error("epoch count not in the singular")
 	}
 }
 
