@@ -42,7 +42,7 @@ func loadModel(path string, n int, lossName, probes string) (*loadedModel, error
 				return nil, fmt.Errorf("model: %s holds an unfinished run (no %s yet); finish it with: matapprox train -resume %s", path, nn.WeightsFile, path)
 			}
 			if _, err := os.Stat(filepath.Join(path, train.ConfigFile)); err == nil {
-				return nil, fmt.Errorf("model: %s holds a run that stopped before its first checkpoint; start it again with: matapprox train -config %s", path, filepath.Join(path, train.ConfigFile))
+				return nil, fmt.Errorf("model: %s holds a run that stopped before its first checkpoint; start it again with: matapprox train -config %s -out NEW_DIR", path, filepath.Join(path, train.ConfigFile))
 			}
 			return nil, fmt.Errorf("model: %s has no %s: give a run directory written by matapprox train or a .safetensors file", path, nn.WeightsFile)
 		}
