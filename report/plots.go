@@ -144,26 +144,25 @@ func (intTicks) Ticks(lo, hi float64) []plot.Tick {
 	if !(hi >= lo) || math.IsInf(hi-lo, 0) {
 		return nil
 	}
-	step := 1.0
-	for p := 1.0; !math.IsInf(p, 0); p *= 10 {
-		if (hi-lo)/p <= 10 {
-			step = p
-			break
-		}
-		if (hi-lo)/(2*p) <= 10 {
-			step = 2 * p
-			break
-		}
-		if (hi-lo)/(5*p) <= 10 {
-			step = 5 * p
-			break
-		}
-	}
+	step := niceStep(hi-lo, 10)
 	var ticks []plot.Tick
 	for v := math.Ceil(lo/step) * step; v <= hi && len(ticks) <= 20; v += step {
 		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
 	}
 	return ticks
+}
+
+// niceStep returns the smallest of 1, 2 and 5 times a power of ten, at
+// least 1, that divides span into at most n steps.
+func niceStep(span float64, n int) float64 {
+	for p := 1.0; !math.IsInf(p, 0); p *= 10 {
+		for _, m := range []float64{1, 2, 5} {
+			if span/(m*p) <= float64(n) {
+				return m * p
+			}
+		}
+	}
+	return math.Inf(1)
 }
 
 // sans is the font of all plot text: Liberation Sans, embedded in the PNGs.
@@ -386,7 +385,7 @@ func (g matGrid) Y(r int) float64    { return float64(r) }
 // indexTicks labels matrix indices 0..n-1 on an axis; flipped axes count
 // from the top.
 func indexTicks(n int, flipped bool) plot.ConstantTicks {
-	step := max(1, (n+5)/6)
+	step := int(niceStep(float64(n-1), 5))
 	var t plot.ConstantTicks
 	for i := 0; i < n; i += step {
 		v := float64(i)
