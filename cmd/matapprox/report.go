@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
@@ -78,9 +79,13 @@ func reportData(m *nn.MLP, cfg *train.Config, hist []train.EpochStats, ev *evalu
 		OptimalVal: math.NaN(),
 		Gaps:       sum.gaps,
 	}
-	for _, line := range strings.Split(strings.TrimSpace(string(train.MarshalConfig(cfg))), "\n") {
-		k, v, _ := strings.Cut(line, ":")
-		d.Config = append(d.Config, report.Field{Name: k, Value: strings.TrimSpace(v)})
+	cv := reflect.ValueOf(*cfg)
+	for i, k := range train.Keys() {
+		v := fmt.Sprint(cv.Field(i).Interface())
+		if h, ok := cv.Field(i).Interface().([]int); ok {
+			v = strings.Trim(strings.Join(strings.Fields(fmt.Sprint(h)), ", "), "[]")
+		}
+		d.Config = append(d.Config, report.Field{Name: k, Value: v})
 	}
 	for _, h := range hist {
 		d.Epochs = append(d.Epochs, report.Epoch{Epoch: h.Epoch, Train: h.TrainLoss, Val: h.ValLoss, LR: h.LR, Elapsed: h.Elapsed})
