@@ -160,36 +160,40 @@ func New(cfg Config) (*Trainer, error) {
 	return t, nil
 }
 
-func (t *Trainer) loadData() error {
-	cfg := &t.Cfg
+func (t *Trainer) loadData() (err error) {
+	t.Train, t.Val, err = Datasets(&t.Cfg)
+	return err
+}
+
+// Datasets returns a configuration's training and validation sets: drawn
+// from its generator with the seed, or read from its data file and split.
+func Datasets(cfg *Config) (trainSet, valSet *data.Set, err error) {
+	in, _ := cfg.Bands()
 	if isGenerator(cfg.Data) {
-		g, err := data.GeneratorByName(cfg.Data, t.In)
+		g, err := data.GeneratorByName(cfg.Data, in)
 		if err != nil {
-			return fmt.Errorf("data: %w", err)
+			return nil, nil, fmt.Errorf("data: %w", err)
 		}
 		r, _ := newRNG(cfg.Seed, streamData)
-		t.Train = data.Generate(g, t.In, cfg.TrainSize, r)
+		trainSet = data.Generate(g, in, cfg.TrainSize, r)
 		r, _ = newRNG(cfg.Seed, streamVal)
-		t.Val = data.Generate(g, t.In, cfg.ValSize, r)
-		return nil
+		return trainSet, data.Generate(g, in, cfg.ValSize, r), nil
 	}
 	set, err := data.ReadFile(cfg.Data)
 	if err != nil {
-		return fmt.Errorf("data: %w", err)
+		return nil, nil, fmt.Errorf("data: %w", err)
 	}
-	if err := set.Validate(t.In); err != nil {
-		return fmt.Errorf("data file %s: %w", cfg.Data, err)
+	if err := set.Validate(in); err != nil {
+		return nil, nil, fmt.Errorf("data file %s: %w", cfg.Data, err)
 	}
 	if cfg.ValFraction == 0 {
-		t.Train, t.Val = set, &data.Set{Dim: set.Dim}
-		return nil
+		return set, &data.Set{Dim: set.Dim}, nil
 	}
 	r, _ := newRNG(cfg.Seed, streamVal)
-	t.Train, t.Val, err = set.Split(cfg.ValFraction, r)
-	if err != nil {
-		return fmt.Errorf("data file %s: %w", cfg.Data, err)
+	if trainSet, valSet, err = set.Split(cfg.ValFraction, r); err != nil {
+		return nil, nil, fmt.Errorf("data file %s: %w", cfg.Data, err)
 	}
-	return nil
+	return trainSet, valSet, nil
 }
 
 // BuildLoss returns the loss a configuration trains with and, for the

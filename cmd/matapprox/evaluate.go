@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/nn"
 	"github.com/matapprox/matapprox/structure"
@@ -128,6 +129,24 @@ func (e *evaluator) measure(x, a []float64) *approximation {
 		ap.loss = e.trained.Eval(nil, x, a, 1)
 	}
 	return ap
+}
+
+// evaluateRun evaluates a trained network on (up to 1000 of) a run's
+// validation matrices, or its training matrices when it has none.
+func evaluateRun(m *nn.MLP, cfg *train.Config, trainSet, valSet *data.Set) (*evaluator, []result, summary, error) {
+	ev, err := newEvaluator(m, cfg)
+	if err != nil {
+		return nil, nil, summary{}, err
+	}
+	set := valSet
+	if set.Rows == 0 {
+		set = trainSet
+	}
+	res, err := ev.evaluate(set.X, min(set.Rows, 1000))
+	if err != nil {
+		return nil, nil, summary{}, err
+	}
+	return ev, res, summarize(res, cfg.Loss), nil
 }
 
 // methodSummary holds the means of a method's errors and its gap to the

@@ -38,23 +38,14 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	tr, err := train.New(lm.cfg) // regenerates the run's validation data from its seed
+	trainSet, valSet, err := train.Datasets(&lm.cfg) // the run's data, regenerated from its seed
 	if err != nil {
 		return err
 	}
-	ev, err := newEvaluator(lm.model, &lm.cfg)
+	ev, res, sum, err := evaluateRun(lm.model, &lm.cfg, trainSet, valSet)
 	if err != nil {
 		return err
 	}
-	val := tr.Val
-	if val.Rows == 0 {
-		val = tr.Train
-	}
-	res, err := ev.evaluate(val.X, min(val.Rows, 1000))
-	if err != nil {
-		return err
-	}
-	sum := summarize(res, lm.cfg.Loss)
 	path := *out
 	if path == "" {
 		path = filepath.Join(lm.dir, "report.html")

@@ -304,19 +304,10 @@ func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, s
 	if err := tr.Model.Save(dir); err != nil {
 		return err
 	}
-	ev, err := newEvaluator(tr.Model, &cfg)
+	ev, res, sum, err := evaluateRun(tr.Model, &cfg, tr.Train, tr.Val)
 	if err != nil {
 		return err
 	}
-	val := tr.Val
-	if val.Rows == 0 {
-		val = tr.Train
-	}
-	res, err := ev.evaluate(val.X, min(val.Rows, 1000))
-	if err != nil {
-		return err
-	}
-	sum := summarize(res, cfg.Loss)
 	if !opt.notebook {
 		fmt.Fprintln(stdout)
 		printSummary(stdout, sum)
