@@ -242,18 +242,11 @@ func Probes(cfg *Config) ([]float64, error) {
 }
 
 // optimalTargets returns the exact optimum of the configured loss for every
-// row of s.
+// row of s, in row order; for the spectral loss the rows are solved in
+// parallel on GOMAXPROCS goroutines (see spectralTargets), with results
+// that do not depend on the number of goroutines.
 func (t *Trainer) optimalTargets(s *data.Set) ([]float64, error) {
-	o, err := NewOptimizer(t.Loss)
-	if err != nil {
-		return nil, err
-	}
-	Lo := t.Out.Len()
-	dst := make([]float64, s.Rows*Lo)
-	if err := o.Solve(dst, s.X, s.Rows); err != nil {
-		return nil, err
-	}
-	return dst, nil
+	return targets(t.Loss, s)
 }
 
 // Epoch returns the number of finished epochs.

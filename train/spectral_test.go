@@ -1,0 +1,175 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/loss"
+	"github.com/matapprox/matapprox/nn"
+	"github.com/matapprox/matapprox/optimal"
+	"github.com/matapprox/matapprox/structure"
+)
+
+// smallSpectral is the spectral preset shrunk to a run of about a second.
+func smallSpectral(t *testing.T) Config {
+	t.Helper()
+	c, err := Preset("spectral")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.TrainSize, c.ValSize, c.Epochs, c.Hidden = 2000, 200, 4, []int{32, 32}
+	c.LR, c.BatchSize = 2e-2, 20
+	c.WarmStart = 0
+	return c
+}
+
+// truncationLoss is the mean spectral loss of the truncation on s.
+func truncationLoss(t *testing.T, in, out structure.Band, s *data.Set) float64 {
+	t.Helper()
+	l, err := loss.NewSpectral(in, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	L, Lo := in.Len(), out.Len()
+	a := make([]float64, s.Rows*Lo)
+	for i := 0; i < s.Rows; i++ {
+		structure.Restrict(a[i*Lo:(i+1)*Lo], s.X[i*L:(i+1)*L], in, out)
+	}
+	return l.Eval(nil, s.X, a, s.Rows) / float64(s.Rows)
+}
+
+func TestSpectralTrainingBeatsInitialisation(t *testing.T) {
+	c := smallSpectral(t)
+	tr, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	init := tr.ValLoss()
+	if err := tr.Run(context.Background(), Callbacks{}); err != nil {
+		t.Fatal(err)
+	}
+	final := tr.History[len(tr.History)-1].ValLoss
+	trunc := truncationLoss(t, tr.In, tr.Out, tr.Val)
+	t.Logf("validation spectral loss: initialisation %.4g, after %d epochs %.4g, truncation %.4g", init, c.Epochs, final, trunc)
+	if !(final < init/2) {
+		t.Errorf("validation loss %v after %d epochs, %v at initialisation: want at most half", final, c.Epochs, init)
+	}
+	// Four epochs of 2000 rows at a high learning rate already come within
+	// 5 % of the truncation's loss (the optimum is about 10 % below it).
+	if !(final < 1.05*trunc) {
+		t.Errorf("validation loss %v after %d epochs, truncation %v", final, c.Epochs, trunc)
+	}
+}
+
+func TestWarmStartTargetsEqualSolver(t *testing.T) {
+	c := smallSpectral(t)
+	c.TrainSize, c.WarmStart = 40, 1
+	tr, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := optimal.NewSpectral(tr.In, tr.Out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	L, Lo := tr.In.Len(), tr.Out.Len()
+	if len(tr.targets) != tr.Train.Rows*Lo {
+		t.Fatalf("%d targets for %d rows of %d", len(tr.targets), tr.Train.Rows, Lo)
+	}
+	for i := 0; i < tr.Train.Rows; i++ {
+		r, err := s.Solve(tr.Train.X[i*L : (i+1)*L])
+		if err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+		for j, v := range r.A {
+			if got := tr.targets[i*Lo+j]; got != v {
+				t.Fatalf("row %d, entry %d: target %v, solver %v", i, j, got, v)
+			}
+		}
+	}
+	// Warm-start epochs then train towards the targets.
+	if err := tr.Run(context.Background(), Callbacks{}); err != nil {
+		t.Fatal(err)
+	}
+	if !tr.History[0].WarmStart || tr.History[1].WarmStart {
+		t.Errorf("warm-start flags %v, %v: want only the first epoch", tr.History[0].WarmStart, tr.History[1].WarmStart)
+	}
+}
+
+func TestSpectralTargetsWorkers(t *testing.T) {
+	in, out := structure.Band{N: 9, K: 4}, structure.Band{N: 9, K: 2}
+	s := data.Generate(data.Notebook{Scale: 9}, in, 23, rand.New(rand.NewPCG(3, 4)))
+	want := make([]float64, s.Rows*out.Len())
+	if err := spectralTargets(want, s.X, s.Rows, in, out, 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []int{0, 2, 3, 7, 100} {
+		got := make([]float64, len(want))
+		if err := spectralTargets(got, s.X, s.Rows, in, out, w); err != nil {
+			t.Fatalf("%d workers: %v", w, err)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%d workers: entry %d is %v, with one worker %v", w, i, got[i], want[i])
+			}
+		}
+	}
+	// A bad row is reported by its number, whichever worker met it.
+	s.X[5*in.Len()+1] = math.NaN()
+	err := spectralTargets(want, s.X, s.Rows, in, out, 3)
+	if !errors.Is(err, structure.ErrNonFinite) || !strings.HasPrefix(err.Error(), "row 6:") {
+		t.Errorf("NaN in row 6: got %v", err)
+	}
+}
+
+// amortisation compares b.N matrices through the network, in batches of 256,
+// with b.N exact solves.
+func benchmarkAmortisation(b *testing.B, preset string, solve bool) {
+	c, err := Preset(preset)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, out := c.Bands()
+	const rows = 256
+	s := data.Generate(data.Notebook{Scale: float64(c.N)}, in, rows, rand.New(rand.NewPCG(1, 2)))
+	if solve {
+		sol, err := optimal.NewSpectral(in, out, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		L := in.Len()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			r := i % rows
+			if _, err := sol.Solve(s.X[r*L : (r+1)*L]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "matrices/s")
+		return
+	}
+	nc, err := c.NetworkConfig()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := nn.New(nc, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ws := m.NewWorkspace(rows)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.Forward(ws, s.X, rows)
+	}
+	b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "matrices/s")
+}
+
+func BenchmarkAmortisationNetwork11(b *testing.B) { benchmarkAmortisation(b, "spectral", false) }
+func BenchmarkAmortisationSolver11(b *testing.B)  { benchmarkAmortisation(b, "spectral", true) }
+func BenchmarkAmortisationNetwork32(b *testing.B) { benchmarkAmortisation(b, "spectral-32", false) }
+func BenchmarkAmortisationSolver32(b *testing.B)  { benchmarkAmortisation(b, "spectral-32", true) }
