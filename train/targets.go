@@ -65,7 +65,7 @@ func spectralTargets(dst, x []float64, rows int, in, out structure.Band, workers
 					return
 				}
 				r, err := s.Solve(x[i*L : (i+1)*L])
-				if err != nil && !(errors.Is(err, optimal.ErrNotConverged) && len(r.A) == Lo && finiteAll(r.A)) {
+				if err != nil && !notConvergedOK(err, r, Lo) {
 					errs[i] = err
 					mu.Lock()
 					failed = true
@@ -85,13 +85,20 @@ func spectralTargets(dst, x []float64, rows int, in, out structure.Band, workers
 	return nil
 }
 
-func finiteAll(v []float64) bool {
-	for _, x := range v {
-		if !finite(x) {
+// notConvergedOK reports whether err only says that the solver stopped
+// short of its tolerance (double precision exhausted or the step limit) and
+// r is its best certified answer, usable for lo outputs. Such stalls happen
+// at N = 32 with relative gaps of about 1.1e-8 against the default 1e-8.
+func notConvergedOK(err error, r optimal.SpectralResult, lo int) bool {
+	if !errors.Is(err, optimal.ErrNotConverged) || len(r.A) != lo {
+		return false
+	}
+	for _, v := range r.A {
+		if !finite(v) {
 			return false
 		}
 	}
-	return true
+	return finite(r.Value) && r.Value > 0
 }
 
 // targets returns the exact optimum of loss l for every row of s: the
