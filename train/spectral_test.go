@@ -173,3 +173,37 @@ func BenchmarkAmortisationNetwork11(b *testing.B) { benchmarkAmortisation(b, "sp
 func BenchmarkAmortisationSolver11(b *testing.B)  { benchmarkAmortisation(b, "spectral", true) }
 func BenchmarkAmortisationNetwork32(b *testing.B) { benchmarkAmortisation(b, "spectral-32", false) }
 func BenchmarkAmortisationSolver32(b *testing.B)  { benchmarkAmortisation(b, "spectral-32", true) }
+
+func TestWarmStartSize(t *testing.T) {
+	c := smallSpectral(t)
+	c.TrainSize, c.ValSize, c.Epochs, c.WarmStart, c.WarmStartSize = 300, 50, 2, 1, 30
+	tr, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Lo := tr.Out.Len()
+	if len(tr.targets) != 30*Lo {
+		t.Fatalf("%d targets, want 30 rows of %d", len(tr.targets), Lo)
+	}
+	want, err := targets(tr.Loss, &data.Set{X: tr.Train.X[:30*tr.In.Len()], Rows: 30, Dim: tr.In.Len()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if tr.targets[i] != want[i] {
+			t.Fatalf("target %d: %v, want the first rows' %v", i, tr.targets[i], want[i])
+		}
+	}
+	totals := map[int]int{}
+	err = tr.Run(context.Background(), Callbacks{Batch: func(epoch, done, total int) { totals[epoch] = total }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if totals[1] != 30 || totals[2] != 300 {
+		t.Errorf("rows per epoch %v: want 30 in the warm start, then 300", totals)
+	}
+	c.WarmStartSize = -1
+	if err := c.Validate(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "warm-start-size") {
+		t.Errorf("warm-start-size -1: %v", err)
+	}
+}

@@ -152,7 +152,7 @@ func New(cfg Config) (*Trainer, error) {
 	t.xb = make([]float64, bs*t.In.Len())
 	t.grad = make([]float64, max(bs, 256)*t.Out.Len())
 	if cfg.WarmStart > 0 {
-		if t.targets, err = t.optimalTargets(t.Train); err != nil {
+		if t.targets, err = t.optimalTargets(t.warmSet()); err != nil {
 			return nil, err
 		}
 		t.tb = make([]float64, bs*t.Out.Len())
@@ -241,6 +241,16 @@ func Probes(cfg *Config) ([]float64, error) {
 	return set.X, nil
 }
 
+// warmSet returns the training rows of the warm start: the first
+// Cfg.WarmStartSize rows, or all when it is 0 or larger.
+func (t *Trainer) warmSet() *data.Set {
+	n := t.Cfg.WarmStartSize
+	if n <= 0 || n >= t.Train.Rows {
+		return t.Train
+	}
+	return &data.Set{X: t.Train.X[:n*t.Train.Dim], Rows: n, Dim: t.Train.Dim}
+}
+
 // optimalTargets returns the exact optimum of the configured loss for every
 // row of s, in row order; for the spectral loss the rows are solved in
 // parallel on GOMAXPROCS goroutines (see spectralTargets), with results
@@ -263,7 +273,6 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 	base := t.elapsed
 	defer func() { t.elapsed = base + time.Since(start) }()
 	L, Lo := t.In.Len(), t.Out.Len()
-	nTrain := t.Train.Rows
 	for t.epoch < t.Cfg.Epochs {
 		if t.Cfg.Patience > 0 && t.stale >= t.Cfg.Patience {
 			break
@@ -274,11 +283,15 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 			return ErrInterrupted
 		}
 		warm := t.epoch < t.Cfg.WarmStart
+		nTrain := t.Train.Rows
+		if warm {
+			nTrain = t.warmSet().Rows
+		}
 		if t.pos == 0 {
 			for i := range t.perm {
 				t.perm[i] = int32(i)
 			}
-			t.rng.Shuffle(len(t.perm), func(i, j int) { t.perm[i], t.perm[j] = t.perm[j], t.perm[i] })
+			t.rng.Shuffle(nTrain, func(i, j int) { t.perm[i], t.perm[j] = t.perm[j], t.perm[i] })
 			t.epochLoss, t.epochSamples = 0, 0
 		}
 		lr := t.sched.LR(t.epoch)
