@@ -69,7 +69,7 @@ type Objective struct {
 // Eval returns the reduced, scaled loss of a batch and, if grad is not nil,
 // its gradient with respect to a.
 func (o Objective) Eval(grad, x, a []float64, n int) float64 {
-	s := o.factor(n)
+	s := o.Factor(n)
 	v := o.Loss.Eval(grad, x, a, n)
 	if grad != nil && s != 1 {
 		for i := range grad[:n*outLen(o.Loss)] {
@@ -79,7 +79,9 @@ func (o Objective) Eval(grad, x, a []float64, n int) float64 {
 	return v * s
 }
 
-func (o Objective) factor(n int) float64 {
+// Factor returns the multiplier Eval applies to the sum of the losses of a
+// batch of n: Scale (1 if zero), divided by n for Mean.
+func (o Objective) Factor(n int) float64 {
 	s := o.Scale
 	if s == 0 {
 		s = 1

@@ -318,7 +318,7 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 				raw = v * float64(n)
 			} else {
 				v = t.Objective.Eval(g, xb, a, n)
-				raw = v / factor(t.Objective, n)
+				raw = v / t.Objective.Factor(n)
 			}
 			perSample := raw / float64(n)
 			if t.initLoss == 0 {
@@ -403,18 +403,6 @@ func supervised(grad, a, target []float64, n int) float64 {
 		grad[i] = 2 * d / float64(n)
 	}
 	return s / float64(n)
-}
-
-// factor is the multiplier an Objective applies to the sum of a batch of n.
-func factor(o loss.Objective, n int) float64 {
-	s := o.Scale
-	if s == 0 {
-		s = 1
-	}
-	if o.Reduction == loss.Mean {
-		s /= float64(n)
-	}
-	return s
 }
 
 // ValLoss returns the mean per-sample loss on the validation set (NaN when

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -151,16 +153,32 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// buildBinary builds the command once for the signal tests.
+// buildBinary builds the command once per test binary for the
+// process-level tests.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "matapprox")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "matapprox-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "matapprox")
+		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build: %v", buildErr)
 	}
-	return bin
+	return builtBin
 }
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
 
 // TestInterruptResume sends SIGINT to a real training process, resumes it,
 // and compares the model file with an uninterrupted run's, byte for byte.
@@ -212,4 +230,13 @@ func TestInterruptResume(t *testing.T) {
 	if len(a) == 0 || !bytes.Equal(a, b) {
 		t.Error("the resumed run's model differs from the uninterrupted run's")
 	}
+}
+
+// TestMain removes the binary built for the process-level tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
 }
