@@ -99,7 +99,7 @@ func measureInference(s inferSize, total int, d time.Duration, minSolves int) (i
 	per := (minSolves + workers - 1) / workers
 	start := time.Now()
 	for w := 0; w < workers; w++ {
-		sp, err := optimal.NewSpectral(in, out, nil)
+		sp, err := optimal.NewSDP(in, out, nil)
 		if err != nil {
 			return res, err
 		}

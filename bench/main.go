@@ -26,7 +26,7 @@
 //
 // Inference: approximations per second through the network (batched
 // forward), the probe loss's projection (optimal.Projection.Apply) and the
-// spectral-norm solver (optimal.Spectral.Solve per matrix, one solver per
+// spectral-norm solver (optimal.SDP.Solve per matrix, one solver per
 // thread), for -infer-total matrices (the solver timed for -seconds and
 // extrapolated).
 //

@@ -28,7 +28,7 @@
 // # Spectral norm
 //
 // Under the operator 2-norm the problem min_a ||T(x) − T(Ea)||_2 is convex
-// but not smooth and has no closed form; Spectral solves it as a
+// but not smooth and has no closed form; SDP solves it as a
 // semidefinite program with a certified lower bound (see its documentation
 // and docs/SPECTRAL.md).
 package optimal

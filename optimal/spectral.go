@@ -13,7 +13,7 @@ import (
 
 // Errors of the spectral-norm solver. Callers test them with errors.Is.
 var (
-	// ErrOption reports an invalid field of SpectralOptions.
+	// ErrOption reports an invalid field of SDPOptions.
 	ErrOption = errors.New("invalid solver option")
 	// ErrNotConverged reports that the solver stopped (iteration limit or
 	// numerical stall) before its relative gap reached the tolerance. The
@@ -22,7 +22,7 @@ var (
 	ErrNotConverged = errors.New("solver did not reach the tolerance")
 )
 
-// Defaults of SpectralOptions.
+// Defaults of SDPOptions.
 const (
 	// DefaultSpectralTol is the default relative gap (Value-Lower)/Value.
 	DefaultSpectralTol = 1e-8
@@ -42,9 +42,9 @@ const (
 	maxCentering = 60 // Newton steps per centering before declaring a stall
 )
 
-// SpectralOptions configures a Spectral solver. The zero value of every field
+// SDPOptions configures a SDP solver. The zero value of every field
 // selects its default.
-type SpectralOptions struct {
+type SDPOptions struct {
 	// Tol is the relative gap (Value-Lower)/Value at which the solver stops.
 	// Zero means DefaultSpectralTol. Gaps much below 1e-10 are usually out of
 	// reach of double precision; the solver then returns ErrNotConverged
@@ -55,8 +55,8 @@ type SpectralOptions struct {
 	MaxNewton int
 }
 
-// SpectralResult is the answer of Spectral.Solve.
-type SpectralResult struct {
+// Result is the answer of SDP.Solve.
+type Result struct {
 	// A is the generator (length 2K'+1 of the output band) of the
 	// approximation T(embed(A)).
 	A []float64
@@ -66,27 +66,32 @@ type SpectralResult struct {
 	// Lower is a rigorous lower bound on the optimum, certified by a dual
 	// feasible matrix (see the package documentation and docs/SPECTRAL.md).
 	Lower float64
-	// Newton is the number of Newton steps taken.
-	Newton int
+	// Iterations is the number of iterations taken (Newton steps for the
+	// SDP); zero for closed-form solutions.
+	Iterations int
+	// Converged reports whether the relative gap reached the solver's
+	// tolerance. A Solver returns results that stopped short of it with
+	// Converged false: they are still certified, within Gap of the optimum.
+	Converged bool
 }
 
 // Gap returns the relative gap (Value-Lower)/Value, or 0 when Value is 0
 // (the optimum 0 is then attained and certified by Lower = 0).
-func (r SpectralResult) Gap() float64 {
+func (r Result) Gap() float64 {
 	if r.Value == 0 {
 		return 0
 	}
 	return (r.Value - r.Lower) / r.Value
 }
 
-// Spectral computes the best approximation in the operator 2-norm: given x,
+// SDP computes the best approximation in the operator 2-norm: given x,
 // a generator of the input band (N, K), it finds a, a generator of the
 // output band (N, K') with K' <= K, minimising
 //
 //	f(a) = ||T(x) - T(embed(a))||_2,
 //
 // the largest singular value of the residual. The problem is convex but not
-// smooth; Spectral solves its semidefinite form
+// smooth; SDP solves its semidefinite form
 //
 //	minimise t  subject to  F(a, t) = [[t I, R(a)], [R(a)ᵀ, t I]] ⪰ 0,
 //	R(a) = T(x) - Σ_{|d|<=K'} a_d S_d,
@@ -99,9 +104,9 @@ func (r SpectralResult) Gap() float64 {
 // bound on the optimum proved by a matrix Y orthogonal to the output band,
 // so the relative gap (Value-Lower)/Value bounds the error of Value.
 //
-// A Spectral holds the workspace for one pair of bands and may be reused for
+// A SDP holds the workspace for one pair of bands and may be reused for
 // many inputs. It is not safe for concurrent use.
-type Spectral struct {
+type SDP struct {
 	in, out structure.Band
 	tol     float64
 	maxNewt int
@@ -135,11 +140,11 @@ type Spectral struct {
 	best []float64 // best generator found (scaled units)
 }
 
-// NewSpectral returns a solver for inputs of band in and outputs of band
+// NewSDP returns a solver for inputs of band in and outputs of band
 // out. The bands must be valid, of equal size N and with out.K <= in.K;
 // otherwise the error wraps structure.ErrBand. opts may be nil for the
 // defaults; invalid options give an error wrapping ErrOption.
-func NewSpectral(in, out structure.Band, opts *SpectralOptions) (*Spectral, error) {
+func NewSDP(in, out structure.Band, opts *SDPOptions) (*SDP, error) {
 	if err := structure.CheckNested(in, out); err != nil {
 		return nil, fmt.Errorf("optimal: spectral solver for %v -> %v: %w", in, out, err)
 	}
@@ -159,7 +164,7 @@ func NewSpectral(in, out structure.Band, opts *SpectralOptions) (*Spectral, erro
 		}
 	}
 	n := in.N
-	s := &Spectral{
+	s := &SDP{
 		in: in, out: out, tol: tol, maxNewt: maxNewt,
 		n: n, kin: in.K, kout: out.K,
 		nd: out.Len(), m: out.Len() + 1,
@@ -191,7 +196,7 @@ func NewSpectral(in, out structure.Band, opts *SpectralOptions) (*Spectral, erro
 }
 
 // Bands returns the input and output bands of the solver.
-func (s *Spectral) Bands() (in, out structure.Band) { return s.in, s.out }
+func (s *SDP) Bands() (in, out structure.Band) { return s.in, s.out }
 
 // Solve returns the optimal output generator for the input generator x
 // (length 2K+1 of the input band) together with its value and a certified
@@ -204,9 +209,9 @@ func (s *Spectral) Bands() (in, out structure.Band) { return s.in, s.out }
 //
 // When x has no entries outside the output band (in particular when
 // K' = K), the answer is the truncation of x, with Value = Lower = 0.
-func (s *Spectral) Solve(x []float64) (SpectralResult, error) {
+func (s *SDP) Solve(x []float64) (Result, error) {
 	if err := s.in.Validate(x); err != nil {
-		return SpectralResult{}, fmt.Errorf("optimal: spectral solve: %w", err)
+		return Result{}, fmt.Errorf("optimal: spectral solve: %w", err)
 	}
 	off := s.kin - s.kout
 	a := make([]float64, s.nd)
@@ -220,7 +225,7 @@ func (s *Spectral) Solve(x []float64) (SpectralResult, error) {
 		}
 	}
 	if outside == 0 {
-		return SpectralResult{A: a}, nil
+		return Result{A: a, Converged: true}, nil
 	}
 
 	// Scale by powers of two (exactly, barring underflow) so that the
@@ -231,7 +236,7 @@ func (s *Spectral) Solve(x []float64) (SpectralResult, error) {
 	}
 	copy(s.z, s.xs[off:off+s.nd])
 	if !s.factorR(s.z) {
-		return SpectralResult{A: a}, fmt.Errorf("optimal: spectral solve: SVD failed: %w", ErrNotConverged)
+		return Result{A: a}, fmt.Errorf("optimal: spectral solve: SVD failed: %w", ErrNotConverged)
 	}
 	scale *= pow2(s.sig[0])
 	for i, v := range x {
@@ -260,12 +265,13 @@ func (s *Spectral) Solve(x []float64) (SpectralResult, error) {
 	if math.IsInf(res.Value, 0) || math.IsNaN(res.Value) || !finite(a) {
 		return res, fmt.Errorf("optimal: spectral solve: optimum for a %v input not representable: %w", s.in, structure.ErrNonFinite)
 	}
+	res.Converged = err == nil
 	return res, err
 }
 
 // valueOf returns ||T(x) - T(embed(a))||_2 for an input generator x in its
 // own units, using s.r as workspace.
-func (s *Spectral) valueOf(x, a []float64) float64 {
+func (s *SDP) valueOf(x, a []float64) float64 {
 	n, k, kp := s.n, s.kin, s.kout
 	rr := s.r.RawMatrix()
 	for i := 0; i < n; i++ {
@@ -286,14 +292,14 @@ func (s *Spectral) valueOf(x, a []float64) float64 {
 
 // barrier runs the barrier method in scaled units from the truncation. The
 // returned A aliases s.best.
-func (s *Spectral) barrier() (SpectralResult, error) {
+func (s *SDP) barrier() (Result, error) {
 	nd, off := s.nd, s.kin-s.kout
 	copy(s.z, s.xs[off:off+nd])
 	copy(s.best, s.z[:nd])
-	res := SpectralResult{A: s.best, Value: math.Inf(1)}
-	notConverged := func(why string) (SpectralResult, error) {
+	res := Result{A: s.best, Value: math.Inf(1)}
+	notConverged := func(why string) (Result, error) {
 		return res, fmt.Errorf("optimal: spectral solve: relative gap %.3g after %d Newton steps (%s), want %.3g: %w",
-			res.Gap(), res.Newton, why, s.tol, ErrNotConverged)
+			res.Gap(), res.Iterations, why, s.tol, ErrNotConverged)
 	}
 	if !s.factorR(s.z) {
 		return notConverged("SVD failed")
@@ -320,7 +326,7 @@ func (s *Spectral) barrier() (SpectralResult, error) {
 
 	bestGap, slow := math.Inf(1), 0
 	for {
-		stalled := s.center(mu, &res.Newton)
+		stalled := s.center(mu, &res.Iterations)
 		// The factorization of R and W = F⁻¹ are current: certify.
 		if v := s.sig[0]; v < res.Value {
 			res.Value = v
@@ -336,7 +342,7 @@ func (s *Spectral) barrier() (SpectralResult, error) {
 		switch {
 		case stalled:
 			return notConverged("numerical stall")
-		case res.Newton >= s.maxNewt:
+		case res.Iterations >= s.maxNewt:
 			return notConverged("Newton step limit")
 		}
 		// Rounding limits the certificate once t-σ nears ε·σ: stop when
@@ -353,7 +359,7 @@ func (s *Spectral) barrier() (SpectralResult, error) {
 // center minimises φ_μ by damped Newton from s.z, counting the steps in
 // *count. On return the SVD of R and the blocks of F⁻¹ are those of the
 // current point. It reports whether it stopped on a numerical stall.
-func (s *Spectral) center(mu float64, count *int) (stalled bool) {
+func (s *SDP) center(mu float64, count *int) (stalled bool) {
 	m := s.m
 	for steps := 0; ; steps++ {
 		s.gradHess(mu)
@@ -410,7 +416,7 @@ func (s *Spectral) center(mu float64, count *int) (stalled bool) {
 
 // buildF writes F(z) into s.f. Entries outside the band of the input are
 // zero and never touched after construction.
-func (s *Spectral) buildF(z []float64) {
+func (s *SDP) buildF(z []float64) {
 	n, k, kp := s.n, s.kin, s.kout
 	t := z[s.nd]
 	raw := s.f.RawSymmetric()
@@ -431,7 +437,7 @@ func (s *Spectral) buildF(z []float64) {
 // factorR computes the SVD R = U Σ Vᵀ of R(a) = T(xs) - T(embed(a)),
 // storing Σ in s.sig and U, V in s.u, s.v. It reports whether the SVD
 // succeeded.
-func (s *Spectral) factorR(a []float64) bool {
+func (s *SDP) factorR(a []float64) bool {
 	n, k, kp := s.n, s.kin, s.kout
 	rr := s.r.RawMatrix()
 	for i := 0; i < n; i++ {
@@ -466,7 +472,7 @@ func (s *Spectral) factorR(a []float64) bool {
 // (1e10 and more), and the closed form keeps W12 of the exact structure
 // that the certificate needs. It reports false if the SVD fails or finds
 // the point infeasible.
-func (s *Spectral) point() bool {
+func (s *SDP) point() bool {
 	if !s.factorR(s.z) {
 		return false
 	}
@@ -487,7 +493,7 @@ func (s *Spectral) point() bool {
 }
 
 // sandwich sets dst = P diag(d) Qᵀ.
-func (s *Spectral) sandwich(dst, p *mat.Dense, d []float64, q *mat.Dense) {
+func (s *SDP) sandwich(dst, p *mat.Dense, d []float64, q *mat.Dense) {
 	n := s.n
 	tr, pr := s.tmp.RawMatrix(), p.RawMatrix()
 	for i := 0; i < n; i++ {
@@ -512,7 +518,7 @@ func (s *Spectral) sandwich(dst, p *mat.Dense, d []float64, q *mat.Dense) {
 //	tr(W)           = Σ_i 2t/(t²-σ_i²),  tr(W²) = Σ_i 1/(t-σ_i)² + 1/(t+σ_i)²
 //
 // so no product with a dense F_i is formed; each entry costs O(N²).
-func (s *Spectral) gradHess(mu float64) {
+func (s *SDP) gradHess(mu float64) {
 	n, kp, nd, m := s.n, s.kout, s.nd, s.m
 	w11 := s.w11.RawMatrix().Data
 	w12 := s.w12.RawMatrix().Data
@@ -568,7 +574,7 @@ func (s *Spectral) gradHess(mu float64) {
 
 // newtonStep solves H Δ = -g by Cholesky, with a small diagonal shift if H
 // is numerically singular. It reports false if that fails.
-func (s *Spectral) newtonStep() bool {
+func (s *SDP) newtonStep() bool {
 	m := s.m
 	var dmax float64
 	for i := 0; i < m; i++ {
@@ -640,7 +646,7 @@ func cholSolve(l, h, x, b []float64, m int, shift float64) bool {
 // optimal dual matrix has exactly this form, so for the right k the bound
 // is tight to the accuracy of the primal point. Every candidate gives a
 // valid bound; lower returns the largest.
-func (s *Spectral) lower() float64 {
+func (s *SDP) lower() float64 {
 	s.y.Copy(s.w12)
 	best := s.certify()
 	n, kp, nd := s.n, s.kout, s.nd
@@ -754,7 +760,7 @@ func (s *Spectral) lower() float64 {
 //	|⟨Y_f, T(x)⟩| <= ||Y_f||_* ||R(a)||_2,
 //
 // so |⟨Y_f, T(x)⟩| / ||Y_f||_* is a lower bound on the optimum.
-func (s *Spectral) certify() float64 {
+func (s *SDP) certify() float64 {
 	n, kp, k := s.n, s.kout, s.kin
 	yr := s.y.RawMatrix()
 	for d := -kp; d <= kp; d++ {

@@ -11,9 +11,9 @@ import (
 // The notebook approximates 11×11 Toeplitz matrices of half-bandwidth 5 by
 // half-bandwidth 3. Its test matrix already lies in the narrower band, so
 // the optimum is exact; its row_to_matrix example 0..10 is not.
-func ExampleSpectral_Solve() {
+func ExampleSDP_Solve() {
 	in, out := structure.Band{N: 11, K: 5}, structure.Band{N: 11, K: 3}
-	s, err := optimal.NewSpectral(in, out, nil)
+	s, err := optimal.NewSDP(in, out, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -39,9 +39,9 @@ func notebookInput(rng *rand.Rand, b structure.Band) []float64 {
 	return x
 }
 
-func mustSpectral(t testing.TB, in, out structure.Band, opts *SpectralOptions) *Spectral {
+func mustSpectral(t testing.TB, in, out structure.Band, opts *SDPOptions) *SDP {
 	t.Helper()
-	s, err := NewSpectral(in, out, opts)
+	s, err := NewSDP(in, out, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func mustSpectral(t testing.TB, in, out structure.Band, opts *SpectralOptions) *
 // checkResult verifies the invariants every result must satisfy: A has
 // the right length, Value is the objective of A, 0 <= Lower <= Value, and
 // Value does not exceed the truncation's.
-func checkResult(t *testing.T, in, out structure.Band, x []float64, r SpectralResult) {
+func checkResult(t *testing.T, in, out structure.Band, x []float64, r Result) {
 	t.Helper()
 	if len(r.A) != out.Len() {
 		t.Fatalf("len(A) = %d, want %d", len(r.A), out.Len())
@@ -68,7 +68,7 @@ func checkResult(t *testing.T, in, out structure.Band, x []float64, r SpectralRe
 }
 
 // phi evaluates the barrier t/μ - log det F(z) by a Cholesky factorization.
-func (s *Spectral) phi(z []float64, mu float64) float64 {
+func (s *SDP) phi(z []float64, mu float64) float64 {
 	s.buildF(z)
 	if !s.chol.Factorize(s.f) {
 		return math.Inf(1)
@@ -387,7 +387,7 @@ func TestSpectralEdgeCases(t *testing.T) {
 		in, out := structure.Band{N: 5, K: 3}, structure.Band{N: 5, K: 1}
 		s := mustSpectral(t, in, out, nil)
 		r, err := s.Solve(make([]float64, 7))
-		if err != nil || r.Value != 0 || r.Newton != 0 {
+		if err != nil || r.Value != 0 || r.Iterations != 0 {
 			t.Errorf("got %+v, %v; want value 0 without iterations", r, err)
 		}
 	})
@@ -461,7 +461,7 @@ func TestSpectralReuse(t *testing.T) {
 	if err1 != nil || err2 != nil || err3 != nil {
 		t.Fatal(err1, err2, err3)
 	}
-	if r1.Value != r3.Value || r1.Lower != r3.Lower || r1.Newton != r3.Newton {
+	if r1.Value != r3.Value || r1.Lower != r3.Lower || r1.Iterations != r3.Iterations {
 		t.Errorf("repeated solve differs: %+v vs %+v", r1, r3)
 	}
 	for i := range r1.A {
@@ -475,7 +475,7 @@ func TestSpectralErrors(t *testing.T) {
 	good := structure.Band{N: 5, K: 2}
 	for _, c := range []struct {
 		in, out structure.Band
-		opts    *SpectralOptions
+		opts    *SDPOptions
 		want    error
 	}{
 		{structure.Band{N: 0, K: 0}, structure.Band{N: 0, K: 0}, nil, structure.ErrBand},
@@ -483,13 +483,13 @@ func TestSpectralErrors(t *testing.T) {
 		{good, structure.Band{N: 5, K: -1}, nil, structure.ErrBand},
 		{good, structure.Band{N: 6, K: 1}, nil, structure.ErrBand},
 		{good, structure.Band{N: 5, K: 3}, nil, structure.ErrBand},
-		{good, good, &SpectralOptions{Tol: -1}, ErrOption},
-		{good, good, &SpectralOptions{Tol: math.NaN()}, ErrOption},
-		{good, good, &SpectralOptions{Tol: 1}, ErrOption},
-		{good, good, &SpectralOptions{MaxNewton: -3}, ErrOption},
+		{good, good, &SDPOptions{Tol: -1}, ErrOption},
+		{good, good, &SDPOptions{Tol: math.NaN()}, ErrOption},
+		{good, good, &SDPOptions{Tol: 1}, ErrOption},
+		{good, good, &SDPOptions{MaxNewton: -3}, ErrOption},
 	} {
-		if _, err := NewSpectral(c.in, c.out, c.opts); !errors.Is(err, c.want) {
-			t.Errorf("NewSpectral(%v, %v, %+v) = %v, want %v", c.in, c.out, c.opts, err, c.want)
+		if _, err := NewSDP(c.in, c.out, c.opts); !errors.Is(err, c.want) {
+			t.Errorf("NewSDP(%v, %v, %+v) = %v, want %v", c.in, c.out, c.opts, err, c.want)
 		}
 	}
 
@@ -510,15 +510,15 @@ func TestSpectralErrors(t *testing.T) {
 
 	// An iteration limit gives ErrNotConverged with a valid result.
 	in, out := structure.Band{N: 11, K: 5}, structure.Band{N: 11, K: 3}
-	s = mustSpectral(t, in, out, &SpectralOptions{MaxNewton: 2})
+	s = mustSpectral(t, in, out, &SDPOptions{MaxNewton: 2})
 	x := notebookInput(rand.New(rand.NewPCG(8, 8)), in)
 	r, err := s.Solve(x)
 	if !errors.Is(err, ErrNotConverged) {
 		t.Fatalf("MaxNewton 2: err = %v, want ErrNotConverged", err)
 	}
 	checkResult(t, in, out, x, r)
-	if r.Newton > 2 {
-		t.Errorf("took %d Newton steps, limit 2", r.Newton)
+	if r.Iterations > 2 {
+		t.Errorf("took %d Newton steps, limit 2", r.Iterations)
 	}
 }
 
@@ -562,7 +562,7 @@ func FuzzSpectralSolve(f *testing.F) {
 		kk := int(k) % nn
 		kpp := int(kp) % (kk + 1)
 		in, out := structure.Band{N: nn, K: kk}, structure.Band{N: nn, K: kpp}
-		s, err := NewSpectral(in, out, nil)
+		s, err := NewSDP(in, out, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

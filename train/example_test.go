@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/matapprox/matapprox/optimal"
 	"github.com/matapprox/matapprox/train"
 )
 
@@ -25,10 +26,10 @@ func ExampleTrainer() {
 		return
 	}
 	// The exact optimum of the same loss, a linear map of the input.
-	opt, _ := train.NewOptimizer(tr.Loss)
+	opt, _ := optimal.NewSolver(tr.Loss, nil)
 	in, out := cfg.Bands()
 	a := make([]float64, tr.Val.Rows*out.Len())
-	opt.Solve(a, tr.Val.X, tr.Val.Rows)
+	opt.SolveBatch(a, nil, tr.Val.X, tr.Val.Rows)
 	best := tr.Loss.Eval(nil, tr.Val.X, a, tr.Val.Rows) / float64(tr.Val.Rows)
 	fmt.Printf("network %.0f× the optimal loss on %d validation matrices of band %d\n",
 		tr.History[2].ValLoss/best, tr.Val.Rows, in.K)

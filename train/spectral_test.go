@@ -3,7 +3,6 @@ package train
 import (
 	"context"
 	"errors"
-	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -73,7 +72,7 @@ func TestWarmStartTargetsEqualSolver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := optimal.NewSpectral(tr.In, tr.Out, nil)
+	s, err := optimal.NewSDP(tr.In, tr.Out, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,32 +100,6 @@ func TestWarmStartTargetsEqualSolver(t *testing.T) {
 	}
 }
 
-func TestSpectralTargetsWorkers(t *testing.T) {
-	in, out := structure.Band{N: 9, K: 4}, structure.Band{N: 9, K: 2}
-	s := data.Generate(data.Notebook{Scale: 9}, in, 23, rand.New(rand.NewPCG(3, 4)))
-	want := make([]float64, s.Rows*out.Len())
-	if err := spectralTargets(want, s.X, s.Rows, in, out, 1); err != nil {
-		t.Fatal(err)
-	}
-	for _, w := range []int{0, 2, 3, 7, 100} {
-		got := make([]float64, len(want))
-		if err := spectralTargets(got, s.X, s.Rows, in, out, w); err != nil {
-			t.Fatalf("%d workers: %v", w, err)
-		}
-		for i := range got {
-			if got[i] != want[i] {
-				t.Fatalf("%d workers: entry %d is %v, with one worker %v", w, i, got[i], want[i])
-			}
-		}
-	}
-	// A bad row is reported by its number, whichever worker met it.
-	s.X[5*in.Len()+1] = math.NaN()
-	err := spectralTargets(want, s.X, s.Rows, in, out, 3)
-	if !errors.Is(err, structure.ErrNonFinite) || !strings.HasPrefix(err.Error(), "row 6:") {
-		t.Errorf("NaN in row 6: got %v", err)
-	}
-}
-
 // amortisation compares b.N matrices through the network, in batches of 256,
 // with b.N exact solves.
 func benchmarkAmortisation(b *testing.B, preset string, solve bool) {
@@ -138,7 +111,7 @@ func benchmarkAmortisation(b *testing.B, preset string, solve bool) {
 	const rows = 256
 	s := data.Generate(data.Notebook{Scale: float64(c.N)}, in, rows, rand.New(rand.NewPCG(1, 2)))
 	if solve {
-		sol, err := optimal.NewSpectral(in, out, nil)
+		sol, err := optimal.NewSDP(in, out, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

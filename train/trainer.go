@@ -12,7 +12,6 @@ import (
 	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/nn"
 	"github.com/matapprox/matapprox/optim"
-	"github.com/matapprox/matapprox/optimal"
 	"github.com/matapprox/matapprox/structure"
 )
 
@@ -253,7 +252,7 @@ func (t *Trainer) warmSet() *data.Set {
 
 // optimalTargets returns the exact optimum of the configured loss for every
 // row of s, in row order; for the spectral loss the rows are solved in
-// parallel on GOMAXPROCS goroutines (see spectralTargets), with results
+// parallel on GOMAXPROCS goroutines (see optimal.Solver), with results
 // that do not depend on the number of goroutines.
 func (t *Trainer) optimalTargets(s *data.Set) ([]float64, error) {
 	return targets(t.Loss, s)
@@ -426,54 +425,6 @@ func MeanLoss(m *nn.MLP, ws *nn.Workspace, l loss.Loss, s *data.Set) float64 {
 		sum += l.Eval(nil, x, m.Forward(ws, x, n), n)
 	}
 	return sum / float64(s.Rows)
-}
-
-// Solver computes the exact optimum of a loss for a batch of inputs.
-type Solver interface {
-	// Solve writes the optimal generators of the n rows of x into dst.
-	Solve(dst, x []float64, n int) error
-}
-
-// NewOptimizer returns the exact solver for a loss: the projection for the
-// probe and Frobenius losses, the SDP solver for the spectral loss.
-func NewOptimizer(l loss.Loss) (Solver, error) {
-	switch l := l.(type) {
-	case *loss.Quadratic:
-		p, err := optimal.NewProjection(l)
-		if err != nil {
-			return nil, err
-		}
-		return projSolver{p}, nil
-	case *loss.Spectral:
-		in, out := l.Bands()
-		s, err := optimal.NewSpectral(in, out, nil)
-		if err != nil {
-			return nil, err
-		}
-		return &spectralSolver{s: s, in: in, out: out}, nil
-	}
-	return nil, fmt.Errorf("no exact solver for loss %s", l.Name())
-}
-
-type projSolver struct{ p *optimal.Projection }
-
-func (p projSolver) Solve(dst, x []float64, n int) error { p.p.Apply(dst, x, n); return nil }
-
-type spectralSolver struct {
-	s       *optimal.Spectral
-	in, out structure.Band
-}
-
-func (s *spectralSolver) Solve(dst, x []float64, n int) error {
-	L, Lo := s.in.Len(), s.out.Len()
-	for i := 0; i < n; i++ {
-		r, err := s.s.Solve(x[i*L : (i+1)*L])
-		if err != nil && !notConvergedOK(err, r, Lo) {
-			return fmt.Errorf("row %d: %w", i+1, err)
-		}
-		copy(dst[i*Lo:(i+1)*Lo], r.A)
-	}
-	return nil
 }
 
 var nan = math.NaN()

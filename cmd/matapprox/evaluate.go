@@ -9,6 +9,7 @@ import (
 	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/nn"
+	"github.com/matapprox/matapprox/optimal"
 	"github.com/matapprox/matapprox/structure"
 	"github.com/matapprox/matapprox/train"
 )
@@ -39,7 +40,7 @@ type evaluator struct {
 	probe    *loss.Quadratic
 	spec     *loss.Spectral
 	trained  loss.Loss
-	solver   train.Solver
+	solver   *optimal.Solver
 	lossName string
 }
 
@@ -66,7 +67,7 @@ func newEvaluator(m *nn.MLP, cfg *train.Config) (*evaluator, error) {
 	if e.spec, err = loss.NewSpectral(e.in, e.out); err != nil {
 		return nil, err
 	}
-	if e.solver, err = train.NewOptimizer(e.trained); err != nil {
+	if e.solver, err = optimal.NewSolver(e.trained, nil); err != nil {
 		return nil, err
 	}
 	if m != nil {
@@ -79,7 +80,7 @@ func newEvaluator(m *nn.MLP, cfg *train.Config) (*evaluator, error) {
 func (e *evaluator) evaluate(x []float64, n int) ([]result, error) {
 	L, Lo := e.in.Len(), e.out.Len()
 	opt := make([]float64, n*Lo)
-	if err := e.solver.Solve(opt, x[:n*L], n); err != nil {
+	if err := e.solver.SolveBatch(opt, nil, x[:n*L], n); err != nil {
 		return nil, fmt.Errorf("optimum: %w", err)
 	}
 	var net []float64

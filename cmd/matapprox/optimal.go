@@ -61,7 +61,7 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 	obj := map[string]any{"loss": *lossName, "n": size, "in_band": k, "out_band": *outBand,
 		"generator": best.Generator, "probe_loss": best.ProbeLoss, "frobenius": best.Frobenius, "spectral": best.Spectral}
 	if *lossName == "spectral" {
-		s, err := optimal.NewSpectral(in, structure.Band{N: size, K: *outBand}, nil)
+		s, err := optimal.NewSDP(in, structure.Band{N: size, K: *outBand}, nil)
 		if err != nil {
 			return err
 		}
