@@ -1,0 +1,47 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestOptimalStopShort: a certified answer that stops short of the
+// tolerance is printed with its gap and a warning, exit 0.
+func TestOptimalStopShort(t *testing.T) {
+	code, out, errs := runCLI(t, "optimal", "-loss", "spectral", "-matrix", "0,1,2,3,4,5,6,7,8,9,10", "-out-band", "3", "-tol", "1e-15", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, "warning") || !strings.Contains(errs, "short of the tolerance") {
+		t.Errorf("no warning on stderr: %q", errs)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(out), &obj); err != nil {
+		t.Fatal(err)
+	}
+	if obj["converged"] != false {
+		t.Errorf("converged = %v, want false", obj["converged"])
+	}
+	gap, _ := obj["relative_gap"].(float64)
+	if !(gap > 0 && gap < 1e-8) {
+		t.Errorf("relative_gap = %v", obj["relative_gap"])
+	}
+	lb, _ := obj["lower_bound"].(float64)
+	v, _ := obj["value"].(float64)
+	if !(lb <= v && v == obj["spectral"]) {
+		t.Errorf("lower %v, value %v, spectral %v", lb, v, obj["spectral"])
+	}
+}
+
+// TestOptimalHugeEntries: entries at the top of the float64 range are a
+// clear error or an answer, never a crash.
+func TestOptimalHugeEntries(t *testing.T) {
+	code, _, errs := runCLI(t, "optimal", "-loss", "spectral", "-matrix", "1.7976931348623157e308,0,1,2,1,0,1.7976931348623157e308", "-out-band", "1", "-n", "9")
+	if code != 0 && !strings.Contains(errs, "not representable") {
+		t.Errorf("exit %d: %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "optimal", "-loss", "spectral", "-matrix", "1,2,3,4", "-out-band", "0"); code != 2 || !strings.Contains(errs, "odd") {
+		t.Errorf("even entry count: exit %d, %s", code, errs)
+	}
+}
