@@ -53,7 +53,7 @@ func NewBanded(in, out structure.Band, tol float64) (*Banded, error) {
 		tol = DefaultSpectralTol
 	}
 	k := min(in.N, out.Len()+2, 24)
-	top, err := structure.NewTopSingular(in, k, &structure.TopSingularOptions{Block: k, Basis: min(in.N, 2*k+8), Tol: 1e-13})
+	top, err := structure.NewTopSingular(in, k, &structure.TopSingularOptions{Block: k, Basis: min(in.N, 2*k+8), Tol: 1e-10, MaxRestarts: 20})
 	if err != nil {
 		return nil, fmt.Errorf("optimal: banded spectral solver: %w", err)
 	}
@@ -62,7 +62,8 @@ func NewBanded(in, out structure.Band, tol float64) (*Banded, error) {
 
 // Solve returns a certified answer for the input generator x. Invalid or
 // non-representable inputs give the errors of SDP.Solve; a result whose
-// gap exceeds the tolerance is returned with Converged false and no error.
+// gap exceeds the tolerance is returned, certified, together with an error
+// wrapping ErrNotConverged (which Solver turns into Converged false).
 func (b *Banded) Solve(x []float64) (Result, error) {
 	if err := b.in.Validate(x); err != nil {
 		return Result{}, fmt.Errorf("optimal: banded spectral solve: %w", err)
@@ -106,7 +107,10 @@ func (b *Banded) Solve(x []float64) (Result, error) {
 	if math.IsInf(res.Value, 0) || math.IsNaN(res.Value) {
 		return res, fmt.Errorf("optimal: banded spectral solve: optimum not representable: %w", structure.ErrNonFinite)
 	}
-	res.Converged = res.Gap() <= b.tol
+	if res.Gap() > b.tol {
+		return res, fmt.Errorf("optimal: banded spectral solve: certified relative gap %.3g, want %.3g: %w", res.Gap(), b.tol, ErrNotConverged)
+	}
+	res.Converged = true
 	return res, nil
 }
 

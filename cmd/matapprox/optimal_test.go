@@ -45,3 +45,35 @@ func TestOptimalHugeEntries(t *testing.T) {
 		t.Errorf("even entry count: exit %d, %s", code, errs)
 	}
 }
+
+// TestOptimalSymbol: -symbol prints a certified sandwich of opt_∞ and of
+// opt_N at any N, with no N×N matrix.
+func TestOptimalSymbol(t *testing.T) {
+	code, out, errs := runCLI(t, "optimal", "-loss", "spectral", "-symbol", "-matrix", "0,1,2,3,4,5,6,7,8,9,10", "-out-band", "3", "-n", "100000", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var obj map[string]float64
+	if err := json.Unmarshal([]byte(strings.ReplaceAll(out, `"loss": "spectral",`, "")), &struct{}{}); err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatal(err)
+	}
+	obj = map[string]float64{}
+	for k, v := range raw {
+		if f, ok := v.(float64); ok {
+			obj[k] = f
+		}
+	}
+	if !(obj["lower_n"] <= obj["lower_inf"] && obj["lower_inf"] <= obj["upper_inf"]) || obj["relative_gap_n"] > 1e-6 {
+		t.Errorf("sandwich out of order or loose: %v", obj)
+	}
+	if code, _, errs := runCLI(t, "optimal", "-loss", "probe", "-symbol", "-matrix", "1,2,3", "-out-band", "0"); code != 2 {
+		t.Errorf("-symbol with the probe loss: exit %d, %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "optimal", "-loss", "spectral", "-method", "simplex", "-matrix", "1,2,3", "-out-band", "0"); code != 2 {
+		t.Errorf("unknown -method: exit %d, %s", code, errs)
+	}
+}
