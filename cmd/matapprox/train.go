@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/matapprox/matapprox/internal/atomicfile"
 	"github.com/matapprox/matapprox/train"
 )
 
@@ -305,27 +303,22 @@ func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, s
 	if err := tr.Model.Save(dir); err != nil {
 		return err
 	}
-	ev, res, sum, err := evaluateRun(tr.Model, &cfg, tr.Train, tr.Val)
+	re, err := evaluateRun(tr.Model, tr.Loss, &cfg, tr.Train, tr.Val)
 	if err != nil {
 		return err
 	}
 	if !opt.notebook {
 		fmt.Fprintln(stdout)
-		printSummary(stdout, sum)
+		printSummary(stdout, &re.sum)
 	}
 	if opt.report {
-		if err := writeReport(dir, tr.Model, &cfg, tr.History, ev, res, sum); err != nil {
+		if err := writeReport(dir, &cfg, tr.History, re); err != nil {
 			fmt.Fprintf(stderr, "warning: report: %v\n", err)
 		} else if !opt.quiet && !opt.notebook {
 			fmt.Fprintf(stdout, "report: %s\n", filepath.Join(dir, "report.html"))
 		}
 	}
-	summary := map[string]any{
-		"config": cfg, "epochs": tr.Epoch(), "best_epoch": tr.BestEpoch, "best_val_loss": jsonNum(tr.BestVal),
-		"elapsed_s": lastElapsed(tr.History), "eval": sum,
-	}
-	b, _ := json.MarshalIndent(summary, "", "  ")
-	return atomicfile.WriteFile(filepath.Join(dir, train.SummaryFile), append(b, '\n'), 0o644)
+	return writeSummary(dir, &cfg, tr, &re.sum)
 }
 
 func lastElapsed(h []train.EpochStats) float64 {
