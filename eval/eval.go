@@ -47,18 +47,19 @@ func (f ModelFunc) Approximate(dst, x []float64, n int) error { return f(dst, x,
 
 var _ Model = ModelFunc(nil)
 
-// Forwarder is what NetworkModel needs of a network; *nn.MLP is one.
-type Forwarder interface {
-	Forward(ws *nn.Workspace, x []float64, n int) []float64
-	NewWorkspace(maxBatch int) *nn.Workspace
+// Forwarder is what NetworkModel needs of a network with workspaces of type
+// W; *nn.MLP is one.
+type Forwarder[W any] interface {
+	Forward(ws W, x []float64, n int) []float64
+	NewWorkspace(maxBatch int) W
 }
 
-var _ Forwarder = (*nn.MLP)(nil)
+var _ Forwarder[*nn.Workspace] = (*nn.MLP)(nil)
 
 // NetworkModel returns the Model of a network, evaluated in batches of up
 // to batch rows (DefaultBatch if batch < 1) with one workspace. The Model
 // is not safe for concurrent use.
-func NetworkModel(m Forwarder, batch int) Model {
+func NetworkModel[W any](m Forwarder[W], batch int) Model {
 	if batch < 1 {
 		batch = DefaultBatch
 	}

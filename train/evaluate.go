@@ -6,7 +6,6 @@ import (
 	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/eval"
 	"github.com/matapprox/matapprox/loss"
-	"github.com/matapprox/matapprox/nn"
 )
 
 // MetricProbeCount is the number of Gaussian probes of the probe_loss
@@ -42,23 +41,19 @@ func ProbesDescription(cfg *Config) string {
 	return "the probes in " + cfg.Probes
 }
 
-// NewEvaluator returns the evaluator of network m trained with loss l under
+// NewEvaluator returns the evaluator of model m trained with loss l under
 // cfg (see EvalOptions); a nil m evaluates truncation and the optimum only.
-func NewEvaluator(m *nn.MLP, l loss.Loss, cfg *Config) (*eval.Evaluator, error) {
+func NewEvaluator(m eval.Model, l loss.Loss, cfg *Config) (*eval.Evaluator, error) {
 	opts, err := EvalOptions(cfg, l)
 	if err != nil {
 		return nil, err
 	}
-	var model eval.Model
-	if m != nil {
-		model = eval.NetworkModel(m, 0)
-	}
-	return eval.New(model, l, opts)
+	return eval.New(m, l, opts)
 }
 
 // Evaluator returns the evaluator of the trainer's network under its loss.
 func (t *Trainer) Evaluator() (*eval.Evaluator, error) {
-	return NewEvaluator(t.Model, t.Loss, &t.Cfg)
+	return NewEvaluator(eval.NetworkModel(t.Model, 0), t.Loss, &t.Cfg)
 }
 
 // EvalSource returns the rows a run is evaluated on: the first EvalRows of

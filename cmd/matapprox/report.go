@@ -80,7 +80,7 @@ type runEvaluation struct {
 // run's validation matrices (or training matrices when it has none; see
 // train.EvalSource).
 func evaluateRun(m *nn.MLP, l loss.Loss, cfg *train.Config, trainSet, valSet *data.Set) (*runEvaluation, error) {
-	ev, err := train.NewEvaluator(m, l, cfg)
+	ev, err := train.NewEvaluator(eval.NetworkModel(m, 0), l, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -91,7 +91,7 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 
 // evalOne evaluates network m on the notebook's test matrix under loss l.
 func evalOne(m *nn.MLP, l loss.Loss, cfg *train.Config) (*eval.Row, error) {
-	ev, err := train.NewEvaluator(m, l, cfg)
+	ev, err := train.NewEvaluator(eval.NetworkModel(m, 0), l, cfg)
 	if err != nil {
 		return nil, err
 	}
