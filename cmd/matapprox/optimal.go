@@ -20,8 +20,12 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 	numProbes := fs.Int("num-probes", 100, "probes drawn from a distribution")
 	seed := fs.Uint64("seed", 1, "seed for drawn probes (the seed preset's probes with the default)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	batch := addBatchFlags(fs) // optimal_batch.go: -input, -output, -shard
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if batch.active() {
+		return batch.run(fs, stdout)
 	}
 	if *matrix == "" || *outBand < 0 {
 		return usagef("-matrix and -out-band are required")
