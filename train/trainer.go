@@ -198,34 +198,19 @@ func Datasets(cfg *Config) (trainSet, valSet *data.Set, err error) {
 // BuildLoss returns the loss a configuration trains with and, for the
 // probe loss, its probes (P×N).
 func BuildLoss(cfg *Config) (loss.Loss, []float64, error) {
-	in, out := cfg.Bands()
-	switch cfg.Loss {
-	case "frobenius":
-		l, err := loss.NewFrobenius(in, out, cfg.Normalize)
-		return l, nil, err
-	case "spectral":
-		l, err := loss.NewSpectral(in, out)
-		return l, nil, err
+	o, ok := losses.Lookup(cfg.Loss)
+	if !ok {
+		return nil, nil, cfg.choiceError("loss", cfg.Loss)
 	}
-	probes, err := Probes(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	l, err := loss.NewProbe(in, out, probes, len(probes)/in.N)
-	return l, probes, err
+	return o.Value(cfg)
 }
 
 // Probes returns the configuration's probe vectors (P×N, row-major): drawn
 // from its distribution with the seed, or read from its file.
 func Probes(cfg *Config) ([]float64, error) {
-	r, _ := newRNG(cfg.Seed, streamProbes)
-	switch cfg.Probes {
-	case "notebook":
-		return loss.NotebookProbes(r, cfg.NumProbes, cfg.N), nil
-	case "gaussian":
-		return loss.GaussianProbes(r, cfg.NumProbes, cfg.N), nil
-	case "rademacher":
-		return loss.RademacherProbes(r, cfg.NumProbes, cfg.N), nil
+	if o, ok := probeDistributions.Lookup(cfg.Probes); ok {
+		r, _ := newRNG(cfg.Seed, streamProbes)
+		return o.Value(r, cfg.NumProbes, cfg.N), nil
 	}
 	set, err := data.ReadFile(cfg.Probes)
 	if err != nil {
