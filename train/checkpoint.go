@@ -54,6 +54,14 @@ func ConfigHash(c *Config) string {
 	return hex.EncodeToString(h[:8])
 }
 
+// resumeHash identifies a configuration up to its epoch count, so that a
+// run can be resumed with more epochs (see Resume).
+func resumeHash(c *Config) string {
+	d := *c
+	d.Epochs = 0
+	return "resume:" + ConfigHash(&d)
+}
+
 func (t *Trainer) dataHash() string {
 	h := sha256.New()
 	var buf [8]byte
@@ -78,7 +86,7 @@ func (t *Trainer) WriteCheckpoint(path string) error {
 		return fmt.Errorf("checkpoint: random state: %w", err)
 	}
 	ck := checkpoint{
-		ConfigHash: ConfigHash(&t.Cfg), DataHash: t.dataHash(),
+		ConfigHash: resumeHash(&t.Cfg), DataHash: t.dataHash(),
 		Epoch: t.epoch, Pos: t.pos, Perm: t.perm,
 		EpochLoss: t.epochLoss, EpochSamples: t.epochSamples, LastBatch: t.lastBatch, InitLoss: t.initLoss, Elapsed: t.elapsed,
 		Params: t.Model.Params, Mean: t.Model.Mean, Std: t.Model.Std,
@@ -101,7 +109,13 @@ func (t *Trainer) WriteCheckpoint(path string) error {
 }
 
 // Resume restores the state saved by WriteCheckpoint into t, which must
-// have been built by New from the same configuration.
+// have been built by New from the same configuration, except that Epochs
+// may be larger: the run is then extended to t.Cfg.Epochs. Every epoch's
+// learning rate comes from the schedule of the new epoch count, so a
+// constant or piecewise run extended to M epochs goes on exactly as a run
+// configured with M epochs from the start, and a cosine run's remaining
+// epochs follow the M-epoch curve (its learning rate rises from where the
+// shorter curve ended to that curve's value at the current epoch).
 func (t *Trainer) Resume(path string) error {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -121,11 +135,14 @@ func (t *Trainer) Resume(path string) error {
 	if err := gob.NewDecoder(bytes.NewReader(body)).Decode(&ck); err != nil {
 		return bad("decode: " + err.Error())
 	}
-	if ck.ConfigHash != ConfigHash(&t.Cfg) {
+	if ck.ConfigHash != resumeHash(&t.Cfg) && ck.ConfigHash != ConfigHash(&t.Cfg) {
 		return bad("it was written for a different configuration")
 	}
 	if ck.DataHash != t.dataHash() {
 		return bad("the training data or probes differ from the run's (was a data file changed?)")
+	}
+	if ck.Epoch > t.Cfg.Epochs {
+		return bad(fmt.Sprintf("the run has done %d epochs, more than the %d asked for", ck.Epoch, t.Cfg.Epochs))
 	}
 	if len(ck.Params) != len(t.Model.Params) || len(ck.Perm) != len(t.perm) || ck.Pos < 0 || ck.Pos > len(t.perm) || ck.Epoch < 0 || ck.Epoch > t.Cfg.Epochs {
 		return bad("its shapes do not match the configuration")

@@ -238,7 +238,7 @@ func resumeRun(dir string, fs *flag.FlagSet, tf trainFlags, settings []configSet
 	if err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}
-	done := cfg.Epochs
+	asked := cfg.Epochs
 	if epochs != "" {
 		b := train.NewBuilder(cfg)
 		if err := b.Set("epochs", epochs, train.Origin{Flag: true}); err != nil {
@@ -252,15 +252,79 @@ func resumeRun(dir string, fs *flag.FlagSet, tf trainFlags, settings []configSet
 		_, err := stdout.Write(train.MarshalConfig(&cfg))
 		return err
 	}
-	opt.extendFrom = done
+	// The epochs done are the lines of the metrics log; a run is finished
+	// when its summary exists.
+	var done int
+	if h, err := train.ReadMetrics(filepath.Join(dir, train.MetricsFile)); err == nil {
+		done = len(h)
+	}
+	_, serr := os.Stat(filepath.Join(dir, train.SummaryFile))
+	finished := serr == nil
+	switch {
+	case finished && (cfg.Epochs <= done || cfg.Epochs == asked):
+		fmt.Fprintf(stdout, "%s is complete: %d of %d epochs done; nothing to do (extend it with -resume %s -epochs M, M > %d)\n",
+			dir, done, asked, dir, done)
+		return nil
+	case finished && done < asked:
+		return usagef("%s stopped early at epoch %d (patience %d): extending it would stop again at once", dir, done, cfg.Patience)
+	case cfg.Epochs < done:
+		return usagef("-epochs %d: %s has already done %d epochs", cfg.Epochs, dir, done)
+	}
+	if cfg.Epochs != asked {
+		// Extending: the run is in progress again until its new summary.
+		if err := train.WriteConfig(cfgPath, &cfg); err != nil {
+			return err
+		}
+		if finished {
+			if err := os.Remove(filepath.Join(dir, train.SummaryFile)); err != nil {
+				return err
+			}
+		}
+		if !opt.quiet {
+			fmt.Fprintf(stdout, "extending %s from %d to %d epochs\n", dir, asked, cfg.Epochs)
+		}
+	}
 	return trainInDir(cfg, dir, true, opt, stdout, stderr)
+}
+
+// resumeCommand is the command line that continues the run in dir with
+// the same run-level flags.
+func resumeCommand(dir string, opt trainOptions) string {
+	cmd := "matapprox train -resume " + shellQuote(dir)
+	if opt.tensorboard {
+		cmd += " -tensorboard"
+	}
+	if !opt.report {
+		cmd += " -no-report"
+	}
+	if opt.quiet {
+		cmd += " -quiet"
+	}
+	return cmd
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but
+// letters, digits and -_./+:,=@%.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./+:,=@%", r)) {
+			safe = false
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// interruptContext is cancelled by SIGINT or SIGTERM; tests replace it.
+var interruptContext = func() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
 type trainOptions struct {
 	quiet, report, tensorboard bool
-	// extendFrom is, when resuming, the epoch count of the run's
-	// config.yaml; a larger Config.Epochs extends the run.
-	extendFrom int
 	// notebook prints "Epoch E Loss: L" lines as the notebook does.
 	notebook bool
 }
@@ -316,7 +380,7 @@ func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, s
 		}
 		defer events.Close()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	bar := newProgress(stderr, opt.quiet)
 	if !opt.quiet && !opt.notebook {
@@ -357,7 +421,7 @@ func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, s
 			return fmt.Errorf("interrupted, and the checkpoint could not be written: %w", werr)
 		}
 		train.WriteMetrics(filepath.Join(dir, train.MetricsFile), tr.History)
-		fmt.Fprintf(stderr, "interrupted during epoch %d; checkpoint written. Resume with:\n  matapprox train -resume %s\n", tr.Epoch()+1, dir)
+		fmt.Fprintf(stderr, "interrupted during epoch %d; checkpoint written. Resume with:\n  %s\n", tr.Epoch()+1, resumeCommand(dir, opt))
 		return &exitError{130, errors.New("interrupted")}
 	case err != nil:
 		return fmt.Errorf("%w (no model was saved)", err)
