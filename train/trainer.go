@@ -100,17 +100,23 @@ type Trainer struct {
 	// Warm start targets: the optimal generators of the training rows.
 	targets []float64
 
+	progress Progress
+
 	ws       *nn.Workspace
 	xb, grad []float64
 	tb       []float64
 }
 
 // New builds a Trainer from a validated configuration.
-func New(cfg Config) (*Trainer, error) {
+func New(cfg Config) (*Trainer, error) { return NewWithProgress(cfg, nil) }
+
+// NewWithProgress is New, telling p (if not nil) how far its long phases
+// have got: data generation and the warm start's exact optima.
+func NewWithProgress(cfg Config, p Progress) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	t := &Trainer{Cfg: cfg, BestVal: math.Inf(1)}
+	t := &Trainer{Cfg: cfg, BestVal: math.Inf(1), progress: p}
 	t.In, t.Out = cfg.Bands()
 	var err error
 	if err = t.loadData(); err != nil {
@@ -160,13 +166,15 @@ func New(cfg Config) (*Trainer, error) {
 }
 
 func (t *Trainer) loadData() (err error) {
-	t.Train, t.Val, err = Datasets(&t.Cfg)
+	t.Train, t.Val, err = datasets(&t.Cfg, t.progress)
 	return err
 }
 
 // Datasets returns a configuration's training and validation sets: drawn
 // from its generator with the seed, or read from its data file and split.
-func Datasets(cfg *Config) (trainSet, valSet *data.Set, err error) {
+func Datasets(cfg *Config) (trainSet, valSet *data.Set, err error) { return datasets(cfg, nil) }
+
+func datasets(cfg *Config, p Progress) (trainSet, valSet *data.Set, err error) {
 	in, _ := cfg.Bands()
 	if isGenerator(cfg.Data) {
 		g, err := data.GeneratorByName(cfg.Data, in)
@@ -174,9 +182,9 @@ func Datasets(cfg *Config) (trainSet, valSet *data.Set, err error) {
 			return nil, nil, fmt.Errorf("data: %w", err)
 		}
 		r, _ := newRNG(cfg.Seed, streamData)
-		trainSet = data.Generate(g, in, cfg.TrainSize, r)
+		trainSet = generate(g, in, cfg.TrainSize, r, p, "training data")
 		r, _ = newRNG(cfg.Seed, streamVal)
-		return trainSet, data.Generate(g, in, cfg.ValSize, r), nil
+		return trainSet, generate(g, in, cfg.ValSize, r, p, "validation data"), nil
 	}
 	set, err := data.ReadFile(cfg.Data)
 	if err != nil {
@@ -240,7 +248,7 @@ func (t *Trainer) warmSet() *data.Set {
 // parallel on GOMAXPROCS goroutines (see optimal.Solver), with results
 // that do not depend on the number of goroutines.
 func (t *Trainer) optimalTargets(s *data.Set) ([]float64, error) {
-	return targets(t.Loss, s)
+	return chunkedTargets(t.Loss, s, t.progress)
 }
 
 // Epoch returns the number of finished epochs.

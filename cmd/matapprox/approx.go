@@ -18,6 +18,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	output := fs.String("output", "", "CSV or .npy file to write the approximations' generators to (required)")
 	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
 	batch := fs.Int("batch", 4096, "rows per forward pass")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -56,6 +57,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	ws := lm.model.NewWorkspace(*batch)
 	buf := make([]float64, *batch*L)
 	rows := 0
+	ph := newReporter(stderr, *quiet).Start("approx", max(rd.Rows(), 0), "rows")
 	err = atomicfile.Write(*output, 0o644, func(w io.Writer) error {
 		var wr *data.Writer
 		var err error
@@ -92,12 +94,14 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 					}
 				}
 				rows += k
+				ph.Set(rows)
 			}
 			if k < *batch {
 				return wr.Close()
 			}
 		}
 	})
+	ph.Finish()
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/internal/progress"
 	"github.com/matapprox/matapprox/train"
 )
 
@@ -353,7 +355,8 @@ func makeRunDir(out, label string) (string, error) {
 
 // trainInDir runs training into dir and writes everything a run leaves.
 func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, stdout, stderr io.Writer) error {
-	tr, err := train.New(cfg)
+	rep := newReporter(stderr, opt.quiet)
+	tr, err := train.NewWithProgress(cfg, phaseProgress(rep))
 	if err != nil {
 		return err
 	}
@@ -382,7 +385,7 @@ func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, s
 	}
 	ctx, stop := interruptContext()
 	defer stop()
-	bar := newProgress(stderr, opt.quiet)
+	var bar *progress.Phase
 	if !opt.quiet && !opt.notebook {
 		fmt.Fprintf(stdout, "training %s: %s loss, %d→%v→%d network, %s lr %g, %d epochs of %d batches of %d\n",
 			dir, cfg.Loss, 2*cfg.InBand+1, cfg.Hidden, 2*cfg.OutBand+1, cfg.Optimizer, cfg.LR, cfg.Epochs,
@@ -390,9 +393,15 @@ func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, s
 		fmt.Fprintf(stdout, "%6s  %12s  %12s  %10s  %8s\n", "epoch", "train loss", "val loss", "lr", "elapsed")
 	}
 	cb := train.Callbacks{
-		Batch: bar.update,
+		Batch: func(epoch, done, total int) {
+			if bar == nil {
+				bar = rep.Start(fmt.Sprintf("epoch %d/%d", epoch, cfg.Epochs), total, "rows")
+			}
+			bar.Set(done)
+		},
 		Epoch: func(s train.EpochStats) {
-			bar.clear()
+			bar.Finish()
+			bar = nil
 			switch {
 			case opt.notebook:
 				fmt.Fprintf(stdout, "Epoch %d Loss: %v\n", s.Epoch, float32(s.LastBatch))
@@ -414,7 +423,7 @@ func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, s
 		},
 	}
 	err = tr.Run(ctx, cb)
-	bar.clear()
+	bar.Finish()
 	switch {
 	case errors.Is(err, train.ErrInterrupted):
 		if werr := tr.WriteCheckpoint(ckpt); werr != nil {
@@ -429,7 +438,7 @@ func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, s
 	if err := tr.Model.Save(dir); err != nil {
 		return err
 	}
-	re, err := evaluateRun(tr.Model, tr.Loss, &cfg, tr.Train, tr.Val)
+	re, err := evaluateRun(tr.Model, tr.Loss, &cfg, tr.Train, tr.Val, rep)
 	if err != nil {
 		return err
 	}
@@ -461,35 +470,37 @@ func jsonNum(v float64) any {
 	return v
 }
 
-// progress draws a progress bar inside an epoch when stderr is a terminal.
-type progress struct {
-	w    io.Writer
-	on   bool
-	last time.Time
-}
+// newReporter returns the progress reporter of a command; tests replace it.
+var newReporter = progress.New
 
-func newProgress(w io.Writer, quiet bool) *progress {
-	p := &progress{w: w}
-	if f, ok := w.(*os.File); ok && !quiet {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.on = true
+// phaseProgress adapts a Reporter to train.Progress: one phase at a time,
+// finished when it reaches its total.
+func phaseProgress(rep *progress.Reporter) train.Progress {
+	var ph *progress.Phase
+	var name string
+	return func(phase string, done, total int) {
+		if ph == nil || name != phase {
+			ph.Finish()
+			unit := "rows"
+			if phase == "warm-start targets" {
+				unit = "matrices"
+			}
+			ph, name = rep.Start(phase, total, unit), phase
+		}
+		ph.Set(done)
+		if done >= total {
+			ph.Finish()
+			ph = nil
 		}
 	}
-	return p
 }
 
-func (p *progress) update(epoch, done, total int) {
-	if !p.on || time.Since(p.last) < 100*time.Millisecond {
-		return
+// evalRows is the number of rows train.EvalSource yields, the total of the
+// evaluation's progress.
+func evalRows(trainSet, valSet *data.Set) int {
+	set := valSet
+	if set == nil || set.Rows == 0 {
+		set = trainSet
 	}
-	p.last = time.Now()
-	const width = 30
-	k := width * done / max(total, 1)
-	fmt.Fprintf(p.w, "\repoch %d [%s%s] %d/%d", epoch, strings.Repeat("=", k), strings.Repeat(" ", width-k), done, total)
-}
-
-func (p *progress) clear() {
-	if p.on {
-		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 60))
-	}
+	return min(set.Rows, train.EvalRows)
 }
