@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -289,7 +290,10 @@ var rules = map[string]rule{
 	"lr": func(c *Config) (bool, string) {
 		return finite(c.LR) && c.LR > 0, "a finite number > 0"
 	},
-	"momentum":     func(c *Config) (bool, string) { return nonNegative(c.Momentum) },
+	"momentum": func(c *Config) (bool, string) { return nonNegative(c.Momentum) },
+	"nesterov": func(c *Config) (bool, string) {
+		return !c.Nesterov || c.Momentum > 0, "false unless momentum > 0 (Nesterov momentum needs a momentum)"
+	},
 	"weight-decay": func(c *Config) (bool, string) { return nonNegative(c.WeightDecay) },
 	"clip-norm": func(c *Config) (bool, string) {
 		ok, want := nonNegative(c.ClipNorm)
@@ -385,8 +389,18 @@ func (c *Config) Applies(key string) (bool, string) {
 
 // Validate checks every key that applies and returns a *ConfigError naming
 // the first invalid one, its value and its valid values. Keys that do not
-// apply are not checked (a Builder rejects them when they were set).
+// apply are not checked (a Builder rejects them when they were set). Names
+// of choices are matched ignoring case, and Validate rewrites them as their
+// registry spells them ("Adam" becomes "adam"), so that a valid Config
+// compares equal to its canonical names.
 func (c *Config) Validate() error {
+	for _, k := range configKeys {
+		if r, ok := choices[k.Name]; ok {
+			if name, ok := r.canonical(k.Value(c)); ok {
+				reflect.ValueOf(c).Elem().Field(k.field).SetString(name)
+			}
+		}
+	}
 	for _, k := range configKeys {
 		if ok, _ := c.Applies(k.Name); !ok {
 			continue

@@ -198,3 +198,22 @@ func FuzzBuilder(f *testing.F) {
 		}
 	})
 }
+
+// TestValidateCanonicalizes checks that Validate accepts choice names in
+// any case and rewrites them, so that code comparing names sees one
+// spelling.
+func TestValidateCanonicalizes(t *testing.T) {
+	c := mustPreset(t, "seed")
+	c.Loss, c.Optimizer, c.Activation, c.Reduction, c.Probes = "PROBE", "AdaGrad", "Tanh", "Sum", "Notebook"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Loss != "probe" || c.Optimizer != "adagrad" || c.Activation != "tanh" || c.Reduction != "sum" || c.Probes != "notebook" {
+		t.Errorf("not canonical: %+v", c)
+	}
+	c.Optimizer, c.Nesterov = "sgd", true
+	var ce *ConfigError
+	if err := c.Validate(); !errors.As(err, &ce) || ce.Key != "nesterov" {
+		t.Errorf("nesterov without momentum: %v", err)
+	}
+}

@@ -186,3 +186,35 @@ func TestConfigExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTrainFlags feeds arbitrary flags to train -print-config: it must
+// exit 0 or 2, never panic, and what it prints must read back as a valid
+// configuration.
+func FuzzTrainFlags(f *testing.F) {
+	f.Add("-epochs", "3", "-n", "015")
+	f.Add("-standardize", "false", "-optimizer", "SGD")
+	f.Add("-momentum", "0.9", "-hidden", "[1,2]")
+	f.Add("-seed", "18446744073709551616", "-preset", "spectral-32")
+	f.Fuzz(func(t *testing.T, a, b, c, d string) {
+		args := []string{"train", "-print-config", a, b, c, d}
+		for _, s := range args[2:] {
+			if strings.Contains(s, "config") || strings.Contains(s, "resume") || strings.Contains(s, "out") || strings.Contains(s, "print") {
+				t.Skip("reads or names files, or trains")
+			}
+		}
+		var out, errb strings.Builder
+		code := run(args, &out, &errb)
+		if code != 0 && code != 2 {
+			t.Fatalf("%q: exit %d: %s", args, code, errb.String())
+		}
+		if code == 0 && strings.HasPrefix(out.String(), "n: ") {
+			cfg, err := train.ParseConfig([]byte(out.String()), "stdout", train.Config{})
+			if err != nil {
+				t.Fatalf("%q: printed configuration does not parse: %v\n%s", args, err, out.String())
+			}
+			if err := cfg.Validate(); err != nil {
+				t.Fatalf("%q: printed configuration is invalid: %v", args, err)
+			}
+		}
+	})
+}
