@@ -10,6 +10,7 @@ import (
 	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/nn"
 	"github.com/matapprox/matapprox/optim"
+	"github.com/matapprox/matapprox/structure"
 )
 
 // The registries: one per configuration choice. Each is the only list of
@@ -36,11 +37,15 @@ var probeDistributions = choice.New(
 	choice.Option[probeDrawer]{Name: "rademacher", Value: loss.RademacherProbes, Doc: "±1 entries"},
 )
 
+type generatorBuilder func(b structure.Band) (data.Generator, error)
+
 // generators are data's named generators (data.GeneratorNames).
-var generators = func() *choice.Registry[string] {
-	opts := make([]choice.Option[string], len(data.GeneratorNames))
+var generators = func() *choice.Registry[generatorBuilder] {
+	opts := make([]choice.Option[generatorBuilder], len(data.GeneratorNames))
 	for i, n := range data.GeneratorNames {
-		opts[i] = choice.Option[string]{Name: n, Value: n}
+		opts[i] = choice.Option[generatorBuilder]{Name: n, Value: func(b structure.Band) (data.Generator, error) {
+			return data.GeneratorByName(n, b)
+		}}
 	}
 	return choice.New(opts...)
 }()
@@ -116,7 +121,7 @@ func (r registry[T]) canonical(s string) (string, bool) {
 var choices = map[string]namedChoice{
 	"loss":       registry[lossBuilder]{losses},
 	"probes":     registry[probeDrawer]{probeDistributions},
-	"data":       registry[string]{generators},
+	"data":       registry[generatorBuilder]{generators},
 	"optimizer":  registry[optim.Algorithm]{optimizers},
 	"schedule":   registry[scheduleBuilder]{schedules},
 	"activation": registry[nn.Activation]{activations},

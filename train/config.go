@@ -23,7 +23,8 @@ var ErrConfig = errors.New("invalid configuration")
 // YAML keys are the command-line flag names of `matapprox train`. The group
 // and doc tags give each key's section and line in `matapprox train -h`: a
 // new key is a field with these four tags, a rule in rules (its valid
-// values) and, when it applies only with some other setting, an entry in
+// values), when its value is a name, a registry in choices.go listed in
+// choices, and, when it applies only with some other setting, an entry in
 // applicability.
 type Config struct {
 	// Problem: approximate N×N Toeplitz matrices of half-bandwidth InBand

@@ -176,8 +176,8 @@ func Datasets(cfg *Config) (trainSet, valSet *data.Set, err error) { return data
 
 func datasets(cfg *Config, p Progress) (trainSet, valSet *data.Set, err error) {
 	in, _ := cfg.Bands()
-	if isGenerator(cfg.Data) {
-		g, err := data.GeneratorByName(cfg.Data, in)
+	if o, ok := generators.Lookup(cfg.Data); ok {
+		g, err := o.Value(in)
 		if err != nil {
 			return nil, nil, fmt.Errorf("data: %w", err)
 		}

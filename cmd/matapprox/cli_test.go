@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -173,7 +175,6 @@ func TestConfigExitCodes(t *testing.T) {
 		{[]string{"train", "-config", write("c.yaml", "seed: 2^64\n")}, "c.yaml:1: seed"},
 		{[]string{"train", "-config", write("d.yaml", "n: 11\nout-band: 9\n")}, "d.yaml:2: out-band: 9: want an integer between 0 and 5"},
 		{[]string{"train", "-config", write("e.yaml", "n: [1\n")}, "e.yaml:1"},
-		{[]string{"train", "-config", filepath.Join(tmp, "missing.yaml")}, "missing.yaml"},
 		{[]string{"train", "-epochs", "1.9"}, "-epochs 1.9: not an integer"},
 		{[]string{"train", "-epochs", "0"}, "-epochs 0: want an integer between 1 and 1000000"},
 		{[]string{"train", "-optimizer", "adam", "-momentum", "0.9"}, "-momentum 0.9: does not apply"},
@@ -183,6 +184,12 @@ func TestConfigExitCodes(t *testing.T) {
 		code, _, errs := runCLI(t, c.args...)
 		if code != 2 || !strings.Contains(errs, c.want) {
 			t.Errorf("%v: exit %d, %q; want 2 and %q", c.args, code, errs, c.want)
+		}
+	}
+	// A file that cannot be read is a failure (1), as for every command.
+	for _, args := range [][]string{{"train", "-config", filepath.Join(tmp, "missing.yaml")}, {"train", "-resume", filepath.Join(tmp, "nodir")}} {
+		if code, _, errs := runCLI(t, args...); code != 1 || !strings.Contains(errs, "no such file") {
+			t.Errorf("%v: exit %d, %q; want 1 and no such file", args, code, errs)
 		}
 	}
 }
@@ -217,4 +224,22 @@ func FuzzTrainFlags(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestVersionString checks the version line from a build's VCS stamp.
+func TestVersionString(t *testing.T) {
+	old := buildInfo
+	t.Cleanup(func() { buildInfo = old })
+	buildInfo = func() (*debug.BuildInfo, bool) {
+		return &debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.time", Value: "2026-12-01T09:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}, true
+	}
+	want := "matapprox v1.2.3 (revision abc123, 2026-12-01T09:00:00Z, modified) " + runtime.Version()
+	if got := versionString(); !strings.HasPrefix(got, want) {
+		t.Errorf("got %q, want prefix %q", got, want)
+	}
+	buildInfo = func() (*debug.BuildInfo, bool) { return nil, false }
+	if got := versionString(); !strings.HasPrefix(got, "matapprox (unknown) (no VCS revision recorded)") {
+		t.Errorf("without build info: %q", got)
+	}
 }

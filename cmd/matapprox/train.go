@@ -85,7 +85,7 @@ func resolveConfig(tf trainFlags, settings []configSetting) (train.Config, strin
 	if *tf.config != "" {
 		src, err := os.ReadFile(*tf.config)
 		if err != nil {
-			return train.Config{}, "", usagef("-config: %v", err)
+			return train.Config{}, "", fmt.Errorf("-config: %w", err)
 		}
 		if err := b.ReadYAML(src, *tf.config); err != nil {
 			return train.Config{}, "", err
@@ -234,7 +234,7 @@ func resumeRun(dir string, fs *flag.FlagSet, tf trainFlags, settings []configSet
 	}
 	cfgPath := filepath.Join(dir, train.ConfigFile)
 	if _, err := os.Stat(cfgPath); err != nil {
-		return usagef("-resume %s: not a run directory (%v)", dir, err)
+		return fmt.Errorf("-resume %s: not a run directory: %w", dir, err)
 	}
 	cfg, err := train.LoadConfig(cfgPath, train.Config{})
 	if err != nil {
