@@ -19,8 +19,9 @@
 //
 // Trials are numbered in expansion order: list points outermost, then the
 // grid keys in the order written, then the repeats. A trial's name is its
-// zero-padded number followed by its settings ("003-lr_0.003-hidden_64x64"; no "=", which metric collectors would read as a metric),
-// so names sort in trial order and say what a trial is. Unless the grid
+// zero-padded number followed by its settings ("003-lr_0.003-hidden_64x64",
+// without "=", which metric collectors would read as a metric), so names
+// sort in trial order and say what a trial is. Unless the grid
 // varies "seed" or asks for repeats, every trial uses the seed of the base
 // configuration: trials that differ in one key then share their data and
 // initialisation (common random numbers), which makes their comparison
