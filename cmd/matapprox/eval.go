@@ -130,6 +130,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 12345, "seed of the random matrices")
 	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
 	lossName := fs.String("loss", "", "for a bare model: the loss it was trained with (default probe)")
+	batch := addEvalBatchFlags(fs) // eval_batch.go: -output, -shard
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -171,6 +172,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	ev, err := eval.New(eval.NetworkModel(lm.model, 0), trained, opts)
 	if err != nil {
 		return err
+	}
+	if batch.active() {
+		return batch.run(fs, ev, *input, stdout)
 	}
 	var src eval.Source
 	perRow := true
