@@ -271,7 +271,7 @@ func openRows(path string, spec shard.Spec, sharded bool) (*rowSource, error) {
 		return nil, err
 	}
 	s.dim = s.rd.Dim()
-	if s.dim == 0 || s.rows == 0 {
+	if s.dim == 0 || s.rows == 0 || s.rd.Rows() == 0 {
 		s.f.Close()
 		return nil, fmt.Errorf("%s: no data rows: %w", path, data.ErrFormat)
 	}

@@ -79,7 +79,7 @@ func TestOptimalBatchMatchesSingle(t *testing.T) {
 				t.Fatalf("%s record %d has fields %v, optimal -json %v", l, i, gk, wk)
 			}
 			for _, k := range wk {
-				if !close(got[k], want[k]) {
+				if !closeJSON(got[k], want[k]) {
 					t.Errorf("%s record %d: %s = %v, optimal -json says %v", l, i, k, got[k], want[k])
 				}
 			}
@@ -96,9 +96,9 @@ func keys(m map[string]any) []string {
 	return k
 }
 
-// close compares JSON values; numbers to 1e-9 relative (the relative gap
+// closeJSON compares JSON values; numbers to 1e-9 relative (the relative gap
 // of a spectral solve, itself about 1e-9, absolutely).
-func close(a, b any) bool {
+func closeJSON(a, b any) bool {
 	switch av := a.(type) {
 	case float64:
 		bv, ok := b.(float64)
@@ -109,7 +109,7 @@ func close(a, b any) bool {
 			return false
 		}
 		for i := range av {
-			if !close(av[i], bv[i]) {
+			if !closeJSON(av[i], bv[i]) {
 				return false
 			}
 		}
@@ -179,6 +179,12 @@ func TestOptimalBatchErrors(t *testing.T) {
 	p0, p1, p2 := part(0), part(1), part(2)
 	p1b := filepath.Join(dir, "p1b.jsonl")
 	mustRun(t, "optimal", "-out-band", "2", "-input", in, "-output", p1b, "-shard", "1/3")
+	emptyNPY := filepath.Join(dir, "empty.npy")
+	if f, err := os.Create(emptyNPY); err == nil {
+		w, _ := data.NewNPYWriter(f, 0, 3)
+		w.Close()
+		f.Close()
+	}
 	cases := []struct {
 		args []string
 		code int
@@ -199,6 +205,8 @@ func TestOptimalBatchErrors(t *testing.T) {
 		{[]string{"optimal", "-out-band", "1", "-input", write("ragged.csv", "1,2,3\n1,2\n"), "-output", out}, 1, "ragged.csv:2"},
 		{[]string{"optimal", "-out-band", "1", "-input", write("ragged.csv", "1,2,3\n1,2\n"), "-output", out, "-shard", "0/2"}, 1, "ragged.csv:2"},
 		{[]string{"optimal", "-out-band", "1", "-input", write("empty.csv", "# nothing\n"), "-output", out}, 1, "no data rows"},
+		{[]string{"optimal", "-out-band", "1", "-input", emptyNPY, "-output", out, "-shard", "0/2"}, 1, "no data rows"},
+		{[]string{"optimal", "-out-band", "1", "-input", emptyNPY, "-output", out}, 1, "no data rows"},
 		{[]string{"merge", "-output", out}, 2, "no part files"},
 		{[]string{"merge", p0, p1}, 2, "-output is required"},
 		{[]string{"merge", "-output", out, p0, "-x"}, 2, "flags go before"},
