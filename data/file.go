@@ -124,3 +124,27 @@ func WriteFile(path string, s *Set) error {
 		return WriteCSV(w, s)
 	})
 }
+
+// MaxRows returns an upper bound on the number of rows of width dim in the
+// data file at path, from its header (.npy: the declared row count, if the
+// file is large enough to hold it) or its size (CSV: every value takes at
+// least two bytes), so that callers can check the memory a file implies
+// before reading it. It returns 0 for a file that cannot be opened.
+func MaxRows(path string, dim int) int {
+	f, err := os.Open(path)
+	if err != nil || dim < 1 {
+		return 0
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0
+	}
+	if format, _ := FormatOf(path); format == "npy" {
+		if h, err := readNPYHeader(f, path); err == nil && h.rows <= int(st.Size()/int64(h.itemsize*h.dim)) {
+			return h.rows
+		}
+		return int(st.Size() / int64(4*dim))
+	}
+	return int(st.Size()/int64(2*dim)) + 1
+}

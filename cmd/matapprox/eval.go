@@ -37,13 +37,13 @@ func loadModel(path string, n int, lossName, probes string) (*loadedModel, error
 	}
 	lm := &loadedModel{}
 	if st.IsDir() {
+		switch train.StatusOf(path) {
+		case train.RunUnfinished:
+			return nil, fmt.Errorf("model: %s holds an unfinished run (interrupted, or its final files were not all written); finish it with: matapprox train -resume %s", path, path)
+		case train.RunStarted:
+			return nil, fmt.Errorf("model: %s holds a run that stopped before its first checkpoint; start it again with: matapprox train -resume %s", path, path)
+		}
 		if _, err := os.Stat(filepath.Join(path, nn.WeightsFile)); errors.Is(err, os.ErrNotExist) {
-			if _, err := os.Stat(filepath.Join(path, train.CheckpointFile)); err == nil {
-				return nil, fmt.Errorf("model: %s holds an unfinished run (no %s yet); finish it with: matapprox train -resume %s", path, nn.WeightsFile, path)
-			}
-			if _, err := os.Stat(filepath.Join(path, train.ConfigFile)); err == nil {
-				return nil, fmt.Errorf("model: %s holds a run that stopped before its first checkpoint; start it again with: matapprox train -config %s -out NEW_DIR", path, filepath.Join(path, train.ConfigFile))
-			}
 			return nil, fmt.Errorf("model: %s has no %s: give a run directory written by matapprox train or a .safetensors file", path, nn.WeightsFile)
 		}
 		lm.dir = path
@@ -127,6 +127,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 12345, "seed of the held-out random matrices")
 	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
 	lossName := fs.String("loss", "", "for a bare model: the loss it was trained with (default probe)")
+	maxMem := memoryFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -145,6 +146,13 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	if *probes != "" {
 		lm.cfg.Probes = *probes
+	} else if lm.dir != "" {
+		if err := train.CheckInputs(lm.dir, "probes"); err != nil {
+			return err
+		}
+	}
+	if err := checkEvalMemory(&lm.cfg, *matrix, *input, *count, maxMem.limit()); err != nil {
+		return err
 	}
 	ev, err := newEvaluator(lm.model, &lm.cfg)
 	if err != nil {
