@@ -40,9 +40,10 @@ func readSet(r io.Reader, name, format string) (*Set, error) {
 	}
 	s := &Set{Dim: rd.Dim()}
 	if rd.Rows() > 0 {
-		// Trust the header only as far as a modest preallocation: a short
-		// file claiming many rows must not allocate much.
-		s.X = make([]float64, 0, min(rd.Rows(), 1<<16)*s.Dim)
+		// Trust the header only as far as a modest preallocation (at most
+		// 1 MiB of values): a short file claiming many rows must not
+		// allocate much.
+		s.X = make([]float64, 0, min(rd.Rows(), max(1, (1<<17)/s.Dim))*s.Dim)
 	}
 	for {
 		s.X = slices.Grow(s.X, s.Dim)[:len(s.X)+s.Dim]
@@ -107,7 +108,36 @@ func ReadFile(path string) (*Set, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if format == "npy" {
+		if err := checkNPYSize(f, path); err != nil {
+			return nil, err
+		}
+	}
 	return readSet(f, path, format)
+}
+
+// checkNPYSize compares the size of a .npy file with what its header
+// declares, so that a file claiming more rows than it holds fails before
+// any row is read, and rewinds it.
+func checkNPYSize(f *os.File, path string) error {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return nil // not a regular file: the reader finds the truncation
+	}
+	h, err := readNPYHeader(f, path)
+	if err != nil {
+		return err
+	}
+	off, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil
+	}
+	want := float64(off) + float64(h.rows)*float64(h.dim)*float64(h.itemsize)
+	if float64(st.Size()) < want {
+		return fmt.Errorf("%s: truncated: the header declares %d×%d values (%.0f bytes with the header), the file has %d bytes: %w", path, h.rows, h.dim, want, st.Size(), ErrFormat)
+	}
+	_, err = f.Seek(0, io.SeekStart)
+	return err
 }
 
 // WriteFile writes s to path atomically (see internal/atomicfile), choosing

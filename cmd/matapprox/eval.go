@@ -101,14 +101,9 @@ func (lm *loadedModel) check() error {
 
 // parseMatrix parses "x1,x2,…" into a generator of band b.
 func parseMatrix(s string, b structure.Band) ([]float64, error) {
-	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '[' || r == ']' })
-	x := make([]float64, 0, len(fields))
-	for i, f := range fields {
-		v, err := strconv.ParseFloat(f, 64)
-		if err != nil {
-			return nil, usagef("-matrix entry %d %q is not a number; give the generator as comma-separated numbers, e.g. \"0,0,0,1,2,4,2,1,0,0,0\"", i+1, f)
-		}
-		x = append(x, v)
+	x, err := parseNumbers(s)
+	if err != nil {
+		return nil, err
 	}
 	if err := b.Validate(x); err != nil {
 		return nil, usagef("-matrix: %v (the generator of an N×N matrix of half-bandwidth K has 2K+1 entries, diagonal −K first)", err)

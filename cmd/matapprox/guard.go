@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/matapprox/matapprox/data"
@@ -70,4 +71,37 @@ func checkEvalMemory(cfg *train.Config, matrix, input string, count int, limit i
 		return usagef("%v", err)
 	}
 	return nil
+}
+
+// parseNumbers parses the numbers of a -matrix value: separated by commas
+// ("1,2,3", spaces around them allowed) or, without any comma, by spaces,
+// optionally inside [ ]. An empty entry ("1,,2", a trailing comma) is an
+// error, never dropped.
+func parseNumbers(s string) ([]float64, error) {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]") {
+		t = strings.TrimSpace(t[1 : len(t)-1])
+	}
+	var fields []string
+	if strings.Contains(t, ",") {
+		fields = strings.Split(t, ",")
+	} else {
+		fields = strings.Fields(t)
+	}
+	x := make([]float64, 0, len(fields))
+	for i, f := range fields {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			return nil, usagef("-matrix entry %d is empty (two commas in a row, or a trailing comma); give the generator as comma-separated numbers, e.g. \"0,0,0,1,2,4,2,1,0,0,0\"", i+1)
+		}
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+				return nil, usagef("-matrix entry %d %q is out of the float64 range (magnitude up to about 1.8e308, entries below 2^1023 ≈ 8.99e307)", i+1, f)
+			}
+			return nil, usagef("-matrix entry %d %q is not a number; give the generator as comma-separated numbers, e.g. \"0,0,0,1,2,4,2,1,0,0,0\"", i+1, f)
+		}
+		x = append(x, v)
+	}
+	return x, nil
 }
