@@ -196,7 +196,10 @@ func (d *RunDir) Callbacks(t *Trainer, extra Callbacks) Callbacks {
 				return err
 			}
 		}
-		return d.saveBest(t)
+		if err := d.saveBest(t); err != nil {
+			return d.checkpointFailed(t, err)
+		}
+		return nil
 	}
 	cb.Epoch = func(s EpochStats) error {
 		if extra.Epoch != nil {
