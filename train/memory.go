@@ -129,19 +129,6 @@ func TrainingEstimate(cfg *Config) Estimate {
 	return e
 }
 
-// EvalEstimate estimates the memory to evaluate rows matrices of cfg's
-// bands with a network of the given parameter count: the inputs and, per
-// row, the three approximations and their errors.
-func EvalEstimate(cfg *Config, rows int) Estimate {
-	in, out := cfg.Bands()
-	L, Lo := float64(in.Len()), float64(out.Len())
-	var e Estimate
-	r := float64(rows)
-	e.Add("input matrices", r*L, 8)
-	e.Add("results (three approximations and their errors per matrix)", r*(2*L+7*Lo+80), 8)
-	return e
-}
-
 // ApproxEstimate estimates the memory of applying a network of
 // architecture c to batches of batch rows.
 func ApproxEstimate(c nn.Config, batch int) Estimate {

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/nn"
 	"github.com/matapprox/matapprox/train"
 )
@@ -48,27 +46,6 @@ func checkReportPath(path, dir string) error {
 	_, model := os.Stat(filepath.Join(parent, nn.WeightsFile))
 	if train.StatusOf(parent) != train.RunNone || model == nil {
 		return usagef("-out %s would write into %s, which holds another run or model; write the report elsewhere or into %s", path, parent, dir)
-	}
-	return nil
-}
-
-// checkEvalMemory refuses an evaluation whose rows (one -matrix, the rows
-// of -input, or -count random ones) do not fit in limit bytes.
-func checkEvalMemory(cfg *train.Config, matrix, input string, count int, limit int64) error {
-	in, _ := cfg.Bands()
-	rows := count
-	switch {
-	case matrix != "":
-		rows = 1
-	case input != "":
-		rows = data.MaxRows(input, in.Len())
-	}
-	what := fmt.Sprintf("evaluating %d matrices", rows)
-	if input != "" {
-		what = fmt.Sprintf("evaluating %s (up to %d rows)", input, rows)
-	}
-	if err := train.EvalEstimate(cfg, rows).Check(limit, what, "-max-memory"); err != nil {
-		return usagef("%v", err)
 	}
 	return nil
 }

@@ -173,7 +173,7 @@ func TestHostileSizesAndValues(t *testing.T) {
 		{[]string{"train", "-preset", "seed", "-train-size", "100000000", "-max-memory", "4GB", "-out", filepath.Join(t.TempDir(), "d")}, 2, "data"},
 		{[]string{"train", "-preset", "seed", "-max-memory", "1kB", "-out", filepath.Join(t.TempDir(), "k")}, 2, "-max-memory"},
 		{[]string{"train", "-max-memory", "lots"}, 2, "memory size"},
-		{[]string{"eval", "-model", dir, "-count", "1000000000000"}, 2, "memory"},
+		{[]string{"eval", "-model", dir, "-count", "1000000000000"}, 2, "-count"},
 		{[]string{"approx", "-model", dir, "-input", in, "-output", filepath.Join(t.TempDir(), "o.csv"), "-batch", "1000000000"}, 2, "-batch"},
 		{[]string{"eval", "-model", dir, "-matrix", "1,,2,3,4,5,6,7,8,9,10,11"}, 2, "empty"},
 		{[]string{"eval", "-model", dir, "-matrix", ok + ","}, 2, "empty"},

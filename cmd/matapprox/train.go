@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -308,27 +307,22 @@ func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOpti
 	if err := rd.SaveModel(tr.Model); err != nil {
 		return fmt.Errorf("%w; the training is complete and checkpointed: free space and finish with %s", err, resumeHint)
 	}
-	ev, res, sum, err := evaluateRun(tr.Model, &cfg, tr.Train, tr.Val)
+	re, err := evaluateRun(tr.Model, tr.Loss, &cfg, tr.Train, tr.Val)
 	if err != nil {
 		return err
 	}
 	if !opt.notebook {
 		fmt.Fprintln(stdout)
-		printSummary(stdout, sum)
+		printSummary(stdout, &re.sum)
 	}
 	if opt.report {
-		if err := writeReport(dir, tr.Model, &cfg, tr.History, ev, res, sum); err != nil {
+		if err := writeReport(dir, &cfg, tr.History, re); err != nil {
 			fmt.Fprintf(stderr, "warning: report: %v\n", err)
 		} else if !opt.quiet && !opt.notebook {
 			fmt.Fprintf(stdout, "report: %s\n", filepath.Join(dir, "report.html"))
 		}
 	}
-	summary := map[string]any{
-		"config": cfg, "epochs": tr.Epoch(), "best_epoch": tr.BestEpoch, "best_val_loss": jsonNum(tr.BestVal),
-		"elapsed_s": lastElapsed(tr.History), "eval": sum,
-	}
-	b, _ := json.MarshalIndent(summary, "", "  ")
-	if err := rd.Finish(append(b, '\n')); err != nil {
+	if err := writeSummary(dir, &cfg, tr, &re.sum); err != nil {
 		return fmt.Errorf("%w; finish with %s", err, resumeHint)
 	}
 	return nil
