@@ -86,7 +86,16 @@ type Config struct {
 	// those, which matters for the spectral loss, whose optimum is an SDP
 	// (about 5 ms a matrix at N = 11, 45 ms at N = 32).
 	WarmStartSize int `yaml:"warm-start-size" json:"warm_start_size"`
+
+	// Divergence stops training when a batch's per-sample loss exceeds this
+	// many times the first batch's: 0 means DefaultDivergence, a negative
+	// value turns the check off (a non-finite loss always stops training).
+	Divergence float64 `yaml:"divergence" json:"divergence,omitempty"`
 }
+
+// DefaultDivergence is the growth of the loss that stops training when
+// Config.Divergence is 0.
+const DefaultDivergence = 1e6
 
 // Bands returns the input and output bands.
 func (c *Config) Bands() (in, out structure.Band) {
@@ -234,6 +243,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WarmStart < 0 || c.WarmStart > c.Epochs {
 		return bad("warm-start", c.WarmStart, fmt.Sprintf("must be between 0 and epochs = %d", c.Epochs))
+	}
+	if !finite(c.Divergence) {
+		return bad("divergence", c.Divergence, "must be finite (0 = 1e6, negative = no check)")
 	}
 	if c.WarmStartSize < 0 {
 		return bad("warm-start-size", c.WarmStartSize, "must be non-negative (0 means all training rows)")

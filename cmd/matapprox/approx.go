@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/internal/atomicfile"
+	"github.com/matapprox/matapprox/nn"
+	"github.com/matapprox/matapprox/train"
 )
 
 func runApprox(args []string, stdout, stderr io.Writer) error {
@@ -18,6 +21,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	output := fs.String("output", "", "CSV or .npy file to write the approximations' generators to (required)")
 	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
 	batch := fs.Int("batch", 4096, "rows per forward pass")
+	maxMem := memoryFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -35,10 +39,22 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("-output %v", err)
 	}
+	modelFile := *modelPath
+	if st, err := os.Stat(modelFile); err == nil && st.IsDir() {
+		modelFile = filepath.Join(modelFile, nn.WeightsFile)
+	}
+	if err := checkNotInput("-output", *output, *input, modelFile); err != nil {
+		return err
+	}
 	lm, err := loadModel(*modelPath, *n, "", "")
 	if err != nil {
 		return err
 	}
+	if err := train.ApproxEstimate(lm.model.Config, *batch).Check(maxMem.limit(), fmt.Sprintf("-batch %d", *batch), "-max-memory or a smaller -batch"); err != nil {
+		return usagef("%v", err)
+	}
+	sig := catchInterrupts(stderr, fmt.Sprintf("%s was not written (a file already there is unchanged) and no temporary file is left; run the command again", *output))
+	defer sig.stop()
 	in, out := lm.cfg.Bands()
 	f, err := os.Open(*input)
 	if err != nil {
