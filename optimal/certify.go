@@ -347,18 +347,21 @@ type certWork struct {
 	r           []float64 // residual generator (input band)
 	xo          []float64 // x with the output band zeroed, scaled
 
-	dense *mat.Dense
-	svd   mat.SVD
-	u, v  *mat.Dense
-	sig   []float64
-	g     []float64 // G_d = U_kᵀ S_d V_k, m blocks of kmax×kmax
-	bm    []float64 // U_kᵀ T(x_out) V_k, kmax×kmax
-	tv    []float64 // T(x_out) v, length n
-	z     []float64 // dual matrix, kmax×kmax
-	jac   []float64 // Jacobi workspace, kmax×kmax
-	md    model
-	delta []float64
-	dl    []float64 // a − x_I, scaled
+	dense  *mat.Dense
+	svd    mat.SVD
+	ydense *mat.Dense // dual matrix Y_f for the exact nuclear norm
+	ysvd   mat.SVD
+	yval   []float64
+	u, v   *mat.Dense
+	sig    []float64
+	g      []float64 // G_d = U_kᵀ S_d V_k, m blocks of kmax×kmax
+	bm     []float64 // U_kᵀ T(x_out) V_k, kmax×kmax
+	tv     []float64 // T(x_out) v, length n
+	z      []float64 // dual matrix, kmax×kmax
+	jac    []float64 // Jacobi workspace, kmax×kmax
+	md     model
+	delta  []float64
+	dl     []float64 // a − x_I, scaled
 }
 
 func newCertWork(in, out structure.Band, spectral bool) *certWork {
@@ -384,6 +387,10 @@ func newCertWork(in, out structure.Band, spectral bool) *certWork {
 		w.u = mat.NewDense(n, n, nil)
 		w.v = mat.NewDense(n, n, nil)
 		w.md = newModel(kmax, m)
+		if n <= maxExactNuclearN {
+			w.ydense = mat.NewDense(n, n, nil)
+			w.yval = make([]float64, n)
+		}
 	}
 	return w
 }
@@ -501,6 +508,9 @@ func (w *certWork) bound(z []float64, j int) float64 {
 	nuc := nuclearSym(z, j, w.jac)
 	gu, gv := orthFactor(w.u, n, j), orthFactor(w.v, n, j)
 	den := nuc*gu*gv + pen
+	if n <= maxExactNuclearN {
+		den = math.Min(den, w.exactNuclear(z, j))
+	}
 	lo := math.Abs(num) / den
 	// Rounding in the O(N·j) sums above.
 	lo *= 1 - 16*float64(n+j*j)*epsilon
@@ -511,6 +521,59 @@ func (w *certWork) bound(z []float64, j int) float64 {
 }
 
 const epsilon = 0x1p-52
+
+// maxExactNuclearN is the largest N at which bound computes ||Y_f||_*
+// exactly by an SVD of the N×N matrix, in addition to the cheap estimate.
+const maxExactNuclearN = 64
+
+// exactNuclear returns an upper bound on ||Y_f||_* for Y = U_j Z V_jᵀ from
+// the singular values of Y_f formed densely, plus a rounding margin.
+func (w *certWork) exactNuclear(z []float64, j int) float64 {
+	n, kp := w.n, w.out.K
+	ur, vr := w.u.RawMatrix(), w.v.RawMatrix()
+	y := w.ydense.RawMatrix()
+	uz := w.tv[:j]
+	for i := 0; i < n; i++ {
+		for b := 0; b < j; b++ {
+			var s float64
+			for a := 0; a < j; a++ {
+				s += ur.Data[i*ur.Stride+a] * z[a*j+b]
+			}
+			uz[b] = s
+		}
+		row := y.Data[i*y.Stride : i*y.Stride+n]
+		for c := 0; c < n; c++ {
+			var s float64
+			for b := 0; b < j; b++ {
+				s += uz[b] * vr.Data[c*vr.Stride+b]
+			}
+			row[c] = s
+		}
+	}
+	for d := -kp; d <= kp; d++ {
+		lo, hi := max(0, -d), min(n, n-d)
+		var sum float64
+		for i := lo; i < hi; i++ {
+			sum += y.Data[i*y.Stride+i+d]
+		}
+		mean := sum / float64(hi-lo)
+		for i := lo; i < hi; i++ {
+			y.Data[i*y.Stride+i+d] -= mean
+		}
+	}
+	// Y_f is exactly orthogonal to the output diagonals only up to the
+	// rounding of the means; the numerator uses ⟨Z, U_jᵀ T(x_out) V_j⟩,
+	// which equals ⟨Y_f, T(x)⟩ whatever the means are.
+	if !w.ysvd.Factorize(w.ydense, mat.SVDNone) {
+		return math.Inf(1)
+	}
+	vals := w.ysvd.Values(w.yval)
+	var nuc float64
+	for _, v := range vals {
+		nuc += v
+	}
+	return nuc + float64(n*n)*4*epsilon*vals[0] + nuc*float64(j)*4*epsilon
+}
 
 func abs(i int) int {
 	if i < 0 {
