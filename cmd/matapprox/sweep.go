@@ -98,12 +98,25 @@ func runTrial(t sweep.Trial, out string, report bool, stdout, stderr io.Writer) 
 	case errSum == nil:
 		fmt.Fprintf(stdout, "trial %s: done before, skipped\n", t.Name)
 	default:
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
+		var rd *train.RunDir
+		if errCk == nil {
+			// Interrupted after a checkpoint: continue it.
+			os.Remove(filepath.Join(dir, sweep.FailedFile))
+			if rd, err = train.OpenRunDir(dir); err != nil {
+				return err
+			}
+		} else {
+			// Never reached a checkpoint: nothing to keep, start afresh.
+			if err := os.RemoveAll(dir); err != nil {
+				return err
+			}
+			if rd, err = train.CreateRunDir(dir); err != nil {
+				return err
+			}
 		}
-		os.Remove(filepath.Join(dir, sweep.FailedFile))
+		defer rd.Close()
 		fmt.Fprintf(stdout, "trial %s\n", t.Name)
-		if err := trainInDir(t.Config, dir, errCk == nil, trainOptions{quiet: true, report: report}, stdout, stderr); err != nil {
+		if err := trainInDir(t.Config, rd, errCk == nil, trainOptions{quiet: true, report: report}, stdout, stderr); err != nil {
 			var ee *exitError
 			if !errors.As(err, &ee) {
 				atomicfile.WriteFile(filepath.Join(dir, sweep.FailedFile), []byte(err.Error()+"\n"), 0o644)
