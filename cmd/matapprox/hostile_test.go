@@ -95,8 +95,15 @@ func TestNoCommandOverwritesItsInput(t *testing.T) {
 			t.Errorf("approx -output %s: exit %d, %s", out, code, errs)
 		}
 	}
+	os.Symlink(in, filepath.Join(tmp, "link.jsonl"))
+	if code, _, errs := runCLI(t, "optimal", "-input", in, "-output", filepath.Join(tmp, "link.jsonl")); code != 2 || !strings.Contains(errs, "same file") {
+		t.Errorf("optimal -output through a link to the input: exit %d, %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "merge", "-output", filepath.Join(tmp, "link.jsonl"), in); code != 2 || !strings.Contains(errs, "same file") {
+		t.Errorf("merge -output through a link to a part: exit %d, %s", code, errs)
+	}
 	if b, _ := os.ReadFile(in); string(b) != content {
-		t.Errorf("approx changed its input: %q", b)
+		t.Errorf("a command changed its input: %q", b)
 	}
 	weights, _ := os.ReadFile(filepath.Join(dir, nn.WeightsFile))
 	for _, out := range []string{
@@ -326,5 +333,40 @@ func TestSignalsInEveryPhase(t *testing.T) {
 	noTemps(tmp)
 	if _, err := os.Stat(out); err == nil {
 		t.Error("an interrupted approx created its output")
+	}
+}
+
+// TestFullDisk trains into a 700 kB file system, which fills up at the
+// second checkpoint: the run stops with exit 1 naming the kept checkpoint,
+// eval refuses the directory with the command that resumes it, and the
+// copy resumes to the end elsewhere. A first version only warned, trained
+// on, and failed at the final save with nothing resumable. It needs to
+// mount a tmpfs (root); elsewhere train's TestCheckpointFailureStops
+// covers the same path with EFBIG.
+func TestFullDisk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=700k", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small file system: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	dir := filepath.Join(mnt, "run")
+	cmd := exec.Command(bin, "train", "-preset", "seed", "-epochs", "30", "-train-size", "300", "-val-size", "50", "-out", dir, "-no-report", "-quiet")
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "is kept") || !strings.Contains(string(out), "-resume "+dir) {
+		t.Fatalf("full disk: %v\n%s", err, out)
+	}
+	if code, _, errs := runCLI(t, "eval", "-model", dir, "-count", "3"); code != 1 || !strings.Contains(errs, "-resume") {
+		t.Errorf("eval of the stopped run: %d %s", code, errs)
+	}
+	cp := filepath.Join(t.TempDir(), "copy")
+	if out, err := exec.Command("cp", "-r", dir, cp).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	if out, err := exec.Command(bin, "train", "-resume", cp, "-no-report", "-quiet").CombinedOutput(); err != nil {
+		t.Fatalf("resume of the copy: %v\n%s", err, out)
 	}
 }

@@ -84,6 +84,11 @@ func (b *batchFlags) run(fs *flag.FlagSet, stdout io.Writer) error {
 	if abs(*b.input) == abs(*b.output) {
 		return usagef("-output %s would overwrite the input", *b.output)
 	}
+	if err := checkNotInput("-output", *b.output, *b.input); err != nil {
+		return err
+	}
+	sig := catchInterrupts(fs.Output(), *b.output+" was not written (a file already there is unchanged) and no temporary file is left")
+	defer sig.stop()
 	spec, sharded, err := parseShardFlag(*b.shard)
 	if err != nil {
 		return err
