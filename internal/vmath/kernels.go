@@ -245,3 +245,33 @@ func Adam64(params, grads, m, v []float64, c *AdamConsts) {
 		params[i] = p - c.StepSize*mi/denom
 	}
 }
+
+// ToFloat32 sets dst[i] = float32(src[i]) (round to nearest) for
+// i < len(dst). It panics if src is shorter than dst.
+func ToFloat32(dst []float32, src []float64) {
+	checkLen("ToFloat32", len(dst), len(src))
+	done := toFloat32Vec(Current(), dst, src)
+	for i := done; i < len(dst); i++ {
+		dst[i] = float32(src[i])
+	}
+}
+
+// ToFloat64 sets dst[i] = float64(src[i]) for i < len(dst). It panics if
+// src is shorter than dst.
+func ToFloat64(dst []float64, src []float32) {
+	checkLen("ToFloat64", len(dst), len(src))
+	done := toFloat64Vec(Current(), dst, src, false)
+	for i := done; i < len(dst); i++ {
+		dst[i] = float64(src[i])
+	}
+}
+
+// AddFloat32 sets dst[i] += float64(src[i]) for i < len(dst). It panics if
+// src is shorter than dst.
+func AddFloat32(dst []float64, src []float32) {
+	checkLen("AddFloat32", len(dst), len(src))
+	done := toFloat64Vec(Current(), dst, src, true)
+	for i := done; i < len(dst); i++ {
+		dst[i] += float64(src[i])
+	}
+}

@@ -143,3 +143,34 @@ func adagrad64AVX2(p, gr, s *float64, n int, clr, eps, wd float64)
 
 //go:noescape
 func adam64AVX2(p, gr, m, v *float64, n int, c *adamConsts)
+
+func toFloat32Vec(p Path, dst []float32, src []float64) int {
+	n := len(dst) &^ 3
+	if p == Generic || n == 0 {
+		return 0
+	}
+	cvt64to32AVX2(&dst[0], &src[0], n)
+	return n
+}
+
+func toFloat64Vec(p Path, dst []float64, src []float32, add bool) int {
+	n := len(dst) &^ 3
+	if p == Generic || n == 0 {
+		return 0
+	}
+	if add {
+		add32to64AVX2(&dst[0], &src[0], n)
+	} else {
+		cvt32to64AVX2(&dst[0], &src[0], n)
+	}
+	return n
+}
+
+//go:noescape
+func cvt64to32AVX2(dst *float32, src *float64, n int)
+
+//go:noescape
+func cvt32to64AVX2(dst *float64, src *float32, n int)
+
+//go:noescape
+func add32to64AVX2(dst *float64, src *float32, n int)

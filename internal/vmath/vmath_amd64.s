@@ -1162,3 +1162,58 @@ adam64AVX2_dec:
 adam64AVX2_done:
 	VZEROUPPER
 	RET
+
+// func cvt64to32AVX2(dst *float32, src *float64, n int)
+TEXT ·cvt64to32AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $2, CX
+	JZ   cvt64to32AVX2_done
+cvt64to32AVX2_loop:
+	VCVTPD2PSY (SI), X0
+	VMOVUPS X0, (DI)
+	ADDQ $32, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNZ  cvt64to32AVX2_loop
+cvt64to32AVX2_done:
+	VZEROUPPER
+	RET
+
+// func cvt32to64AVX2(dst *float64, src *float32, n int)
+TEXT ·cvt32to64AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $2, CX
+	JZ   cvt32to64AVX2_done
+cvt32to64AVX2_loop:
+	VCVTPS2PD (SI), Y0
+	VMOVUPD Y0, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  cvt32to64AVX2_loop
+cvt32to64AVX2_done:
+	VZEROUPPER
+	RET
+
+// func add32to64AVX2(dst *float64, src *float32, n int)
+TEXT ·add32to64AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $2, CX
+	JZ   add32to64AVX2_done
+add32to64AVX2_loop:
+	VCVTPS2PD (SI), Y0
+	VADDPD (DI), Y0, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  add32to64AVX2_loop
+add32to64AVX2_done:
+	VZEROUPPER
+	RET

@@ -10,3 +10,6 @@ func tanhDeriv64Vec(Path, []float64, []float64) int                             
 func tanhDeriv32Vec(Path, []float32, []float32) int                                     { return 0 }
 func adagrad64Vec(Path, []float64, []float64, []float64, float64, float64, float64) int { return 0 }
 func adam64Vec(Path, []float64, []float64, []float64, []float64, *AdamConsts) int       { return 0 }
+
+func toFloat32Vec(Path, []float32, []float64) int       { return 0 }
+func toFloat64Vec(Path, []float64, []float32, bool) int { return 0 }

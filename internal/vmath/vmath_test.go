@@ -268,7 +268,9 @@ func TestShortSlicesPanic(t *testing.T) {
 		"Tanh64":    func() { Tanh64(make([]float64, 3), make([]float64, 2)) },
 		"AddTanh32": func() { AddTanh32(make([]float32, 3), make([]float32, 3), make([]float32, 2)) },
 		"Adagrad64": func() { Adagrad64(make([]float64, 3), make([]float64, 3), make([]float64, 2), 1, 1, 0) },
-		"Adam64":    func() { Adam64(make([]float64, 1), make([]float64, 1), make([]float64, 1), make([]float64, 1), &AdamConsts{Mode: 3}) },
+		"Adam64": func() {
+			Adam64(make([]float64, 1), make([]float64, 1), make([]float64, 1), make([]float64, 1), &AdamConsts{Mode: 3})
+		},
 	} {
 		func() {
 			defer func() {
@@ -317,4 +319,42 @@ func BenchmarkTanh(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N*len(x))/b.Elapsed().Seconds()/1e6, "Melem/s")
 	})
+}
+
+// TestConversions checks the float64↔float32 conversions on every path and
+// tail length against Go's conversions, including values that round, NaN,
+// infinities and overflow.
+func TestConversions(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for n := 0; n <= 23; n++ {
+		src := make([]float64, n)
+		for i := range src {
+			src[i] = rng.NormFloat64() * math.Exp2(float64(rng.IntN(60)-30))
+		}
+		if n > 4 {
+			src[1], src[2], src[3], src[4] = math.NaN(), math.Inf(-1), 1e300, 1+0x1p-24
+		}
+		for _, p := range paths() {
+			withPath(t, p, func() {
+				d32 := make([]float32, n)
+				ToFloat32(d32, src)
+				d64 := make([]float64, n)
+				ToFloat64(d64, d32)
+				acc := append([]float64(nil), src...)
+				AddFloat32(acc, d32)
+				for i := range src {
+					w32 := float32(src[i])
+					if math.Float32bits(d32[i]) != math.Float32bits(w32) && !(w32 != w32 && d32[i] != d32[i]) {
+						t.Fatalf("%v: float32(%v) = %v, want %v", p, src[i], d32[i], w32)
+					}
+					if w := float64(d32[i]); d64[i] != w && !(w != w && d64[i] != d64[i]) {
+						t.Fatalf("%v: float64(%v) = %v", p, d32[i], d64[i])
+					}
+					if w := src[i] + float64(d32[i]); acc[i] != w && !(w != w && acc[i] != acc[i]) {
+						t.Fatalf("%v: %v + %v = %v, want %v", p, src[i], d32[i], acc[i], w)
+					}
+				}
+			})
+		}
+	}
 }

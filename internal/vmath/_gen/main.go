@@ -152,6 +152,7 @@ func main() {
 	}
 	g.adagrad()
 	g.adam()
+	g.convert()
 	os.Stdout.WriteString(g.s.String())
 }
 
@@ -487,4 +488,48 @@ func (g *gen) adam() {
 	g.label(name + "_done")
 	g.p("VZEROUPPER")
 	g.p("RET")
+}
+
+// convert writes the AVX2 conversions between float64 and float32, four
+// elements at a time: cvt64to32AVX2 (dst = float32(src), rounding to
+// nearest), cvt32to64AVX2 (dst = float64(src)) and add32to64AVX2
+// (dst += float64(src)).
+func (g *gen) convert() {
+	for _, k := range []struct{ name, sig string }{
+		{"cvt64to32AVX2", "(dst *float32, src *float64, n int)"},
+		{"cvt32to64AVX2", "(dst *float64, src *float32, n int)"},
+		{"add32to64AVX2", "(dst *float64, src *float32, n int)"},
+	} {
+		fmt.Fprintf(&g.s, "\n// func %s%s\n", k.name, k.sig)
+		fmt.Fprintf(&g.s, "TEXT ·%s(SB), NOSPLIT, $0-24\n", k.name)
+		g.p("MOVQ dst+0(FP), DI")
+		g.p("MOVQ src+8(FP), SI")
+		g.p("MOVQ n+16(FP), CX")
+		g.p("SHRQ $2, CX")
+		g.p("JZ   %s_done", k.name)
+		g.label(k.name + "_loop")
+		switch k.name {
+		case "cvt64to32AVX2":
+			g.p("VCVTPD2PSY (SI), X0")
+			g.p("VMOVUPS X0, (DI)")
+			g.p("ADDQ $32, SI")
+			g.p("ADDQ $16, DI")
+		case "cvt32to64AVX2":
+			g.p("VCVTPS2PD (SI), Y0")
+			g.p("VMOVUPD Y0, (DI)")
+			g.p("ADDQ $16, SI")
+			g.p("ADDQ $32, DI")
+		default:
+			g.p("VCVTPS2PD (SI), Y0")
+			g.p("VADDPD (DI), Y0, Y0")
+			g.p("VMOVUPD Y0, (DI)")
+			g.p("ADDQ $16, SI")
+			g.p("ADDQ $32, DI")
+		}
+		g.p("DECQ CX")
+		g.p("JNZ  %s_loop", k.name)
+		g.label(k.name + "_done")
+		g.p("VZEROUPPER")
+		g.p("RET")
+	}
 }
