@@ -318,8 +318,10 @@ func packB[T elem](buf *[]T, p *params[T], pc, kb, jc, nb int, direct bool) []T 
 				copy(row, b[(pc+i)*ldb+j:(pc+i)*ldb+j+nv])
 				clear(row[nv:])
 			}
-		case nv == nr && nr == 8:
-			transpose8(d, b, ldb, j, pc, kb)
+		case nv == nr:
+			for c0 := 0; c0 < nr; c0 += 8 {
+				transpose8(d[c0:], nr, b, ldb, j+c0, pc, kb)
+			}
 		default:
 			// op(B)(i,j) = b[j*ldb+i]: one source column at a time.
 			if nv < nr {
@@ -337,8 +339,8 @@ func packB[T elem](buf *[]T, p *params[T], pc, kb, jc, nb int, direct bool) []T 
 }
 
 // transpose8 packs eight contiguous columns of op(B) = Bᵀ (rows j…j+7 of
-// b, elements pc…pc+kb−1) into d, kb rows of 8.
-func transpose8[T elem](d, b []T, ldb, j, pc, kb int) {
+// b, elements pc…pc+kb−1) into kb rows of 8 elements of d, stride apart.
+func transpose8[T elem](d []T, stride int, b []T, ldb, j, pc, kb int) {
 	s0 := b[j*ldb+pc : j*ldb+pc+kb]
 	s1 := b[(j+1)*ldb+pc:][:len(s0)]
 	s2 := b[(j+2)*ldb+pc:][:len(s0)]
@@ -348,7 +350,7 @@ func transpose8[T elem](d, b []T, ldb, j, pc, kb int) {
 	s6 := b[(j+6)*ldb+pc:][:len(s0)]
 	s7 := b[(j+7)*ldb+pc:][:len(s0)]
 	for i := range s0 {
-		r := (*[8]T)(d[i*8:])
+		r := (*[8]T)(d[i*stride:])
 		r[0], r[1], r[2], r[3] = s0[i], s1[i], s2[i], s3[i]
 		r[4], r[5], r[6], r[7] = s4[i], s5[i], s6[i], s7[i]
 	}

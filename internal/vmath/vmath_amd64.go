@@ -22,12 +22,12 @@ func lanes(p Path, size int) int {
 	return 32 / size
 }
 
+// The tanh kernels handle every element, the last partial vector with
+// masked loads and stores.
+
 func tanh64Vec(p Path, dst, x, b []float64) int {
-	if p == Generic {
-		return 0
-	}
-	n := len(dst) &^ (lanes(p, 8) - 1)
-	if n == 0 {
+	n := len(dst)
+	if p == Generic || n == 0 {
 		return 0
 	}
 	var pb *float64
@@ -43,11 +43,8 @@ func tanh64Vec(p Path, dst, x, b []float64) int {
 }
 
 func tanh32Vec(p Path, dst, x, b []float32) int {
-	if p == Generic {
-		return 0
-	}
-	n := len(dst) &^ (lanes(p, 4) - 1)
-	if n == 0 {
+	n := len(dst)
+	if p == Generic || n == 0 {
 		return 0
 	}
 	var pb *float32

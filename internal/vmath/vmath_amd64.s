@@ -496,6 +496,33 @@ DATA tanh32c<>+952(SB)/4, $0x3ba059dd
 DATA tanh32c<>+956(SB)/4, $0x3ba059dd
 GLOBL tanh32c<>(SB), RODATA|NOPTR, $960
 
+DATA tmask64<>+0(SB)/8, $0xffffffffffffffff
+DATA tmask64<>+8(SB)/8, $0xffffffffffffffff
+DATA tmask64<>+16(SB)/8, $0xffffffffffffffff
+DATA tmask64<>+24(SB)/8, $0xffffffffffffffff
+DATA tmask64<>+32(SB)/8, $0
+DATA tmask64<>+40(SB)/8, $0
+DATA tmask64<>+48(SB)/8, $0
+DATA tmask64<>+56(SB)/8, $0
+GLOBL tmask64<>(SB), RODATA|NOPTR, $64
+DATA tmask32<>+0(SB)/4, $0xffffffff
+DATA tmask32<>+4(SB)/4, $0xffffffff
+DATA tmask32<>+8(SB)/4, $0xffffffff
+DATA tmask32<>+12(SB)/4, $0xffffffff
+DATA tmask32<>+16(SB)/4, $0xffffffff
+DATA tmask32<>+20(SB)/4, $0xffffffff
+DATA tmask32<>+24(SB)/4, $0xffffffff
+DATA tmask32<>+28(SB)/4, $0xffffffff
+DATA tmask32<>+32(SB)/4, $0
+DATA tmask32<>+36(SB)/4, $0
+DATA tmask32<>+40(SB)/4, $0
+DATA tmask32<>+44(SB)/4, $0
+DATA tmask32<>+48(SB)/4, $0
+DATA tmask32<>+52(SB)/4, $0
+DATA tmask32<>+56(SB)/4, $0
+DATA tmask32<>+60(SB)/4, $0
+GLOBL tmask32<>(SB), RODATA|NOPTR, $64
+
 
 // func tanh64AVX2(dst, x, b *float64, n int)
 TEXT ·tanh64AVX2(SB), NOSPLIT, $0-32
@@ -503,8 +530,10 @@ TEXT ·tanh64AVX2(SB), NOSPLIT, $0-32
 	MOVQ x+8(FP), SI
 	MOVQ b+16(FP), BX
 	MOVQ n+24(FP), CX
+	MOVQ CX, DX
+	ANDQ $3, DX
 	SHRQ $2, CX
-	JZ   tanh64AVX2_done
+	JZ   tanh64AVX2_tail
 	TESTQ BX, BX
 	JZ   tanh64AVX2_nobias
 tanh64AVX2_bias:
@@ -563,7 +592,7 @@ tanh64AVX2_bias:
 	ADDQ $32, DI
 	DECQ CX
 	JNZ  tanh64AVX2_bias
-	JMP  tanh64AVX2_done
+	JMP  tanh64AVX2_tail
 tanh64AVX2_nobias:
 	VMOVUPD (SI), Y0
 	VANDPD tanh64c<>+0(SB), Y0, Y1
@@ -618,7 +647,67 @@ tanh64AVX2_nobias:
 	ADDQ $32, DI
 	DECQ CX
 	JNZ  tanh64AVX2_nobias
-	JMP  tanh64AVX2_done
+	JMP  tanh64AVX2_tail
+tanh64AVX2_tail:
+	TESTQ DX, DX
+	JZ   tanh64AVX2_done
+	LEAQ tmask64<>(SB), AX
+	NEGQ DX
+	VMOVDQU 32(AX)(DX*8), Y15
+	VMASKMOVPD (SI), Y15, Y0
+	TESTQ BX, BX
+	JZ   tanh64AVX2_tailnb
+	VMASKMOVPD (BX), Y15, Y14
+	VADDPD Y14, Y0, Y0
+tanh64AVX2_tailnb:
+	VANDPD tanh64c<>+0(SB), Y0, Y1
+	VMULPD Y1, Y1, Y2
+	VMOVUPD tanh64c<>+128(SB), Y3
+	VFMADD213PD tanh64c<>+192(SB), Y2, Y3
+	VFMADD213PD tanh64c<>+256(SB), Y2, Y3
+	VADDPD tanh64c<>+320(SB), Y2, Y4
+	VFMADD213PD tanh64c<>+384(SB), Y2, Y4
+	VFMADD213PD tanh64c<>+448(SB), Y2, Y4
+	VMULPD Y2, Y1, Y9
+	VMULPD Y3, Y9, Y9
+	VADDPD Y1, Y1, Y5
+	VMINPD tanh64c<>+576(SB), Y5, Y5
+	VMOVUPD tanh64c<>+704(SB), Y6
+	VFMADD231PD tanh64c<>+640(SB), Y5, Y6
+	VSUBPD tanh64c<>+704(SB), Y6, Y7
+	VFNMADD231PD tanh64c<>+768(SB), Y7, Y5
+	VFNMADD231PD tanh64c<>+832(SB), Y7, Y5
+	VMOVUPD tanh64c<>+1088(SB), Y8
+	VFMADD213PD tanh64c<>+1152(SB), Y5, Y8
+	VFMADD213PD tanh64c<>+1216(SB), Y5, Y8
+	VFMADD213PD tanh64c<>+1280(SB), Y5, Y8
+	VFMADD213PD tanh64c<>+1344(SB), Y5, Y8
+	VFMADD213PD tanh64c<>+1408(SB), Y5, Y8
+	VFMADD213PD tanh64c<>+1472(SB), Y5, Y8
+	VFMADD213PD tanh64c<>+1536(SB), Y5, Y8
+	VFMADD213PD tanh64c<>+1600(SB), Y5, Y8
+	VFMADD213PD tanh64c<>+1664(SB), Y5, Y8
+	VFMADD213PD tanh64c<>+1728(SB), Y5, Y8
+	VFMADD213PD tanh64c<>+1792(SB), Y5, Y8
+	VFMADD213PD tanh64c<>+1856(SB), Y5, Y8
+	VFMADD213PD tanh64c<>+1920(SB), Y5, Y8
+	VPSLLQ $52, Y6, Y6
+	VPADDQ tanh64c<>+1024(SB), Y6, Y6
+	VMULPD Y6, Y8, Y8
+	VADDPD tanh64c<>+896(SB), Y8, Y8
+	VCMPPD $1, tanh64c<>+512(SB), Y1, Y11
+	VMOVUPD tanh64c<>+896(SB), Y10
+	VBLENDVPD Y11, Y1, Y10, Y10
+	VMOVUPD tanh64c<>+960(SB), Y12
+	VBLENDVPD Y11, Y9, Y12, Y12
+	VBLENDVPD Y11, Y4, Y8, Y8
+	VDIVPD Y8, Y12, Y12
+	VADDPD Y12, Y10, Y10
+	VANDPD tanh64c<>+64(SB), Y0, Y13
+	VORPD Y13, Y10, Y10
+	VCMPPD $3, Y0, Y0, Y11
+	VBLENDVPD Y11, Y0, Y10, Y10
+	VMASKMOVPD Y10, Y15, (DI)
 tanh64AVX2_done:
 	VZEROUPPER
 	RET
@@ -629,8 +718,10 @@ TEXT ·tanh32AVX2(SB), NOSPLIT, $0-32
 	MOVQ x+8(FP), SI
 	MOVQ b+16(FP), BX
 	MOVQ n+24(FP), CX
+	MOVQ CX, DX
+	ANDQ $7, DX
 	SHRQ $3, CX
-	JZ   tanh32AVX2_done
+	JZ   tanh32AVX2_tail
 	TESTQ BX, BX
 	JZ   tanh32AVX2_nobias
 tanh32AVX2_bias:
@@ -663,7 +754,7 @@ tanh32AVX2_bias:
 	ADDQ $32, DI
 	DECQ CX
 	JNZ  tanh32AVX2_bias
-	JMP  tanh32AVX2_done
+	JMP  tanh32AVX2_tail
 tanh32AVX2_nobias:
 	VMOVUPS (SI), Y0
 	VMAXPS tanh32c<>+128(SB), Y0, Y1
@@ -692,7 +783,41 @@ tanh32AVX2_nobias:
 	ADDQ $32, DI
 	DECQ CX
 	JNZ  tanh32AVX2_nobias
-	JMP  tanh32AVX2_done
+	JMP  tanh32AVX2_tail
+tanh32AVX2_tail:
+	TESTQ DX, DX
+	JZ   tanh32AVX2_done
+	LEAQ tmask32<>(SB), AX
+	NEGQ DX
+	VMOVDQU 32(AX)(DX*4), Y15
+	VMASKMOVPS (SI), Y15, Y0
+	TESTQ BX, BX
+	JZ   tanh32AVX2_tailnb
+	VMASKMOVPS (BX), Y15, Y14
+	VADDPS Y14, Y0, Y0
+tanh32AVX2_tailnb:
+	VMAXPS tanh32c<>+128(SB), Y0, Y1
+	VMINPS tanh32c<>+64(SB), Y1, Y1
+	VMULPS Y1, Y1, Y3
+	VMOVUPS tanh32c<>+256(SB), Y4
+	VFMADD213PS tanh32c<>+320(SB), Y3, Y4
+	VFMADD213PS tanh32c<>+384(SB), Y3, Y4
+	VFMADD213PS tanh32c<>+448(SB), Y3, Y4
+	VFMADD213PS tanh32c<>+512(SB), Y3, Y4
+	VFMADD213PS tanh32c<>+576(SB), Y3, Y4
+	VFMADD213PS tanh32c<>+640(SB), Y3, Y4
+	VMULPS Y1, Y4, Y4
+	VMOVUPS tanh32c<>+704(SB), Y5
+	VFMADD213PS tanh32c<>+768(SB), Y3, Y5
+	VFMADD213PS tanh32c<>+832(SB), Y3, Y5
+	VFMADD213PS tanh32c<>+896(SB), Y3, Y5
+	VDIVPS Y5, Y4, Y4
+	VANDPS tanh32c<>+0(SB), Y0, Y2
+	VCMPPS $1, tanh32c<>+192(SB), Y2, Y11
+	VBLENDVPS Y11, Y0, Y4, Y4
+	VCMPPS $3, Y0, Y0, Y11
+	VBLENDVPS Y11, Y0, Y4, Y4
+	VMASKMOVPS Y4, Y15, (DI)
 tanh32AVX2_done:
 	VZEROUPPER
 	RET
@@ -764,8 +889,10 @@ TEXT ·tanh64AVX512(SB), NOSPLIT, $0-32
 	MOVQ x+8(FP), SI
 	MOVQ b+16(FP), BX
 	MOVQ n+24(FP), CX
+	MOVQ CX, DX
+	ANDQ $7, DX
 	SHRQ $3, CX
-	JZ   tanh64AVX512_done
+	JZ   tanh64AVX512_tail
 	TESTQ BX, BX
 	JZ   tanh64AVX512_nobias
 tanh64AVX512_bias:
@@ -824,7 +951,7 @@ tanh64AVX512_bias:
 	ADDQ $64, DI
 	DECQ CX
 	JNZ  tanh64AVX512_bias
-	JMP  tanh64AVX512_done
+	JMP  tanh64AVX512_tail
 tanh64AVX512_nobias:
 	VMOVUPD (SI), Z0
 	VPANDQ tanh64c<>+0(SB), Z0, Z1
@@ -879,7 +1006,69 @@ tanh64AVX512_nobias:
 	ADDQ $64, DI
 	DECQ CX
 	JNZ  tanh64AVX512_nobias
-	JMP  tanh64AVX512_done
+	JMP  tanh64AVX512_tail
+tanh64AVX512_tail:
+	TESTQ DX, DX
+	JZ   tanh64AVX512_done
+	MOVQ DX, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K2
+	VMOVUPD.Z (SI), K2, Z0
+	TESTQ BX, BX
+	JZ   tanh64AVX512_tailnb
+	VMOVUPD.Z (BX), K2, Z16
+	VADDPD Z16, Z0, Z0
+tanh64AVX512_tailnb:
+	VPANDQ tanh64c<>+0(SB), Z0, Z1
+	VMULPD Z1, Z1, Z2
+	VMOVUPD tanh64c<>+128(SB), Z3
+	VFMADD213PD tanh64c<>+192(SB), Z2, Z3
+	VFMADD213PD tanh64c<>+256(SB), Z2, Z3
+	VADDPD tanh64c<>+320(SB), Z2, Z4
+	VFMADD213PD tanh64c<>+384(SB), Z2, Z4
+	VFMADD213PD tanh64c<>+448(SB), Z2, Z4
+	VMULPD Z2, Z1, Z9
+	VMULPD Z3, Z9, Z9
+	VADDPD Z1, Z1, Z5
+	VMINPD tanh64c<>+576(SB), Z5, Z5
+	VMOVUPD tanh64c<>+704(SB), Z6
+	VFMADD231PD tanh64c<>+640(SB), Z5, Z6
+	VSUBPD tanh64c<>+704(SB), Z6, Z7
+	VFNMADD231PD tanh64c<>+768(SB), Z7, Z5
+	VFNMADD231PD tanh64c<>+832(SB), Z7, Z5
+	VMOVUPD tanh64c<>+1088(SB), Z8
+	VFMADD213PD tanh64c<>+1152(SB), Z5, Z8
+	VFMADD213PD tanh64c<>+1216(SB), Z5, Z8
+	VFMADD213PD tanh64c<>+1280(SB), Z5, Z8
+	VFMADD213PD tanh64c<>+1344(SB), Z5, Z8
+	VFMADD213PD tanh64c<>+1408(SB), Z5, Z8
+	VFMADD213PD tanh64c<>+1472(SB), Z5, Z8
+	VFMADD213PD tanh64c<>+1536(SB), Z5, Z8
+	VFMADD213PD tanh64c<>+1600(SB), Z5, Z8
+	VFMADD213PD tanh64c<>+1664(SB), Z5, Z8
+	VFMADD213PD tanh64c<>+1728(SB), Z5, Z8
+	VFMADD213PD tanh64c<>+1792(SB), Z5, Z8
+	VFMADD213PD tanh64c<>+1856(SB), Z5, Z8
+	VFMADD213PD tanh64c<>+1920(SB), Z5, Z8
+	VPSLLQ $52, Z6, Z6
+	VPADDQ tanh64c<>+1024(SB), Z6, Z6
+	VMULPD Z6, Z8, Z8
+	VADDPD tanh64c<>+896(SB), Z8, Z8
+	VCMPPD $1, tanh64c<>+512(SB), Z1, K1
+	VMOVUPD tanh64c<>+896(SB), Z10
+	VBLENDMPD Z1, Z10, K1, Z10
+	VMOVUPD tanh64c<>+960(SB), Z12
+	VBLENDMPD Z9, Z12, K1, Z12
+	VBLENDMPD Z4, Z8, K1, Z8
+	VDIVPD Z8, Z12, Z12
+	VADDPD Z12, Z10, Z10
+	VPANDQ tanh64c<>+64(SB), Z0, Z13
+	VPORQ Z13, Z10, Z10
+	VCMPPD $3, Z0, Z0, K1
+	VBLENDMPD Z0, Z10, K1, Z10
+	VMOVUPD Z10, K2, (DI)
 tanh64AVX512_done:
 	RET
 
@@ -889,8 +1078,10 @@ TEXT ·tanh32AVX512(SB), NOSPLIT, $0-32
 	MOVQ x+8(FP), SI
 	MOVQ b+16(FP), BX
 	MOVQ n+24(FP), CX
+	MOVQ CX, DX
+	ANDQ $15, DX
 	SHRQ $4, CX
-	JZ   tanh32AVX512_done
+	JZ   tanh32AVX512_tail
 	TESTQ BX, BX
 	JZ   tanh32AVX512_nobias
 tanh32AVX512_bias:
@@ -923,7 +1114,7 @@ tanh32AVX512_bias:
 	ADDQ $64, DI
 	DECQ CX
 	JNZ  tanh32AVX512_bias
-	JMP  tanh32AVX512_done
+	JMP  tanh32AVX512_tail
 tanh32AVX512_nobias:
 	VMOVUPS (SI), Z0
 	VMAXPS tanh32c<>+128(SB), Z0, Z1
@@ -952,7 +1143,43 @@ tanh32AVX512_nobias:
 	ADDQ $64, DI
 	DECQ CX
 	JNZ  tanh32AVX512_nobias
-	JMP  tanh32AVX512_done
+	JMP  tanh32AVX512_tail
+tanh32AVX512_tail:
+	TESTQ DX, DX
+	JZ   tanh32AVX512_done
+	MOVQ DX, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K2
+	VMOVUPS.Z (SI), K2, Z0
+	TESTQ BX, BX
+	JZ   tanh32AVX512_tailnb
+	VMOVUPS.Z (BX), K2, Z16
+	VADDPS Z16, Z0, Z0
+tanh32AVX512_tailnb:
+	VMAXPS tanh32c<>+128(SB), Z0, Z1
+	VMINPS tanh32c<>+64(SB), Z1, Z1
+	VMULPS Z1, Z1, Z3
+	VMOVUPS tanh32c<>+256(SB), Z4
+	VFMADD213PS tanh32c<>+320(SB), Z3, Z4
+	VFMADD213PS tanh32c<>+384(SB), Z3, Z4
+	VFMADD213PS tanh32c<>+448(SB), Z3, Z4
+	VFMADD213PS tanh32c<>+512(SB), Z3, Z4
+	VFMADD213PS tanh32c<>+576(SB), Z3, Z4
+	VFMADD213PS tanh32c<>+640(SB), Z3, Z4
+	VMULPS Z1, Z4, Z4
+	VMOVUPS tanh32c<>+704(SB), Z5
+	VFMADD213PS tanh32c<>+768(SB), Z3, Z5
+	VFMADD213PS tanh32c<>+832(SB), Z3, Z5
+	VFMADD213PS tanh32c<>+896(SB), Z3, Z5
+	VDIVPS Z5, Z4, Z4
+	VPANDD tanh32c<>+0(SB), Z0, Z2
+	VCMPPS $1, tanh32c<>+192(SB), Z2, K1
+	VBLENDMPS Z0, Z4, K1, Z4
+	VCMPPS $3, Z0, Z0, K1
+	VBLENDMPS Z0, Z4, K1, Z4
+	VMOVUPS Z4, K2, (DI)
 tanh32AVX512_done:
 	RET
 

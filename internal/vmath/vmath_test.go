@@ -358,3 +358,36 @@ func TestConversions(t *testing.T) {
 		}
 	}
 }
+
+// TestTailsStayInside checks that the masked tails neither read past the
+// input in a way that changes the result nor write past dst.
+func TestTailsStayInside(t *testing.T) {
+	for _, p := range paths() {
+		withPath(t, p, func() {
+			for n := 0; n <= 40; n++ {
+				buf := make([]float64, n+16)
+				buf32 := make([]float32, n+32)
+				for i := range buf {
+					buf[i] = 7
+				}
+				for i := range buf32 {
+					buf32[i] = 7
+				}
+				b := make([]float64, n)
+				b32 := make([]float32, n)
+				AddTanh64(buf[:n], buf[:n], b)
+				AddTanh32(buf32[:n], buf32[:n], b32)
+				for i := n; i < len(buf); i++ {
+					if buf[i] != 7 {
+						t.Fatalf("%v n=%d: float64 element %d past the end written", p, n, i)
+					}
+				}
+				for i := n; i < len(buf32); i++ {
+					if buf32[i] != 7 {
+						t.Fatalf("%v n=%d: float32 element %d past the end written", p, n, i)
+					}
+				}
+			}
+		})
+	}
+}

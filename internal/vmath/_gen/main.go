@@ -144,6 +144,24 @@ func main() {
 		}
 	}
 	g.table("tanh32c", f32, t32)
+	// Lane masks of the AVX2 tails: ones then zeros; the mask of r lanes
+	// starts r elements before the zeros.
+	for i := range 8 {
+		v := "$0xffffffffffffffff"
+		if i >= 4 {
+			v = "$0"
+		}
+		fmt.Fprintf(&g.s, "DATA tmask64<>+%d(SB)/8, %s\n", 8*i, v)
+	}
+	g.s.WriteString("GLOBL tmask64<>(SB), RODATA|NOPTR, $64\n")
+	for i := range 16 {
+		v := "$0xffffffff"
+		if i >= 8 {
+			v = "$0"
+		}
+		fmt.Fprintf(&g.s, "DATA tmask32<>+%d(SB)/4, %s\n", 4*i, v)
+	}
+	g.s.WriteString("GLOBL tmask32<>(SB), RODATA|NOPTR, $64\n\n")
 	for _, is := range isas {
 		g.tanh64(is, off64)
 		g.tanh32(is, off32)
@@ -204,11 +222,16 @@ func (g *gen) header(name, sig string) {
 }
 
 // loops emits the bias and no-bias loops around body, which reads the
-// input from register in and stores nothing; store writes register out.
+// input from register 0 and leaves the result in register out, then one
+// masked pass over the n mod lanes remaining elements (opmask K2 for
+// AVX-512, a lane mask in register 15 for AVX2), so that every element is
+// computed by the vector code.
 func (g *gen) loops(is isa, pr prec, name string, body func(), out string) {
 	lanes := is.bytes / pr.size
+	g.p("MOVQ CX, DX")
+	g.p("ANDQ $%d, DX", lanes-1)
 	g.p("SHRQ $%d, CX", log2(lanes))
-	g.p("JZ   %s_done", name)
+	g.p("JZ   %s_tail", name)
 	g.p("TESTQ BX, BX")
 	g.p("JZ   %s_nobias", name)
 	for _, bias := range []bool{true, false} {
@@ -228,7 +251,42 @@ func (g *gen) loops(is isa, pr prec, name string, body func(), out string) {
 		g.p("ADDQ $%d, DI", is.bytes)
 		g.p("DECQ CX")
 		g.p("JNZ  %s", l)
-		g.p("JMP  %s_done", name)
+		g.p("JMP  %s_tail", name)
+	}
+	g.label(name + "_tail")
+	g.p("TESTQ DX, DX")
+	g.p("JZ   %s_done", name)
+	mv := "VMOVUP" + pr.sfx[1:]
+	if is.name == "AVX512" {
+		g.p("MOVQ DX, CX")
+		g.p("MOVL $1, AX")
+		g.p("SHLL CX, AX")
+		g.p("DECL AX")
+		g.p("KMOVW AX, K2")
+		g.p("%s.Z (SI), K2, Z0", mv)
+		g.p("TESTQ BX, BX")
+		g.p("JZ   %s_tailnb", name)
+		g.p("%s.Z (BX), K2, Z16", mv)
+		g.p("VADD%s Z16, Z0, Z0", pr.sfx)
+		g.label(name + "_tailnb")
+		body()
+		g.p("%s %s, K2, (DI)", mv, out)
+	} else {
+		tbl := "tmask64"
+		if pr.size == 4 {
+			tbl = "tmask32"
+		}
+		g.p("LEAQ %s<>(SB), AX", tbl)
+		g.p("NEGQ DX")
+		g.p("VMOVDQU %d(AX)(DX*%d), Y15", 32, pr.size)
+		g.p("VMASKMOV%s (SI), Y15, Y0", pr.sfx)
+		g.p("TESTQ BX, BX")
+		g.p("JZ   %s_tailnb", name)
+		g.p("VMASKMOV%s (BX), Y15, Y14", pr.sfx)
+		g.p("VADD%s Y14, Y0, Y0", pr.sfx)
+		g.label(name + "_tailnb")
+		body()
+		g.p("VMASKMOV%s %s, Y15, (DI)", pr.sfx, out)
 	}
 	g.label(name + "_done")
 	if is.name == "AVX2" {
