@@ -53,6 +53,11 @@ type Config struct {
 	Hidden      []int  `yaml:"hidden" json:"hidden"`
 	Activation  string `yaml:"activation" json:"activation"`
 	Standardize bool   `yaml:"standardize" json:"standardize"`
+	// Precision is the arithmetic of the network's forward and backward
+	// passes: "f64" (the default when empty) or "f32" (float32 products and
+	// activations, float64 parameters, gradients and optimizer; see
+	// nn.Precision).
+	Precision string `yaml:"precision" json:"precision,omitempty"`
 
 	// Optimizer: "adagrad", "sgd", "adam" or "adamw".
 	Optimizer   string  `yaml:"optimizer" json:"optimizer"`
@@ -110,6 +115,15 @@ func (c *Config) NetworkConfig() (nn.Config, error) {
 	}
 	in, out := c.Bands()
 	return nn.Config{Inputs: in.Len(), Hidden: append([]int(nil), c.Hidden...), Outputs: out.Len(), Activation: act}, nil
+}
+
+// NetworkPrecision returns the network's arithmetic: float64 when Precision
+// is empty.
+func (c *Config) NetworkPrecision() (nn.Precision, error) {
+	if c.Precision == "" {
+		return nn.Float64, nil
+	}
+	return nn.ParsePrecision(c.Precision)
 }
 
 // OptimizerConfig returns the optimizer settings: PyTorch's defaults for
@@ -206,6 +220,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.NetworkConfig(); err != nil {
 		return fmt.Errorf("%w: %w", err, ErrConfig)
+	}
+	if _, err := c.NetworkPrecision(); err != nil {
+		return bad("precision", c.Precision, "use f32 or f64")
 	}
 	if !finite(c.LR) || c.LR <= 0 {
 		return bad("lr", c.LR, "the learning rate must be positive and finite")

@@ -149,6 +149,9 @@ func NewWithOptions(cfg Config, opt Options) (*Trainer, error) {
 	if t.Model, err = nn.New(ncfg, initRNG); err != nil {
 		return nil, err
 	}
+	if prec, err := cfg.NetworkPrecision(); err != nil || t.Model.SetPrecision(prec) != nil {
+		return nil, fmt.Errorf("precision %q: %w", cfg.Precision, ErrConfig)
+	}
 	in, out := t.In, t.Out
 	t.Model.Meta = nn.Meta{In: &in, Out: &out, Extra: map[string]string{"loss": cfg.Loss}}
 	if cfg.Standardize {

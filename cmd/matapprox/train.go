@@ -34,6 +34,7 @@ var keyHelp = map[string]string{
 	"hidden":          "hidden layer widths, comma-separated (e.g. 100,100)",
 	"activation":      "activation: tanh, relu or identity",
 	"standardize":     "standardise the inputs with the training data's mean and deviation",
+	"precision":       "network arithmetic: f64 or f32 (float32 products, float64 parameters)",
 	"optimizer":       "adagrad, sgd, adam or adamw",
 	"lr":              "initial learning rate",
 	"momentum":        "SGD momentum",
