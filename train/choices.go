@@ -76,6 +76,11 @@ var activations = choice.New(
 	choice.Option[nn.Activation]{Name: nn.Identity.String(), Value: nn.Identity},
 )
 
+var precisions = choice.New(
+	choice.Option[nn.Precision]{Name: nn.Float64.String(), Value: nn.Float64, Doc: "float64 throughout"},
+	choice.Option[nn.Precision]{Name: nn.Float32.String(), Value: nn.Float32, Doc: "float32 products and activations, float64 parameters"},
+)
+
 var reductions = choice.New(
 	choice.Option[loss.Reduction]{Name: loss.Mean.String(), Value: loss.Mean},
 	choice.Option[loss.Reduction]{Name: loss.Sum.String(), Value: loss.Sum},
@@ -126,7 +131,11 @@ var choices = map[string]namedChoice{
 	"schedule":   registry[scheduleBuilder]{schedules},
 	"activation": registry[nn.Activation]{activations},
 	"reduction":  registry[loss.Reduction]{reductions},
+	"precision":  registry[nn.Precision]{precisions},
 }
+
+// optionalChoices are the keys whose empty value means a default.
+var optionalChoices = map[string]bool{"precision": true}
 
 // fileChoices are the keys whose value may also be a file path.
 var fileChoices = map[string]bool{"probes": true, "data": true}

@@ -61,6 +61,11 @@ type Config struct {
 	Hidden      []int  `yaml:"hidden" json:"hidden" group:"network" doc:"hidden layer widths, comma-separated (e.g. 100,100)"`
 	Activation  string `yaml:"activation" json:"activation" group:"network" doc:"activation after every hidden layer"`
 	Standardize bool   `yaml:"standardize" json:"standardize" group:"network" doc:"standardise the inputs with the training data's mean and deviation"`
+	// Precision is the arithmetic of the network's forward and backward
+	// passes: "f64" (the default when empty) or "f32" (float32 products and
+	// activations, float64 parameters, gradients and optimizer; see
+	// nn.Precision).
+	Precision string `yaml:"precision" json:"precision,omitempty" group:"network" doc:"network arithmetic (f32: float32 products, float64 parameters; empty = f64)"`
 
 	// Optimizer: "adagrad", "sgd", "adam" or "adamw".
 	Optimizer   string  `yaml:"optimizer" json:"optimizer" group:"optimizer" doc:"optimization algorithm (PyTorch update rules and defaults)"`
@@ -94,7 +99,16 @@ type Config struct {
 	// those, which matters for the spectral loss, whose optimum is an SDP
 	// (about 5 ms a matrix at N = 11, 45 ms at N = 32).
 	WarmStartSize int `yaml:"warm-start-size" json:"warm_start_size" group:"schedule" doc:"warm start on the first this many training rows only (0 = all)"`
+
+	// Divergence stops training when a batch's per-sample loss exceeds this
+	// many times the first batch's: 0 means DefaultDivergence, a negative
+	// value turns the check off (a non-finite loss always stops training).
+	Divergence float64 `yaml:"divergence" json:"divergence,omitempty" group:"schedule" doc:"stop when a batch's loss exceeds this many times the first batch's (0 = 1e6, negative = no check)"`
 }
+
+// DefaultDivergence is the growth of the loss that stops training when
+// Config.Divergence is 0.
+const DefaultDivergence = 1e6
 
 // Bands returns the input and output bands.
 func (c *Config) Bands() (in, out structure.Band) {
@@ -109,6 +123,19 @@ func (c *Config) NetworkConfig() (nn.Config, error) {
 	}
 	in, out := c.Bands()
 	return nn.Config{Inputs: in.Len(), Hidden: append([]int(nil), c.Hidden...), Outputs: out.Len(), Activation: o.Value}, nil
+}
+
+// NetworkPrecision returns the network's arithmetic: float64 when Precision
+// is empty.
+func (c *Config) NetworkPrecision() (nn.Precision, error) {
+	if c.Precision == "" {
+		return nn.Float64, nil
+	}
+	o, ok := precisions.Lookup(c.Precision)
+	if !ok {
+		return 0, c.choiceError("precision", c.Precision)
+	}
+	return o.Value, nil
 }
 
 // OptimizerConfig returns the optimizer settings: PyTorch's defaults for
@@ -310,7 +337,10 @@ var rules = map[string]rule{
 	"seed": func(c *Config) (bool, string) {
 		return true, "an integer between 0 and 18446744073709551615"
 	},
-	"patience":  func(c *Config) (bool, string) { return intIn(&c.Patience, 0, 1_000_000) },
+	"patience": func(c *Config) (bool, string) { return intIn(&c.Patience, 0, 1_000_000) },
+	"divergence": func(c *Config) (bool, string) {
+		return finite(c.Divergence), "a finite number (0 = 1e6, negative = no check)"
+	},
 	"min-delta": func(c *Config) (bool, string) { return c.MinDelta >= 0 && c.MinDelta < 1, "a number in [0, 1)" },
 	"warm-start": func(c *Config) (bool, string) {
 		return intIn(&c.WarmStart, 0, max(c.Epochs, 0))
@@ -408,6 +438,9 @@ func (c *Config) Validate() error {
 		}
 		if r, ok := choices[k.Name]; ok {
 			v := k.Value(c)
+			if v == "" && optionalChoices[k.Name] {
+				continue
+			}
 			if fileChoices[k.Name] {
 				if v == "" {
 					return &ConfigError{Key: k.Name, Value: v, Reason: "no value", Want: c.choiceError(k.Name, v).Want}

@@ -40,13 +40,13 @@ func loadModel(path string, n int, lossName, probes string) (*loadedModel, error
 	}
 	lm := &loadedModel{}
 	if st.IsDir() {
+		switch train.StatusOf(path) {
+		case train.RunUnfinished:
+			return nil, fmt.Errorf("model: %s holds an unfinished run (interrupted, or its final files were not all written); finish it with: matapprox train -resume %s", path, path)
+		case train.RunStarted:
+			return nil, fmt.Errorf("model: %s holds a run that stopped before its first checkpoint; start it again with: matapprox train -resume %s", path, path)
+		}
 		if _, err := os.Stat(filepath.Join(path, nn.WeightsFile)); errors.Is(err, os.ErrNotExist) {
-			if _, err := os.Stat(filepath.Join(path, train.CheckpointFile)); err == nil {
-				return nil, fmt.Errorf("model: %s holds an unfinished run (no %s yet); finish it with: matapprox train -resume %s", path, nn.WeightsFile, path)
-			}
-			if _, err := os.Stat(filepath.Join(path, train.ConfigFile)); err == nil {
-				return nil, fmt.Errorf("model: %s holds a run that stopped before its first checkpoint; start it again with: matapprox train -config %s -out NEW_DIR", path, filepath.Join(path, train.ConfigFile))
-			}
 			return nil, fmt.Errorf("model: %s has no %s: give a run directory written by matapprox train or a .safetensors file", path, nn.WeightsFile)
 		}
 		lm.dir = path
@@ -104,14 +104,9 @@ func (lm *loadedModel) check() error {
 
 // parseMatrix parses "x1,x2,…" into a generator of band b.
 func parseMatrix(s string, b structure.Band) ([]float64, error) {
-	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '[' || r == ']' })
-	x := make([]float64, 0, len(fields))
-	for i, f := range fields {
-		v, err := strconv.ParseFloat(f, 64)
-		if err != nil {
-			return nil, usagef("-matrix entry %d %q is not a number; give the generator as comma-separated numbers, e.g. \"0,0,0,1,2,4,2,1,0,0,0\"", i+1, f)
-		}
-		x = append(x, v)
+	x, err := parseNumbers(s)
+	if err != nil {
+		return nil, err
 	}
 	if err := b.Validate(x); err != nil {
 		return nil, usagef("-matrix: %v (the generator of an N×N matrix of half-bandwidth K has 2K+1 entries, diagonal −K first)", err)
@@ -130,6 +125,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 12345, "seed of the random matrices")
 	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
 	lossName := fs.String("loss", "", "for a bare model: the loss it was trained with (default probe)")
+	batch := addEvalBatchFlags(fs) // eval_batch.go: -output, -shard
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -145,6 +141,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	lm, err := loadModel(*modelPath, *n, *lossName, "")
 	if err != nil {
 		return err
+	}
+	if lm.dir != "" {
+		// The trained loss is built from the run's probes, even with -probes.
+		if err := train.CheckInputs(lm.dir, "probes"); err != nil {
+			return err
+		}
 	}
 	in, out := lm.cfg.Bands()
 	trained, _, err := train.BuildLoss(&lm.cfg)
@@ -171,6 +173,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	ev, err := eval.New(eval.NetworkModel(lm.model, 0), trained, opts)
 	if err != nil {
 		return err
+	}
+	if batch.active() {
+		return batch.run(fs, ev, *input, stdout)
 	}
 	var src eval.Source
 	perRow := true

@@ -42,6 +42,11 @@ func runMerge(args []string, stdout, stderr io.Writer) error {
 		}
 		srcs[i] = shard.FileSource(p)
 	}
+	if err := checkNotInput("-output", *output, parts...); err != nil {
+		return err
+	}
+	sig := catchInterrupts(stderr, *output+" was not written (a file already there is unchanged) and no temporary file is left")
+	defer sig.stop()
 	err = atomicfile.Write(*output, 0o644, func(w io.Writer) error { return shard.Merge(w, srcs) })
 	if err != nil {
 		return err

@@ -30,14 +30,15 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 	if *matrix == "" || *outBand < 0 {
 		return usagef("-matrix and -out-band are required")
 	}
-	// The band comes from the generator's length.
-	var count int
-	for _, r := range *matrix {
-		if r == ',' {
-			count++
-		}
+	// The band comes from the generator's length, 2K+1.
+	x, err := parseNumbers(*matrix)
+	if err != nil {
+		return err
 	}
-	k := count / 2
+	if len(x)%2 == 0 {
+		return usagef("-matrix has %d entries: the generator of a matrix of half-bandwidth K has an odd number, 2K+1", len(x))
+	}
+	k := len(x) / 2
 	size := *n
 	if size == 0 {
 		size = 2*k + 1
@@ -49,8 +50,7 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 		return usagef("%v", err)
 	}
 	in, _ := cfg.Bands()
-	x, err := parseMatrix(*matrix, in)
-	if err != nil {
+	if x, err = parseMatrix(*matrix, in); err != nil {
 		return err
 	}
 	trained, _, err := train.BuildLoss(&cfg)

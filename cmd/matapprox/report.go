@@ -40,6 +40,17 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if lm.dir == "" {
 		return usagef("-model %s: report needs a run directory (its metrics and configuration), not a bare model file", *modelPath)
 	}
+	path := *out
+	if path == "" {
+		path = filepath.Join(lm.dir, "report.html")
+	} else if err := checkReportPath(path, lm.dir); err != nil {
+		return err
+	}
+	if err := train.CheckInputs(lm.dir, "data", "probes"); err != nil {
+		return err
+	}
+	sig := catchInterrupts(stderr, "no report was written")
+	defer sig.stop()
 	hist, err := train.ReadMetrics(filepath.Join(lm.dir, train.MetricsFile))
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -55,10 +66,6 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	re, err := evaluateRun(lm.model, l, &lm.cfg, trainSet, valSet, nil)
 	if err != nil {
 		return err
-	}
-	path := *out
-	if path == "" {
-		path = filepath.Join(lm.dir, "report.html")
 	}
 	if err := report.WriteFile(path, reportData(&lm.cfg, hist, re)); err != nil {
 		return err

@@ -19,10 +19,12 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	dir, err := makeRunDir(*out, "reproduce")
+	parent, err := makeRunDir(*out, "reproduce")
 	if err != nil {
 		return err
 	}
+	defer parent.Close()
+	dir := parent.Path()
 	seed, _ := train.Preset("seed")
 	def, _ := train.Preset("default")
 	if *epochs > 0 {
@@ -36,12 +38,12 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, "it printed are these; Adagrad does not depend on the scale, so training is the same).")
 	fmt.Fprintln(stdout)
 	seedDir := filepath.Join(dir, "seed")
-	if err := trainInDir(seed, seedDir, false, trainOptions{notebook: true, report: true}, stdout, stderr); err != nil {
+	if err := trainInNewDir(seed, seedDir, trainOptions{notebook: true, report: true}, stdout, stderr); err != nil {
 		return fmt.Errorf("seed preset: %w", err)
 	}
 	defDir := filepath.Join(dir, "default")
 	fmt.Fprintf(stdout, "\nTraining the default preset (%d epochs) ...\n", def.Epochs)
-	if err := trainInDir(def, defDir, false, trainOptions{quiet: true, report: true}, io.Discard, stderr); err != nil {
+	if err := trainInNewDir(def, defDir, trainOptions{quiet: true, report: true}, io.Discard, stderr); err != nil {
 		return fmt.Errorf("default preset: %w", err)
 	}
 	seedModel, err := nn.Load(seedDir)
@@ -87,6 +89,16 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 		"the default preset trains the same network on the same loss, with standardised inputs, more data and Adam, and gets to %.3g.\n", nbNet.Frobenius, opt.Frobenius, defNet.Frobenius)
 	fmt.Fprintf(stdout, "\nRuns and reports: %s, %s\n", seedDir, defDir)
 	return nil
+}
+
+// trainInNewDir trains cfg into the new run directory dir.
+func trainInNewDir(cfg train.Config, dir string, opt trainOptions, stdout, stderr io.Writer) error {
+	rd, err := train.CreateRunDir(dir)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	return trainInDir(cfg, rd, false, opt, stdout, stderr)
 }
 
 // evalOne evaluates network m on the notebook's test matrix under loss l.

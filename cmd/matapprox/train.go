@@ -8,10 +8,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/matapprox/matapprox/data"
@@ -52,10 +50,11 @@ func configFlags(fs *flag.FlagSet) *[]configSetting {
 type trainFlags struct {
 	preset, config, out, resume             *string
 	quiet, noReport, tensorboard, printConf *bool
+	maxMem                                  *byteSize
 }
 
 // runFlagOrder lists the run-level flags in help order.
-var runFlagOrder = []string{"preset", "config", "out", "resume", "print-config", "quiet", "no-report", "tensorboard"}
+var runFlagOrder = []string{"preset", "config", "out", "resume", "print-config", "quiet", "no-report", "tensorboard", "max-memory"}
 
 func newTrainFlags(fs *flag.FlagSet) trainFlags {
 	return trainFlags{
@@ -67,6 +66,7 @@ func newTrainFlags(fs *flag.FlagSet) trainFlags {
 		quiet:       fs.Bool("quiet", false, "print only the final table: no progress, no per-epoch lines"),
 		noReport:    fs.Bool("no-report", false, "do not write report.html"),
 		tensorboard: fs.Bool("tensorboard", false, "also write TensorBoard event files into the run directory"),
+		maxMem:      memoryFlag(fs),
 	}
 }
 
@@ -160,7 +160,7 @@ those of %s (-preset NAME -h shows another's).
 				f := fs.Lookup(n)
 				typ := ""
 				if b, ok := f.Value.(boolFlag); !ok || !b.IsBoolFlag() {
-					typ = strings.ToUpper(map[string]string{"preset": "name", "config": "file", "out": "dir", "resume": "dir"}[n])
+					typ = strings.ToUpper(map[string]string{"preset": "name", "config": "file", "out": "dir", "resume": "dir", "max-memory": "size"}[n])
 				}
 				line(n, typ, f.Usage)
 			}
@@ -188,7 +188,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err := parseQuiet(fs, args); err != nil {
 		return err
 	}
-	opt := trainOptions{quiet: *tf.quiet, report: !*tf.noReport, tensorboard: *tf.tensorboard}
+	opt := trainOptions{quiet: *tf.quiet, report: !*tf.noReport, tensorboard: *tf.tensorboard, maxMemory: tf.maxMem.limit()}
 	if *tf.resume != "" {
 		return resumeRun(*tf.resume, fs, tf, *settings, opt, stdout, stderr)
 	}
@@ -200,15 +200,19 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		_, err := stdout.Write(train.MarshalConfig(&cfg))
 		return err
 	}
+	if err := train.TrainingEstimate(&cfg).Check(opt.maxMemory, "this configuration", "-max-memory"); err != nil {
+		return usagef("%v", err)
+	}
 	label := name
 	if *tf.config != "" {
 		label = strings.TrimSuffix(filepath.Base(*tf.config), filepath.Ext(*tf.config))
 	}
-	dir, err := makeRunDir(*tf.out, label)
+	rd, err := makeRunDir(*tf.out, label)
 	if err != nil {
 		return err
 	}
-	return trainInDir(cfg, dir, false, opt, stdout, stderr)
+	defer rd.Close()
+	return trainInDir(cfg, rd, false, opt, stdout, stderr)
 }
 
 // resumeRun continues (or, with -epochs, extends) the run in dir.
@@ -232,6 +236,8 @@ func resumeRun(dir string, fs *flag.FlagSet, tf trainFlags, settings []configSet
 		return usagef("-resume takes the configuration from %s; remove %s (only -epochs may change, to extend the run)",
 			filepath.Join(dir, train.ConfigFile), strings.Join(conflict, ", "))
 	}
+	// Decide before locking: a finished run with nothing to do is left
+	// untouched, lock file included.
 	cfgPath := filepath.Join(dir, train.ConfigFile)
 	if _, err := os.Stat(cfgPath); err != nil {
 		return fmt.Errorf("-resume %s: not a run directory: %w", dir, err)
@@ -254,14 +260,12 @@ func resumeRun(dir string, fs *flag.FlagSet, tf trainFlags, settings []configSet
 		_, err := stdout.Write(train.MarshalConfig(&cfg))
 		return err
 	}
-	// The epochs done are the lines of the metrics log; a run is finished
-	// when its summary exists.
+	// The epochs done are the records of the metrics log.
 	var done int
 	if h, err := train.ReadMetrics(filepath.Join(dir, train.MetricsFile)); err == nil {
 		done = len(h)
 	}
-	_, serr := os.Stat(filepath.Join(dir, train.SummaryFile))
-	finished := serr == nil
+	finished := train.StatusOf(dir) == train.RunFinished
 	switch {
 	case finished && (cfg.Epochs <= done || cfg.Epochs == asked):
 		fmt.Fprintf(stdout, "%s is complete: %d of %d epochs done; nothing to do (extend it with -resume %s -epochs M, M > %d)\n",
@@ -272,21 +276,19 @@ func resumeRun(dir string, fs *flag.FlagSet, tf trainFlags, settings []configSet
 	case cfg.Epochs < done:
 		return usagef("-epochs %d: %s has already done %d epochs", cfg.Epochs, dir, done)
 	}
+	var rd *train.RunDir
 	if cfg.Epochs != asked {
-		// Extending: the run is in progress again until its new summary.
-		if err := train.WriteConfig(cfgPath, &cfg); err != nil {
+		if rd, err = train.ExtendRunDir(dir, &cfg); err != nil {
 			return err
-		}
-		if finished {
-			if err := os.Remove(filepath.Join(dir, train.SummaryFile)); err != nil {
-				return err
-			}
 		}
 		if !opt.quiet {
 			fmt.Fprintf(stdout, "extending %s from %d to %d epochs\n", dir, asked, cfg.Epochs)
 		}
+	} else if rd, err = train.OpenRunDir(dir); err != nil {
+		return err
 	}
-	return trainInDir(cfg, dir, true, opt, stdout, stderr)
+	defer rd.Close()
+	return trainInDir(cfg, rd, true, opt, stdout, stderr)
 }
 
 // resumeCommand is the command line that continues the run in dir with
@@ -320,20 +322,20 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// interruptContext is cancelled by SIGINT or SIGTERM; tests replace it.
-var interruptContext = func() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
+// runContext wraps the context training runs under; tests replace it to
+// interrupt a run at a chosen batch.
+var runContext = func(ctx context.Context) context.Context { return ctx }
 
 type trainOptions struct {
 	quiet, report, tensorboard bool
 	// notebook prints "Epoch E Loss: L" lines as the notebook does.
-	notebook bool
+	notebook  bool
+	maxMemory int64 // 0: the default
 }
 
-// makeRunDir creates a fresh run directory: out if given (it must not
-// exist or be empty), else runs/<time>-<label>.
-func makeRunDir(out, label string) (string, error) {
+// makeRunDir creates and locks a fresh run directory: out if given (it
+// must not exist or be empty), else runs/<time>-<label>.
+func makeRunDir(out, label string) (*train.RunDir, error) {
 	if out == "" {
 		base := filepath.Join("runs", time.Now().Format("20060102-150405")+"-"+label)
 		out = base
@@ -344,37 +346,43 @@ func makeRunDir(out, label string) (string, error) {
 			out = fmt.Sprintf("%s-%d", base, i)
 		}
 	}
-	if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
-		return "", usagef("run directory %s already exists and is not empty; choose another -out, or continue it with -resume %s", out, out)
+	rd, err := train.CreateRunDir(out)
+	if errors.Is(err, train.ErrRunExists) {
+		return nil, usagef("%v", err)
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", fmt.Errorf("create run directory: %w", err)
-	}
-	return out, nil
+	return rd, err
 }
 
-// trainInDir runs training into dir and writes everything a run leaves.
-func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, stdout, stderr io.Writer) error {
+// trainInDir runs training into the locked run directory rd and writes
+// everything a run leaves, in the order RunDir documents.
+func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOptions, stdout, stderr io.Writer) error {
+	dir := rd.Path()
+	again := "run the same command again"
+	resumeHint := resumeCommand(dir, opt)
+	if resuming {
+		again = "nothing changed; continue with: " + resumeHint
+	}
+	sig := catchInterrupts(stderr, "during setup (data, probes, warm-start targets): nothing was trained; "+again)
+	defer sig.stop()
 	rep := newReporter(stderr, opt.quiet)
-	tr, err := train.NewWithProgress(cfg, phaseProgress(rep))
+	tr, err := train.NewWithOptions(cfg, train.Options{MaxMemory: opt.maxMemory, Progress: phaseProgress(rep)})
 	if err != nil {
 		return err
 	}
-	ckpt := filepath.Join(dir, train.CheckpointFile)
 	if resuming {
-		if err := tr.Resume(ckpt); err != nil {
+		ok, err := rd.Resume(tr)
+		if err != nil {
 			return err
 		}
 		if !opt.quiet {
-			fmt.Fprintf(stdout, "resuming %s at epoch %d\n", dir, tr.Epoch()+1)
+			if ok {
+				fmt.Fprintf(stdout, "resuming %s at epoch %d\n", dir, tr.Epoch()+1)
+			} else {
+				fmt.Fprintf(stdout, "%s stopped before its first checkpoint: starting it from the beginning\n", dir)
+			}
 		}
-	} else {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create run directory: %w", err)
-		}
-		if err := train.WriteConfig(filepath.Join(dir, train.ConfigFile), &cfg); err != nil {
-			return err
-		}
+	} else if err := rd.Start(&cfg); err != nil {
+		return err
 	}
 	var events *eventLog
 	if opt.tensorboard {
@@ -383,8 +391,6 @@ func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, s
 		}
 		defer events.Close()
 	}
-	ctx, stop := interruptContext()
-	defer stop()
 	var bar *progress.Phase
 	if !opt.quiet && !opt.notebook {
 		fmt.Fprintf(stdout, "training %s: %s loss, %d→%v→%d network, %s lr %g, %d epochs of %d batches of %d\n",
@@ -392,14 +398,14 @@ func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, s
 			(tr.Train.Rows+cfg.BatchSize-1)/cfg.BatchSize, cfg.BatchSize)
 		fmt.Fprintf(stdout, "%6s  %12s  %12s  %10s  %8s\n", "epoch", "train loss", "val loss", "lr", "elapsed")
 	}
-	cb := train.Callbacks{
+	cb := rd.Callbacks(tr, train.Callbacks{
 		Batch: func(epoch, done, total int) {
 			if bar == nil {
 				bar = rep.Start(fmt.Sprintf("epoch %d/%d", epoch, cfg.Epochs), total, "rows")
 			}
 			bar.Set(done)
 		},
-		Epoch: func(s train.EpochStats) {
+		Epoch: func(s train.EpochStats) error {
 			bar.Finish()
 			bar = nil
 			switch {
@@ -408,35 +414,28 @@ func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, s
 			case !opt.quiet:
 				fmt.Fprintf(stdout, "%6d  %12.5g  %12.5g  %10.3g  %7.2fs\n", s.Epoch, s.TrainLoss, s.ValLoss, s.LR, s.Elapsed)
 			}
-			if err := train.WriteMetrics(filepath.Join(dir, train.MetricsFile), tr.History); err != nil {
-				fmt.Fprintf(stderr, "warning: %v\n", err)
-			}
-			if err := tr.WriteCheckpoint(ckpt); err != nil {
-				fmt.Fprintf(stderr, "warning: %v\n", err)
-			}
 			events.epoch(s)
+			return nil
 		},
-		Improved: func(train.EpochStats) {
-			if err := tr.Model.Save(filepath.Join(dir, train.BestFile)); err != nil {
-				fmt.Fprintf(stderr, "warning: saving the best model: %v\n", err)
-			}
-		},
-	}
-	err = tr.Run(ctx, cb)
+	})
+	sig.phase(true, "during training; the last checkpoint is kept; continue with: "+resumeHint)
+	err = tr.Run(runContext(sig.ctx), cb)
 	bar.Finish()
+	sig.phase(false, "while finishing: the training is complete and checkpointed in "+dir+"; write the final model, evaluation and report with: "+resumeHint)
 	switch {
 	case errors.Is(err, train.ErrInterrupted):
-		if werr := tr.WriteCheckpoint(ckpt); werr != nil {
-			return fmt.Errorf("interrupted, and the checkpoint could not be written: %w", werr)
+		if werr := rd.Checkpoint(tr); werr != nil {
+			return fmt.Errorf("interrupted, and the checkpoint could not be written (the previous one is kept; continue with %s): %w", resumeHint, werr)
 		}
-		train.WriteMetrics(filepath.Join(dir, train.MetricsFile), tr.History)
-		fmt.Fprintf(stderr, "interrupted during epoch %d; checkpoint written. Resume with:\n  %s\n", tr.Epoch()+1, resumeCommand(dir, opt))
+		fmt.Fprintf(stderr, "interrupted during epoch %d; checkpoint written. Resume with:\n  %s\n", tr.Epoch()+1, resumeHint)
 		return &exitError{130, errors.New("interrupted")}
+	case errors.Is(err, train.ErrCheckpointWrite):
+		return err
 	case err != nil:
 		return fmt.Errorf("%w (no model was saved)", err)
 	}
-	if err := tr.Model.Save(dir); err != nil {
-		return err
+	if err := rd.SaveModel(tr.Model); err != nil {
+		return fmt.Errorf("%w; the training is complete and checkpointed: free space and finish with %s", err, resumeHint)
 	}
 	re, err := evaluateRun(tr.Model, tr.Loss, &cfg, tr.Train, tr.Val, rep)
 	if err != nil {
@@ -453,7 +452,10 @@ func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, s
 			fmt.Fprintf(stdout, "report: %s\n", filepath.Join(dir, "report.html"))
 		}
 	}
-	return writeSummary(dir, &cfg, tr, &re.sum)
+	if err := writeSummary(dir, &cfg, tr, &re.sum); err != nil {
+		return fmt.Errorf("%w; finish with %s", err, resumeHint)
+	}
+	return nil
 }
 
 func lastElapsed(h []train.EpochStats) float64 {
