@@ -1085,3 +1085,10 @@ func nuclearSym(z []float64, j int, work []float64) float64 {
 	// diagonal entry, so this bounds the rounding left by the sweeps.
 	return nuc + off
 }
+
+// pow2 returns the power of two nearest above v > 0 (scaling by it is
+// exact). It overflows for v >= 2^1023; callers scale such inputs first.
+func pow2(v float64) float64 {
+	_, e := math.Frexp(v)
+	return math.Ldexp(1, e)
+}
