@@ -13,14 +13,20 @@ import (
 	"github.com/matapprox/matapprox/structure"
 )
 
-// ErrTooLarge reports a problem size beyond what the certifier's dense
-// singular-value oracle is allowed to allocate.
+// ErrTooLarge reports a problem size beyond what the certifier can afford:
+// an exact fallback (CertifyOptions.MaxGap) at a size where the exact
+// spectral solver is out of reach.
 var ErrTooLarge = errors.New("problem too large")
 
-// MaxDenseCertifyN is the largest matrix size the spectral certifier
-// accepts: its oracle is a dense SVD of the N×N residual (three N×N
-// float64 matrices per worker, 96 MiB at this size).
-const MaxDenseCertifyN = 2048
+// MaxFallbackN is the largest matrix size at which a spectral Certifier
+// accepts CertifyOptions.MaxGap: its fallback is the dense SDP, O(N³) per
+// Newton step (docs/BENCHMARKS.md).
+const MaxFallbackN = 256
+
+// maxDenseOracleN is the largest N whose singular triplets come from a dense
+// SVD of the residual; larger sizes use structure.TopSingular (banded block
+// Lanczos, O(N·K) memory and time per product).
+const maxDenseOracleN = 64
 
 // Defaults of CertifyOptions.
 const (
@@ -142,8 +148,8 @@ type Certifier struct {
 
 // NewCertifier returns a certifier for the loss l. opts may be nil. A loss
 // without an exact solver gives an error wrapping ErrNoSolver, invalid
-// options ErrOption, and a spectral loss of size beyond MaxDenseCertifyN
-// ErrTooLarge.
+// options ErrOption, and MaxGap with a spectral loss of size beyond
+// MaxFallbackN ErrTooLarge.
 func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 	c := &Certifier{l: l}
 	if opts != nil {
@@ -168,19 +174,36 @@ func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 		c.steps = DefaultPolishSteps
 	}
 	c.steps = max(0, c.steps)
-	s, err := NewSolver(l, o.Solver)
+	if o.Solver != nil && !(o.Solver.Tol >= 0 && o.Solver.Tol < 1) {
+		return nil, fmt.Errorf("optimal: tolerance %v: must be in [0, 1): %w", o.Solver.Tol, ErrOption)
+	}
+	c.in, c.out = l.Bands()
+	if err := structure.CheckNested(c.in, c.out); err != nil {
+		return nil, fmt.Errorf("optimal: certifier: %w", err)
+	}
+	if _, spectral := l.(*loss.Spectral); !spectral || o.MaxGap > 0 {
+		if spectral && c.in.N > MaxFallbackN {
+			return nil, fmt.Errorf("optimal: certifying %v with a fallback: the exact spectral solver is limited to N <= %d here (certify without MaxGap): %w", c.in, MaxFallbackN, ErrTooLarge)
+		}
+		// The exact solver: the projection of a quadratic loss, or the
+		// fallback (its SDP workspace is O(N²), so it is made only when a
+		// fallback is asked for).
+		s, err := NewSolver(l, o.Solver)
+		if err != nil {
+			return nil, err
+		}
+		c.solver = s
+		if !s.Iterative() {
+			c.proj, c.quad = s.proj, s.quad
+			return c, nil
+		}
+	}
+	// One workspace now, so that its size is checked up front.
+	w, err := newCertWork(c.in, c.out, true)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("optimal: certifying %v: %w", c.in, err)
 	}
-	c.solver = s
-	c.in, c.out = s.Bands()
-	if !s.Iterative() {
-		c.proj, c.quad = s.proj, s.quad
-		return c, nil
-	}
-	if c.in.N > MaxDenseCertifyN {
-		return nil, fmt.Errorf("optimal: certifying %v: the dense singular-value oracle is limited to N <= %d: %w", c.in, MaxDenseCertifyN, ErrTooLarge)
-	}
+	c.free = append(c.free, w)
 	return c, nil
 }
 
@@ -190,7 +213,8 @@ func (c *Certifier) Loss() loss.Loss { return c.l }
 // Bands returns the input and output bands.
 func (c *Certifier) Bands() (in, out structure.Band) { return c.in, c.out }
 
-// Solver returns the exact solver used for fallbacks.
+// Solver returns the exact solver of fallbacks and closed-form optima; nil
+// for a spectral loss without MaxGap.
 func (c *Certifier) Solver() *Solver { return c.solver }
 
 // Certify returns the certificate of the candidate a (length 2K'+1) for
@@ -293,7 +317,12 @@ func (c *Certifier) get() *certWork {
 		return w
 	}
 	c.mu.Unlock()
-	return newCertWork(c.in, c.out, c.proj == nil)
+	w, err := newCertWork(c.in, c.out, c.proj == nil)
+	if err != nil {
+		// The first workspace, of the same size, was made by NewCertifier.
+		panic("optimal: certifier workspace: " + err.Error())
+	}
+	return w
 }
 
 func (c *Certifier) put(w *certWork) {
@@ -348,6 +377,7 @@ type certWork struct {
 	r           []float64 // residual generator (input band)
 	xo          []float64 // x with the output band zeroed, scaled
 
+	ts     *structure.TopSingular // oracle for N > maxDenseOracleN, else nil
 	dense  *mat.Dense
 	svd    mat.SVD
 	ydense *mat.Dense // dual matrix Y_f for the exact nuclear norm
@@ -366,7 +396,7 @@ type certWork struct {
 	dl     []float64 // a − x_I, scaled
 }
 
-func newCertWork(in, out structure.Band, spectral bool) *certWork {
+func newCertWork(in, out structure.Band, spectral bool) (*certWork, error) {
 	n, m := in.N, out.Len()
 	kmax := 1
 	for kmax*(kmax+1)/2 < m+1 {
@@ -384,10 +414,18 @@ func newCertWork(in, out structure.Band, spectral bool) *certWork {
 		jac:   make([]float64, 8*kmax*kmax),
 		delta: make([]float64, m), dl: make([]float64, m),
 	}
-	if spectral {
+	if spectral && n > maxDenseOracleN {
+		ts, err := structure.NewTopSingular(in, kmax, nil)
+		if err != nil {
+			return nil, err
+		}
+		w.ts = ts
+	} else if spectral {
 		w.dense = mat.NewDense(n, n, nil)
 		w.u = mat.NewDense(n, n, nil)
 		w.v = mat.NewDense(n, n, nil)
+	}
+	if spectral {
 		w.md = newModel(kmax, m)
 		w.sm = newSymModel(kmax, m)
 		if n <= maxExactNuclearN {
@@ -395,7 +433,7 @@ func newCertWork(in, out structure.Band, spectral bool) *certWork {
 			w.yval = make([]float64, n)
 		}
 	}
-	return w
+	return w, nil
 }
 
 // residual sets w.r = (x − E a)/scale.
@@ -412,9 +450,25 @@ func (w *certWork) residual(x, a []float64, scale float64) {
 	}
 }
 
-// factor computes the SVD of T(w.r), filling sig, u, v; it reports false
-// if the SVD fails. This is the singular-triplet oracle.
+// factor computes the top singular triplets of T(w.r), filling sig, u, v
+// (at least kmax columns); it reports false if that fails. This is the
+// singular-triplet oracle: a dense SVD up to maxDenseOracleN, banded block
+// Lanczos (structure.TopSingular) beyond.
 func (w *certWork) factor() bool {
+	if w.ts != nil {
+		sg, err := w.ts.Compute(w.r)
+		if err != nil || len(sg.Values) == 0 {
+			return false
+		}
+		copy(w.sig, sg.Values)
+		w.u, w.v = sg.U, sg.V
+		// Ritz values are at most the singular values; Upper is a
+		// certified upper bound on σ_1, so Value never understates the loss.
+		if !math.IsInf(sg.Upper, 0) && sg.Upper > w.sig[0] {
+			w.sig[0] = sg.Upper
+		}
+		return true
+	}
 	n, k := w.n, w.in.K
 	raw := w.dense.RawMatrix()
 	for i := 0; i < n; i++ {
