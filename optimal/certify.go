@@ -676,7 +676,21 @@ func (w *certWork) spectral(x, a []float64, target float64, steps int) Certifica
 		}
 	}
 	if outside == 0 {
-		// The optimum is 0; the candidate's value is exact.
+		// x lies in the output band: the optimum is its truncation, with
+		// value 0, which polishing reaches in one step.
+		if steps > 0 {
+			cert := Certificate{A: append([]float64(nil), x[off:off+nd]...), Steps: 1}
+			for i, v := range a {
+				if v != cert.A[i] {
+					cert.Polished = true
+				}
+			}
+			if !cert.Polished {
+				cert.Steps = 0
+			}
+			return cert
+		}
+		// Without polishing: the candidate's value is exact.
 		w.residual(x, a, 1)
 		v := 0.0
 		for _, r := range w.r {
