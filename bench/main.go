@@ -6,12 +6,15 @@
 //
 //	go run ./bench [-sizes notebook,scaled] [-threads 1,2] [-torch=true] [-seconds 3] [-reps 3]
 //
-// Training: for every size and thread count (GOMAXPROCS for Go,
-// torch.set_num_threads for PyTorch) it measures samples per second of
+// Training: for every size and thread count (GOMAXPROCS and
+// nn.MLP.SetThreads for Go, torch.set_num_threads for PyTorch) it measures
+// samples per second of
 //
-//   - matapprox: train.New with the "seed" preset resized, timed over
+//   - matapprox f32 and f64: train.New with the "seed" preset resized and
+//     precision f32 or f64 (the two alternate, rep by rep), timed over
 //     train.Run (gather, forward, probe loss by its quadratic form and
-//     gradient, backward, Adagrad step), float64;
+//     gradient, backward, Adagrad step); with 2 threads the network splits
+//     every batch into two row blocks with a deterministic reduction;
 //   - PyTorch running the notebook's code as written (per-sample Python loop
 //     of Spectral_Loss with torch_row_to_matrix), at the notebook size only;
 //   - PyTorch with the loss vectorised (dense X−A by one gather, a batched
@@ -21,12 +24,16 @@
 //
 // all with Adagrad, by running scripts/bench_torch.py. Each figure is the
 // best of -reps timed segments of -seconds. It reports the achieved GFLOP/s
-// of matapprox against a large internal/gemm product measured in the same
-// run and against the theoretical 16 flops/cycle/core of AVX2 FMA.
+// of each precision against a large internal/gemm product (Sgemm, Dgemm)
+// measured in the same run and against the theoretical 32 (float32) or 16
+// (float64) flops/cycle/core of two 256-bit FMA pipes. The first line names
+// the kernel paths in use (internal/gemm, internal/vmath).
 //
 // Inference: approximations per second through the network (batched
-// forward), the probe loss's projection (optimal.Projection.Apply) and the
-// spectral-norm solver (optimal.SDP.Solve per matrix, one solver per
+// forward, float32 and float64, split over the threads as in training), the
+// same network in PyTorch under torch.no_grad (float32 and float64, the
+// same batches), the probe loss's projection (optimal.Projection.Apply) and
+// the spectral-norm solver (optimal.SDP.Solve per matrix, one solver per
 // thread), for -infer-total matrices (the solver timed for -seconds and
 // extrapolated).
 //
@@ -303,7 +310,7 @@ func measureTrainRow(r *trainRow, o options, torchOn bool, d time.Duration, roun
 	for rep := 0; rep < o.reps; rep++ {
 		// f32 and f64 alternate, so that both see the same load.
 		for _, prec := range []string{"f32", "f64"} {
-			v, err := measureTraining(r.s, d, prec)
+			v, err := measureTraining(r.s, d, prec, r.threads)
 			if err != nil {
 				return err
 			}

@@ -19,8 +19,9 @@ import (
 // quadratic form, backward, Adagrad step, the per-epoch shuffle and weight
 // check.
 //
-// precision is the configuration's precision key, "f64" or "f32".
-func measureTraining(s size, d time.Duration, precision string) (float64, error) {
+// precision is the configuration's precision key, "f64" or "f32"; the
+// network splits each batch over threads goroutines (nn.MLP.SetThreads).
+func measureTraining(s size, d time.Duration, precision string, threads int) (float64, error) {
 	cfg, err := s.config()
 	if err != nil {
 		return 0, fmt.Errorf("size %s: %w", s.Name, err)
@@ -29,6 +30,9 @@ func measureTraining(s size, d time.Duration, precision string) (float64, error)
 	t, err := train.New(cfg)
 	if err != nil {
 		return 0, fmt.Errorf("size %s: %w", s.Name, err)
+	}
+	if err := t.Model.SetThreads(threads); err != nil {
+		return 0, err
 	}
 	if _, _, err := runFor(t, min(d/4, time.Second)); err != nil {
 		return 0, err
