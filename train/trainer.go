@@ -53,18 +53,16 @@ type EpochStats struct {
 	WarmStart bool    `json:"warm_start,omitempty"`
 }
 
-// divergence is how many times its first batch's loss the loss of a batch
-// may reach before training is declared divergent.
-const divergence = 1e6
-
 // Callbacks are called by Run; any may be nil.
 type Callbacks struct {
-	// Epoch is called after each epoch.
-	Epoch func(EpochStats)
+	// Epoch is called after each epoch; an error from it (a checkpoint
+	// that could not be written, say) stops Run, which returns it.
+	Epoch func(EpochStats) error
 	// Batch is called after each batch with the samples done in the epoch.
 	Batch func(epoch, done, total int)
-	// Improved is called when the validation loss reaches a new best.
-	Improved func(EpochStats)
+	// Improved is called when the validation loss reaches a new best,
+	// before Epoch; an error from it stops Run, which returns it.
+	Improved func(EpochStats) error
 }
 
 // Trainer holds a training run.
@@ -100,17 +98,45 @@ type Trainer struct {
 	// Warm start targets: the optimal generators of the training rows.
 	targets []float64
 
+	dataSum string // dataHash, computed once
+
+	progress Progress
+
 	ws       *nn.Workspace
 	xb, grad []float64
 	tb       []float64
 }
 
-// New builds a Trainer from a validated configuration.
-func New(cfg Config) (*Trainer, error) {
+// Options are the limits a Trainer is built under.
+type Options struct {
+	// MaxMemory bounds the estimated memory of the run (TrainingEstimate)
+	// in bytes; 0 means DefaultMaxMemory().
+	MaxMemory int64
+	// Progress, when not nil, is told how far the long phases of building
+	// the trainer have got: data generation and the warm start's exact
+	// optima (see Progress).
+	Progress Progress
+}
+
+// New builds a Trainer from a valid configuration, under the default
+// memory limit.
+func New(cfg Config) (*Trainer, error) { return NewWithOptions(cfg, Options{}) }
+
+// NewWithOptions builds a Trainer from a valid configuration. A
+// configuration whose estimated memory exceeds the limit is refused with
+// ErrTooLarge and the estimate, before anything is allocated.
+func NewWithOptions(cfg Config, opt Options) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	t := &Trainer{Cfg: cfg, BestVal: math.Inf(1)}
+	limit := opt.MaxMemory
+	if limit <= 0 {
+		limit = DefaultMaxMemory()
+	}
+	if err := TrainingEstimate(&cfg).Check(limit, "this configuration", "-max-memory"); err != nil {
+		return nil, err
+	}
+	t := &Trainer{Cfg: cfg, BestVal: math.Inf(1), progress: opt.Progress}
 	t.In, t.Out = cfg.Bands()
 	var err error
 	if err = t.loadData(); err != nil {
@@ -163,23 +189,25 @@ func New(cfg Config) (*Trainer, error) {
 }
 
 func (t *Trainer) loadData() (err error) {
-	t.Train, t.Val, err = Datasets(&t.Cfg)
+	t.Train, t.Val, err = datasets(&t.Cfg, t.progress)
 	return err
 }
 
 // Datasets returns a configuration's training and validation sets: drawn
 // from its generator with the seed, or read from its data file and split.
-func Datasets(cfg *Config) (trainSet, valSet *data.Set, err error) {
+func Datasets(cfg *Config) (trainSet, valSet *data.Set, err error) { return datasets(cfg, nil) }
+
+func datasets(cfg *Config, p Progress) (trainSet, valSet *data.Set, err error) {
 	in, _ := cfg.Bands()
-	if isGenerator(cfg.Data) {
-		g, err := data.GeneratorByName(cfg.Data, in)
+	if o, ok := generators.Lookup(cfg.Data); ok {
+		g, err := o.Value(in)
 		if err != nil {
 			return nil, nil, fmt.Errorf("data: %w", err)
 		}
 		r, _ := newRNG(cfg.Seed, streamData)
-		trainSet = data.Generate(g, in, cfg.TrainSize, r)
+		trainSet = generate(g, in, cfg.TrainSize, r, p, "training data")
 		r, _ = newRNG(cfg.Seed, streamVal)
-		return trainSet, data.Generate(g, in, cfg.ValSize, r), nil
+		return trainSet, generate(g, in, cfg.ValSize, r, p, "validation data"), nil
 	}
 	set, err := data.ReadFile(cfg.Data)
 	if err != nil {
@@ -201,34 +229,19 @@ func Datasets(cfg *Config) (trainSet, valSet *data.Set, err error) {
 // BuildLoss returns the loss a configuration trains with and, for the
 // probe loss, its probes (P×N).
 func BuildLoss(cfg *Config) (loss.Loss, []float64, error) {
-	in, out := cfg.Bands()
-	switch cfg.Loss {
-	case "frobenius":
-		l, err := loss.NewFrobenius(in, out, cfg.Normalize)
-		return l, nil, err
-	case "spectral":
-		l, err := loss.NewSpectral(in, out)
-		return l, nil, err
+	o, ok := losses.Lookup(cfg.Loss)
+	if !ok {
+		return nil, nil, cfg.choiceError("loss", cfg.Loss)
 	}
-	probes, err := Probes(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	l, err := loss.NewProbe(in, out, probes, len(probes)/in.N)
-	return l, probes, err
+	return o.Value(cfg)
 }
 
 // Probes returns the configuration's probe vectors (P×N, row-major): drawn
 // from its distribution with the seed, or read from its file.
 func Probes(cfg *Config) ([]float64, error) {
-	r, _ := newRNG(cfg.Seed, streamProbes)
-	switch cfg.Probes {
-	case "notebook":
-		return loss.NotebookProbes(r, cfg.NumProbes, cfg.N), nil
-	case "gaussian":
-		return loss.GaussianProbes(r, cfg.NumProbes, cfg.N), nil
-	case "rademacher":
-		return loss.RademacherProbes(r, cfg.NumProbes, cfg.N), nil
+	if o, ok := probeDistributions.Lookup(cfg.Probes); ok {
+		r, _ := newRNG(cfg.Seed, streamProbes)
+		return o.Value(r, cfg.NumProbes, cfg.N), nil
 	}
 	set, err := data.ReadFile(cfg.Probes)
 	if err != nil {
@@ -258,7 +271,7 @@ func (t *Trainer) warmSet() *data.Set {
 // parallel on GOMAXPROCS goroutines (see optimal.Solver), with results
 // that do not depend on the number of goroutines.
 func (t *Trainer) optimalTargets(s *data.Set) ([]float64, error) {
-	return targets(t.Loss, s)
+	return chunkedTargets(t.Loss, s, t.progress)
 }
 
 // Epoch returns the number of finished epochs.
@@ -329,8 +342,8 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return fmt.Errorf("%w: the training loss became %v at epoch %d, batch %d (learning rate %g); lower the learning rate, set clip-norm (for example 1), or check the data for extreme values", ErrDiverged, v, t.epoch+1, t.pos/bs+1, lr)
 			}
-			if perSample > divergence*t.initLoss {
-				return fmt.Errorf("%w: the training loss grew to %.3g per sample at epoch %d, batch %d, more than %.0g times its initial %.3g (learning rate %g); lower the learning rate or set clip-norm (for example 1)", ErrDiverged, perSample, t.epoch+1, t.pos/bs+1, divergence, t.initLoss, lr)
+			if div := t.divergence(); div > 0 && perSample > div*t.initLoss {
+				return fmt.Errorf("%w: the training loss grew to %.3g per sample at epoch %d, batch %d, more than %.0g times its initial %.3g (learning rate %g); lower the learning rate or set clip-norm (for example 1); if the data hold rows much larger than others, raise divergence or set it to -1 to turn this check off", ErrDiverged, perSample, t.epoch+1, t.pos/bs+1, div, t.initLoss, lr)
 			}
 			t.Model.ZeroGrad()
 			t.Model.Backward(t.ws, g)
@@ -367,28 +380,41 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 			return fmt.Errorf("%w: the validation loss became %v after epoch %d; lower the learning rate (now %g) or set clip-norm", ErrDiverged, st.ValLoss, t.epoch, lr)
 		}
 		t.History = append(t.History, st)
-		t.track(st, warm, cb)
+		if err := t.track(st, warm, cb); err != nil {
+			return err
+		}
 		if cb.Epoch != nil {
-			cb.Epoch(st)
+			if err := cb.Epoch(st); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
+// divergence returns the configured divergence factor (<= 0: no check).
+func (t *Trainer) divergence() float64 {
+	if t.Cfg.Divergence == 0 {
+		return DefaultDivergence
+	}
+	return t.Cfg.Divergence
+}
+
 // track updates the best validation loss and the early-stopping counter.
-func (t *Trainer) track(st EpochStats, warm bool, cb Callbacks) {
+func (t *Trainer) track(st EpochStats, warm bool, cb Callbacks) error {
 	if t.Val.Rows == 0 || warm {
-		return
+		return nil
 	}
 	if st.ValLoss < t.BestVal*(1-t.Cfg.MinDelta) {
 		t.BestVal, t.BestEpoch, t.stale = st.ValLoss, st.Epoch, 0
 		t.best = append(t.best[:0], t.Model.Params...)
 		if cb.Improved != nil {
-			cb.Improved(st)
+			return cb.Improved(st)
 		}
-		return
+		return nil
 	}
 	t.stale++
+	return nil
 }
 
 // BestParams returns the weights with the lowest validation loss (nil
