@@ -165,12 +165,14 @@ func reportData(cfg *train.Config, hist []train.EpochStats, re *runEvaluation) r
 }
 
 // writeSummary writes DIR/summary.json, the last file of a finished run:
-// the configuration, the epochs run, the best validation epoch and the
-// final evaluation (eval.Summary, with "evaluated_on" and "exact_rows").
+// the configuration, the epochs run, the best validation epoch (the
+// weights of best/), the early-stopping record (null when the run was not
+// stopped early) and the final evaluation (eval.Summary, with
+// "evaluated_on" and "exact_rows").
 func writeSummary(dir string, cfg *train.Config, tr *train.Trainer, sum *eval.Summary) error {
 	obj := map[string]any{
 		"config": cfg, "epochs": tr.Epoch(), "best_epoch": tr.BestEpoch, "best_val_loss": jsonNum(tr.BestVal),
-		"elapsed_s": lastElapsed(tr.History), "eval": sum,
+		"elapsed_s": lastElapsed(tr.History), "eval": sum, "early_stop": tr.Stopped(),
 	}
 	b, err := json.MarshalIndent(obj, "", "  ")
 	if err != nil {
