@@ -72,7 +72,7 @@ func sample(seed uint64) Data {
 	for range 100 {
 		d.Gaps = append(d.Gaps, 0.03*math.Exp(rng.NormFloat64()))
 	}
-	d.Worst = []Example{mk("worst 1", d.Examples[1].X), mk("worst 2", d.Examples[2].X)}
+	d.Worst = []Example{mk("worst 1", d.Examples[1].X)}
 	d.Worst[0].Note = "gap 12.5%"
 	for i := range d.Epochs {
 		d.Epochs[i].ValGap = d.Epochs[i].Val/d.OptimalVal - 1
