@@ -24,7 +24,7 @@ func TestBestWhateverMinDelta(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Run(context.Background(), Callbacks{Improved: func(s EpochStats) { improved = append(improved, s.Epoch) }}); err != nil {
+	if err := tr.Run(context.Background(), Callbacks{Improved: func(s EpochStats) error { improved = append(improved, s.Epoch); return nil }}); err != nil {
 		t.Fatal(err)
 	}
 	best := 0

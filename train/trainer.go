@@ -479,7 +479,6 @@ func (t *Trainer) divergence() float64 {
 	return t.Cfg.Divergence
 }
 
-
 // valGap returns the validation gap for a validation loss val: it solves
 // the validation optima once, on the first call.
 func (t *Trainer) valGap(val float64) (float64, error) {
