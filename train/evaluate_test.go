@@ -10,6 +10,7 @@ import (
 
 	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/eval"
+	"github.com/matapprox/matapprox/optim"
 )
 
 // TestBestWhateverMinDelta checks that the best weights are those of the
@@ -148,4 +149,28 @@ func TestProbeMetricNamed(t *testing.T) {
 func newRNGOnly(seed uint64) *rand.Rand {
 	r, _ := newRNG(seed, 99)
 	return r
+}
+
+// TestOneScheduleParser checks that a configuration's schedule and the
+// text form optim.ParseSchedule reads agree: each round-trips to the other.
+func TestOneScheduleParser(t *testing.T) {
+	for _, name := range PresetNames() {
+		c, _ := Preset(name)
+		for _, sched := range []string{"constant", "piecewise", "cosine"} {
+			c.Schedule, c.DropFactor, c.DropPeriod = sched, 0.5, 3
+			s, err := c.LRSchedule()
+			if err != nil {
+				t.Fatalf("%s %s: %v", name, sched, err)
+			}
+			again, err := optim.ParseSchedule(s.String(), 0)
+			if err != nil || again != s {
+				t.Errorf("%s: %v parses back as %v (%v)", name, s, again, err)
+			}
+		}
+	}
+	c, _ := Preset("default")
+	c.Schedule = "step" // an alias of the text form only
+	if _, err := c.LRSchedule(); err == nil {
+		t.Error("schedule: step accepted in a configuration")
+	}
 }
