@@ -145,9 +145,20 @@ func TestDataFileRun(t *testing.T) {
 	path := filepath.Join(tmp, "rows.csv")
 	data.WriteFile(path, s)
 	dir := filepath.Join(tmp, "run")
-	code, out, errs := runCLI(t, "train", "-preset", "seed", "-epochs", "3", "-data", path, "-out", dir, "-no-report", "-patience", "1", "-min-delta", "0.99")
+	code, out, errs := runCLI(t, "train", "-preset", "seed", "-epochs", "3", "-data", path, "-out", dir, "-no-report", "-patience", "1", "-min-delta", "0.99", "-tensorboard")
 	if code != 0 {
 		t.Fatalf("train: %d %s", code, errs)
+	}
+	// TensorBoard has the gap per epoch and the final table's statistics.
+	events, _ := filepath.Glob(filepath.Join(dir, "events.out.tfevents.*"))
+	if len(events) != 1 {
+		t.Fatalf("event files %v", events)
+	}
+	ev, _ := os.ReadFile(events[0])
+	for _, tag := range []string{"gap/val", "eval/network/gap_mean", "eval/network/gap_p95", "eval/exact_rows", "eval/truncation/gap"} {
+		if !strings.Contains(string(ev), tag) {
+			t.Errorf("no TensorBoard scalar %s", tag)
+		}
 	}
 	if !strings.Contains(out, "evaluation on 40 held-out validation matrices (evaluated_on: validation)") {
 		t.Errorf("train output:\n%s", out)
