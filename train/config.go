@@ -547,6 +547,7 @@ func Preset(name string) (Config, error) {
 			Want: "one of " + choice.List(names), Suggestion: choice.Closest(name, names)}
 	}
 	c.Hidden = append([]int(nil), c.Hidden...)
+	c.ValFraction = DefaultValFraction
 	return c, nil
 }
 

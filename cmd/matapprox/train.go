@@ -396,7 +396,7 @@ func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOpti
 		fmt.Fprintf(stdout, "training %s: %s loss, %d→%v→%d network, %s lr %g, %d epochs of %d batches of %d\n",
 			dir, cfg.Loss, 2*cfg.InBand+1, cfg.Hidden, 2*cfg.OutBand+1, cfg.Optimizer, cfg.LR, cfg.Epochs,
 			(tr.Train.Rows+cfg.BatchSize-1)/cfg.BatchSize, cfg.BatchSize)
-		fmt.Fprintf(stdout, "%6s  %12s  %12s  %10s  %8s\n", "epoch", "train loss", "val loss", "lr", "elapsed")
+		fmt.Fprintf(stdout, "%6s  %12s  %12s  %10s  %10s  %8s\n", "epoch", "train loss", "val loss", "val gap", "lr", "elapsed")
 	}
 	cb := rd.Callbacks(tr, train.Callbacks{
 		Batch: func(epoch, done, total int) {
@@ -412,7 +412,7 @@ func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOpti
 			case opt.notebook:
 				fmt.Fprintf(stdout, "Epoch %d Loss: %v\n", s.Epoch, float32(s.LastBatch))
 			case !opt.quiet:
-				fmt.Fprintf(stdout, "%6d  %12.5g  %12.5g  %10.3g  %7.2fs\n", s.Epoch, s.TrainLoss, s.ValLoss, s.LR, s.Elapsed)
+				fmt.Fprintf(stdout, "%6d  %12.5g  %12.5g  %10s  %10.3g  %7.2fs\n", s.Epoch, s.TrainLoss, s.ValLoss, pct(s.ValGap), s.LR, s.Elapsed)
 			}
 			events.epoch(s)
 			return nil
@@ -437,10 +437,14 @@ func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOpti
 	if err := rd.SaveModel(tr.Model); err != nil {
 		return fmt.Errorf("%w; the training is complete and checkpointed: free space and finish with %s", err, resumeHint)
 	}
+	if st := tr.Stopped(); st != nil {
+		fmt.Fprintln(stdout, st)
+	}
 	re, err := evaluateRun(tr.Model, tr.Loss, &cfg, tr.Train, tr.Val, rep)
 	if err != nil {
 		return err
 	}
+	events.summary(&re.sum, int64(tr.Epoch()))
 	if !opt.notebook {
 		fmt.Fprintln(stdout)
 		printSummary(stdout, &re.sum)
