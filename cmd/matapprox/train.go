@@ -83,11 +83,7 @@ func resolveConfig(tf trainFlags, settings []configSetting) (train.Config, strin
 	}
 	b := train.NewBuilder(base)
 	if *tf.config != "" {
-		src, err := os.ReadFile(*tf.config)
-		if err != nil {
-			return train.Config{}, "", fmt.Errorf("-config: %w", err)
-		}
-		if err := b.ReadYAML(src, *tf.config); err != nil {
+		if err := b.ReadFile(*tf.config); err != nil {
 			return train.Config{}, "", err
 		}
 	}
@@ -268,7 +264,7 @@ func resumeRun(dir string, fs *flag.FlagSet, tf trainFlags, settings []configSet
 	finished := train.StatusOf(dir) == train.RunFinished
 	switch {
 	case finished && (cfg.Epochs <= done || cfg.Epochs == asked):
-		fmt.Fprintf(stdout, "%s is complete: %d of %d epochs done; nothing to do (extend it with -resume %s -epochs M, M > %d)\n",
+		fmt.Fprintf(stdout, "%s is finished: %d of %d epochs done; nothing to do (extend it with -resume %s -epochs M, M > %d)\n",
 			dir, done, asked, dir, done)
 		return nil
 	case finished && done < asked:
