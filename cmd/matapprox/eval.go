@@ -127,8 +127,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
 	lossName := fs.String("loss", "", "for a bare model: the loss it was trained with (default probe)")
 	batch := addEvalBatchFlags(fs) // eval_batch.go: -output, -shard
+	certify := fs.Bool("certify", false, "also certify every network answer (exact loss, certified lower bound, certified gap) and print the distribution of certified gaps against the true gaps")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *certify && *asJSON {
+		return usagef("-certify prints a text summary; use approx -certify -output FILE.jsonl for certificates as JSON")
 	}
 	if *modelPath == "" {
 		return usagef("-model is required: a run directory or a .safetensors file")
@@ -176,6 +180,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if batch.active() {
+		if *certify {
+			return usagef("-certify does not apply to -output; use approx -certify -output FILE.jsonl")
+		}
 		return batch.run(fs, ev, *input, stdout)
 	}
 	var src eval.Source
@@ -215,6 +222,10 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return streamJSON(stdout, ev, src)
 	}
+	cert, err := newEvalCertifier(*certify, trained)
+	if err != nil {
+		return err
+	}
 	rows := 0
 	total := 0
 	if !perRow {
@@ -224,6 +235,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	sum, err := ev.Run(src, func(r *eval.Row) error {
 		rows++
 		ph.Add(1)
+		if err := cert.add(r); err != nil {
+			return err
+		}
 		if !perRow {
 			return nil
 		}
@@ -248,6 +262,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		printSummary(stdout, &sum)
 	}
+	cert.print(stdout)
 	return nil
 }
 
