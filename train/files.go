@@ -143,6 +143,10 @@ func yamlErrorLine(err error) (int, string) {
 // reads, so that -config /dev/zero or a huge file fails at once.
 const MaxConfigSize = 1 << 20
 
+// ReadConfigFile returns the bytes of the configuration file path, refusing
+// a file (or a device such as /dev/zero) larger than MaxConfigSize.
+func ReadConfigFile(path string) ([]byte, error) { return readBounded(path, MaxConfigSize) }
+
 // LoadConfig reads a YAML configuration file onto base.
 func LoadConfig(path string, base Config) (Config, error) {
 	b := NewBuilder(base)

@@ -29,7 +29,7 @@ func TestSweepErrors(t *testing.T) {
 		{[]string{"sweep"}, 2, "-grid GRID.yaml and -out DIR are required"},
 		{[]string{"sweep", "-grid", one}, 2, "are required"},
 		{[]string{"sweep", "-grid", filepath.Join(dir, "none.yaml"), "-out", out}, 1, "no such file"},
-		{[]string{"sweep", "-grid", write("bad.yaml", "grid: {lr: [1]}\nseeds: 3\n"), "-out", out}, 1, "bad.yaml:2: unknown key \"seeds\""},
+		{[]string{"sweep", "-grid", write("bad.yaml", "grid: {lr: [1]}\nseeds: 3\n"), "-out", out}, 2, "bad.yaml:2: unknown key \"seeds\""},
 		{[]string{"sweep", "-grid", write("badkey.yaml", "grid:\n  learning-rate: [1]\n"), "-out", out}, 2, "badkey.yaml:2: unknown key \"learning-rate\""},
 		{[]string{"sweep", "-grid", one, "-out", out, "-shard", "2/2"}, 2, "numbered from 1?"},
 		{[]string{"sweep", "-grid", other, "-out", out}, 1, "lists other trials"},
