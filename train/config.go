@@ -206,6 +206,9 @@ type Origin struct {
 	Flag bool
 }
 
+// Error formats the error as "FILE:LINE: key: value: reason; want …" for a
+// file, "-key value: …" for a flag and "key: value: …" otherwise, with
+// "(did you mean …?)" when there is a suggestion.
 func (e *ConfigError) Error() string {
 	var b strings.Builder
 	value := e.Value
