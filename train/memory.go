@@ -90,7 +90,7 @@ func TrainingEstimate(cfg *Config) Estimate {
 		e.Add("data split into training and validation copies", rows*L, 8)
 	}
 	e.Add("data", rows*L, 8)
-	e.Add("shuffling permutation", rows, 4)
+	e.Add("shuffling permutation, and its copy encoded in each checkpoint", rows, 4+2*5)
 	switch cfg.Loss {
 	case "probe":
 		p := float64(cfg.NumProbes)
