@@ -91,18 +91,7 @@ func TrainingEstimate(cfg *Config) Estimate {
 	}
 	e.Add("data", rows*L, 8)
 	e.Add("shuffling permutation, and its copy encoded in each checkpoint", rows, 4+2*5)
-	switch cfg.Loss {
-	case "probe":
-		p := float64(cfg.NumProbes)
-		if !isDistribution(cfg.Probes) {
-			p = fileRows(cfg.Probes, cfg.N)
-		}
-		e.Add("probes", p*N, 8)
-		e.Add("probe-loss matrix", L*L+N, 8)
-		e.Flops += p * N * L // building the loss
-	case "spectral":
-		e.Add("spectral loss (dense N×N matrix and SVD work space)", 6*N*N, 8)
-	}
+	addLoss(&e, cfg)
 	sizes := append(append([]int{in.Len()}, cfg.Hidden...), out.Len())
 	var params, acts, widest float64
 	for i := 1; i < len(sizes); i++ {
@@ -127,6 +116,32 @@ func TrainingEstimate(cfg *Config) Estimate {
 		e.Flops += 10 * N * N * N * float64(cfg.TrainSize) * float64(cfg.Epochs)
 	}
 	return e
+}
+
+// LossEstimate estimates the memory and arithmetic of building cfg's loss
+// (its probes, the probe-loss matrix, the spectral loss's work space), what
+// `optimal` and `eval` allocate before the first row.
+func LossEstimate(cfg *Config) Estimate {
+	var e Estimate
+	addLoss(&e, cfg)
+	return e
+}
+
+func addLoss(e *Estimate, cfg *Config) {
+	in, _ := cfg.Bands()
+	L, N := float64(in.Len()), float64(cfg.N)
+	switch cfg.Loss {
+	case "probe":
+		p := float64(cfg.NumProbes)
+		if !isDistribution(cfg.Probes) {
+			p = fileRows(cfg.Probes, cfg.N)
+		}
+		e.Add("probes", p*N, 8)
+		e.Add("probe-loss matrix", L*L+N, 8)
+		e.Flops += p * N * L // building the loss
+	case "spectral":
+		e.Add("spectral loss (dense N×N matrix and SVD work space)", 6*N*N, 8)
+	}
 }
 
 // ApproxEstimate estimates the memory of applying a network of
