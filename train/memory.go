@@ -163,22 +163,46 @@ func ApproxEstimate(c nn.Config, batch int) Estimate {
 func fileRows(path string, dim int) float64 { return float64(data.MaxRows(path, dim)) }
 
 // DefaultMaxMemory returns the default memory limit: half the machine's
-// memory (MemTotal in /proc/meminfo), or 4 GiB when that is unknown.
+// memory (MemTotal in /proc/meminfo), or nine tenths of the memory
+// available now (MemAvailable) if that is less, so that a run that would
+// push a busy machine into the out-of-memory killer is refused; 4 GiB when
+// /proc/meminfo cannot be read.
 func DefaultMaxMemory() int64 {
+	total, avail := meminfo()
+	switch {
+	case total <= 0:
+		return 4 << 30
+	case avail > 0 && avail*9/10 < total/2:
+		return avail * 9 / 10
+	}
+	return total / 2
+}
+
+// meminfo returns MemTotal and MemAvailable in bytes (0 if unknown).
+func meminfo() (total, avail int64) {
 	f, err := os.Open("/proc/meminfo")
-	if err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
-				kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-				if err == nil && kb > 0 {
-					return kb * 1024 / 2
-				}
-			}
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "MemTotal":
+			total = kb * 1024
+		case "MemAvailable":
+			avail = kb * 1024
 		}
 	}
-	return 4 << 30
+	return total, avail
 }
 
 // ParseBytes parses a memory size such as 8GB, 512MiB, 1.5e9 or 100k
