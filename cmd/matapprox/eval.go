@@ -125,8 +125,13 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 12345, "seed of the random matrices")
 	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
 	lossName := fs.String("loss", "", "for a bare model: the loss it was trained with (default probe)")
+	batch := addEvalBatchFlags(fs) // eval_batch.go: -output, -shard
+	certify := fs.Bool("certify", false, "also certify every network answer (exact loss, certified lower bound, certified gap) and print the distribution of certified gaps against the true gaps")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *certify && *asJSON {
+		return usagef("-certify prints a text summary; use approx -certify -output FILE.jsonl for certificates as JSON")
 	}
 	if *modelPath == "" {
 		return usagef("-model is required: a run directory or a .safetensors file")
@@ -173,6 +178,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if batch.active() {
+		if *certify {
+			return usagef("-certify does not apply to -output; use approx -certify -output FILE.jsonl")
+		}
+		return batch.run(fs, ev, *input, stdout)
+	}
 	var src eval.Source
 	perRow := true
 	switch {
@@ -210,9 +221,16 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return streamJSON(stdout, ev, src)
 	}
+	cert, err := newEvalCertifier(*certify, trained)
+	if err != nil {
+		return err
+	}
 	rows := 0
 	sum, err := ev.Run(src, func(r *eval.Row) error {
 		rows++
+		if err := cert.add(r); err != nil {
+			return err
+		}
 		if !perRow {
 			return nil
 		}
@@ -236,6 +254,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		printSummary(stdout, &sum)
 	}
+	cert.print(stdout)
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/eval"
 	"github.com/matapprox/matapprox/internal/atomicfile"
 	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/optimal"
@@ -280,7 +281,7 @@ func openRows(path string, spec shard.Spec, sharded bool) (*rowSource, error) {
 		return nil, err
 	}
 	s.dim = s.rd.Dim()
-	if s.dim == 0 || s.rows == 0 {
+	if s.dim == 0 || s.rows == 0 || s.rd.Rows() == 0 {
 		s.f.Close()
 		return nil, fmt.Errorf("%s: no data rows: %w", path, data.ErrFormat)
 	}
@@ -364,105 +365,105 @@ func writeRecords(path string, src *rowSource, sharded bool, command string, set
 	return n, err
 }
 
-// rowSolver computes the records of `optimal -input`.
+// rowSolver computes the records of `optimal -input` with one
+// eval.Evaluator per worker, all sharing one Solver, exactly as the
+// single-matrix command computes its -json object.
 type rowSolver struct {
-	cfg     train.Config
-	in, out structure.Band
-	solver  *optimal.Solver
-	probe   *loss.Quadratic
-	workers int
-
-	dst []float64
-	res []optimal.Result
+	lossName string
+	in, out  structure.Band
+	evs      []*eval.Evaluator
 }
 
-// measureBytes is the memory one worker's measurements take: the dense
-// N×N residual of the spectral norm and its SVD workspace.
+// measureBytes is the memory one worker's evaluator takes for the spectral
+// norm: the dense N×N residual and its SVD workspace.
 func measureBytes(n int) int { return 3 * n * n * 8 }
 
 // maxMeasureMemory bounds the memory of the parallel measurements.
 const maxMeasureMemory = 4 << 30
 
 func newRowSolver(cfg *train.Config, opts *optimal.Options) (*rowSolver, error) {
-	rs := &rowSolver{cfg: *cfg}
+	rs := &rowSolver{lossName: cfg.Loss}
 	rs.in, rs.out = cfg.Bands()
-	rs.workers = max(1, min(runtime.GOMAXPROCS(0), maxMeasureMemory/measureBytes(rs.in.N)))
-	opts.Workers = rs.workers
+	workers := max(1, min(runtime.GOMAXPROCS(0), maxMeasureMemory/measureBytes(rs.in.N)))
+	opts.Workers = 1 // the workers are the evaluators
 	trained, _, err := train.BuildLoss(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if rs.solver, err = optimal.NewSolver(trained, opts); err != nil {
-		return nil, err
-	}
-	// The probe-loss metric uses the configured probes, as `optimal -json`.
-	pc := *cfg
-	pc.Loss = "probe"
-	pl, _, err := train.BuildLoss(&pc)
+	solver, err := optimal.NewSolver(trained, opts)
 	if err != nil {
 		return nil, err
 	}
-	var ok bool
-	if rs.probe, ok = pl.(*loss.Quadratic); !ok {
-		return nil, errors.New("the probe loss is not quadratic")
+	eo := eval.Options{Solver: solver, Batch: batchRows}
+	if cfg.Loss != "probe" {
+		// probe_loss is measured with the -probes distribution or file.
+		pc := *cfg
+		pc.Loss = "probe"
+		pl, _, err := train.BuildLoss(&pc)
+		if err != nil {
+			return nil, err
+		}
+		q, ok := pl.(*loss.Quadratic)
+		if !ok {
+			return nil, errors.New("the probe loss is not quadratic")
+		}
+		eo.Probe, eo.Probes = q, train.ProbesDescription(&pc)
+	} else {
+		eo.Probes = train.ProbesDescription(cfg) + " (the loss minimised)"
 	}
-	rs.dst = make([]float64, batchRows*rs.out.Len())
-	rs.res = make([]optimal.Result, batchRows)
+	for range workers {
+		ev, err := eval.New(nil, trained, &eo)
+		if err != nil {
+			return nil, err
+		}
+		rs.evs = append(rs.evs, ev)
+	}
 	return rs, nil
 }
 
-// records solves the k rows of x with SolveBatch and measures each answer
-// on rs.workers goroutines, each with its own losses; row i's record goes
-// to lines[i], so the output does not depend on the number of workers.
+// records evaluates the k rows of x in len(rs.evs) contiguous parts in
+// parallel; row i's record goes to lines[i], so the output does not depend
+// on the number of workers.
 func (rs *rowSolver) records(lines [][]byte, x []float64, k, first int) error {
-	if err := rs.solver.SolveBatch(rs.dst, rs.res, x, k); err != nil {
-		var re *optimal.RowError
-		if errors.As(err, &re) {
-			return fmt.Errorf("row %d: %w", first+re.Row+1, re.Err)
-		}
-		return err
-	}
 	L := rs.in.Len()
-	w := min(rs.workers, k)
+	w := min(len(rs.evs), k)
 	errs := make([]error, w)
 	var wg sync.WaitGroup
 	for g := 0; g < w; g++ {
+		lo, hi := shard.Spec{Index: g, Count: w}.Range(k)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			probe := rs.probe.Clone()
-			spec, err := loss.NewSpectral(rs.in, rs.out)
+			set := &data.Set{Dim: L, Rows: hi - lo, X: x[lo*L : hi*L]}
+			_, err := rs.evs[g].Run(eval.FromSet(set, eval.File, ""), func(r *eval.Row) error {
+				b, err := json.Marshal(rs.record(rs.evs[g], r))
+				lines[lo+r.Index] = append(lines[lo+r.Index], b...)
+				return err
+			})
 			if err != nil {
+				var re *optimal.RowError
+				if errors.As(err, &re) {
+					err = fmt.Errorf("row %d: %w", first+lo+re.Row+1, re.Err)
+				}
 				errs[g] = err
-				return
-			}
-			r := make([]float64, L)
-			for i := g; i < k; i += w {
-				xi, res := x[i*L:(i+1)*L], rs.res[i]
-				structure.Embed(r, rs.in, res.A, rs.out)
-				for j := range r {
-					r[j] = xi[j] - r[j]
-				}
-				obj := map[string]any{"loss": rs.cfg.Loss, "n": rs.in.N, "in_band": rs.in.K, "out_band": rs.out.K,
-					"generator": res.A, "probe_loss": jsonNum(probe.Eval(nil, xi, res.A, 1)),
-					"frobenius": jsonNum(rs.in.Frobenius(r)), "spectral": jsonNum(spec.Norm(nil, r))}
-				if rs.cfg.Loss == "spectral" {
-					obj["lower_bound"], obj["relative_gap"] = jsonNum(res.Lower), jsonNum(res.Gap())
-				}
-				b, err := json.Marshal(obj)
-				if err != nil {
-					errs[g] = fmt.Errorf("row %d: %w", first+i+1, err)
-					return
-				}
-				lines[i] = append(lines[i], b...)
 			}
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
+	return errors.Join(errs...)
+}
+
+// record returns the fields of `optimal -json` for one row.
+func (rs *rowSolver) record(ev *eval.Evaluator, r *eval.Row) map[string]any {
+	best := r.Method(eval.Optimal)
+	obj := map[string]any{"loss": rs.lossName, "n": rs.in.N, "in_band": rs.in.K, "out_band": rs.out.K, "probes": ev.Probes(),
+		"generator": best.A, "probe_loss": jsonNum(best.ProbeLoss), "frobenius": jsonNum(best.Frobenius), "spectral": jsonNum(best.Spectral)}
+	if rs.lossName == "spectral" {
+		gap := 0.0
+		if best.Loss > 0 {
+			gap = (best.Loss - r.Lower) / best.Loss
 		}
+		obj["lower_bound"], obj["relative_gap"] = jsonNum(r.Lower), jsonNum(gap)
 	}
-	return nil
+	return obj
 }
