@@ -31,24 +31,17 @@ func (c *countdown) Err() error {
 // interruptAfter makes the next training run stop after n checks.
 func interruptAfter(t *testing.T, n int64) {
 	t.Helper()
-	old := interruptContext
-	t.Cleanup(func() { interruptContext = old })
-	interruptContext = func() (context.Context, context.CancelFunc) {
-		c := &countdown{Context: context.Background()}
+	old := runContext
+	t.Cleanup(func() { runContext = old })
+	runContext = func(ctx context.Context) context.Context {
+		c := &countdown{Context: ctx}
 		c.n.Store(n)
-		interruptContext = old // one run only
-		return c, func() {}
+		runContext = old // one run only
+		return c
 	}
 }
 
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// readFile is in optimal_batch_test.go.
 
 // snapshot returns every file under dir with its contents and mtime.
 func snapshot(t *testing.T, dir string) map[string]string {

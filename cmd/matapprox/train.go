@@ -83,7 +83,7 @@ func resolveConfig(tf trainFlags, settings []configSetting) (train.Config, strin
 	}
 	b := train.NewBuilder(base)
 	if *tf.config != "" {
-		src, err := os.ReadFile(*tf.config)
+		src, err := readBoundedFile(*tf.config, train.MaxConfigSize)
 		if err != nil {
 			return train.Config{}, "", fmt.Errorf("-config: %w", err)
 		}
