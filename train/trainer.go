@@ -198,6 +198,7 @@ func NewWithOptions(cfg Config, opt Options) (*Trainer, error) {
 	if t.sched, err = cfg.LRSchedule(); err != nil {
 		return nil, err
 	}
+	t.dataSum = t.computeDataHash() // now, in setup, not at the first checkpoint
 	t.rng, t.src = newRNG(cfg.Seed, streamShuffle)
 	bs := min(cfg.BatchSize, t.Train.Rows)
 	if t.loader, err = data.NewLoader(t.Train, bs, false); err != nil {
