@@ -225,10 +225,7 @@ func TestUnfinishedRunRefused(t *testing.T) {
 	if code, _, errs := runCLI(t, "train", "-resume", dir, "-no-report"); code != 0 {
 		t.Fatalf("resume to finish: %s", errs)
 	}
-<<<<<<< HEAD
 	// A finished run with nothing to do says so, exits 0 and changes nothing.
-=======
->>>>>>> hostile
 	if code, out, errs := runCLI(t, "train", "-resume", dir); code != 0 || !strings.Contains(out, "nothing to do") {
 		t.Errorf("resume of a finished run: exit %d, %s %s", code, out, errs)
 	}

@@ -41,7 +41,6 @@ func interruptAfter(t *testing.T, n int64) {
 	}
 }
 
-<<<<<<< HEAD
 func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -50,9 +49,6 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
-=======
-// readFile is in optimal_batch_test.go.
->>>>>>> hostile
 
 // snapshot returns every file under dir with its contents and mtime.
 func snapshot(t *testing.T, dir string) map[string]string {

@@ -83,15 +83,7 @@ func resolveConfig(tf trainFlags, settings []configSetting) (train.Config, strin
 	}
 	b := train.NewBuilder(base)
 	if *tf.config != "" {
-<<<<<<< HEAD
 		if err := b.ReadFile(*tf.config); err != nil {
-=======
-		src, err := readBoundedFile(*tf.config, train.MaxConfigSize)
-		if err != nil {
-			return train.Config{}, "", fmt.Errorf("-config: %w", err)
-		}
-		if err := b.ReadYAML(src, *tf.config); err != nil {
->>>>>>> hostile
 			return train.Config{}, "", err
 		}
 	}
