@@ -6,12 +6,15 @@
 //
 //	go run ./bench [-sizes notebook,scaled] [-threads 1,2] [-torch=true] [-seconds 3] [-reps 3]
 //
-// Training: for every size and thread count (GOMAXPROCS for Go,
-// torch.set_num_threads for PyTorch) it measures samples per second of
+// Training: for every size and thread count (GOMAXPROCS and
+// nn.MLP.SetThreads for Go, torch.set_num_threads for PyTorch) it measures
+// samples per second of
 //
-//   - matapprox: train.New with the "seed" preset resized, timed over
+//   - matapprox f32 and f64: train.New with the "seed" preset resized and
+//     precision f32 or f64 (the two alternate, rep by rep), timed over
 //     train.Run (gather, forward, probe loss by its quadratic form and
-//     gradient, backward, Adagrad step), float64;
+//     gradient, backward, Adagrad step); with 2 threads the network splits
+//     every batch into two row blocks with a deterministic reduction;
 //   - PyTorch running the notebook's code as written (per-sample Python loop
 //     of Spectral_Loss with torch_row_to_matrix), at the notebook size only;
 //   - PyTorch with the loss vectorised (dense X−A by one gather, a batched
@@ -21,12 +24,16 @@
 //
 // all with Adagrad, by running scripts/bench_torch.py. Each figure is the
 // best of -reps timed segments of -seconds. It reports the achieved GFLOP/s
-// of matapprox against a large internal/gemm product measured in the same
-// run and against the theoretical 16 flops/cycle/core of AVX2 FMA.
+// of each precision against a large internal/gemm product (Sgemm, Dgemm)
+// measured in the same run and against the theoretical 32 (float32) or 16
+// (float64) flops/cycle/core of two 256-bit FMA pipes. The first line names
+// the kernel paths in use (internal/gemm, internal/vmath).
 //
 // Inference: approximations per second through the network (batched
-// forward), the probe loss's projection (optimal.Projection.Apply) and the
-// spectral-norm solver (optimal.SDP.Solve per matrix, one solver per
+// forward, float32 and float64, split over the threads as in training), the
+// same network in PyTorch under torch.no_grad (float32 and float64, the
+// same batches), the probe loss's projection (optimal.Projection.Apply) and
+// the spectral-norm solver (optimal.SDP.Solve per matrix, one solver per
 // thread), for -infer-total matrices (the solver timed for -seconds and
 // extrapolated).
 //
@@ -45,6 +52,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/matapprox/matapprox/internal/gemm"
+	"github.com/matapprox/matapprox/internal/vmath"
 )
 
 type options struct {
@@ -63,12 +73,13 @@ type options struct {
 	peakN      int
 	ghz        float64
 	cpuProfile string
+	precisions []string  // matapprox precisions measured in training
 	log        io.Writer // progress, may be io.Discard
 }
 
 func main() {
 	var o options
-	var sizesFlag, threadsFlag, inferFlag string
+	var sizesFlag, threadsFlag, inferFlag, precFlag string
 	flag.StringVar(&sizesFlag, "sizes", "notebook,scaled", "training sizes: "+sizeNames())
 	flag.StringVar(&threadsFlag, "threads", "1,2", "thread counts (GOMAXPROCS; torch.set_num_threads)")
 	flag.BoolVar(&o.torch, "torch", true, "also measure PyTorch (skipped with a note if torch cannot be imported)")
@@ -86,13 +97,14 @@ func main() {
 	flag.IntVar(&o.peakN, "peak-n", 1024, "size of the square gemm product that measures the peak")
 	flag.Float64Var(&o.ghz, "ghz", 0, "clock in GHz for the theoretical peak (0: /proc/cpuinfo)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	flag.StringVar(&precFlag, "precisions", "f32,f64", "matapprox training precisions to measure (f32, f64)")
 	flag.Parse()
 	var err error
 	if o.threads, err = parseInts(threadsFlag); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: -threads:", err)
 		os.Exit(2)
 	}
-	o.sizes, o.inferSizes = splitList(sizesFlag), splitList(inferFlag)
+	o.sizes, o.inferSizes, o.precisions = splitList(sizesFlag), splitList(inferFlag), splitList(precFlag)
 	o.log = os.Stderr
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
@@ -146,7 +158,13 @@ type trainRow struct {
 	s       size
 	threads int
 	go64    float64
-	peak    float64 // measured gemm GFLOP/s at this thread count
+	go32    float64
+	peak    float64 // measured Dgemm GFLOP/s at this thread count
+	peak32  float64 // measured Sgemm GFLOP/s
+	// Fastest single training step, seconds, of matapprox f32 and f64 and
+	// of PyTorch by variant key; 0 when not measured.
+	step32, step64 float64
+	torchStep      map[string]float64
 	// PyTorch samples/s by variant key; 0 when not run.
 	torch map[string]float64
 	blas  string
@@ -163,6 +181,11 @@ var torchVariants = []struct{ key, variant, dtype, title string }{
 func run(o options, w io.Writer) error {
 	if o.seconds <= 0 || o.reps < 1 || o.rounds < 1 {
 		return fmt.Errorf("-seconds must be positive, -reps and -rounds at least 1")
+	}
+	for _, p := range o.precisions {
+		if p != "f32" && p != "f64" {
+			return fmt.Errorf("-precisions: %q: want f32 or f64", p)
+		}
 	}
 	d := time.Duration(o.seconds * float64(time.Second))
 	var trainSizes []size
@@ -188,19 +211,20 @@ func run(o options, w io.Writer) error {
 	procs := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(procs)
 
-	fmt.Fprintf(w, "Measured %s on %s (%d logical CPUs, %.2f GHz nominal), %s %s/%s; every figure is the best of %d timed segments of %g s.\n\n",
+	fmt.Fprintf(w, "Measured %s on %s (%d logical CPUs, %.2f GHz nominal), %s %s/%s; every figure is the best of %d timed segments of %g s. Kernels: gemm %s (best %s), vmath %s (best %s).\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), orUnknown(cpuModel()), runtime.NumCPU(), ghz,
-		runtime.Version(), runtime.GOOS, runtime.GOARCH, o.reps*o.rounds, o.seconds)
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, o.reps*o.rounds, o.seconds,
+		gemm.CurrentPath(), gemm.BestPath(), vmath.Current(), vmath.Best())
 
 	var note string
-	torchOn := o.torch && o.training
+	torchOn := o.torch && (o.training || o.inference)
 	if torchOn {
 		if err := o.runner.available(); err != nil {
 			torchOn = false
 			note = "PyTorch skipped: " + err.Error()
 			fmt.Fprintf(w, "%s\n\n", note)
 		}
-	} else if o.training {
+	} else {
 		fmt.Fprintf(w, "PyTorch not measured (-torch=false).\n\n")
 	}
 
@@ -208,7 +232,7 @@ func run(o options, w io.Writer) error {
 		var rows []trainRow
 		for _, s := range trainSizes {
 			for _, th := range o.threads {
-				rows = append(rows, trainRow{s: s, threads: th, torch: map[string]float64{}})
+				rows = append(rows, trainRow{s: s, threads: th, torch: map[string]float64{}, torchStep: map[string]float64{}})
 			}
 		}
 		for round := 1; round <= o.rounds; round++ {
@@ -244,24 +268,49 @@ func run(o options, w io.Writer) error {
 						runtime.GOMAXPROCS(procs)
 						return fmt.Errorf("inference %s: %w", c.s.Name, err)
 					}
-					fmt.Fprintf(o.log, "round %d: inference %s threads=%d rep %d: network %.0f, projection %.0f, spectral %.1f matrices/s (%d solved, %d not converged)\n",
-						round, c.s.Name, c.threads, rep+1, r.Network, r.Projection, r.Spectral, r.SpectralSolved, r.SpectralFailed)
+					fmt.Fprintf(o.log, "round %d: inference %s threads=%d rep %d: network f32 %.0f, f64 %.0f, projection %.0f, spectral %.1f matrices/s (%d solved, %d not converged)\n",
+						round, c.s.Name, c.threads, rep+1, r.Network32, r.Network, r.Projection, r.Spectral, r.SpectralSolved, r.SpectralFailed)
 					c.best.Network = max(c.best.Network, r.Network)
+					c.best.Network32 = max(c.best.Network32, r.Network32)
 					c.best.Projection = max(c.best.Projection, r.Projection)
 					if r.Spectral > c.best.Spectral {
 						c.best.Spectral, c.best.SpectralSolved, c.best.SpectralFailed = r.Spectral, r.SpectralSolved, r.SpectralFailed
 					}
 				}
+				if torchOn {
+					for _, dt := range []string{"float32", "float64"} {
+						res, err := o.runner.runInference(c.s, c.threads, dt, o.inferTotal, o.reps)
+						if err != nil {
+							runtime.GOMAXPROCS(procs)
+							return fmt.Errorf("inference %s: %w", c.s.Name, err)
+						}
+						fmt.Fprintf(o.log, "round %d: torch inference %s %s threads=%d: %.0f matrices/s\n", round, c.s.Name, dt, c.threads, res.Rates)
+						if dt == "float32" {
+							c.best.Torch32 = max(c.best.Torch32, res.SamplesPerS)
+						} else {
+							c.best.Torch64 = max(c.best.Torch64, res.SamplesPerS)
+						}
+					}
+				}
 				runtime.GOMAXPROCS(procs)
 			}
 		}
-		writeInferenceHeader(w, o.inferTotal)
+		writeInferenceHeader(w, o.inferTotal, torchOn)
 		for _, c := range cells {
-			writeInferenceRow(w, c.s, c.threads, c.best, o.inferTotal)
+			writeInferenceRow(w, c.s, c.threads, c.best, torchOn)
 		}
 		fmt.Fprintln(w)
 	}
 	return nil
+}
+
+// precs returns the training precisions to measure: f32 and f64 unless
+// -precisions chose.
+func (o options) precs() []string {
+	if len(o.precisions) == 0 {
+		return []string{"f32", "f64"}
+	}
+	return o.precisions
 }
 
 func orUnknown(s string) string {
@@ -277,13 +326,23 @@ func measureTrainRow(r *trainRow, o options, torchOn bool, d time.Duration, roun
 	procs := runtime.GOMAXPROCS(r.threads)
 	defer runtime.GOMAXPROCS(procs)
 	r.peak = max(r.peak, measurePeak(o.peakN, min(d, 2*time.Second)))
+	r.peak32 = max(r.peak32, measurePeak32(o.peakN, min(d, 2*time.Second)))
 	for rep := 0; rep < o.reps; rep++ {
-		v, err := measureTraining(r.s, d)
-		if err != nil {
-			return err
+		// f32 and f64 alternate, so that both see the same load.
+		for _, prec := range o.precs() {
+			v, best, err := measureTraining(r.s, d, prec, r.threads)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(o.log, "round %d: matapprox %s %s threads=%d rep %d: %.0f samples/s, fastest step %v\n", round, prec, r.s.Name, r.threads, rep+1, v, best)
+			if prec == "f32" {
+				r.go32 = max(r.go32, v)
+				r.step32 = minPos(r.step32, best.Seconds())
+			} else {
+				r.go64 = max(r.go64, v)
+				r.step64 = minPos(r.step64, best.Seconds())
+			}
 		}
-		fmt.Fprintf(o.log, "round %d: matapprox %s threads=%d rep %d: %.0f samples/s\n", round, r.s.Name, r.threads, rep+1, v)
-		r.go64 = max(r.go64, v)
 	}
 	if !torchOn {
 		return nil
@@ -298,6 +357,7 @@ func measureTrainRow(r *trainRow, o options, torchOn bool, d time.Duration, roun
 		}
 		fmt.Fprintf(o.log, "round %d: torch %s %s %s threads=%d: %.0f samples/s\n", round, r.s.Name, tv.variant, tv.dtype, r.threads, res.Rates)
 		r.torch[tv.key] = max(r.torch[tv.key], res.SamplesPerS)
+		r.torchStep[tv.key] = minPos(r.torchStep[tv.key], res.BestStepS)
 		r.blas = fmt.Sprintf("torch %s, BLAS %s", res.Torch, strings.Join(res.BLAS, " "))
 	}
 	return nil
@@ -306,27 +366,30 @@ func measureTrainRow(r *trainRow, o options, torchOn bool, d time.Duration, roun
 // writeTraining prints the throughput and efficiency tables.
 func writeTraining(w io.Writer, rows []trainRow, torchOn bool, ghz float64, peakN int) {
 	fmt.Fprintf(w, "Training samples/s (higher is better):\n\n")
-	hdr := "| size | threads | matapprox f64 |"
-	sep := "|---|---:|---:|"
+	hdr := "| size | threads | matapprox f32 | matapprox f64 | µs/step f32 |"
+	sep := "|---|---:|---:|---:|---:|"
 	if torchOn {
 		for _, tv := range torchVariants {
 			hdr += " " + tv.title + " |"
 			sep += "---:|"
 		}
-		hdr += " ÷ notebook | ÷ vectorised f32 | ÷ quadratic f32 | ÷ quadratic f64 |"
-		sep += "---:|---:|---:|---:|"
+		hdr += " f32 ÷ notebook | f32 ÷ vectorised f32 | f32 ÷ quadratic f32 | f64 ÷ quadratic f32 | f64 ÷ quadratic f64 |"
+		sep += "---:|---:|---:|---:|---:|"
 	}
 	fmt.Fprintln(w, hdr)
 	fmt.Fprintln(w, sep)
 	for _, r := range rows {
-		line := fmt.Sprintf("| %s | %d | %s |", r.s.Name, r.threads, rate(r.go64))
+		step := "—"
+		if r.go32 > 0 {
+			step = fmt.Sprintf("%.0f", 1e6*float64(r.s.Batch)/r.go32)
+		}
+		line := fmt.Sprintf("| %s | %d | %s | %s | %s |", r.s.Name, r.threads, rate(r.go32), rate(r.go64), step)
 		if torchOn {
 			for _, tv := range torchVariants {
 				line += " " + rate(r.torch[tv.key]) + " |"
 			}
-			for _, tv := range torchVariants {
-				line += " " + ratio(r.go64, r.torch[tv.key]) + " |"
-			}
+			line += fmt.Sprintf(" %s | %s | %s | %s | %s |", ratio(r.go32, r.torch["notebook"]), ratio(r.go32, r.torch["vectorised"]),
+				ratio(r.go32, r.torch["quad32"]), ratio(r.go64, r.torch["quad32"]), ratio(r.go64, r.torch["quad64"]))
 		}
 		fmt.Fprintln(w, line)
 	}
@@ -340,26 +403,56 @@ func writeTraining(w io.Writer, rows []trainRow, torchOn bool, ghz float64, peak
 		}
 		fmt.Fprintf(w, "PyTorch: %s.\n\n", rows[len(rows)-1].blas)
 	}
+	fmt.Fprintf(w, "Fastest single training step, µs (gather, forward, loss, backward, optimizer step; the minimum over all timed steps, which other load on the machine can only lengthen):\n\n")
+	shdr, ssep := "| size | threads | matapprox f32 | matapprox f64 |", "|---|---:|---:|---:|"
+	if torchOn {
+		shdr += " PyTorch quadratic f32 | PyTorch quadratic f64 | f32 ÷ quadratic f32 | f64 ÷ quadratic f64 |"
+		ssep += "---:|---:|---:|---:|"
+	}
+	fmt.Fprintln(w, shdr)
+	fmt.Fprintln(w, ssep)
+	for _, r := range rows {
+		line := fmt.Sprintf("| %s | %d | %s | %s |", r.s.Name, r.threads, micro(r.step32), micro(r.step64))
+		if torchOn {
+			t32, t64 := r.torchStep["quad32"], r.torchStep["quad64"]
+			line += fmt.Sprintf(" %s | %s | %s | %s |", micro(t32), micro(t64), ratio(t32, r.step32), ratio(t64, r.step64))
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintf(w, "\n\"a ÷ b\" of steps is b's step time over a's (a speed-up, like the throughput ratios).\n\n")
 	fmt.Fprintf(w, "matapprox efficiency (flops per sample: 2·Σ in·out forward, twice that backward, 2·L² loss):\n\n")
-	fmt.Fprintln(w, "| size | threads | MFLOP/sample | matapprox GFLOP/s | gemm peak GFLOP/s (measured) | % of measured | theoretical GFLOP/s | % of theoretical |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| size | threads | precision | MFLOP/sample | matapprox GFLOP/s | gemm peak GFLOP/s (measured) | % of measured | theoretical GFLOP/s | % of theoretical |")
+	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
 		fps := r.s.flopsPerSample()
-		g := r.go64 * fps / 1e9
-		theo := 16 * ghz * float64(r.threads)
-		fmt.Fprintf(w, "| %s | %d | %.3f | %.2f | %.2f | %.0f%% | %.1f | %.0f%% |\n",
-			r.s.Name, r.threads, fps/1e6, g, r.peak, 100*g/r.peak, theo, pct(g, theo))
+		for _, pc := range []struct {
+			name        string
+			rate, peak  float64
+			flopsPerCyc float64
+		}{{"f32", r.go32, r.peak32, 32}, {"f64", r.go64, r.peak, 16}} {
+			g := pc.rate * fps / 1e9
+			theo := pc.flopsPerCyc * ghz * float64(r.threads)
+			fmt.Fprintf(w, "| %s | %d | %s | %.3f | %.2f | %.2f | %.0f%% | %.1f | %.0f%% |\n",
+				r.s.Name, r.threads, pc.name, fps/1e6, g, pc.peak, pct(g, pc.peak), theo, pct(g, theo))
+		}
 	}
-	fmt.Fprintf(w, "\nMeasured peak: internal/gemm on a %d×%d×%d product (C = A·Bᵀ), best of the repetitions in up to 2 s; theoretical: 16 flops/cycle/core (two 4-wide FMA units) × %.2f GHz × threads.\n\n", peakN, peakN, peakN, ghz)
+	fmt.Fprintf(w, "\nMeasured peak: internal/gemm (Sgemm for f32, Dgemm for f64) on a %d×%d×%d product (C = A·Bᵀ), best of the repetitions in up to 2 s; theoretical: 32 (f32) or 16 (f64) flops/cycle/core (two 256-bit FMA pipes) × %.2f GHz × threads.\n\n", peakN, peakN, peakN, ghz)
 }
 
-func writeInferenceHeader(w io.Writer, total int) {
-	fmt.Fprintf(w, "Inference, matrices/s (network and projection over %d matrices in batches; spectral solver timed and extrapolated):\n\n", total)
-	fmt.Fprintln(w, "| N | K → K' | network | threads | network | projection | spectral solver | network ÷ solver | 10⁶ by network | 10⁶ by solver |")
-	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
+func writeInferenceHeader(w io.Writer, total int, torchOn bool) {
+	fmt.Fprintf(w, "Inference, matrices/s (networks — matapprox and PyTorch under torch.no_grad — and projection over %d matrices in the same batches; spectral solver timed and extrapolated):\n\n", total)
+	torch, tsep := "", ""
+	if torchOn {
+		torch, tsep = " PyTorch f32 | PyTorch f64 | ÷ PyTorch f32 |", "---:|---:|---:|"
+	}
+	fmt.Fprintln(w, "| N | K → K' | network | threads | matapprox f32 | matapprox f64 |"+torch+" projection | spectral solver | network ÷ solver | 10⁶ by network | 10⁶ by solver |")
+	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|"+tsep+"---:|---:|---:|---:|---:|")
 }
 
-func writeInferenceRow(w io.Writer, s inferSize, threads int, r inferResult, total int) {
+// writeInferenceRow prints one inference line; "network ÷ solver" and "10⁶
+// by network" use the faster of the two matapprox precisions, "÷ PyTorch
+// f32" is matapprox f32 over PyTorch f32.
+func writeInferenceRow(w io.Writer, s inferSize, threads int, r inferResult, torchOn bool) {
 	in, out := s.bands()
 	arch := fmt.Sprintf("%d→", in.Len())
 	for _, h := range s.Hidden {
@@ -370,9 +463,14 @@ func writeInferenceRow(w io.Writer, s inferSize, threads int, r inferResult, tot
 	if r.SpectralFailed > 0 {
 		solver += fmt.Sprintf(" (%d/%d not converged)", r.SpectralFailed, r.SpectralSolved)
 	}
-	fmt.Fprintf(w, "| %d | %d → %d | %s | %d | %s | %s | %s | %s | %s | %s |\n",
-		s.N, s.K, s.Ko, arch, threads, rate(r.Network), rate(r.Projection), solver,
-		ratio(r.Network, r.Spectral), dur(1e6/r.Network), dur(1e6/r.Spectral))
+	net := max(r.Network, r.Network32)
+	torch := ""
+	if torchOn {
+		torch = fmt.Sprintf(" %s | %s | %s |", rate(r.Torch32), rate(r.Torch64), ratio(r.Network32, r.Torch32))
+	}
+	fmt.Fprintf(w, "| %d | %d → %d | %s | %d | %s | %s |%s %s | %s | %s | %s | %s |\n",
+		s.N, s.K, s.Ko, arch, threads, rate(r.Network32), rate(r.Network), torch,
+		rate(r.Projection), solver, ratio(net, r.Spectral), dur(1e6/net), dur(1e6/r.Spectral))
 }
 
 func rate(v float64) string {
@@ -395,6 +493,25 @@ func ratio(a, b float64) string {
 		return fmt.Sprintf("%.0f×", a/b)
 	}
 	return fmt.Sprintf("%.2f×", a/b)
+}
+
+// minPos returns the smaller positive one of a and b (0 if neither is).
+func minPos(a, b float64) float64 {
+	switch {
+	case a <= 0:
+		return max(b, 0)
+	case b <= 0:
+		return a
+	}
+	return min(a, b)
+}
+
+// micro formats seconds as microseconds, "—" for 0.
+func micro(sec float64) string {
+	if sec <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f", sec*1e6)
 }
 
 func pct(a, b float64) float64 {

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/eval"
 	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/nn"
 	"github.com/matapprox/matapprox/optim"
+	"github.com/matapprox/matapprox/optimal"
 	"github.com/matapprox/matapprox/structure"
 )
 
@@ -50,21 +52,29 @@ type EpochStats struct {
 	LastBatch float64 `json:"last_batch"`
 	LR        float64 `json:"lr"`
 	Elapsed   float64 `json:"elapsed_s"` // seconds since the start of training
+	// ValGap is the validation optimality gap, mean network loss / mean
+	// optimal loss − 1 over the validation rows whose optimum is not zero
+	// (eval.Exact), the statistic eval.MethodSummary.Gap reports; NaN
+	// without a validation set or during the warm start.
+	ValGap    float64 `json:"val_gap"`
 	WarmStart bool    `json:"warm_start,omitempty"`
 }
 
-// divergence is how many times its first batch's loss the loss of a batch
-// may reach before training is declared divergent.
-const divergence = 1e6
+// DefaultValFraction is the fraction of a data file's rows every preset
+// holds out for validation (val-fraction); 0 trains on all of them and
+// evaluates on training rows, and says so.
+const DefaultValFraction = 0.1
 
 // Callbacks are called by Run; any may be nil.
 type Callbacks struct {
-	// Epoch is called after each epoch.
-	Epoch func(EpochStats)
+	// Epoch is called after each epoch; an error from it (a checkpoint
+	// that could not be written, say) stops Run, which returns it.
+	Epoch func(EpochStats) error
 	// Batch is called after each batch with the samples done in the epoch.
 	Batch func(epoch, done, total int)
-	// Improved is called when the validation loss reaches a new best.
-	Improved func(EpochStats)
+	// Improved is called when the validation loss reaches a new best,
+	// before Epoch; an error from it stops Run, which returns it.
+	Improved func(EpochStats) error
 }
 
 // Trainer holds a training run.
@@ -82,35 +92,76 @@ type Trainer struct {
 	src   *rand.PCG
 	rng   *rand.Rand
 
-	// Position and running sums.
-	epoch, pos   int
-	perm         []int32
-	epochLoss    float64
-	epochSamples int
-	lastBatch    float64
-	elapsed      time.Duration
-	initLoss     float64 // per-sample loss of the first batch
+	// Position and running sums. loader serves the training rows,
+	// warmLoader the warm start's (the same loader when they coincide).
+	epoch, pos         int
+	loader, warmLoader *data.Loader
+	epochLoss          float64
+	epochSamples       int
+	lastBatch          float64
+	elapsed            time.Duration
+	initLoss           float64 // per-sample loss of the first batch
 
-	History   []EpochStats
+	History []EpochStats
+	// BestVal and BestEpoch are the lowest validation loss and its epoch,
+	// whatever MinDelta is: best/ holds those weights.
 	BestVal   float64
 	BestEpoch int
 	best      []float64
-	stale     int
+	// Early stopping: stale counts the epochs since the validation loss
+	// last improved on ref by more than MinDelta (relative).
+	stale   int
+	ref     float64
+	stopped *EarlyStop
+
+	// Validation gap: the rows out of the exact ones (nil: all), and the
+	// mean optimal loss over them (0: not computed yet).
+	gapSet  *data.Set
+	gapOpt  float64
+	gapDone bool
 
 	// Warm start targets: the optimal generators of the training rows.
 	targets []float64
+
+	dataSum string // dataHash, computed once
+
+	progress Progress
 
 	ws       *nn.Workspace
 	xb, grad []float64
 	tb       []float64
 }
 
-// New builds a Trainer from a validated configuration.
-func New(cfg Config) (*Trainer, error) {
+// Options are the limits a Trainer is built under.
+type Options struct {
+	// MaxMemory bounds the estimated memory of the run (TrainingEstimate)
+	// in bytes; 0 means DefaultMaxMemory().
+	MaxMemory int64
+	// Progress, when not nil, is told how far the long phases of building
+	// the trainer have got: data generation and the warm start's exact
+	// optima (see Progress).
+	Progress Progress
+}
+
+// New builds a Trainer from a valid configuration, under the default
+// memory limit.
+func New(cfg Config) (*Trainer, error) { return NewWithOptions(cfg, Options{}) }
+
+// NewWithOptions builds a Trainer from a valid configuration. A
+// configuration whose estimated memory exceeds the limit is refused with
+// ErrTooLarge and the estimate, before anything is allocated.
+func NewWithOptions(cfg Config, opt Options) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	t := &Trainer{Cfg: cfg, BestVal: math.Inf(1)}
+	limit := opt.MaxMemory
+	if limit <= 0 {
+		limit = DefaultMaxMemory()
+	}
+	if err := TrainingEstimate(&cfg).Check(limit, "this configuration", "-max-memory"); err != nil {
+		return nil, err
+	}
+	t := &Trainer{Cfg: cfg, BestVal: math.Inf(1), ref: math.Inf(1), progress: opt.Progress}
 	t.In, t.Out = cfg.Bands()
 	var err error
 	if err = t.loadData(); err != nil {
@@ -129,6 +180,9 @@ func New(cfg Config) (*Trainer, error) {
 	if t.Model, err = nn.New(ncfg, initRNG); err != nil {
 		return nil, err
 	}
+	if prec, err := cfg.NetworkPrecision(); err != nil || t.Model.SetPrecision(prec) != nil {
+		return nil, fmt.Errorf("precision %q: %w", cfg.Precision, ErrConfig)
+	}
 	in, out := t.In, t.Out
 	t.Model.Meta = nn.Meta{In: &in, Out: &out, Extra: map[string]string{"loss": cfg.Loss}}
 	if cfg.Standardize {
@@ -144,9 +198,19 @@ func New(cfg Config) (*Trainer, error) {
 	if t.sched, err = cfg.LRSchedule(); err != nil {
 		return nil, err
 	}
+	t.dataSum = t.computeDataHash() // now, in setup, not at the first checkpoint
 	t.rng, t.src = newRNG(cfg.Seed, streamShuffle)
-	t.perm = make([]int32, t.Train.Rows)
 	bs := min(cfg.BatchSize, t.Train.Rows)
+	if t.loader, err = data.NewLoader(t.Train, bs, false); err != nil {
+		return nil, fmt.Errorf("training data: %w", err)
+	}
+	t.warmLoader = t.loader
+	if w := t.warmSet(); w != t.Train {
+		if t.warmLoader, err = data.NewLoader(w, min(bs, w.Rows), false); err != nil {
+			return nil, fmt.Errorf("warm-start data: %w", err)
+		}
+	}
+	t.ref = math.Inf(1)
 	t.ws = t.Model.NewWorkspace(max(bs, 256))
 	t.xb = make([]float64, bs*t.In.Len())
 	t.grad = make([]float64, max(bs, 256)*t.Out.Len())
@@ -160,23 +224,25 @@ func New(cfg Config) (*Trainer, error) {
 }
 
 func (t *Trainer) loadData() (err error) {
-	t.Train, t.Val, err = Datasets(&t.Cfg)
+	t.Train, t.Val, err = datasets(&t.Cfg, t.progress)
 	return err
 }
 
 // Datasets returns a configuration's training and validation sets: drawn
 // from its generator with the seed, or read from its data file and split.
-func Datasets(cfg *Config) (trainSet, valSet *data.Set, err error) {
+func Datasets(cfg *Config) (trainSet, valSet *data.Set, err error) { return datasets(cfg, nil) }
+
+func datasets(cfg *Config, p Progress) (trainSet, valSet *data.Set, err error) {
 	in, _ := cfg.Bands()
-	if isGenerator(cfg.Data) {
-		g, err := data.GeneratorByName(cfg.Data, in)
+	if o, ok := generators.Lookup(cfg.Data); ok {
+		g, err := o.Value(in)
 		if err != nil {
 			return nil, nil, fmt.Errorf("data: %w", err)
 		}
 		r, _ := newRNG(cfg.Seed, streamData)
-		trainSet = data.Generate(g, in, cfg.TrainSize, r)
+		trainSet = generate(g, in, cfg.TrainSize, r, p, "training data")
 		r, _ = newRNG(cfg.Seed, streamVal)
-		return trainSet, data.Generate(g, in, cfg.ValSize, r), nil
+		return trainSet, generate(g, in, cfg.ValSize, r, p, "validation data"), nil
 	}
 	set, err := data.ReadFile(cfg.Data)
 	if err != nil {
@@ -198,34 +264,19 @@ func Datasets(cfg *Config) (trainSet, valSet *data.Set, err error) {
 // BuildLoss returns the loss a configuration trains with and, for the
 // probe loss, its probes (P×N).
 func BuildLoss(cfg *Config) (loss.Loss, []float64, error) {
-	in, out := cfg.Bands()
-	switch cfg.Loss {
-	case "frobenius":
-		l, err := loss.NewFrobenius(in, out, cfg.Normalize)
-		return l, nil, err
-	case "spectral":
-		l, err := loss.NewSpectral(in, out)
-		return l, nil, err
+	o, ok := losses.Lookup(cfg.Loss)
+	if !ok {
+		return nil, nil, cfg.choiceError("loss", cfg.Loss)
 	}
-	probes, err := Probes(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	l, err := loss.NewProbe(in, out, probes, len(probes)/in.N)
-	return l, probes, err
+	return o.Value(cfg)
 }
 
 // Probes returns the configuration's probe vectors (P×N, row-major): drawn
 // from its distribution with the seed, or read from its file.
 func Probes(cfg *Config) ([]float64, error) {
-	r, _ := newRNG(cfg.Seed, streamProbes)
-	switch cfg.Probes {
-	case "notebook":
-		return loss.NotebookProbes(r, cfg.NumProbes, cfg.N), nil
-	case "gaussian":
-		return loss.GaussianProbes(r, cfg.NumProbes, cfg.N), nil
-	case "rademacher":
-		return loss.RademacherProbes(r, cfg.NumProbes, cfg.N), nil
+	if o, ok := probeDistributions.Lookup(cfg.Probes); ok {
+		r, _ := newRNG(cfg.Seed, streamProbes)
+		return o.Value(r, cfg.NumProbes, cfg.N), nil
 	}
 	set, err := data.ReadFile(cfg.Probes)
 	if err != nil {
@@ -255,7 +306,7 @@ func (t *Trainer) warmSet() *data.Set {
 // parallel on GOMAXPROCS goroutines (see optimal.Solver), with results
 // that do not depend on the number of goroutines.
 func (t *Trainer) optimalTargets(s *data.Set) ([]float64, error) {
-	return targets(t.Loss, s)
+	return chunkedTargets(t.Loss, s, t.progress)
 }
 
 // Epoch returns the number of finished epochs.
@@ -264,16 +315,46 @@ func (t *Trainer) Epoch() int { return t.epoch }
 // Optimizer returns the optimizer.
 func (t *Trainer) Optimizer() optim.Optimizer { return t.opt }
 
-// Run trains until Cfg.Epochs epochs are done, early stopping triggers, the
-// context is cancelled (ErrInterrupted, at a batch boundary) or the loss
-// stops being finite (ErrDiverged, weights of the last finite step kept).
+// EarlyStop records why and when early stopping ended a run.
+type EarlyStop struct {
+	// Epoch is the last epoch run (1-based).
+	Epoch int `json:"epoch"`
+	// Patience and MinDelta are the configured criterion: Patience epochs
+	// in a row without a relative improvement larger than MinDelta.
+	Patience int     `json:"patience"`
+	MinDelta float64 `json:"min_delta"`
+	// BestEpoch and BestVal are the best validation epoch and loss, the
+	// weights of best/.
+	BestEpoch int     `json:"best_epoch"`
+	BestVal   float64 `json:"best_val_loss"`
+}
+
+// String says in one line why and when training stopped.
+func (e EarlyStop) String() string {
+	delta := ""
+	if e.MinDelta > 0 {
+		delta = fmt.Sprintf(" by more than %g (relative)", e.MinDelta)
+	}
+	return fmt.Sprintf("early stopping after epoch %d: the validation loss did not improve%s for %d epochs; best epoch %d (validation loss %.5g)",
+		e.Epoch, delta, e.Patience, e.BestEpoch, e.BestVal)
+}
+
+// Stopped returns the early-stopping record, or nil if early stopping has
+// not ended the run.
+func (t *Trainer) Stopped() *EarlyStop { return t.stopped }
+
+// Run trains until Cfg.Epochs epochs are done, early stopping triggers
+// (Stopped then says why), the context is cancelled (ErrInterrupted, at a
+// batch boundary) or the loss stops being finite (ErrDiverged, weights of
+// the last finite step kept).
 func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 	start := time.Now()
 	base := t.elapsed
 	defer func() { t.elapsed = base + time.Since(start) }()
-	L, Lo := t.In.Len(), t.Out.Len()
+	Lo := t.Out.Len()
 	for t.epoch < t.Cfg.Epochs {
 		if t.Cfg.Patience > 0 && t.stale >= t.Cfg.Patience {
+			t.stopped = &EarlyStop{Epoch: t.epoch, Patience: t.Cfg.Patience, MinDelta: t.Cfg.MinDelta, BestEpoch: t.BestEpoch, BestVal: t.BestVal}
 			break
 		}
 		// Interrupt before drawing the next permutation, so that a
@@ -282,30 +363,33 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 			return ErrInterrupted
 		}
 		warm := t.epoch < t.Cfg.WarmStart
+		ld := t.loader
+		if warm {
+			ld = t.warmLoader
+		}
 		nTrain := t.Train.Rows
 		if warm {
 			nTrain = t.warmSet().Rows
 		}
 		if t.pos == 0 {
-			for i := range t.perm {
-				t.perm[i] = int32(i)
-			}
-			t.rng.Shuffle(nTrain, func(i, j int) { t.perm[i], t.perm[j] = t.perm[j], t.perm[i] })
+			ld.Reset(t.rng)
 			t.epochLoss, t.epochSamples = 0, 0
 		}
 		lr := t.sched.LR(t.epoch)
 		t.opt.SetLR(lr)
-		bs := t.Cfg.BatchSize
-		for t.pos < nTrain {
-			if ctx.Err() != nil {
+		bs := ld.BatchSize()
+		for {
+			// At least one batch follows a shuffle (see above).
+			if t.pos > 0 && ctx.Err() != nil {
 				return ErrInterrupted
 			}
-			n := min(bs, nTrain-t.pos)
-			xb := t.xb[:n*L]
-			for i := 0; i < n; i++ {
-				r := int(t.perm[t.pos+i])
-				copy(xb[i*L:(i+1)*L], t.Train.X[r*L:(r+1)*L])
-				if warm {
+			n, ok := ld.Next(t.xb)
+			if !ok {
+				break
+			}
+			xb := t.xb[:n*t.In.Len()]
+			if warm {
+				for i, r := range ld.Indices() {
 					copy(t.tb[i*Lo:(i+1)*Lo], t.targets[r*Lo:(r+1)*Lo])
 				}
 			}
@@ -326,8 +410,8 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return fmt.Errorf("%w: the training loss became %v at epoch %d, batch %d (learning rate %g); lower the learning rate, set clip-norm (for example 1), or check the data for extreme values", ErrDiverged, v, t.epoch+1, t.pos/bs+1, lr)
 			}
-			if perSample > divergence*t.initLoss {
-				return fmt.Errorf("%w: the training loss grew to %.3g per sample at epoch %d, batch %d, more than %.0g times its initial %.3g (learning rate %g); lower the learning rate or set clip-norm (for example 1)", ErrDiverged, perSample, t.epoch+1, t.pos/bs+1, divergence, t.initLoss, lr)
+			if div := t.divergence(); div > 0 && perSample > div*t.initLoss {
+				return fmt.Errorf("%w: the training loss grew to %.3g per sample at epoch %d, batch %d, more than %.0g times its initial %.3g (learning rate %g); lower the learning rate or set clip-norm (for example 1); if the data hold rows much larger than others, raise divergence or set it to -1 to turn this check off", ErrDiverged, perSample, t.epoch+1, t.pos/bs+1, div, t.initLoss, lr)
 			}
 			t.Model.ZeroGrad()
 			t.Model.Backward(t.ws, g)
@@ -338,7 +422,7 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 			t.epochLoss += raw
 			t.epochSamples += n
 			t.lastBatch = v
-			t.pos += n
+			t.pos = ld.Pos()
 			if cb.Batch != nil {
 				cb.Batch(t.epoch+1, t.pos, nTrain)
 			}
@@ -352,6 +436,7 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 			Epoch:     t.epoch,
 			TrainLoss: t.epochLoss / float64(max(t.epochSamples, 1)),
 			ValLoss:   t.ValLoss(),
+			ValGap:    math.NaN(),
 			LastBatch: t.lastBatch,
 			LR:        lr,
 			Elapsed:   (base + time.Since(start)).Seconds(),
@@ -363,29 +448,102 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 		if math.IsNaN(st.ValLoss) && t.Val.Rows > 0 || math.IsInf(st.ValLoss, 0) {
 			return fmt.Errorf("%w: the validation loss became %v after epoch %d; lower the learning rate (now %g) or set clip-norm", ErrDiverged, st.ValLoss, t.epoch, lr)
 		}
-		t.History = append(t.History, st)
-		t.track(st, warm, cb)
-		if cb.Epoch != nil {
-			cb.Epoch(st)
+		if !warm && t.Val.Rows > 0 {
+			g, err := t.valGap(st.ValLoss)
+			if err != nil {
+				return err
+			}
+			st.ValGap = g
 		}
+		st.Elapsed = (base + time.Since(start)).Seconds()
+		t.History = append(t.History, st)
+		if err := t.track(st, warm, cb); err != nil {
+			return err
+		}
+		if cb.Epoch != nil {
+			if err := cb.Epoch(st); err != nil {
+				return err
+			}
+		}
+	}
+	if t.Cfg.Patience > 0 && t.stale >= t.Cfg.Patience && t.stopped == nil && t.epoch < t.Cfg.Epochs {
+		t.stopped = &EarlyStop{Epoch: t.epoch, Patience: t.Cfg.Patience, MinDelta: t.Cfg.MinDelta, BestEpoch: t.BestEpoch, BestVal: t.BestVal}
 	}
 	return nil
 }
 
-// track updates the best validation loss and the early-stopping counter.
-func (t *Trainer) track(st EpochStats, warm bool, cb Callbacks) {
-	if t.Val.Rows == 0 || warm {
-		return
+// divergence returns the configured divergence factor (<= 0: no check).
+func (t *Trainer) divergence() float64 {
+	if t.Cfg.Divergence == 0 {
+		return DefaultDivergence
 	}
-	if st.ValLoss < t.BestVal*(1-t.Cfg.MinDelta) {
-		t.BestVal, t.BestEpoch, t.stale = st.ValLoss, st.Epoch, 0
+	return t.Cfg.Divergence
+}
+
+// valGap returns the validation gap for a validation loss val: it solves
+// the validation optima once, on the first call.
+func (t *Trainer) valGap(val float64) (float64, error) {
+	if !t.gapDone {
+		sol, err := optimal.NewSolver(t.Loss, nil)
+		if err != nil {
+			return math.NaN(), fmt.Errorf("validation gap: %w", err)
+		}
+		L, Lo := t.In.Len(), t.Out.Len()
+		rows := t.Val.Rows
+		dst := make([]float64, rows*Lo)
+		res := make([]optimal.Result, rows)
+		if err := sol.SolveBatch(dst, res, t.Val.X, rows); err != nil {
+			return math.NaN(), fmt.Errorf("validation gap: %w", err)
+		}
+		zero := make([]float64, Lo)
+		var keep []int
+		var opt float64
+		for i := 0; i < rows; i++ {
+			z := t.Loss.Eval(nil, t.Val.X[i*L:(i+1)*L], zero, 1)
+			if !eval.Exact(t.Loss, res[i].Value, z, 0) {
+				keep = append(keep, i)
+				opt += res[i].Value
+			}
+		}
+		if len(keep) < rows {
+			t.gapSet = &data.Set{Dim: L, Rows: len(keep), X: make([]float64, len(keep)*L)}
+			for j, i := range keep {
+				copy(t.gapSet.Row(j), t.Val.Row(i))
+			}
+		}
+		if len(keep) > 0 {
+			t.gapOpt = opt / float64(len(keep))
+		}
+		t.gapDone = true
+	}
+	if t.gapOpt <= 0 {
+		return math.NaN(), nil
+	}
+	if t.gapSet != nil {
+		val = MeanLoss(t.Model, t.ws, t.Loss, t.gapSet)
+	}
+	return val/t.gapOpt - 1, nil
+}
+
+// track updates the best validation loss (any decrease) and the
+// early-stopping counter (decreases by more than MinDelta, relative).
+func (t *Trainer) track(st EpochStats, warm bool, cb Callbacks) error {
+	if t.Val.Rows == 0 || warm {
+		return nil
+	}
+	if st.ValLoss < t.ref*(1-t.Cfg.MinDelta) {
+		t.ref, t.stale = st.ValLoss, 0
+	} else {
+		t.stale++
+	}
+	if st.ValLoss < t.BestVal {
+		t.BestVal, t.BestEpoch = st.ValLoss, st.Epoch
 		t.best = append(t.best[:0], t.Model.Params...)
 		if cb.Improved != nil {
-			cb.Improved(st)
+			return cb.Improved(st)
 		}
-		return
 	}
-	t.stale++
+	return nil
 }
 
 // BestParams returns the weights with the lowest validation loss (nil

@@ -6,18 +6,25 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/internal/atomicfile"
+	"github.com/matapprox/matapprox/nn"
+	"github.com/matapprox/matapprox/train"
 )
 
 func runApprox(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("approx", "approx -model PATH -input FILE -output FILE", stderr)
+	fs := newFlagSet("approx", "approx -model PATH -input FILE -output FILE [-certify] [-max-gap G]", stderr)
 	modelPath := fs.String("model", "", "run directory or .safetensors file (required)")
 	input := fs.String("input", "", "CSV or .npy file of input generators, one per row (required)")
 	output := fs.String("output", "", "CSV or .npy file to write the approximations' generators to (required)")
 	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
 	batch := fs.Int("batch", 4096, "rows per forward pass")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	maxMem := memoryFlag(fs)
+	certify := fs.Bool("certify", false, "attach to every row its exact loss, a certified lower bound on the optimum and the certified gap (in FILE.cert.csv next to a CSV/.npy output; in the rows of a .jsonl output)")
+	maxGap := fs.Float64("max-gap", 0, "with -certify: re-solve with the exact solver every row whose certified gap exceeds this (e.g. 0.01), so every row is within it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -31,14 +38,34 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("-input %v", err)
 	}
-	outFmt, err := data.FormatOf(*output)
-	if err != nil {
-		return usagef("-output %v", err)
+	if !(*maxGap >= 0 && *maxGap < 1) {
+		return usagef("-max-gap %v: must be in [0, 1)", *maxGap)
+	}
+	if *maxGap > 0 || isJSONL(*output) {
+		*certify = true
+	}
+	outFmt := "jsonl"
+	if !isJSONL(*output) {
+		if outFmt, err = data.FormatOf(*output); err != nil {
+			return usagef("-output %v (or .jsonl with -certify)", err)
+		}
+	}
+	modelFile := *modelPath
+	if st, err := os.Stat(modelFile); err == nil && st.IsDir() {
+		modelFile = filepath.Join(modelFile, nn.WeightsFile)
+	}
+	if err := checkNotInput("-output", *output, *input, modelFile); err != nil {
+		return err
 	}
 	lm, err := loadModel(*modelPath, *n, "", "")
 	if err != nil {
 		return err
 	}
+	if err := train.ApproxEstimate(lm.model.Config, *batch).Check(maxMem.limit(), fmt.Sprintf("-batch %d", *batch), "-max-memory or a smaller -batch"); err != nil {
+		return usagef("%v", err)
+	}
+	sig := catchInterrupts(stderr, fmt.Sprintf("%s was not written (a file already there is unchanged) and no temporary file is left; run the command again", *output))
+	defer sig.stop()
 	in, out := lm.cfg.Bands()
 	f, err := os.Open(*input)
 	if err != nil {
@@ -56,20 +83,18 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	ws := lm.model.NewWorkspace(*batch)
 	buf := make([]float64, *batch*L)
 	rows := 0
-	err = atomicfile.Write(*output, 0o644, func(w io.Writer) error {
-		var wr *data.Writer
-		var err error
+	ph := newReporter(stderr, *quiet).Start("approx", max(rd.Rows(), 0), "rows")
+	newGen := func(w io.Writer) (*data.Writer, error) {
 		if outFmt == "npy" {
 			if rd.Rows() < 0 {
-				return fmt.Errorf("writing .npy needs the row count up front; read from a .npy input or write CSV")
+				return nil, fmt.Errorf("writing .npy needs the row count up front; read from a .npy input or write CSV")
 			}
-			wr, err = data.NewNPYWriter(w, rd.Rows(), Lo)
-		} else {
-			wr, err = data.NewWriter(w, "csv", Lo)
+			return data.NewNPYWriter(w, rd.Rows(), Lo)
 		}
-		if err != nil {
-			return err
-		}
+		return data.NewWriter(w, "csv", Lo)
+	}
+	// forEachBatch feeds emit the network's outputs a for each batch x of k rows.
+	forEachBatch := func(emit func(x, a []float64, k int) error) error {
 		for {
 			k := 0
 			for ; k < *batch; k++ {
@@ -85,21 +110,61 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 				}
 			}
 			if k > 0 {
-				a := lm.model.Forward(ws, buf[:k*L], k)
+				if err := emit(buf[:k*L], lm.model.Forward(ws, buf[:k*L], k), k); err != nil {
+					return err
+				}
+				rows += k
+				ph.Set(rows)
+			}
+			if k < *batch {
+				return nil
+			}
+		}
+	}
+	var ac *approxCertifier
+	if *certify {
+		if ac, err = newApproxCertifier(&lm.cfg, *maxGap, *batch); err != nil {
+			return err
+		}
+		err = withCertOutput(*output, newGen, func(cw *certRowWriter) error {
+			return forEachBatch(func(x, a []float64, k int) error {
+				g, res, err := ac.certify(x, a, k)
+				if err != nil {
+					return err
+				}
+				for i := 0; i < k; i++ {
+					if err := cw.write(g[i*Lo:(i+1)*Lo], res[i]); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+	} else {
+		err = atomicfile.Write(*output, 0o644, func(w io.Writer) error {
+			wr, err := newGen(w)
+			if err != nil {
+				return err
+			}
+			if err := forEachBatch(func(_, a []float64, k int) error {
 				for i := 0; i < k; i++ {
 					if err := wr.Write(a[i*Lo : (i+1)*Lo]); err != nil {
 						return err
 					}
 				}
-				rows += k
+				return nil
+			}); err != nil {
+				return err
 			}
-			if k < *batch {
-				return wr.Close()
-			}
-		}
-	})
+			return wr.Close()
+		})
+	}
+	ph.Finish()
 	if err != nil {
 		return err
+	}
+	if ac != nil {
+		fmt.Fprintln(stdout, ac.summary())
 	}
 	fmt.Fprintf(stdout, "wrote %d approximations (half-bandwidth %d) to %s\n", rows, out.K, *output)
 	return nil

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/eval"
 	"github.com/matapprox/matapprox/train"
 )
 
@@ -63,7 +64,7 @@ func TestTrainEvalApproxOptimal(t *testing.T) {
 		t.Fatalf("eval -json results: %s", out)
 	}
 	ap := obj.Results[0].Approximations
-	for _, m := range methods {
+	for _, m := range eval.Methods {
 		if len(ap[m].Generator) != 7 {
 			t.Errorf("%s generator %v", m, ap[m].Generator)
 		}
@@ -129,7 +130,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "-epochs", "ten"}, 2, "epochs"},
 		{[]string{"train", "-nosuchflag"}, 2, "nosuchflag"},
 		{[]string{"train", "-preset", "nope"}, 2, "preset"},
-		{[]string{"train", "-config", write("bad.yaml", "epochs: 2\nbatchsize: 3\n")}, 1, "bad.yaml:2"},
+		{[]string{"train", "-config", write("bad.yaml", "epochs: 2\nbatchsize: 3\n")}, 2, "bad.yaml:2"},
 		{[]string{"train", "-out", dir}, 2, "already exists"},
 		{[]string{"eval", "-model", dir, "-matrix", "1,2,3"}, 2, "2K+1"},
 		{[]string{"eval", "-model", dir, "-matrix", "1,2,x,4,5,6,7,8,9,10,11"}, 2, "not a number"},

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
+	"github.com/matapprox/matapprox/eval"
+	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/optimal"
 	"github.com/matapprox/matapprox/structure"
 	"github.com/matapprox/matapprox/train"
@@ -23,20 +24,28 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 	symbol := fs.Bool("symbol", false, "spectral loss: solve the N → ∞ problem (Chebyshev approximation of the symbol) and print its certified bounds and the finite-N sandwich")
 	probes := fs.String("probes", "notebook", "probe distribution (notebook, gaussian, rademacher) or a CSV/.npy probe file")
 	numProbes := fs.Int("num-probes", 100, "probes drawn from a distribution")
+	maxMem := memoryFlag(fs)
 	seed := fs.Uint64("seed", 1, "seed for drawn probes (the seed preset's probes with the default)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	batch := addBatchFlags(fs) // optimal_batch.go: -input, -output, -shard
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if batch.active() {
+		return batch.run(fs, stdout)
 	}
 	if *matrix == "" || *outBand < 0 {
 		return usagef("-matrix and -out-band are required")
 	}
-	// The band comes from the number of entries, split as parseMatrix does.
-	fields := strings.FieldsFunc(*matrix, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '[' || r == ']' })
-	if len(fields)%2 == 0 {
-		return usagef("-matrix has %d entries, want an odd number 2K+1 (diagonal −K first)", len(fields))
+	// The band comes from the generator's length, 2K+1.
+	x, err := parseNumbers(*matrix)
+	if err != nil {
+		return err
 	}
-	k := len(fields) / 2
+	if len(x)%2 == 0 {
+		return usagef("-matrix has %d entries: the generator of a matrix of half-bandwidth K has an odd number, 2K+1", len(x))
+	}
+	k := len(x) / 2
 	size := *n
 	if size == 0 {
 		size = 2*k + 1
@@ -58,8 +67,7 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 		if err := structure.CheckNested(in, out); err != nil {
 			return usagef("-out-band: %v", err)
 		}
-		x, err := parseMatrix(*matrix, in)
-		if err != nil {
+		if x, err = parseMatrix(*matrix, in); err != nil {
 			return err
 		}
 		return printSymbol(stdout, in, out, x, *tol, *asJSON)
@@ -70,47 +78,71 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return usagef("%v", err)
 	}
+	if err := train.LossEstimate(&cfg).Check(maxMem.limit(), "this problem", "-max-memory"); err != nil {
+		return usagef("%v", err)
+	}
 	in, _ := cfg.Bands()
-	x, err := parseMatrix(*matrix, in)
+	if x, err = parseMatrix(*matrix, in); err != nil {
+		return err
+	}
+	trained, _, err := train.BuildLoss(&cfg)
 	if err != nil {
 		return err
 	}
-	ev, err := newEvaluator(nil, &cfg)
-	if err != nil {
-		return err
-	}
-	// One solve: the exact solver for the loss, then the metrics of its answer.
-	sol, err := optimal.NewSolver(ev.trained, &optimal.Options{Tol: *tol, Method: *method})
+	// One solve per matrix: the evaluator uses this solver for the optimum.
+	sol, err := optimal.NewSolver(trained, &optimal.Options{Tol: *tol, Method: *method})
 	if err != nil {
 		if errors.Is(err, optimal.ErrOption) {
 			return usagef("%v", err)
 		}
 		return err
 	}
-	r, err := sol.Solve(x)
+	opts := &eval.Options{Solver: sol}
+	if cfg.Loss != "probe" {
+		// probe_loss is measured with the -probes distribution or file.
+		pc := cfg
+		pc.Loss = "probe"
+		pl, _, err := train.BuildLoss(&pc)
+		if err != nil {
+			return err
+		}
+		opts.Probe, opts.Probes = pl.(*loss.Quadratic), train.ProbesDescription(&pc)
+	} else {
+		opts.Probes = train.ProbesDescription(&cfg) + " (the loss minimised)"
+	}
+	ev, err := eval.New(nil, trained, opts)
 	if err != nil {
 		return err
 	}
-	best := ev.measure(x, r.A)
-	obj := map[string]any{"loss": *lossName, "n": size, "in_band": k, "out_band": *outBand,
-		"generator": best.Generator, "probe_loss": best.ProbeLoss, "frobenius": best.Frobenius, "spectral": best.Spectral}
-	if sol.Iterative() {
-		obj["value"], obj["lower_bound"], obj["relative_gap"], obj["converged"] = r.Value, r.Lower, r.Gap(), r.Converged
-		obj["iterations"], obj["method"] = r.Iterations, sol.Method()
-		if !r.Converged {
-			fmt.Fprintf(stderr, "warning: the solver stopped at a certified relative gap of %.3g, short of the tolerance; the answer is within that gap of the optimum\n", r.Gap())
+	row, err := ev.Evaluate(x)
+	if err != nil {
+		return err
+	}
+	best := row.Method(eval.Optimal)
+	obj := map[string]any{"loss": *lossName, "n": size, "in_band": k, "out_band": *outBand, "probes": ev.Probes(),
+		"generator": best.A, "probe_loss": jsonNum(best.ProbeLoss), "frobenius": jsonNum(best.Frobenius), "spectral": jsonNum(best.Spectral)}
+	if *lossName == "spectral" {
+		gap := 0.0
+		if best.Loss > 0 {
+			gap = (best.Loss - row.Lower) / best.Loss
+		}
+		obj["lower_bound"], obj["relative_gap"] = row.Lower, gap
+		// The fields match the batch records (optimal_batch.go); whether the
+		// solve stopped short is said on stderr.
+		if !row.Converged {
+			fmt.Fprintf(stderr, "warning: the solver stopped at a certified relative gap of %.3g, short of the tolerance; the answer is within that gap of the optimum\n", gap)
 		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(sanitize(obj))
+		return enc.Encode(obj)
 	}
 	fmt.Fprintf(stdout, "optimal %s approximation, %d×%d, half-bandwidth %d → %d\n", *lossName, size, size, k, *outBand)
-	fmt.Fprintf(stdout, "generator   %s\n", fmtVec(best.Generator))
-	fmt.Fprintf(stdout, "probe_loss  %.6g\nfrobenius   %.6g\nspectral    %.6g\n", best.ProbeLoss, best.Frobenius, best.Spectral)
-	if sol.Iterative() {
-		fmt.Fprintf(stdout, "certified lower bound on the spectral optimum %.9g (relative gap %.2g)\n", r.Lower, r.Gap())
+	fmt.Fprintf(stdout, "generator   %s\n", fmtVec(best.A))
+	fmt.Fprintf(stdout, "probe_loss  %.6g   (%s)\nfrobenius   %.6g\nspectral    %.6g\n", best.ProbeLoss, ev.Probes(), best.Frobenius, best.Spectral)
+	if lb, ok := obj["lower_bound"]; ok {
+		fmt.Fprintf(stdout, "certified lower bound on the spectral optimum %.9g (relative gap %.2g)\n", lb, obj["relative_gap"])
 	}
 	return nil
 }
@@ -123,17 +155,21 @@ func printSymbol(w io.Writer, in, out structure.Band, x []float64, tol float64, 
 		return err
 	}
 	lowN := r.LowerN(in.N)
+	gapN := 0.0
+	if r.Upper > 0 {
+		gapN = (r.Upper - lowN) / r.Upper
+	}
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(sanitize(map[string]any{"loss": "spectral", "symbol": true, "n": in.N, "in_band": in.K, "out_band": out.K,
-			"generator": r.A, "upper_inf": r.Upper, "lower_inf": r.Lower, "relative_gap_inf": r.Gap(),
-			"lower_n": lowN, "upper_n": r.Upper, "relative_gap_n": (r.Upper - lowN) / r.Upper}))
+		return enc.Encode(map[string]any{"loss": "spectral", "symbol": true, "n": in.N, "in_band": in.K, "out_band": out.K,
+			"generator": r.A, "upper_inf": jsonNum(r.Upper), "lower_inf": jsonNum(r.Lower), "relative_gap_inf": jsonNum(r.Gap()),
+			"lower_n": jsonNum(lowN), "upper_n": jsonNum(r.Upper), "relative_gap_n": jsonNum(gapN)})
 	}
 	fmt.Fprintf(w, "Chebyshev approximation of the symbol, half-bandwidth %d → %d\n", in.K, out.K)
 	fmt.Fprintf(w, "generator   %s\n", fmtVec(r.A))
 	fmt.Fprintf(w, "opt_∞ in [%.12g, %.12g] (certified relative gap %.2g)\n", r.Lower, r.Upper, r.Gap())
 	fmt.Fprintf(w, "N = %d: opt_N in [%.12g, %.12g] (relative gap %.2g); the generator above attains at most %.12g\n",
-		in.N, lowN, r.Upper, (r.Upper-lowN)/r.Upper, r.Upper)
+		in.N, lowN, r.Upper, gapN, r.Upper)
 	return nil
 }

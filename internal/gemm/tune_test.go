@@ -32,14 +32,14 @@ func minTime(f func(), calls, rounds int) time.Duration {
 func TestTune(t *testing.T) {
 	exp := os.Getenv("MATAPPROX_GEMM_TUNE")
 	if exp == "" {
-		t.Skip("set MATAPPROX_GEMM_TUNE=gonum|directB|packA|parallel to run")
+		t.Skip("set MATAPPROX_GEMM_TUNE=gonum|directB|packA|parallel|paths|paths32 to run")
 	}
 	type variant struct {
 		name string
 		set  func()
 	}
 	var variants []variant
-	useGonum := false
+	useGonum, single := false, false
 	switch exp {
 	case "gonum":
 		variants = []variant{
@@ -48,13 +48,13 @@ func TestTune(t *testing.T) {
 		}
 	case "directB":
 		variants = []variant{
-			{"packed", func() { directB = func(*params) bool { return false } }},
-			{"direct", func() { directB = func(*params) bool { return true } }},
+			{"packed", func() { directB = func(int, int) bool { return false } }},
+			{"direct", func() { directB = func(int, int) bool { return true } }},
 		}
 	case "packA":
 		variants = []variant{
-			{"inplace", func() { packA = func(*params) bool { return false } }},
-			{"packed", func() { packA = func(*params) bool { return true } }},
+			{"inplace", func() { packA = func(int, int) bool { return false } }},
+			{"packed", func() { packA = func(int, int) bool { return true } }},
 		}
 	case "parallel":
 		variants = []variant{
@@ -63,11 +63,18 @@ func TestTune(t *testing.T) {
 		}
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 		defer func(w int) { minPartWork = w }(minPartWork)
+	case "paths", "paths32":
+		// Kernel families; paths32 times Sgemm on the float32 rounding.
+		single = exp == "paths32"
+		for p := AVX2; p <= BestPath(); p++ {
+			variants = append(variants, variant{p.String(), func() { SetPath(p) }})
+		}
+		defer SetPath(SetPath(BestPath()))
 	default:
 		t.Fatalf("unknown experiment %q", exp)
 	}
-	defer func(f func(*params) bool) { directB = f }(directB)
-	defer func(f func(*params) bool) { packA = f }(packA)
+	defer func(f func(int, int) bool) { directB = f }(directB)
+	defer func(f func(int, int) bool) { packA = f }(packA)
 	var shapes []benchShape
 	shapes = append(shapes, mlpShapes(100, []int{11, 100, 100, 7}, 10)...)
 	shapes = append(shapes, mlpShapes(256, []int{129, 512, 512, 65}, 129)...)
@@ -84,7 +91,12 @@ func TestTune(t *testing.T) {
 	for _, s := range shapes {
 		rng := rand.New(rand.NewPCG(1, 1))
 		p := newProblem(rng, s.tA, s.tB, s.m, s.n, s.k, 0, 1, s.beta)
+		a32, b32, c32 := to32(p.a), to32(p.b), to32(p.c)
 		f := func() {
+			if single {
+				Sgemm(p.tA, p.tB, p.m, p.n, p.k, 1, a32, p.lda, b32, p.ldb, float32(p.beta), c32, p.ldc)
+				return
+			}
 			if useGonum {
 				gonum.Implementation{}.Dgemm(p.tA, p.tB, p.m, p.n, p.k, 1, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc)
 				return
