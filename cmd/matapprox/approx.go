@@ -62,7 +62,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := train.ApproxEstimate(lm.model.Config, *batch).Check(maxMem.limit(), fmt.Sprintf("-batch %d", *batch), "-max-memory or a smaller -batch"); err != nil {
+	if err := train.ApproxEstimate(lm.model.Config, *batch).Check(maxMem.limit(), fmt.Sprintf("-batch %d", *batch), "-max-memory"); err != nil {
 		return usagef("%v", err)
 	}
 	sig := catchInterrupts(stderr, fmt.Sprintf("%s was not written (a file already there is unchanged) and no temporary file is left; run the command again", *output))
