@@ -312,10 +312,10 @@ func (a *Approximator) Forward(ws *ApproxWorkspace, x []float64, n int) []float6
 	if ws.sym != a.Symmetry || len(ws.u) != len(ws.els)*ws.maxBatch*m || len(ws.out) != ws.maxBatch*lo {
 		panic("nn: workspace belongs to an approximator of another architecture")
 	}
-	h := m / 2      // out-of-band entries on each side, K − K'
-	K := in.K       // x[j] is diagonal j − K
-	ko := out.K     // a[j] is diagonal j − K'
-	G := len(ws.els) // group order
+	h := m / 2                   // out-of-band entries on each side, K − K'
+	K := in.K                    // x[j] is diagonal j − K
+	ko := out.K                  // a[j] is diagonal j − K'
+	G := len(ws.els)             // group order
 	uParity := func(j int) int { // diagonal of direction entry j
 		d := j - K
 		if j >= h {

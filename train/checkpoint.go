@@ -81,7 +81,7 @@ func (t *Trainer) WriteCheckpoint(path string) error {
 		ConfigHash: ConfigHash(&t.Cfg), DataHash: t.dataHash(),
 		Epoch: t.epoch, Pos: t.pos, Perm: t.perm,
 		EpochLoss: t.epochLoss, EpochSamples: t.epochSamples, LastBatch: t.lastBatch, InitLoss: t.initLoss, Elapsed: t.elapsed,
-		Params: t.Model.Params, Mean: t.Model.Mean, Std: t.Model.Std,
+		Params: t.Model.Params(), Mean: t.Model.Net.Mean, Std: t.Model.Net.Std,
 		Optimizer: opt, RNG: rng,
 		History: t.History, BestVal: t.BestVal, BestEpoch: t.BestEpoch, Best: t.best, Stale: t.stale,
 	}
@@ -127,7 +127,7 @@ func (t *Trainer) Resume(path string) error {
 	if ck.DataHash != t.dataHash() {
 		return bad("the training data or probes differ from the run's (was a data file changed?)")
 	}
-	if len(ck.Params) != len(t.Model.Params) || len(ck.Perm) != len(t.perm) || ck.Pos < 0 || ck.Pos > len(t.perm) || ck.Epoch < 0 || ck.Epoch > t.Cfg.Epochs {
+	if len(ck.Params) != len(t.Model.Params()) || len(ck.Perm) != len(t.perm) || ck.Pos < 0 || ck.Pos > len(t.perm) || ck.Epoch < 0 || ck.Epoch > t.Cfg.Epochs {
 		return bad("its shapes do not match the configuration")
 	}
 	var st optim.State
@@ -140,8 +140,8 @@ func (t *Trainer) Resume(path string) error {
 	if err := t.src.UnmarshalBinary(ck.RNG); err != nil {
 		return bad("random state: " + err.Error())
 	}
-	copy(t.Model.Params, ck.Params)
-	t.Model.Mean, t.Model.Std = ck.Mean, ck.Std
+	copy(t.Model.Params(), ck.Params)
+	t.Model.Net.Mean, t.Model.Net.Std = ck.Mean, ck.Std
 	t.epoch, t.pos, t.perm = ck.Epoch, ck.Pos, ck.Perm
 	t.epochLoss, t.epochSamples, t.lastBatch, t.initLoss, t.elapsed = ck.EpochLoss, ck.EpochSamples, ck.LastBatch, ck.InitLoss, ck.Elapsed
 	t.History, t.BestVal, t.BestEpoch, t.best, t.stale = ck.History, ck.BestVal, ck.BestEpoch, ck.Best, ck.Stale

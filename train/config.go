@@ -53,6 +53,19 @@ type Config struct {
 	Hidden      []int  `yaml:"hidden" json:"hidden"`
 	Activation  string `yaml:"activation" json:"activation"`
 	Standardize bool   `yaml:"standardize" json:"standardize"`
+	// Architecture is "mlp" (or empty: the network maps the whole input,
+	// the notebook's) or "sphere" (exact by construction: the in-band
+	// entries are copied, the network predicts the correction on the unit
+	// sphere of the out-of-band ones; see package nn).
+	Architecture string `yaml:"architecture" json:"architecture,omitempty"`
+	// Symmetry is the group a sphere approximator averages over: "none",
+	// "odd", "odd+reverse+modulate", … or empty for the loss's own group
+	// (odd+reverse+modulate for the 2-norm, odd otherwise).
+	Symmetry string `yaml:"symmetry" json:"symmetry,omitempty"`
+	// SphereFraction of the training rows of a sphere approximator get
+	// out-of-band directions drawn uniformly on the sphere (their norm
+	// kept), so that training covers every direction.
+	SphereFraction float64 `yaml:"sphere-fraction" json:"sphere_fraction,omitempty"`
 
 	// Optimizer: "adagrad", "sgd", "adam" or "adamw".
 	Optimizer   string  `yaml:"optimizer" json:"optimizer"`
@@ -101,6 +114,18 @@ func (c *Config) NetworkConfig() (nn.Config, error) {
 	}
 	in, out := c.Bands()
 	return nn.Config{Inputs: in.Len(), Hidden: append([]int(nil), c.Hidden...), Outputs: out.Len(), Activation: act}, nil
+}
+
+// ModelSymmetry returns the symmetry of a sphere approximator: Symmetry, or
+// the group of the loss's optimum when it is empty.
+func (c *Config) ModelSymmetry() (nn.Symmetry, error) {
+	if c.Symmetry == "" {
+		if c.Loss == "spectral" {
+			return nn.SymmetryFull, nil
+		}
+		return nn.Odd, nil
+	}
+	return nn.ParseSymmetry(c.Symmetry)
 }
 
 // OptimizerConfig returns the optimizer settings: PyTorch's defaults for
@@ -197,6 +222,27 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.NetworkConfig(); err != nil {
 		return fmt.Errorf("%w: %w", err, ErrConfig)
+	}
+	switch c.Architecture {
+	case "", "mlp":
+		if c.Symmetry != "" || c.SphereFraction != 0 {
+			return bad("symmetry", c.Symmetry, "symmetry and sphere-fraction apply to architecture sphere only")
+		}
+	case "sphere":
+		if c.OutBand >= c.InBand {
+			return bad("architecture", c.Architecture, "sphere needs out-band below in-band (there is nothing to correct otherwise)")
+		}
+		if c.Standardize {
+			return bad("standardize", c.Standardize, "architecture sphere takes unit directions; set standardize: false")
+		}
+		if _, err := c.ModelSymmetry(); err != nil {
+			return fmt.Errorf("symmetry: %w: %w", err, ErrConfig)
+		}
+		if !(c.SphereFraction >= 0 && c.SphereFraction <= 1) {
+			return bad("sphere-fraction", c.SphereFraction, "must be in [0, 1]")
+		}
+	default:
+		return bad("architecture", c.Architecture, "use mlp or sphere")
 	}
 	if !finite(c.LR) || c.LR <= 0 {
 		return bad("lr", c.LR, "the learning rate must be positive and finite")

@@ -20,7 +20,7 @@ import (
 
 // loadedModel is a network with the configuration it was trained with.
 type loadedModel struct {
-	model *nn.MLP
+	model *nn.Approximator
 	cfg   train.Config
 	dir   string // run directory, "" for a bare file
 }
@@ -48,7 +48,7 @@ func loadModel(path string, n int, lossName, probes string) (*loadedModel, error
 		}
 		lm.dir = path
 	}
-	if lm.model, err = nn.Load(path); err != nil {
+	if lm.model, err = nn.LoadApproximator(path); err != nil {
 		return nil, err
 	}
 	if lm.dir != "" {
@@ -63,13 +63,14 @@ func loadModel(path string, n int, lossName, probes string) (*loadedModel, error
 		}
 	}
 	// A bare model: take the bands from its metadata or its shapes.
-	c := lm.model.Config
-	if c.Inputs%2 == 0 || c.Outputs%2 == 0 || c.Outputs > c.Inputs {
-		return nil, fmt.Errorf("model: %s maps %d inputs to %d outputs; a band approximator maps 2K+1 inputs to 2K'+1 <= 2K+1 outputs", path, c.Inputs, c.Outputs)
+	c := lm.model.Net.Config
+	nIn, nOut := lm.model.Inputs(), lm.model.Outputs()
+	if nIn%2 == 0 || nOut%2 == 0 || nOut > nIn {
+		return nil, fmt.Errorf("model: %s maps %d inputs to %d outputs; a band approximator maps 2K+1 inputs to 2K'+1 <= 2K+1 outputs", path, nIn, nOut)
 	}
 	cfg, _ := train.Preset("seed")
-	cfg.InBand, cfg.OutBand = (c.Inputs-1)/2, (c.Outputs-1)/2
-	cfg.N = c.Inputs
+	cfg.InBand, cfg.OutBand = (nIn-1)/2, (nOut-1)/2
+	cfg.N = nIn
 	if m := lm.model.Meta; m.In != nil {
 		cfg.N = m.In.N
 	}
@@ -78,6 +79,12 @@ func loadModel(path string, n int, lossName, probes string) (*loadedModel, error
 	}
 	cfg.Hidden = c.Hidden
 	cfg.Activation = c.Activation.String()
+	if lm.model.Kind == nn.KindSphere {
+		cfg.Architecture, cfg.Symmetry, cfg.Standardize = "sphere", lm.model.Symmetry.String(), false
+	}
+	if l := lm.model.Meta.Extra["loss"]; l != "" && lossName == "" {
+		lossName = l
+	}
 	if lossName != "" {
 		cfg.Loss = lossName
 	}
@@ -93,8 +100,8 @@ func loadModel(path string, n int, lossName, probes string) (*loadedModel, error
 
 func (lm *loadedModel) check() error {
 	in, out := lm.cfg.Bands()
-	if lm.model.Config.Inputs != in.Len() || lm.model.Config.Outputs != out.Len() {
-		return fmt.Errorf("model: the network maps %d → %d values but the run's bands need %d → %d", lm.model.Config.Inputs, lm.model.Config.Outputs, in.Len(), out.Len())
+	if lm.model.Inputs() != in.Len() || lm.model.Outputs() != out.Len() {
+		return fmt.Errorf("model: the network maps %d → %d values but the run's bands need %d → %d", lm.model.Inputs(), lm.model.Outputs(), in.Len(), out.Len())
 	}
 	return nil
 }

@@ -35,8 +35,8 @@ type result struct {
 type evaluator struct {
 	cfg      train.Config
 	in, out  structure.Band
-	model    *nn.MLP // nil: no network
-	ws       *nn.Workspace
+	model    *nn.Approximator // nil: no network
+	ws       *nn.ApproxWorkspace
 	probe    *loss.Quadratic
 	spec     *loss.Spectral
 	trained  loss.Loss
@@ -47,7 +47,7 @@ type evaluator struct {
 // newEvaluator prepares the losses and the exact solver for the loss cfg
 // trains with. The probe-loss metric uses cfg's probes, or 100 Gaussian
 // probes when cfg has none.
-func newEvaluator(m *nn.MLP, cfg *train.Config) (*evaluator, error) {
+func newEvaluator(m *nn.Approximator, cfg *train.Config) (*evaluator, error) {
 	e := &evaluator{cfg: *cfg, model: m, lossName: cfg.Loss}
 	e.in, e.out = cfg.Bands()
 	var err error
@@ -134,7 +134,7 @@ func (e *evaluator) measure(x, a []float64) *approximation {
 
 // evaluateRun evaluates a trained network on (up to 1000 of) a run's
 // validation matrices, or its training matrices when it has none.
-func evaluateRun(m *nn.MLP, cfg *train.Config, trainSet, valSet *data.Set) (*evaluator, []result, summary, error) {
+func evaluateRun(m *nn.Approximator, cfg *train.Config, trainSet, valSet *data.Set) (*evaluator, []result, summary, error) {
 	ev, err := newEvaluator(m, cfg)
 	if err != nil {
 		return nil, nil, summary{}, err

@@ -58,11 +58,11 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 }
 
 // writeReport writes DIR/report.html for a finished run.
-func writeReport(dir string, m *nn.MLP, cfg *train.Config, hist []train.EpochStats, ev *evaluator, res []result, sum summary) error {
+func writeReport(dir string, m *nn.Approximator, cfg *train.Config, hist []train.EpochStats, ev *evaluator, res []result, sum summary) error {
 	return report.WriteFile(filepath.Join(dir, "report.html"), reportData(m, cfg, hist, ev, res, sum))
 }
 
-func reportData(m *nn.MLP, cfg *train.Config, hist []train.EpochStats, ev *evaluator, res []result, sum summary) report.Data {
+func reportData(m *nn.Approximator, cfg *train.Config, hist []train.EpochStats, ev *evaluator, res []result, sum summary) report.Data {
 	d := report.Data{
 		Title:     fmt.Sprintf("matapprox: %d×%d, half-bandwidth %d → %d, %s loss", cfg.N, cfg.N, cfg.InBand, cfg.OutBand, cfg.Loss),
 		Generated: time.Now(),

@@ -42,11 +42,11 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	if err := trainInDir(def, defDir, false, trainOptions{quiet: true, report: true}, io.Discard, stderr); err != nil {
 		return fmt.Errorf("default preset: %w", err)
 	}
-	seedModel, err := nn.Load(seedDir)
+	seedModel, err := nn.LoadApproximator(seedDir)
 	if err != nil {
 		return err
 	}
-	defModel, err := nn.Load(defDir)
+	defModel, err := nn.LoadApproximator(defDir)
 	if err != nil {
 		return err
 	}
