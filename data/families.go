@@ -14,20 +14,27 @@ import (
 // reversed or modulated, other generators, and inputs that already lie in
 // the output band. Families are the out-of-distribution check of an
 // evaluation (see Families).
+// A Family is a Generator, so it plugs in wherever one does.
 type Family struct {
-	// Name identifies the family, e.g. "scale-1e3" or "in-band".
-	Name string
-	// Description says in a few words what the inputs are.
-	Description string
-	// InBand reports that every input has zero out-of-band entries, so that
-	// the exact optimum is the input itself, with zero error.
-	InBand bool
-
-	fill func(dst []float64, rng *rand.Rand)
+	name, desc string
+	inBand     bool
+	fill       func(dst []float64, rng *rand.Rand)
 }
 
-// Fill draws one input generator into dst.
+var _ Generator = Family{}
+
+// Fill implements Generator: it draws one input generator into dst.
 func (f Family) Fill(dst []float64, rng *rand.Rand) { f.fill(dst, rng) }
+
+// Name implements Generator: the family's name, e.g. "scale-1e3".
+func (f Family) Name() string { return f.name }
+
+// Describe says in a few words what the inputs are.
+func (f Family) Describe() string { return f.desc }
+
+// InBand reports that every input has zero out-of-band entries, so that the
+// exact optimum is the input itself, with zero error.
+func (f Family) InBand() bool { return f.inBand }
 
 // Generate draws rows inputs of band b (2K+1 entries each).
 func (f Family) Generate(b structure.Band, rows int, rng *rand.Rand) *Set {
@@ -54,7 +61,7 @@ func Families(base Generator, in, out structure.Band) ([]Family, error) {
 	L, K, ko := in.Len(), in.K, out.K
 	lo, hi := K-ko, K+ko+1 // the in-band entries are x[lo:hi]
 	mapped := func(name, desc string, f func(x []float64)) Family {
-		return Family{Name: name, Description: desc, fill: func(dst []float64, rng *rand.Rand) {
+		return Family{name: name, desc: desc, fill: func(dst []float64, rng *rand.Rand) {
 			base.Fill(dst, rng)
 			f(dst)
 		}}
@@ -67,7 +74,7 @@ func Families(base Generator, in, out structure.Band) ([]Family, error) {
 		})
 	}
 	gen := func(name, desc string, g Generator) Family {
-		return Family{Name: name, Description: desc, fill: g.Fill}
+		return Family{name: name, desc: desc, fill: g.Fill}
 	}
 	fams := []Family{
 		gen("in-distribution", "the training generator, "+base.Name(), base),
@@ -110,7 +117,7 @@ func Families(base Generator, in, out structure.Band) ([]Family, error) {
 			}
 		}
 	})
-	inband.InBand = true
+	inband.inBand = true
 	return append(fams, inband), nil
 }
 
@@ -118,7 +125,7 @@ func Families(base Generator, in, out structure.Band) ([]Family, error) {
 func FamilyNames(fams []Family) string {
 	names := make([]string, len(fams))
 	for i, f := range fams {
-		names[i] = f.Name
+		names[i] = f.Name()
 	}
 	return strings.Join(names, ", ")
 }
@@ -165,12 +172,15 @@ func (sparse) Name() string { return "sparse" }
 
 // CoverSphere returns a copy of s in which each row, independently with
 // probability frac, has its out-of-band entries (those of in outside out)
-// replaced by a direction drawn uniformly on their unit sphere (a normalised
-// standard normal vector; Muller, "A note on a method for generating points
-// uniformly on n-dimensional spheres", CACM 2(4), 1959) times the row's own
-// out-of-band norm (1 for a row whose out-of-band entries are zero). The
-// in-band entries are kept. Training a sphere approximator on the result
-// covers every direction while keeping the data's own directions.
+// replaced by a random direction times the row's own out-of-band norm (1 for
+// a row whose out-of-band entries are zero): with probability 1/2 a
+// direction uniform on the unit sphere (a normalised standard normal vector;
+// Muller, "A note on a method for generating points uniformly on
+// n-dimensional spheres", CACM 2(4), 1959), otherwise one uniform on a random
+// coordinate subsphere (each entry kept with probability 1/2, at least one),
+// so that the sphere's lower-dimensional faces, where sparse inputs lie, are
+// sampled too. The in-band entries are kept. Training a sphere approximator
+// on the result covers every direction while keeping the data's own.
 func CoverSphere(s *Set, in, out structure.Band, frac float64, rng *rand.Rand) *Set {
 	L := in.Len()
 	lo, hi := in.K-out.K, in.K+out.K+1
@@ -189,10 +199,16 @@ func CoverSphere(s *Set, in, out structure.Band, frac float64, rng *rand.Rand) *
 		if rho == 0 {
 			rho = 1
 		}
-		for j := range row {
-			if j < lo || j >= hi {
-				row[j] = rng.NormFloat64()
-				g = math.Hypot(g, row[j])
+		sparse := rng.IntN(2) == 0
+		for g == 0 {
+			for j := range row {
+				if j < lo || j >= hi {
+					row[j] = rng.NormFloat64()
+					if sparse && rng.IntN(2) == 0 {
+						row[j] = 0
+					}
+					g = math.Hypot(g, row[j])
+				}
 			}
 		}
 		for j := range row {

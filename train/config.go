@@ -66,6 +66,10 @@ type Config struct {
 	// out-of-band directions drawn uniformly on the sphere (their norm
 	// kept), so that training covers every direction.
 	SphereFraction float64 `yaml:"sphere-fraction" json:"sphere_fraction,omitempty"`
+	// SpectralSmoothing, when positive, trains the spectral loss through
+	// its smooth upper bound loss.SmoothSpectral with this relative
+	// temperature; validation and evaluation use the 2-norm itself.
+	SpectralSmoothing float64 `yaml:"spectral-smoothing" json:"spectral_smoothing,omitempty"`
 
 	// Optimizer: "adagrad", "sgd", "adam" or "adamw".
 	Optimizer   string  `yaml:"optimizer" json:"optimizer"`
@@ -243,6 +247,9 @@ func (c *Config) Validate() error {
 		}
 	default:
 		return bad("architecture", c.Architecture, "use mlp or sphere")
+	}
+	if !(c.SpectralSmoothing >= 0 && c.SpectralSmoothing < 1) || (c.SpectralSmoothing > 0 && c.Loss != "spectral") {
+		return bad("spectral-smoothing", c.SpectralSmoothing, "must be in [0, 1), and applies to loss spectral only")
 	}
 	if !finite(c.LR) || c.LR <= 0 {
 		return bad("lr", c.LR, "the learning rate must be positive and finite")

@@ -122,6 +122,11 @@ func New(cfg Config) (*Trainer, error) {
 	}
 	red, _ := cfg.Reduce()
 	t.Objective = loss.Objective{Loss: t.Loss, Reduction: red, Scale: cfg.LossScale}
+	if cfg.SpectralSmoothing > 0 {
+		if t.Objective.Loss, err = loss.NewSmoothSpectral(t.In, t.Out, cfg.SpectralSmoothing); err != nil {
+			return nil, err
+		}
+	}
 	if t.Model, err = NewModel(&cfg, t.Train); err != nil {
 		return nil, err
 	}

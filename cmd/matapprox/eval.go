@@ -133,7 +133,10 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	count := fs.Int("count", 1000, "held-out random matrices to evaluate when no -matrix or -input is given")
 	seed := fs.Uint64("seed", 12345, "seed of the held-out random matrices")
 	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
-	lossName := fs.String("loss", "", "for a bare model: the loss it was trained with (default probe)")
+	lossName := fs.String("loss", "", "for a bare model: the loss it was trained with (default: the file's, else probe)")
+	families := fs.Bool("families", false, "also evaluate on every out-of-distribution family (scaled, negated, reversed, Gaussian, other generators, in-band inputs, other N)")
+	familyCount := fs.Int("family-count", 200, "matrices per family with -families")
+	otherN := fs.String("other-n", "", "with -families: other matrix sizes to evaluate at, comma-separated (default: 2N for a sphere model under a size-independent loss)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -190,8 +193,43 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	sum := summarize(res, lm.cfg.Loss)
+	var fams []familyResult
+	if *families {
+		if *familyCount < 1 {
+			return usagef("-family-count %d: must be at least 1", *familyCount)
+		}
+		base, err := data.GeneratorByName(lm.cfg.Data, in)
+		if err != nil {
+			base, _ = data.GeneratorByName("notebook", in)
+		}
+		if fams, err = familyGaps(ev, base, *familyCount, *seed); err != nil {
+			return err
+		}
+		sizes := defaultOtherSizes(&lm.cfg)
+		if *otherN != "" {
+			sizes = nil
+			for _, f := range strings.Split(*otherN, ",") {
+				v, err := strconv.Atoi(strings.TrimSpace(f))
+				if err != nil || v < 1 {
+					return usagef("-other-n %q: give matrix sizes, comma-separated", *otherN)
+				}
+				sizes = append(sizes, v)
+			}
+		}
+		if lm.model.Kind != nn.KindSphere && len(sizes) > 0 {
+			return usagef("-other-n: a plain (mlp) network takes inputs of one size only; train architecture sphere")
+		}
+		more, err := otherSizeGaps(lm, sizes, min(*familyCount, 200), *seed)
+		if err != nil {
+			return err
+		}
+		fams = append(fams, more...)
+	}
 	if *asJSON {
 		obj := map[string]any{"n": in.N, "in_band": in.K, "out_band": out.K, "loss": lm.cfg.Loss, "summary": sum}
+		if fams != nil {
+			obj["families"] = fams
+		}
 		if !random {
 			obj["results"] = res
 		} else {
@@ -212,6 +250,10 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	if rows > 1 || random {
 		printSummary(stdout, sum)
+	}
+	if fams != nil {
+		fmt.Fprintln(stdout)
+		printFamilies(stdout, fams)
 	}
 	return nil
 }
