@@ -37,7 +37,10 @@ var inferSizes = map[string]inferSize{
 
 // inferResult is the throughput, in matrices per second, of each method.
 type inferResult struct {
-	Network, Projection, Spectral float64
+	Network, Network32, Projection, Spectral float64
+	// Torch32 and Torch64 are PyTorch's forward pass (torch.no_grad) in
+	// float32 and float64; 0 when not measured.
+	Torch32, Torch64 float64
 	// SpectralSolved is how many matrices the spectral timing solved;
 	// SpectralFailed how many of them returned an error (counted anyway:
 	// the solver returns its best certified answer with ErrNotConverged).
@@ -72,6 +75,13 @@ func measureInference(s inferSize, total int, d time.Duration, minSolves int) (i
 	ws := m.NewWorkspace(s.BatchSize)
 	res.Network = timeBatched(total, s.Pool, s.BatchSize, func(lo, n int) {
 		m.Forward(ws, pool.X[lo*L:(lo+n)*L], n)
+	})
+	if err := m.SetPrecision(nn.Float32); err != nil {
+		return res, err
+	}
+	ws32 := m.NewWorkspace(s.BatchSize)
+	res.Network32 = timeBatched(total, s.Pool, s.BatchSize, func(lo, n int) {
+		m.Forward(ws32, pool.X[lo*L:(lo+n)*L], n)
 	})
 
 	// Projection of the probe loss.

@@ -45,6 +45,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/matapprox/matapprox/internal/gemm"
+	"github.com/matapprox/matapprox/internal/vmath"
 )
 
 type options struct {
@@ -146,7 +149,9 @@ type trainRow struct {
 	s       size
 	threads int
 	go64    float64
-	peak    float64 // measured gemm GFLOP/s at this thread count
+	go32    float64
+	peak    float64 // measured Dgemm GFLOP/s at this thread count
+	peak32  float64 // measured Sgemm GFLOP/s
 	// PyTorch samples/s by variant key; 0 when not run.
 	torch map[string]float64
 	blas  string
@@ -188,19 +193,20 @@ func run(o options, w io.Writer) error {
 	procs := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(procs)
 
-	fmt.Fprintf(w, "Measured %s on %s (%d logical CPUs, %.2f GHz nominal), %s %s/%s; every figure is the best of %d timed segments of %g s.\n\n",
+	fmt.Fprintf(w, "Measured %s on %s (%d logical CPUs, %.2f GHz nominal), %s %s/%s; every figure is the best of %d timed segments of %g s. Kernels: gemm %s (best %s), vmath %s (best %s).\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), orUnknown(cpuModel()), runtime.NumCPU(), ghz,
-		runtime.Version(), runtime.GOOS, runtime.GOARCH, o.reps*o.rounds, o.seconds)
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, o.reps*o.rounds, o.seconds,
+		gemm.CurrentPath(), gemm.BestPath(), vmath.Current(), vmath.Best())
 
 	var note string
-	torchOn := o.torch && o.training
+	torchOn := o.torch && (o.training || o.inference)
 	if torchOn {
 		if err := o.runner.available(); err != nil {
 			torchOn = false
 			note = "PyTorch skipped: " + err.Error()
 			fmt.Fprintf(w, "%s\n\n", note)
 		}
-	} else if o.training {
+	} else {
 		fmt.Fprintf(w, "PyTorch not measured (-torch=false).\n\n")
 	}
 
@@ -244,20 +250,36 @@ func run(o options, w io.Writer) error {
 						runtime.GOMAXPROCS(procs)
 						return fmt.Errorf("inference %s: %w", c.s.Name, err)
 					}
-					fmt.Fprintf(o.log, "round %d: inference %s threads=%d rep %d: network %.0f, projection %.0f, spectral %.1f matrices/s (%d solved, %d not converged)\n",
-						round, c.s.Name, c.threads, rep+1, r.Network, r.Projection, r.Spectral, r.SpectralSolved, r.SpectralFailed)
+					fmt.Fprintf(o.log, "round %d: inference %s threads=%d rep %d: network f32 %.0f, f64 %.0f, projection %.0f, spectral %.1f matrices/s (%d solved, %d not converged)\n",
+						round, c.s.Name, c.threads, rep+1, r.Network32, r.Network, r.Projection, r.Spectral, r.SpectralSolved, r.SpectralFailed)
 					c.best.Network = max(c.best.Network, r.Network)
+					c.best.Network32 = max(c.best.Network32, r.Network32)
 					c.best.Projection = max(c.best.Projection, r.Projection)
 					if r.Spectral > c.best.Spectral {
 						c.best.Spectral, c.best.SpectralSolved, c.best.SpectralFailed = r.Spectral, r.SpectralSolved, r.SpectralFailed
 					}
 				}
+				if torchOn {
+					for _, dt := range []string{"float32", "float64"} {
+						res, err := o.runner.runInference(c.s, c.threads, dt, o.inferTotal, o.reps)
+						if err != nil {
+							runtime.GOMAXPROCS(procs)
+							return fmt.Errorf("inference %s: %w", c.s.Name, err)
+						}
+						fmt.Fprintf(o.log, "round %d: torch inference %s %s threads=%d: %.0f matrices/s\n", round, c.s.Name, dt, c.threads, res.Rates)
+						if dt == "float32" {
+							c.best.Torch32 = max(c.best.Torch32, res.SamplesPerS)
+						} else {
+							c.best.Torch64 = max(c.best.Torch64, res.SamplesPerS)
+						}
+					}
+				}
 				runtime.GOMAXPROCS(procs)
 			}
 		}
-		writeInferenceHeader(w, o.inferTotal)
+		writeInferenceHeader(w, o.inferTotal, torchOn)
 		for _, c := range cells {
-			writeInferenceRow(w, c.s, c.threads, c.best, o.inferTotal)
+			writeInferenceRow(w, c.s, c.threads, c.best, torchOn)
 		}
 		fmt.Fprintln(w)
 	}
@@ -277,13 +299,21 @@ func measureTrainRow(r *trainRow, o options, torchOn bool, d time.Duration, roun
 	procs := runtime.GOMAXPROCS(r.threads)
 	defer runtime.GOMAXPROCS(procs)
 	r.peak = max(r.peak, measurePeak(o.peakN, min(d, 2*time.Second)))
+	r.peak32 = max(r.peak32, measurePeak32(o.peakN, min(d, 2*time.Second)))
 	for rep := 0; rep < o.reps; rep++ {
-		v, err := measureTraining(r.s, d)
-		if err != nil {
-			return err
+		// f32 and f64 alternate, so that both see the same load.
+		for _, prec := range []string{"f32", "f64"} {
+			v, err := measureTraining(r.s, d, prec)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(o.log, "round %d: matapprox %s %s threads=%d rep %d: %.0f samples/s\n", round, prec, r.s.Name, r.threads, rep+1, v)
+			if prec == "f32" {
+				r.go32 = max(r.go32, v)
+			} else {
+				r.go64 = max(r.go64, v)
+			}
 		}
-		fmt.Fprintf(o.log, "round %d: matapprox %s threads=%d rep %d: %.0f samples/s\n", round, r.s.Name, r.threads, rep+1, v)
-		r.go64 = max(r.go64, v)
 	}
 	if !torchOn {
 		return nil
@@ -306,27 +336,30 @@ func measureTrainRow(r *trainRow, o options, torchOn bool, d time.Duration, roun
 // writeTraining prints the throughput and efficiency tables.
 func writeTraining(w io.Writer, rows []trainRow, torchOn bool, ghz float64, peakN int) {
 	fmt.Fprintf(w, "Training samples/s (higher is better):\n\n")
-	hdr := "| size | threads | matapprox f64 |"
-	sep := "|---|---:|---:|"
+	hdr := "| size | threads | matapprox f32 | matapprox f64 | µs/step f32 |"
+	sep := "|---|---:|---:|---:|---:|"
 	if torchOn {
 		for _, tv := range torchVariants {
 			hdr += " " + tv.title + " |"
 			sep += "---:|"
 		}
-		hdr += " ÷ notebook | ÷ vectorised f32 | ÷ quadratic f32 | ÷ quadratic f64 |"
-		sep += "---:|---:|---:|---:|"
+		hdr += " f32 ÷ notebook | f32 ÷ vectorised f32 | f32 ÷ quadratic f32 | f64 ÷ quadratic f32 | f64 ÷ quadratic f64 |"
+		sep += "---:|---:|---:|---:|---:|"
 	}
 	fmt.Fprintln(w, hdr)
 	fmt.Fprintln(w, sep)
 	for _, r := range rows {
-		line := fmt.Sprintf("| %s | %d | %s |", r.s.Name, r.threads, rate(r.go64))
+		step := "—"
+		if r.go32 > 0 {
+			step = fmt.Sprintf("%.0f", 1e6*float64(r.s.Batch)/r.go32)
+		}
+		line := fmt.Sprintf("| %s | %d | %s | %s | %s |", r.s.Name, r.threads, rate(r.go32), rate(r.go64), step)
 		if torchOn {
 			for _, tv := range torchVariants {
 				line += " " + rate(r.torch[tv.key]) + " |"
 			}
-			for _, tv := range torchVariants {
-				line += " " + ratio(r.go64, r.torch[tv.key]) + " |"
-			}
+			line += fmt.Sprintf(" %s | %s | %s | %s | %s |", ratio(r.go32, r.torch["notebook"]), ratio(r.go32, r.torch["vectorised"]),
+				ratio(r.go32, r.torch["quad32"]), ratio(r.go64, r.torch["quad32"]), ratio(r.go64, r.torch["quad64"]))
 		}
 		fmt.Fprintln(w, line)
 	}
@@ -341,25 +374,38 @@ func writeTraining(w io.Writer, rows []trainRow, torchOn bool, ghz float64, peak
 		fmt.Fprintf(w, "PyTorch: %s.\n\n", rows[len(rows)-1].blas)
 	}
 	fmt.Fprintf(w, "matapprox efficiency (flops per sample: 2·Σ in·out forward, twice that backward, 2·L² loss):\n\n")
-	fmt.Fprintln(w, "| size | threads | MFLOP/sample | matapprox GFLOP/s | gemm peak GFLOP/s (measured) | % of measured | theoretical GFLOP/s | % of theoretical |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| size | threads | precision | MFLOP/sample | matapprox GFLOP/s | gemm peak GFLOP/s (measured) | % of measured | theoretical GFLOP/s | % of theoretical |")
+	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
 		fps := r.s.flopsPerSample()
-		g := r.go64 * fps / 1e9
-		theo := 16 * ghz * float64(r.threads)
-		fmt.Fprintf(w, "| %s | %d | %.3f | %.2f | %.2f | %.0f%% | %.1f | %.0f%% |\n",
-			r.s.Name, r.threads, fps/1e6, g, r.peak, 100*g/r.peak, theo, pct(g, theo))
+		for _, pc := range []struct {
+			name        string
+			rate, peak  float64
+			flopsPerCyc float64
+		}{{"f32", r.go32, r.peak32, 32}, {"f64", r.go64, r.peak, 16}} {
+			g := pc.rate * fps / 1e9
+			theo := pc.flopsPerCyc * ghz * float64(r.threads)
+			fmt.Fprintf(w, "| %s | %d | %s | %.3f | %.2f | %.2f | %.0f%% | %.1f | %.0f%% |\n",
+				r.s.Name, r.threads, pc.name, fps/1e6, g, pc.peak, pct(g, pc.peak), theo, pct(g, theo))
+		}
 	}
-	fmt.Fprintf(w, "\nMeasured peak: internal/gemm on a %d×%d×%d product (C = A·Bᵀ), best of the repetitions in up to 2 s; theoretical: 16 flops/cycle/core (two 4-wide FMA units) × %.2f GHz × threads.\n\n", peakN, peakN, peakN, ghz)
+	fmt.Fprintf(w, "\nMeasured peak: internal/gemm (Sgemm for f32, Dgemm for f64) on a %d×%d×%d product (C = A·Bᵀ), best of the repetitions in up to 2 s; theoretical: 32 (f32) or 16 (f64) flops/cycle/core (two 256-bit FMA pipes) × %.2f GHz × threads.\n\n", peakN, peakN, peakN, ghz)
 }
 
-func writeInferenceHeader(w io.Writer, total int) {
-	fmt.Fprintf(w, "Inference, matrices/s (network and projection over %d matrices in batches; spectral solver timed and extrapolated):\n\n", total)
-	fmt.Fprintln(w, "| N | K → K' | network | threads | network | projection | spectral solver | network ÷ solver | 10⁶ by network | 10⁶ by solver |")
-	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
+func writeInferenceHeader(w io.Writer, total int, torchOn bool) {
+	fmt.Fprintf(w, "Inference, matrices/s (networks — matapprox and PyTorch under torch.no_grad — and projection over %d matrices in the same batches; spectral solver timed and extrapolated):\n\n", total)
+	torch, tsep := "", ""
+	if torchOn {
+		torch, tsep = " PyTorch f32 | PyTorch f64 | ÷ PyTorch f32 |", "---:|---:|---:|"
+	}
+	fmt.Fprintln(w, "| N | K → K' | network | threads | matapprox f32 | matapprox f64 |"+torch+" projection | spectral solver | network ÷ solver | 10⁶ by network | 10⁶ by solver |")
+	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|"+tsep+"---:|---:|---:|---:|---:|")
 }
 
-func writeInferenceRow(w io.Writer, s inferSize, threads int, r inferResult, total int) {
+// writeInferenceRow prints one inference line; "network ÷ solver" and "10⁶
+// by network" use the faster of the two matapprox precisions, "÷ PyTorch
+// f32" is matapprox f32 over PyTorch f32.
+func writeInferenceRow(w io.Writer, s inferSize, threads int, r inferResult, torchOn bool) {
 	in, out := s.bands()
 	arch := fmt.Sprintf("%d→", in.Len())
 	for _, h := range s.Hidden {
@@ -370,9 +416,14 @@ func writeInferenceRow(w io.Writer, s inferSize, threads int, r inferResult, tot
 	if r.SpectralFailed > 0 {
 		solver += fmt.Sprintf(" (%d/%d not converged)", r.SpectralFailed, r.SpectralSolved)
 	}
-	fmt.Fprintf(w, "| %d | %d → %d | %s | %d | %s | %s | %s | %s | %s | %s |\n",
-		s.N, s.K, s.Ko, arch, threads, rate(r.Network), rate(r.Projection), solver,
-		ratio(r.Network, r.Spectral), dur(1e6/r.Network), dur(1e6/r.Spectral))
+	net := max(r.Network, r.Network32)
+	torch := ""
+	if torchOn {
+		torch = fmt.Sprintf(" %s | %s | %s |", rate(r.Torch32), rate(r.Torch64), ratio(r.Network32, r.Torch32))
+	}
+	fmt.Fprintf(w, "| %d | %d → %d | %s | %d | %s | %s |%s %s | %s | %s | %s | %s |\n",
+		s.N, s.K, s.Ko, arch, threads, rate(r.Network32), rate(r.Network), torch,
+		rate(r.Projection), solver, ratio(net, r.Spectral), dur(1e6/net), dur(1e6/r.Spectral))
 }
 
 func rate(v float64) string {

@@ -34,6 +34,25 @@ func measurePeak(n int, d time.Duration) float64 {
 	return best
 }
 
+// measurePeak32 is measurePeak for gemm.Sgemm.
+func measurePeak32(n int, d time.Duration) float64 {
+	rng := rand.New(rand.NewPCG(1, 2))
+	a, b, c := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	for i := range a {
+		a[i], b[i] = rng.Float32(), rng.Float32()
+	}
+	gemm.Sgemm(blas.NoTrans, blas.Trans, n, n, n, 1, a, n, b, n, 0, c, n) // warm-up
+	best := 0.0
+	for start := time.Now(); time.Since(start) < d; {
+		t0 := time.Now()
+		gemm.Sgemm(blas.NoTrans, blas.Trans, n, n, n, 1, a, n, b, n, 0, c, n)
+		if g := 2 * float64(n) * float64(n) * float64(n) / time.Since(t0).Seconds() / 1e9; g > best {
+			best = g
+		}
+	}
+	return best
+}
+
 // cpuGHz returns the nominal clock from /proc/cpuinfo ("cpu MHz" of the
 // first processor), or 0 when it cannot be read.
 func cpuGHz() float64 {

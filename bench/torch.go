@@ -73,6 +73,34 @@ func (r torchRunner) env() []string {
 func (r torchRunner) run(s size, threads int, variant, dtype string, d time.Duration, reps int) (torchResult, error) {
 	args := []string{r.script, s.Name, strconv.Itoa(threads), variant, strconv.FormatFloat(d.Seconds(), 'f', -1, 64),
 		"--dtype", dtype, "--reps", strconv.Itoa(reps)}
+	res, err := r.exec(args)
+	if err != nil {
+		return res, err
+	}
+	if res.N != s.N || res.K != s.K || res.Ko != s.Ko || res.Batch != s.Batch || !equalInts(res.Hidden, s.Hidden) {
+		return torchResult{}, errors.New("bench_torch.py and bench/sizes.go disagree on size " + s.Name)
+	}
+	return res, nil
+}
+
+// runInference measures PyTorch's forward pass (torch.no_grad) on total
+// rows of the inference size s and checks that the script's size is the
+// harness's.
+func (r torchRunner) runInference(s inferSize, threads int, dtype string, total, reps int) (torchResult, error) {
+	args := []string{r.script, s.Name, strconv.Itoa(threads), "inference", strconv.Itoa(total),
+		"--dtype", dtype, "--reps", strconv.Itoa(reps)}
+	res, err := r.exec(args)
+	if err != nil {
+		return res, err
+	}
+	if res.N != s.N || res.K != s.K || res.Ko != s.Ko || res.Batch != s.BatchSize || !equalInts(res.Hidden, s.Hidden) {
+		return torchResult{}, errors.New("bench_torch.py and bench/inference.go disagree on size " + s.Name)
+	}
+	return res, nil
+}
+
+// exec runs the script with args and decodes its JSON line.
+func (r torchRunner) exec(args []string) (torchResult, error) {
 	cmd := exec.Command(r.python, args...)
 	cmd.Env = r.env()
 	var stdout, stderr bytes.Buffer
@@ -87,9 +115,6 @@ func (r torchRunner) run(s size, threads int, variant, dtype string, d time.Dura
 	}
 	if err := json.Unmarshal(line, &res); err != nil {
 		return torchResult{}, fmt.Errorf("bench_torch.py output %q: %w", line, err)
-	}
-	if res.N != s.N || res.K != s.K || res.Ko != s.Ko || res.Batch != s.Batch || !equalInts(res.Hidden, s.Hidden) {
-		return torchResult{}, errors.New("bench_torch.py and bench/sizes.go disagree on size " + s.Name)
 	}
 	if !(res.SamplesPerS > 0) {
 		return torchResult{}, fmt.Errorf("bench_torch.py reported %v samples/s", res.SamplesPerS)

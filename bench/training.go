@@ -18,11 +18,14 @@ import (
 // it: gather of the shuffled batch, forward, probe loss and gradient by the
 // quadratic form, backward, Adagrad step, the per-epoch shuffle and weight
 // check.
-func measureTraining(s size, d time.Duration) (float64, error) {
+//
+// precision is the configuration's precision key, "f64" or "f32".
+func measureTraining(s size, d time.Duration, precision string) (float64, error) {
 	cfg, err := s.config()
 	if err != nil {
 		return 0, fmt.Errorf("size %s: %w", s.Name, err)
 	}
+	cfg.Precision = precision
 	t, err := train.New(cfg)
 	if err != nil {
 		return 0, fmt.Errorf("size %s: %w", s.Name, err)

@@ -40,9 +40,10 @@ func readSet(r io.Reader, name, format string) (*Set, error) {
 	}
 	s := &Set{Dim: rd.Dim()}
 	if rd.Rows() > 0 {
-		// Trust the header only as far as a modest preallocation: a short
-		// file claiming many rows must not allocate much.
-		s.X = make([]float64, 0, min(rd.Rows(), 1<<16)*s.Dim)
+		// Trust the header only as far as a modest preallocation (at most
+		// 1 MiB of values): a short file claiming many rows must not
+		// allocate much.
+		s.X = make([]float64, 0, min(rd.Rows(), max(1, (1<<17)/s.Dim))*s.Dim)
 	}
 	for {
 		s.X = slices.Grow(s.X, s.Dim)[:len(s.X)+s.Dim]
@@ -107,7 +108,36 @@ func ReadFile(path string) (*Set, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if format == "npy" {
+		if err := checkNPYSize(f, path); err != nil {
+			return nil, err
+		}
+	}
 	return readSet(f, path, format)
+}
+
+// checkNPYSize compares the size of a .npy file with what its header
+// declares, so that a file claiming more rows than it holds fails before
+// any row is read, and rewinds it.
+func checkNPYSize(f *os.File, path string) error {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return nil // not a regular file: the reader finds the truncation
+	}
+	h, err := readNPYHeader(f, path)
+	if err != nil {
+		return err
+	}
+	off, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil
+	}
+	want := float64(off) + float64(h.rows)*float64(h.dim)*float64(h.itemsize)
+	if float64(st.Size()) < want {
+		return fmt.Errorf("%s: truncated: the header declares %d×%d values (%.0f bytes with the header), the file has %d bytes: %w", path, h.rows, h.dim, want, st.Size(), ErrFormat)
+	}
+	_, err = f.Seek(0, io.SeekStart)
+	return err
 }
 
 // WriteFile writes s to path atomically (see internal/atomicfile), choosing
@@ -123,4 +153,28 @@ func WriteFile(path string, s *Set) error {
 		}
 		return WriteCSV(w, s)
 	})
+}
+
+// MaxRows returns an upper bound on the number of rows of width dim in the
+// data file at path, from its header (.npy: the declared row count, if the
+// file is large enough to hold it) or its size (CSV: every value takes at
+// least two bytes), so that callers can check the memory a file implies
+// before reading it. It returns 0 for a file that cannot be opened.
+func MaxRows(path string, dim int) int {
+	f, err := os.Open(path)
+	if err != nil || dim < 1 {
+		return 0
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0
+	}
+	if format, _ := FormatOf(path); format == "npy" {
+		if h, err := readNPYHeader(f, path); err == nil && h.rows <= int(st.Size()/int64(h.itemsize*h.dim)) {
+			return h.rows
+		}
+		return int(st.Size() / int64(4*dim))
+	}
+	return int(st.Size()/int64(2*dim)) + 1
 }

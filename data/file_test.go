@@ -468,6 +468,10 @@ func FuzzReadNPY(f *testing.F) {
 	f.Add(npyFile(3, "{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }\n", f32s(binary.BigEndian, 1, 2)))
 	f.Add(npyFile(2, "{'descr': '<f4', 'fortran_order': True, 'shape': (1, 1), }\n", f32s(binary.LittleEndian, 1)))
 	f.Add(npyFile(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (100000000, 1), }\n", nil))
+	// Crashes found by the adversarial test (issue 16): a row of 10¹⁴
+	// values panicked, (3, 10⁹) allocated 8 GB.
+	f.Add(npyFile(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 100000000000000), }\n", nil))
+	f.Add(npyFile(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 1000000000), }\n", nil))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		s, err := ReadNPY(bytes.NewReader(in), "f.npy")
 		if err != nil {

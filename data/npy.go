@@ -120,6 +120,9 @@ func readNPYHeader(r io.Reader, name string) (npyHeader, error) {
 	if h.dim < 1 {
 		return fail("array has shape %v: rows must have at least one value", shape)
 	}
+	if h.dim > MaxRowBytes/h.itemsize {
+		return fail("array shape %v: rows of %d values (%d bytes) exceed the limit of %d bytes per row", shape, h.dim, h.dim*h.itemsize, MaxRowBytes)
+	}
 	if h.rows > math.MaxInt/h.dim/h.itemsize {
 		return fail("array shape %v is too large", shape)
 	}

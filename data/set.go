@@ -66,8 +66,9 @@ func (s *Set) Split(valFraction float64, rng *rand.Rand) (train, val *Set, err e
 }
 
 // Validate checks that s holds generators of band b: Dim = 2K+1, at least
-// one row, len(X) = Rows·Dim and finite values. Errors wrap
-// structure.ErrBand, structure.ErrLength or structure.ErrNonFinite and name
+// one row, len(X) = Rows·Dim and finite values below structure.MaxEntry in
+// magnitude. Errors wrap structure.ErrBand, structure.ErrLength,
+// structure.ErrNonFinite or structure.ErrRange and name
 // the offending row and column, counting from 1.
 func (s *Set) Validate(b structure.Band) error {
 	if err := b.Check(); err != nil {
@@ -85,6 +86,9 @@ func (s *Set) Validate(b structure.Band) error {
 	for i, v := range s.X {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("row %d, column %d: value %v is not finite: %w", i/s.Dim+1, i%s.Dim+1, v, structure.ErrNonFinite)
+		}
+		if math.Abs(v) >= structure.MaxEntry {
+			return fmt.Errorf("row %d, column %d: value %v is not below 2^1023 ≈ 8.99e307 in magnitude (rescale the data): %w", i/s.Dim+1, i%s.Dim+1, v, structure.ErrRange)
 		}
 	}
 	return nil

@@ -17,6 +17,11 @@ var Formats = []string{"csv", "npy"}
 // (say, a binary file without newlines) uses bounded memory.
 const maxLine = 64 << 20
 
+// MaxRowBytes bounds the size of one row of a .npy file (its header's
+// shape), so that a header claiming rows of 10¹⁴ values is refused before
+// anything is allocated. It allows generators of 8 million float64 values.
+const MaxRowBytes = 64 << 20
+
 // Reader reads a data file one row at a time in memory proportional to one
 // row, validating as it goes: every value must be a finite number and every
 // row must have the same length. Errors wrap ErrFormat and locate the

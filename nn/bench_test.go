@@ -9,7 +9,7 @@ import (
 
 // BenchmarkTrainStep measures one training step — forward, a quadratic loss
 // gradient, backward and an Adagrad update — at the notebook's size and at
-// the scaled size, reporting samples per second.
+// the scaled size, in both precisions, reporting samples per second.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
@@ -19,32 +19,35 @@ func BenchmarkTrainStep(b *testing.B) {
 		{"notebook", NotebookConfig(), 100},
 		{"scaled", Config{Inputs: 129, Hidden: []int{512, 512}, Outputs: 65, Activation: Tanh}, 256},
 	} {
-		b.Run(bc.name, func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(1, 2))
-			m, err := New(bc.cfg, rng)
-			if err != nil {
-				b.Fatal(err)
-			}
-			x := randBatch(rng, bc.batch, bc.cfg.Inputs, 1)
-			target := randBatch(rng, bc.batch, bc.cfg.Outputs, 1)
-			dOut := make([]float64, len(target))
-			ws := m.NewWorkspace(bc.batch)
-			opt, err := optim.New(optim.Config{Algorithm: optim.AlgAdagrad, LR: 0.01, Eps: 1e-10}, len(m.Params))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				y := m.Forward(ws, x, bc.batch)
-				for i, v := range y {
-					dOut[i] = v - target[i]
+		for _, prec := range []Precision{Float64, Float32} {
+			b.Run(bc.name+"/"+prec.String(), func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(1, 2))
+				m, err := New(bc.cfg, rng)
+				if err != nil {
+					b.Fatal(err)
 				}
-				m.ZeroGrad()
-				m.Backward(ws, dOut)
-				opt.Step(m.Params, m.Grads)
-			}
-			b.ReportMetric(float64(b.N*bc.batch)/b.Elapsed().Seconds(), "samples/s")
-		})
+				m.SetPrecision(prec)
+				x := randBatch(rng, bc.batch, bc.cfg.Inputs, 1)
+				target := randBatch(rng, bc.batch, bc.cfg.Outputs, 1)
+				dOut := make([]float64, len(target))
+				ws := m.NewWorkspace(bc.batch)
+				opt, err := optim.New(optim.Config{Algorithm: optim.AlgAdagrad, LR: 0.01, Eps: 1e-10}, len(m.Params))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					y := m.Forward(ws, x, bc.batch)
+					for i, v := range y {
+						dOut[i] = v - target[i]
+					}
+					m.ZeroGrad()
+					m.Backward(ws, dOut)
+					opt.Step(m.Params, m.Grads)
+				}
+				b.ReportMetric(float64(b.N*bc.batch)/b.Elapsed().Seconds(), "samples/s")
+			})
+		}
 	}
 }

@@ -1,6 +1,8 @@
 // Package nn implements the multilayer perceptron that matapprox trains: a
 // stack of dense layers with a fixed elementwise activation after every
-// hidden layer and a linear output layer, in float64.
+// hidden layer and a linear output layer. Parameters, gradients and the
+// interface are float64; the arithmetic of Forward and Backward is float64
+// or, after SetPrecision(Float32), float32 (see Precision).
 //
 // # Model
 //
@@ -56,6 +58,19 @@
 // makes the approximation exact by construction on the in-band part, in
 // scale, sign and symmetry (see Approximator for the mathematics).
 //
+// # Precision
+//
+// In Float32 mode (SetPrecision) Forward rounds the float64 parameters and
+// the (standardised) inputs to float32 in its Workspace, runs every product
+// (internal/gemm.Sgemm, twice the SIMD width of float64) and activation in
+// float32, and returns the outputs widened to float64; Backward computes
+// the deltas and weight gradients in float32 from the same rounded weights
+// and adds them to the float64 Grads (bias gradients are summed in float64).
+// Params, Grads and the optimizer state stay float64 (float64 master
+// weights, as in mixed-precision training), so checkpoints, model files and
+// optimizers are the same in both modes. Float64 is the default and the one
+// to use for parity with PyTorch's float64 and for exact evaluation.
+//
 // # Concurrency
 //
 // Forward only reads Params, Mean and Std, so several goroutines may call
@@ -69,10 +84,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"gonum.org/v1/gonum/blas"
 
 	"github.com/matapprox/matapprox/internal/gemm"
+	"github.com/matapprox/matapprox/internal/vmath"
 )
 
 // MLP is a multilayer perceptron with contiguous parameters.
@@ -92,7 +109,58 @@ type MLP struct {
 
 	sizes []int
 	off   []int // off[l] is the offset of W_l in Params; b_l follows at off[l]+out·in
+	prec  Precision
 }
+
+// Precision is the floating-point type of an MLP's arithmetic.
+type Precision int
+
+// The precisions.
+const (
+	// Float64 computes in float64 (the default).
+	Float64 Precision = iota
+	// Float32 computes the forward and backward passes in float32 with
+	// float64 parameters and gradients (see the package documentation).
+	Float32
+)
+
+// String returns "f64" or "f32".
+func (p Precision) String() string {
+	switch p {
+	case Float64:
+		return "f64"
+	case Float32:
+		return "f32"
+	}
+	return fmt.Sprintf("Precision(%d)", int(p))
+}
+
+// ParsePrecision returns the precision named s: "f64" or "float64", "f32"
+// or "float32", ignoring case and surrounding space.
+func ParsePrecision(s string) (Precision, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "f64", "float64":
+		return Float64, nil
+	case "f32", "float32":
+		return Float32, nil
+	}
+	return 0, fmt.Errorf("precision %q: want f32 or f64: %w", s, ErrConfig)
+}
+
+// SetPrecision selects the arithmetic of the following Forward and Backward
+// calls. It returns an error wrapping ErrConfig for an unknown precision.
+// It must not be called concurrently with Forward or Backward.
+func (m *MLP) SetPrecision(p Precision) error {
+	if p != Float64 && p != Float32 {
+		return fmt.Errorf("precision %d: %w", int(p), ErrConfig)
+	}
+	m.prec = p
+	return nil
+}
+
+// Precision returns the arithmetic in use (Float64 unless SetPrecision
+// changed it).
+func (m *MLP) Precision() Precision { return m.prec }
 
 // Layer gives access to one dense layer's parameters and gradients as
 // subslices of MLP.Params and MLP.Grads (writes go through).
@@ -171,6 +239,7 @@ func (m *MLP) Clone() *MLP {
 	}
 	copy(c.Params, m.Params)
 	copy(c.Grads, m.Grads)
+	c.prec = m.prec
 	if m.Mean != nil {
 		c.Mean = append([]float64(nil), m.Mean...)
 	}
@@ -276,6 +345,43 @@ type Workspace struct {
 	in       []float64   // standardised input, maxBatch×Inputs
 	act      [][]float64 // act[l] = output of layer l, maxBatch×sizes[l+1]
 	d0, d1   []float64   // backward deltas, maxBatch×(widest hidden layer)
+	f32      *workspace32
+	last32   bool // whether the last Forward ran in float32
+}
+
+// workspace32 holds the float32 copies of one batch's operands.
+type workspace32 struct {
+	params, grads []float32 // rounded parameters; weight gradients of one Backward
+	in            []float32 // input, maxBatch×Inputs
+	act           [][]float32
+	d0, d1, dout  []float32
+	out           []float64 // outputs widened, maxBatch×Outputs
+}
+
+// ensure32 returns the float32 buffers of ws, allocating them on first use.
+func (ws *Workspace) ensure32(m *MLP) *workspace32 {
+	if ws.f32 != nil {
+		return ws.f32
+	}
+	b := ws.maxBatch
+	w := &workspace32{
+		params: make([]float32, len(m.Params)),
+		grads:  make([]float32, len(m.Params)),
+		in:     make([]float32, b*m.Config.Inputs),
+		dout:   make([]float32, b*m.Config.Outputs),
+		out:    make([]float64, b*m.Config.Outputs),
+	}
+	widest := 0
+	for l := 1; l < len(m.sizes); l++ {
+		w.act = append(w.act, make([]float32, b*m.sizes[l]))
+		if l < len(m.sizes)-1 {
+			widest = max(widest, m.sizes[l])
+		}
+	}
+	w.d0 = make([]float32, b*widest)
+	w.d1 = make([]float32, b*widest)
+	ws.f32 = w
+	return w
 }
 
 // NewWorkspace returns a workspace for batches of up to maxBatch rows. It
@@ -295,6 +401,9 @@ func (m *MLP) NewWorkspace(maxBatch int) *Workspace {
 	}
 	ws.d0 = make([]float64, maxBatch*widest)
 	ws.d1 = make([]float64, maxBatch*widest)
+	if m.prec == Float32 {
+		ws.ensure32(m)
+	}
 	return ws
 }
 
@@ -315,8 +424,9 @@ func (m *MLP) checkWorkspace(ws *Workspace) {
 // Forward evaluates the network on the n×Inputs row-major batch x and
 // returns the n×Outputs outputs, a view into ws valid until the next
 // Forward with ws. Without standardisation ws keeps a reference to x, which
-// must not change before the matching Backward. Forward does not allocate.
-// It panics if n is negative or exceeds ws.MaxBatch(), if len(x) < n·Inputs,
+// must not change before the matching Backward. Forward does not allocate
+// (in Float32 mode, after its first call with ws when ws was made in Float64
+// mode). It panics if n is negative or exceeds ws.MaxBatch(), if len(x) < n·Inputs,
 // or if ws was made for another architecture.
 func (m *MLP) Forward(ws *Workspace, x []float64, n int) []float64 {
 	m.checkWorkspace(ws)
@@ -328,10 +438,14 @@ func (m *MLP) Forward(ws *Workspace, x []float64, n int) []float64 {
 		panic(fmt.Sprintf("nn: Forward input has %d values, want %d×%d", len(x), n, d))
 	}
 	x = x[:n*d]
+	if m.Mean != nil && (len(m.Mean) != d || len(m.Std) != d) {
+		panic(fmt.Sprintf("nn: standardisation has %d means and %d deviations, want %d", len(m.Mean), len(m.Std), d))
+	}
+	ws.last32 = m.prec == Float32
+	if ws.last32 {
+		return m.forward32(ws, x, n)
+	}
 	if m.Mean != nil {
-		if len(m.Mean) != d || len(m.Std) != d {
-			panic(fmt.Sprintf("nn: standardisation has %d means and %d deviations, want %d", len(m.Mean), len(m.Std), d))
-		}
 		in := ws.in[:n*d]
 		for i := 0; i < n; i++ {
 			src, dst := x[i*d:i*d+d], in[i*d:i*d+d]
@@ -381,6 +495,10 @@ func (m *MLP) Backward(ws *Workspace, dOut []float64) {
 	if n == 0 {
 		return
 	}
+	if ws.last32 {
+		m.backward32(ws, dOut, n)
+		return
+	}
 	delta := dOut[:n*m.Config.Outputs]
 	next, spare := ws.d0, ws.d1
 	for l := L - 1; l >= 0; l-- {
@@ -420,4 +538,79 @@ func (m *MLP) Predict(x []float64, n int) []float64 {
 	}
 	ws := m.NewWorkspace(n)
 	return append([]float64(nil), m.Forward(ws, x, n)...)
+}
+
+// forward32 is Forward in float32; x has been checked.
+func (m *MLP) forward32(ws *Workspace, x []float64, n int) []float64 {
+	w := ws.ensure32(m)
+	d := m.Config.Inputs
+	vmath.ToFloat32(w.params, m.Params)
+	in := w.in[:n*d]
+	if m.Mean != nil {
+		for i := 0; i < n; i++ {
+			src, dst := x[i*d:i*d+d], in[i*d:i*d+d]
+			for j, v := range src {
+				dst[j] = float32((v - m.Mean[j]) / m.Std[j])
+			}
+		}
+	} else {
+		vmath.ToFloat32(in, x)
+	}
+	ws.x, ws.n = nil, n
+	L := m.NumLayers()
+	a := in
+	for l := 0; l < L; l++ {
+		in, out := m.sizes[l], m.sizes[l+1]
+		wt := w.params[m.off[l] : m.off[l]+out*in]
+		b := w.params[m.off[l]+out*in : m.off[l]+out*in+out]
+		z := w.act[l][:n*out]
+		if n > 0 {
+			gemm.Sgemm(blas.NoTrans, blas.Trans, n, out, in, 1, a, in, wt, in, 0, z, out)
+		}
+		act := m.Config.Activation
+		if l == L-1 {
+			act = Identity
+		}
+		act.apply32(z, b, n)
+		a = z
+	}
+	y := w.out[:len(a)]
+	vmath.ToFloat64(y, a)
+	return y
+}
+
+// backward32 is Backward in float32 for a Forward in float32 of n > 0 rows.
+func (m *MLP) backward32(ws *Workspace, dOut []float64, n int) {
+	w := ws.f32
+	Lo := m.Config.Outputs
+	delta := w.dout[:n*Lo]
+	vmath.ToFloat32(delta, dOut[:n*Lo])
+	next, spare := w.d0, w.d1
+	for l := m.NumLayers() - 1; l >= 0; l-- {
+		in, out := m.sizes[l], m.sizes[l+1]
+		var aPrev []float32
+		if l > 0 {
+			aPrev = w.act[l-1][:n*in]
+		} else {
+			aPrev = w.in[:n*in]
+		}
+		wOff := m.off[l]
+		gw := w.grads[wOff : wOff+out*in]
+		gemm.Sgemm(blas.Trans, blas.NoTrans, out, in, n, 1, delta, out, aPrev, in, 0, gw, in)
+		vmath.AddFloat32(m.Grads[wOff:wOff+out*in], gw)
+		gb := m.Grads[wOff+out*in : wOff+out*in+out]
+		for i := 0; i < n; i++ {
+			for j, v := range delta[i*out : i*out+out] {
+				gb[j] += float64(v)
+			}
+		}
+		if l == 0 {
+			break
+		}
+		dp := next[:n*in]
+		gemm.Sgemm(blas.NoTrans, blas.NoTrans, n, in, out, 1, delta, out, w.params[wOff:wOff+out*in], in, 0, dp, in)
+		m.Config.Activation.backward32(dp, aPrev)
+		delta = dp
+		next, spare = spare, next
+	}
 }

@@ -43,6 +43,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/matapprox/matapprox/internal/vmath"
 )
 
 // ErrConfig reports invalid hyperparameters or an unknown algorithm.
@@ -381,16 +383,9 @@ func (o *Adagrad) Step(params, grads []float64) {
 	checkLens("Adagrad", len(o.sum), params, grads)
 	o.step++
 	clr := o.cfg.LR / (1 + float64(o.step-1)*o.cfg.LRDecay)
-	wd, eps := o.cfg.WeightDecay, o.cfg.Eps
-	for i, g := range grads {
-		p := params[i]
-		if wd != 0 {
-			g += wd * p
-		}
-		s := o.sum[i] + g*g
-		o.sum[i] = s
-		params[i] = p - clr*g/(math.Sqrt(s)+eps)
-	}
+	// One fused pass over the parameter slab (vectorised, the operations
+	// of the scalar rule in the same order: bit-identical to it).
+	vmath.Adagrad64(params, grads, o.sum, clr, o.cfg.Eps, o.cfg.WeightDecay)
 }
 
 // SetLR sets the learning rate.
@@ -490,6 +485,8 @@ type Adam struct {
 	step int64
 	m, v []float64
 	vmax []float64 // AMSGrad only
+
+	consts vmath.AdamConsts // scratch of the vector kernel, kept to avoid an allocation
 }
 
 // Step performs one Adam or AdamW update.
@@ -504,6 +501,20 @@ func (o *Adam) Step(params, grads []float64) {
 	stepSize := lr / bc1
 	bc2Sqrt := math.Sqrt(bc2)
 	decoupled := c.Algorithm == AlgAdamW
+	if o.vmax == nil {
+		// One fused, vectorised pass with the scalar rule's operations.
+		k := &o.consts
+		*k = vmath.AdamConsts{Beta1: b1, OneMinusBeta1: 1 - b1, Beta2: b2, OneMinusBeta2: 1 - b2,
+			BC2Sqrt: bc2Sqrt, Eps: eps, StepSize: stepSize, WeightDecay: wd, Decay: 1 - lr*wd}
+		switch {
+		case wd != 0 && decoupled:
+			k.Mode = 2
+		case wd != 0:
+			k.Mode = 1
+		}
+		vmath.Adam64(params, grads, o.m, o.v, k)
+		return
+	}
 	for i, g := range grads {
 		p := params[i]
 		if wd != 0 {

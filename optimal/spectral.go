@@ -217,7 +217,9 @@ func (s *SDP) Solve(x []float64) (Result, error) {
 	a := make([]float64, s.nd)
 	copy(a, x[off:off+s.nd])
 
-	// Exact case: the truncation leaves no residual.
+	// In-band invariance: T(x) − T(Ea) = T(x_out) − T(E(a − x_I)), so the
+	// solver works on x_out alone (the in-band entries of s.xs are zero) and
+	// finds δ = a − x_I; the size of x_I cannot affect it.
 	outside := 0.0
 	for i, v := range x {
 		if i < off || i >= off+s.nd {
@@ -228,66 +230,71 @@ func (s *SDP) Solve(x []float64) (Result, error) {
 		return Result{A: a, Converged: true}, nil
 	}
 
-	// Scale by powers of two (exactly, barring underflow) so that the
-	// residual of the truncation has norm in (1/2, 1].
-	scale := pow2(outside)
-	for i, v := range x {
-		s.xs[i] = v / scale
+	// Scale by powers of two (exactly, barring underflow of entries far
+	// below the largest) so that the residual of the truncation has norm
+	// in (1/2, 1]. Exponents, not factors, so that entries near the
+	// largest float64 cannot overflow the scale.
+	_, e := math.Frexp(outside)
+	s.scaleOut(x, e)
+	for i := range s.z {
+		s.z[i] = 0
 	}
-	copy(s.z, s.xs[off:off+s.nd])
 	if !s.factorR(s.z) {
 		return Result{A: a}, fmt.Errorf("optimal: spectral solve: SVD failed: %w", ErrNotConverged)
 	}
-	scale *= pow2(s.sig[0])
-	for i, v := range x {
-		s.xs[i] = v / scale
-	}
+	_, e2 := math.Frexp(s.sig[0])
+	e += e2
+	s.scaleOut(x, e)
 
 	res, err := s.barrier()
 	for i := range a {
-		a[i] = res.A[i] * scale
+		a[i] = x[off+i] + math.Ldexp(res.A[i], e)
 	}
 	res.A = a
-	// Value is evaluated afresh in the units of x, and the truncation is
-	// kept if rounding makes it no worse.
+	// Value is evaluated afresh in the units of x for the generator
+	// returned, and the truncation is kept if rounding makes it no worse.
 	res.Value = s.valueOf(x, a)
 	trunc := x[off : off+s.nd]
-	if vt := s.valueOf(x, trunc); vt <= res.Value {
+	if vt := s.valueOf(x, trunc); vt <= res.Value || math.IsNaN(res.Value) {
 		copy(a, trunc)
 		res.Value = vt
 	}
 	// Lower and Value are computed differently; when the certificate is
 	// exact they may cross by a few ulps.
-	res.Lower *= scale
+	res.Lower = math.Ldexp(res.Lower, e)
 	if res.Lower > res.Value && res.Lower <= res.Value*(1+1e-10) {
 		res.Lower = res.Value
 	}
-	if math.IsInf(res.Value, 0) || math.IsNaN(res.Value) || !finite(a) {
-		return res, fmt.Errorf("optimal: spectral solve: optimum for a %v input not representable: %w", s.in, structure.ErrNonFinite)
+	if math.IsInf(res.Value, 0) || math.IsNaN(res.Value) || !finite(a) || math.IsInf(res.Lower, 0) {
+		return res, fmt.Errorf("optimal: spectral solve: optimum for a %v input not representable (2-norm of the residual above the largest float64): %w", s.in, structure.ErrNonFinite)
 	}
 	res.Converged = err == nil
 	return res, err
 }
 
-// valueOf returns ||T(x) - T(embed(a))||_2 for an input generator x in its
-// own units, using s.r as workspace.
-func (s *SDP) valueOf(x, a []float64) float64 {
-	n, k, kp := s.n, s.kin, s.kout
-	rr := s.r.RawMatrix()
-	for i := 0; i < n; i++ {
-		for j := max(0, i-k); j <= min(n-1, i+k); j++ {
-			d := j - i
-			v := x[k+d]
-			if d >= -kp && d <= kp {
-				v -= a[kp+d]
-			}
-			rr.Data[i*rr.Stride+j] = v
+// scaleOut sets s.xs to x_out·2^−e: the entries of x outside the output
+// band, scaled, and zeros inside it.
+func (s *SDP) scaleOut(x []float64, e int) {
+	off := s.kin - s.kout
+	for i, v := range x {
+		if i >= off && i < off+s.nd {
+			s.xs[i] = 0
+		} else {
+			s.xs[i] = math.Ldexp(v, -e)
 		}
 	}
-	if !s.svd.Factorize(s.r, mat.SVDNone) {
-		return math.NaN()
+}
+
+// valueOf returns ||T(x) - T(embed(a))||_2 for an input generator x in its
+// own units (+Inf if it exceeds the largest float64).
+func (s *SDP) valueOf(x, a []float64) float64 {
+	r := make([]float64, len(x))
+	copy(r, x)
+	off := s.kin - s.kout
+	for i, v := range a {
+		r[off+i] -= v
 	}
-	return s.svd.Values(s.sig)[0]
+	return SpectralNorm(s.in, r)
 }
 
 // barrier runs the barrier method in scaled units from the truncation. The
@@ -794,21 +801,62 @@ func (s *SDP) certify() float64 {
 	return lo
 }
 
+// denseNormLimit is the size above which SpectralNorm uses the banded
+// Lanczos oracle instead of a dense SVD.
+const denseNormLimit = 160
+
 // SpectralNorm returns ||T(g)||_2, the largest singular value of the
-// banded Toeplitz matrix with generator g, by a dense SVD. It panics if
+// banded Toeplitz matrix with generator g: by a dense SVD for N <= 160, by
+// structure.TopSingular (block Lanczos with banded shift-and-invert,
+// O(N·K²)) above. g is scaled by a power of two first, so no intermediate
+// overflows; the result is +Inf only if ||T(g)||_2 exceeds the largest
+// float64, and NaN if g has a non-finite entry. It panics if
 // len(g) != b.Len() or b is invalid.
 func SpectralNorm(b structure.Band, g []float64) float64 {
+	if len(g) != b.Len() {
+		panic(fmt.Sprintf("optimal: SpectralNorm: generator of length %d for %v", len(g), b))
+	}
+	var gmax float64
+	for _, v := range g {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return math.NaN()
+		}
+		gmax = math.Max(gmax, math.Abs(v))
+	}
+	if gmax == 0 {
+		return 0
+	}
+	_, e := math.Frexp(gmax)
+	gs := make([]float64, len(g))
+	for i, v := range g {
+		gs[i] = math.Ldexp(v, -e)
+	}
+	if b.N > denseNormLimit {
+		ts, err := structure.NewTopSingular(b, 1, nil)
+		if err != nil {
+			panic("optimal: SpectralNorm: " + err.Error())
+		}
+		r, err := ts.Compute(gs)
+		if err != nil {
+			return math.NaN()
+		}
+		return unscale(r.Scaled[0], e)
+	}
 	var svd mat.SVD
-	if !svd.Factorize(b.Dense(g), mat.SVDNone) {
+	if !svd.Factorize(b.Dense(gs), mat.SVDNone) {
 		return math.NaN()
 	}
-	return svd.Values(nil)[0]
+	return unscale(svd.Values(nil)[0], e)
 }
 
-// pow2 returns the power of two nearest above v > 0 (scaling by it is exact).
-func pow2(v float64) float64 {
-	_, e := math.Frexp(v)
-	return math.Ldexp(1, e)
+// unscale returns v·2^e, rounding a value that overflows only by rounding
+// error (v·2^e below MaxFloat64·(1+1e-14)) down to MaxFloat64.
+func unscale(v float64, e int) float64 {
+	r := math.Ldexp(v, e)
+	if math.IsInf(r, 1) && math.Ldexp(v, e-1) <= math.MaxFloat64/2*(1+1e-14) {
+		return math.MaxFloat64
+	}
+	return r
 }
 
 func finite(v []float64) bool {

@@ -109,7 +109,9 @@ func numElements(shape []int, limit int) (int, error) {
 
 // Encode writes ts and the optional metadata meta (nil or empty for none)
 // to w in safetensors format. Each tensor's DType must be "F64" or "F32";
-// names must be distinct, non-empty, valid UTF-8 and not "__metadata__";
+// names must be distinct, valid UTF-8 and not "__metadata__" (the empty
+// name is allowed, as Decode allows it, so that whatever Decode returns
+// re-encodes);
 // len(Data) must equal the product of Shape. Values too large for float32
 // are an error for F32 tensors (NaN and infinities are stored as such).
 // The output depends only on the arguments (see the package documentation
@@ -119,7 +121,7 @@ func Encode(w io.Writer, ts []Tensor, meta map[string]string) error {
 	seen := make(map[string]bool, len(ts))
 	for i, t := range ts {
 		order[i] = i
-		if t.Name == "" || t.Name == metadataKey || !utf8.ValidString(t.Name) {
+		if t.Name == metadataKey || !utf8.ValidString(t.Name) {
 			return fmt.Errorf("safetensors: encode: invalid tensor name %q", t.Name)
 		}
 		if seen[t.Name] {

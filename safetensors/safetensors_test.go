@@ -270,7 +270,6 @@ func TestEncodeErrors(t *testing.T) {
 		meta map[string]string
 		want string
 	}{
-		{"empty name", []Tensor{{DType: "F64", Data: []float64{1}}}, nil, "invalid tensor name"},
 		{"reserved name", []Tensor{{Name: "__metadata__", DType: "F64", Data: []float64{1}}}, nil, "invalid tensor name"},
 		{"duplicate", []Tensor{{Name: "a", DType: "F64", Data: []float64{1}}, {Name: "a", DType: "F32", Data: []float64{1}}}, nil, "duplicate"},
 		{"dtype", []Tensor{{Name: "a", DType: "F16", Data: []float64{1}}}, nil, "want F64 or F32"},
@@ -385,6 +384,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(file(`{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"g":{"dtype":"BF16","shape":[1],"data_offsets":[4,6]}}`, make([]byte, 6)))
 	f.Add(file(`{"a":{"dtype":"F32","shape":[1000000000,1000000000],"data_offsets":[0,8]}}`, make([]byte, 8)))
 	f.Add(file(`{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"b":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}`, make([]byte, 4)))
+	// Issue 16: a tensor named "" decoded but did not re-encode.
+	f.Add(file(`{"":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, make([]byte, 4)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ts, meta, err := Decode(data)
 		if err != nil {
@@ -420,4 +421,22 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEmptyName checks that a tensor named "" is handled the same way by
+// Decode and Encode: it round-trips (a first version decoded it but refused
+// to encode it).
+func TestEmptyName(t *testing.T) {
+	ts, _, err := Decode(file(`{"":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}`, make([]byte, 8)))
+	if err != nil || len(ts) != 1 || ts[0].Name != "" {
+		t.Fatalf("decode: %v %v", ts, err)
+	}
+	var buf bytes.Buffer
+	if err := Encode(&buf, ts, nil); err != nil {
+		t.Fatalf("re-encode: %v", err)
+	}
+	again, _, err := Decode(buf.Bytes())
+	if err != nil || len(again) != 1 || again[0].Name != "" {
+		t.Fatalf("decode again: %v %v", again, err)
+	}
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Training throughput of the notebook's network in PyTorch, for `go run ./bench`.
+"""Training and inference throughput of the notebook's network in PyTorch, for `go run ./bench`.
 
 Usage:
     bench_torch.py SIZE THREADS VARIANT SECONDS [--dtype float32|float64] [--reps R]
+    bench_torch.py ISIZE THREADS inference TOTAL [--dtype float32|float64] [--reps R]
 
 SIZE is "notebook" (N 11, K 5->3, MLP 11->100->100->7 tanh, batch 100) or
 "scaled" (N 129, K 64->32, MLP 129->512->512->65 tanh, batch 256); the tables
@@ -18,7 +19,14 @@ must match bench/sizes.go. VARIANT is one of
   quadratic   the loss as the quadratic form r Q r^T of the residual
               generator r = x - pad(a), Q (L x L) precomputed once.
 
-Every variant trains with Adagrad (lr 0.25) on shuffled batches of rows drawn
+  inference   the forward pass alone under torch.no_grad(), for an inference
+              size ISIZE (n11: 11->100->100->7, n32: 31->256->256->15, tiny:
+              5->8->3; the table must match bench/inference.go): TOTAL rows
+              in batches of 4096 (16 for tiny) cycled from a pool of 65 536
+              (64) rows drawn as the notebook draws them; R timed passes, the
+              best reported as rows (matrices) per second.
+
+Every training variant trains with Adagrad (lr 0.25) on shuffled batches of rows drawn
 as the notebook draws them (rand(N) * N), the loss summed over the batch.
 The script times R segments of at least SECONDS each (after an untimed
 warm-up step) and prints one JSON line with the samples per second of each
@@ -37,12 +45,17 @@ SIZES = {
     "notebook": dict(n=11, k=5, ko=3, hidden=[100, 100], batch=100, train=3000, probes=100),
     "scaled": dict(n=129, k=64, ko=32, hidden=[512, 512], batch=256, train=20480, probes=100),
 }
-VARIANTS = ("notebook", "vectorised", "quadratic")
+INFER_SIZES = {
+    "n11": dict(n=11, k=5, ko=3, hidden=[100, 100], batch=4096, pool=1 << 16),
+    "n32": dict(n=32, k=15, ko=7, hidden=[256, 256], batch=4096, pool=1 << 16),
+    "tiny": dict(n=6, k=2, ko=1, hidden=[8], batch=16, pool=64),
+}
+VARIANTS = ("notebook", "vectorised", "quadratic", "inference")
 
 
 def parse():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("size", choices=sorted(SIZES))
+    p.add_argument("size", choices=sorted(SIZES) + sorted(INFER_SIZES))
     p.add_argument("threads", type=int)
     p.add_argument("variant", choices=VARIANTS)
     p.add_argument("seconds", type=float)
@@ -53,6 +66,8 @@ def parse():
     a = p.parse_args()
     if a.threads < 1 or a.seconds <= 0 or a.reps < 1:
         p.error("threads and reps must be positive, seconds > 0")
+    if (a.variant == "inference") != (a.size in INFER_SIZES):
+        p.error("the inference variant takes an inference size (%s), the others a training size" % ", ".join(sorted(INFER_SIZES)))
     return a
 
 
@@ -79,6 +94,8 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
+    if a.variant == "inference":
+        return inference(a, np, torch, rng)
     s = SIZES[a.size]
     N, K, Ko, B, P = s["n"], s["k"], s["ko"], s["batch"], s["probes"]
     L, Lo, pad = 2 * K + 1, 2 * Ko + 1, K - Ko
@@ -201,6 +218,40 @@ def main():
         "size": a.size, "n": N, "k": K, "ko": Ko, "hidden": s["hidden"], "batch": B,
         "threads": a.threads, "variant": a.variant, "dtype": a.dtype,
         "samples_per_s": max(rates), "rates": rates, "seconds": a.seconds,
+        "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "blas": blas_library(),
+    }))
+
+
+def inference(a, np, torch, rng):
+    """Forward passes under no_grad over a pool of notebook-drawn rows."""
+    s = INFER_SIZES[a.size]
+    N, L, Lo, B = s["n"], 2 * s["k"] + 1, 2 * s["ko"] + 1, s["batch"]
+    dtype = getattr(torch, a.dtype)
+    torch.set_default_dtype(dtype)
+    layers, prev = [], L
+    for h in s["hidden"]:
+        layers += [torch.nn.Linear(prev, h), torch.nn.Tanh()]
+        prev = h
+    layers.append(torch.nn.Linear(prev, Lo))
+    model = torch.nn.Sequential(*layers).eval()
+    pool = torch.tensor(rng.random((s["pool"], L)) * N, dtype=dtype)
+    total = int(a.seconds)
+    rates = []
+    with torch.no_grad():
+        model(pool[:B])  # warm-up
+        for _ in range(a.reps):
+            done, lo = 0, 0
+            t0 = time.perf_counter()
+            while done < total:
+                n = min(B, total - done, s["pool"] - lo)
+                model(pool[lo:lo + n])
+                done += n
+                lo = 0 if lo + n == s["pool"] else lo + n
+            rates.append(total / (time.perf_counter() - t0))
+    print(json.dumps({
+        "size": a.size, "n": N, "k": s["k"], "ko": s["ko"], "hidden": s["hidden"], "batch": B,
+        "threads": a.threads, "variant": "inference", "dtype": a.dtype,
+        "samples_per_s": max(rates), "rates": rates, "total": total,
         "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "blas": blas_library(),
     }))
 

@@ -37,7 +37,14 @@ var (
 	ErrLength = errors.New("wrong length")
 	// ErrNonFinite reports a NaN or infinite entry.
 	ErrNonFinite = errors.New("non-finite value")
+	// ErrRange reports an entry too large in magnitude (|v| >= MaxEntry).
+	ErrRange = errors.New("value out of range")
 )
+
+// MaxEntry bounds the magnitude of generator entries: Validate refuses
+// |v| >= 2¹⁰²³, because sums and differences of two such entries overflow
+// float64 (the exact solvers and the 2-norm form them).
+const MaxEntry = 0x1p1023
 
 // Band describes the N×N Toeplitz matrices of half-bandwidth K.
 type Band struct {
@@ -69,7 +76,8 @@ func (b Band) Len() int { return 2*b.K + 1 }
 // String returns a short description such as "N=11,K=5".
 func (b Band) String() string { return fmt.Sprintf("N=%d,K=%d", b.N, b.K) }
 
-// Validate checks that g is a generator of b: length 2K+1 and finite entries.
+// Validate checks that g is a generator of b: length 2K+1 and finite
+// entries of magnitude below MaxEntry.
 func (b Band) Validate(g []float64) error {
 	if err := b.Check(); err != nil {
 		return err
@@ -80,6 +88,9 @@ func (b Band) Validate(g []float64) error {
 	for i, v := range g {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("generator entry %d is %v: %w", i, v, ErrNonFinite)
+		}
+		if math.Abs(v) >= MaxEntry {
+			return fmt.Errorf("generator entry %d is %v: entries must be below 2^1023 ≈ 8.99e307 in magnitude (rescale the matrix): %w", i, v, ErrRange)
 		}
 	}
 	return nil
@@ -152,18 +163,32 @@ func (b Band) Weights() []float64 {
 	return w
 }
 
-// Frobenius returns ||T(g)||_F computed from the generator in O(K).
+// Frobenius returns ||T(g)||_F = sqrt(Σ_d (N−|d|) g[K+d]²) computed from
+// the generator in O(K). Like LAPACK's dnrm2 it scales before squaring
+// (by the largest |g[i]|), so the result neither overflows nor underflows
+// when the norm itself is representable: entries of 1e160 or 1e-300 give
+// the right answer, not +Inf or 0.
 func (b Band) Frobenius(g []float64) float64 {
 	b.mustLen(g, "generator")
+	var m float64
+	for _, v := range g {
+		if a := math.Abs(v); a > m || math.IsNaN(a) {
+			m = a
+		}
+	}
+	if m == 0 || math.IsNaN(m) || math.IsInf(m, 0) {
+		return m
+	}
 	var s float64
 	for i, v := range g {
 		d := i - b.K
 		if d < 0 {
 			d = -d
 		}
-		s += float64(b.N-d) * v * v
+		r := v / m
+		s += float64(b.N-d) * r * r
 	}
-	return math.Sqrt(s)
+	return m * math.Sqrt(s)
 }
 
 // FromDense extracts the generator of half-bandwidth k from the square matrix

@@ -239,3 +239,41 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// TestFrobeniusScaled checks ||T(g)||_F for entries whose squares overflow
+// or underflow although the norm is representable (a first version gave
+// +Inf for 1e160 and 0 for 1e-300).
+func TestFrobeniusScaled(t *testing.T) {
+	b := Band{N: 11, K: 2}
+	w := 0.0
+	for _, v := range b.Weights() {
+		w += v
+	}
+	for _, s := range []float64{1e160, 1e-300, 1, 3e-320, 1e300} {
+		g := []float64{s, -s, s, s, -s}
+		want := s * math.Sqrt(w)
+		if got := b.Frobenius(g); math.Abs(got-want) > 1e-14*want && !(s < 1e-310 && math.Abs(got-want) <= 1e-3*want) {
+			t.Errorf("entries %g: Frobenius %g, want %g", s, got, want)
+		}
+	}
+	if got := b.Frobenius(make([]float64, 5)); got != 0 {
+		t.Errorf("zero generator: %g", got)
+	}
+	if got := b.Frobenius([]float64{0, math.Inf(1), 0, 0, 0}); !math.IsInf(got, 1) {
+		t.Errorf("infinite entry: %g", got)
+	}
+}
+
+// TestValidateRange checks that entries of magnitude 2^1023 or more, whose
+// sums overflow (they crashed the spectral solver), are refused.
+func TestValidateRange(t *testing.T) {
+	b := Band{N: 3, K: 1}
+	for _, v := range []float64{0x1p1023, -math.MaxFloat64} {
+		if err := b.Validate([]float64{1, v, 1}); !errors.Is(err, ErrRange) {
+			t.Errorf("%g: %v, want ErrRange", v, err)
+		}
+	}
+	if err := b.Validate([]float64{1, math.Nextafter(0x1p1023, 0), 1}); err != nil {
+		t.Errorf("largest allowed entry: %v", err)
+	}
+}

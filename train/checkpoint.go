@@ -13,6 +13,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/matapprox/matapprox/internal/atomicfile"
@@ -23,7 +24,13 @@ import (
 // truncated, corrupt, or written for another configuration.
 var ErrCheckpoint = errors.New("unusable checkpoint")
 
-const checkpointMagic = "matapprox-checkpoint-v1\n"
+const checkpointMagic = "matapprox-checkpoint-v2\n"
+
+// checkpointHistory is how many of the latest epochs' statistics a
+// checkpoint holds; earlier ones are read back from the run's append-only
+// metrics log, so that the cost of a checkpoint does not grow with the
+// number of epochs.
+const checkpointHistory = 16
 
 // checkpoint is everything that determines the rest of a run.
 type checkpoint struct {
@@ -40,7 +47,8 @@ type checkpoint struct {
 	Mean, Std    []float64
 	Optimizer    []byte
 	RNG          []byte
-	History      []EpochStats
+	HistoryLen   int          // len(History) at the checkpoint
+	HistoryTail  []EpochStats // its last min(HistoryLen, checkpointHistory) entries
 	BestVal      float64
 	BestEpoch    int
 	Best         []float64
@@ -49,12 +57,25 @@ type checkpoint struct {
 
 // ConfigHash returns a hash identifying a configuration.
 func ConfigHash(c *Config) string {
-	b, _ := json.Marshal(c)
+	cc := *c
+	if len(cc.Hidden) == 0 {
+		cc.Hidden = nil // no hidden layer: the same whether read as [] or absent
+	}
+	b, _ := json.Marshal(&cc)
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:8])
 }
 
+// dataHash identifies the training data, validation data and probes; it is
+// computed once per Trainer (the data do not change during a run).
 func (t *Trainer) dataHash() string {
+	if t.dataSum == "" {
+		t.dataSum = t.computeDataHash()
+	}
+	return t.dataSum
+}
+
+func (t *Trainer) computeDataHash() string {
 	h := sha256.New()
 	var buf [8]byte
 	for _, s := range []*[]float64{&t.Train.X, &t.Val.X, &t.Probes} {
@@ -67,7 +88,10 @@ func (t *Trainer) dataHash() string {
 }
 
 // WriteCheckpoint writes the trainer's complete state to path atomically.
-// The file is a magic line, a gob-encoded state and a CRC-32 of it.
+// The file is a magic line, a gob-encoded state and a CRC-32 of it. Of the
+// history it holds the length and the latest epochs only: Resume reads the
+// rest from the metrics log (MetricsFile) in the checkpoint's directory,
+// which RunDir appends to before every checkpoint.
 func (t *Trainer) WriteCheckpoint(path string) error {
 	opt, err := t.opt.State().MarshalBinary()
 	if err != nil {
@@ -83,7 +107,7 @@ func (t *Trainer) WriteCheckpoint(path string) error {
 		EpochLoss: t.epochLoss, EpochSamples: t.epochSamples, LastBatch: t.lastBatch, InitLoss: t.initLoss, Elapsed: t.elapsed,
 		Params: t.Model.Params(), Mean: t.Model.Net.Mean, Std: t.Model.Net.Std,
 		Optimizer: opt, RNG: rng,
-		History: t.History, BestVal: t.BestVal, BestEpoch: t.BestEpoch, Best: t.best, Stale: t.stale,
+		HistoryLen: len(t.History), HistoryTail: t.History[max(0, len(t.History)-checkpointHistory):], BestVal: t.BestVal, BestEpoch: t.BestEpoch, Best: t.best, Stale: t.stale,
 	}
 	var body bytes.Buffer
 	if err := gob.NewEncoder(&body).Encode(&ck); err != nil {
@@ -101,25 +125,16 @@ func (t *Trainer) WriteCheckpoint(path string) error {
 }
 
 // Resume restores the state saved by WriteCheckpoint into t, which must
-// have been built by New from the same configuration.
+// have been built by New from the same configuration. A history longer
+// than the checkpoint holds is completed from the metrics log next to it,
+// whose records must agree with the checkpoint's.
 func (t *Trainer) Resume(path string) error {
-	raw, err := os.ReadFile(path)
+	ck, err := readCheckpoint(path)
 	if err != nil {
-		return fmt.Errorf("resume: %w", err)
+		return err
 	}
 	bad := func(why string) error {
 		return fmt.Errorf("resume from %s: %s: %w", path, why, ErrCheckpoint)
-	}
-	if len(raw) < len(checkpointMagic)+4 || string(raw[:len(checkpointMagic)]) != checkpointMagic {
-		return bad("not a matapprox checkpoint (bad magic)")
-	}
-	body := raw[len(checkpointMagic) : len(raw)-4]
-	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(raw[len(raw)-4:]) {
-		return bad("checksum mismatch: the file is truncated or corrupt")
-	}
-	var ck checkpoint
-	if err := gob.NewDecoder(bytes.NewReader(body)).Decode(&ck); err != nil {
-		return bad("decode: " + err.Error())
 	}
 	if ck.ConfigHash != ConfigHash(&t.Cfg) {
 		return bad("it was written for a different configuration")
@@ -129,6 +144,9 @@ func (t *Trainer) Resume(path string) error {
 	}
 	if len(ck.Params) != len(t.Model.Params()) || len(ck.Perm) != len(t.perm) || ck.Pos < 0 || ck.Pos > len(t.perm) || ck.Epoch < 0 || ck.Epoch > t.Cfg.Epochs {
 		return bad("its shapes do not match the configuration")
+	}
+	if ck.HistoryLen < len(ck.HistoryTail) || ck.HistoryLen > ck.Epoch || len(ck.HistoryTail) > checkpointHistory {
+		return bad("its history does not match its epoch count")
 	}
 	var st optim.State
 	if err := st.UnmarshalBinary(ck.Optimizer); err != nil {
@@ -144,9 +162,67 @@ func (t *Trainer) Resume(path string) error {
 	t.Model.Net.Mean, t.Model.Net.Std = ck.Mean, ck.Std
 	t.epoch, t.pos, t.perm = ck.Epoch, ck.Pos, ck.Perm
 	t.epochLoss, t.epochSamples, t.lastBatch, t.initLoss, t.elapsed = ck.EpochLoss, ck.EpochSamples, ck.LastBatch, ck.InitLoss, ck.Elapsed
-	t.History, t.BestVal, t.BestEpoch, t.best, t.stale = ck.History, ck.BestVal, ck.BestEpoch, ck.Best, ck.Stale
+	hist, err := checkpointHistoryOf(path, ck)
+	if err != nil {
+		return bad(err.Error())
+	}
+	t.History, t.BestVal, t.BestEpoch, t.best, t.stale = hist, ck.BestVal, ck.BestEpoch, ck.Best, ck.Stale
 	if t.BestVal == 0 && ck.BestEpoch == 0 {
 		t.BestVal = math.Inf(1)
 	}
 	return nil
+}
+
+// readCheckpoint reads and checks a checkpoint file (magic, CRC-32, gob).
+func readCheckpoint(path string) (*checkpoint, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	bad := func(why string) error {
+		return fmt.Errorf("resume from %s: %s: %w", path, why, ErrCheckpoint)
+	}
+	if len(raw) < len(checkpointMagic)+4 || string(raw[:len(checkpointMagic)]) != checkpointMagic {
+		return nil, bad("not a matapprox checkpoint of this version (bad magic)")
+	}
+	body := raw[len(checkpointMagic) : len(raw)-4]
+	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(raw[len(raw)-4:]) {
+		return nil, bad("checksum mismatch: the file is truncated or corrupt")
+	}
+	var ck checkpoint
+	if err := gob.NewDecoder(bytes.NewReader(body)).Decode(&ck); err != nil {
+		return nil, bad("decode: " + err.Error())
+	}
+	return &ck, nil
+}
+
+// checkpointHistoryOf returns the full history of a checkpoint: its tail,
+// preceded when needed by the first records of the metrics log next to it.
+func checkpointHistoryOf(path string, ck *checkpoint) ([]EpochStats, error) {
+	if ck.HistoryLen == len(ck.HistoryTail) {
+		return append([]EpochStats(nil), ck.HistoryTail...), nil
+	}
+	mpath := filepath.Join(filepath.Dir(path), MetricsFile)
+	logged, err := ReadMetrics(mpath)
+	if err != nil {
+		return nil, fmt.Errorf("the checkpoint's first %d epochs are in %s, which cannot be read: %w", ck.HistoryLen-len(ck.HistoryTail), mpath, err)
+	}
+	if len(logged) < ck.HistoryLen {
+		return nil, fmt.Errorf("%s has %d epochs, the checkpoint %d", mpath, len(logged), ck.HistoryLen)
+	}
+	h := logged[:ck.HistoryLen:ck.HistoryLen]
+	base := ck.HistoryLen - len(ck.HistoryTail)
+	for i, s := range ck.HistoryTail {
+		if !sameStats(h[base+i], s) {
+			return nil, fmt.Errorf("%s disagrees with the checkpoint at epoch %d", mpath, s.Epoch)
+		}
+	}
+	return h, nil
+}
+
+// sameStats compares what the metrics log stores of two epochs (NaN equal
+// to NaN: the log writes non-finite values as null).
+func sameStats(a, b EpochStats) bool {
+	eq := func(x, y float64) bool { return x == y || math.IsNaN(x) && math.IsNaN(y) }
+	return a.Epoch == b.Epoch && eq(a.TrainLoss, b.TrainLoss) && eq(a.ValLoss, b.ValLoss) && eq(a.LR, b.LR)
 }

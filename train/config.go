@@ -70,6 +70,11 @@ type Config struct {
 	// its smooth upper bound loss.SmoothSpectral with this relative
 	// temperature; validation and evaluation use the 2-norm itself.
 	SpectralSmoothing float64 `yaml:"spectral-smoothing" json:"spectral_smoothing,omitempty"`
+	// Precision is the arithmetic of the network's forward and backward
+	// passes: "f64" (the default when empty) or "f32" (float32 products and
+	// activations, float64 parameters, gradients and optimizer; see
+	// nn.Precision).
+	Precision string `yaml:"precision" json:"precision,omitempty"`
 
 	// Optimizer: "adagrad", "sgd", "adam" or "adamw".
 	Optimizer   string  `yaml:"optimizer" json:"optimizer"`
@@ -103,7 +108,16 @@ type Config struct {
 	// those, which matters for the spectral loss, whose optimum is an SDP
 	// (about 5 ms a matrix at N = 11, 45 ms at N = 32).
 	WarmStartSize int `yaml:"warm-start-size" json:"warm_start_size"`
+
+	// Divergence stops training when a batch's per-sample loss exceeds this
+	// many times the first batch's: 0 means DefaultDivergence, a negative
+	// value turns the check off (a non-finite loss always stops training).
+	Divergence float64 `yaml:"divergence" json:"divergence,omitempty"`
 }
+
+// DefaultDivergence is the growth of the loss that stops training when
+// Config.Divergence is 0.
+const DefaultDivergence = 1e6
 
 // Bands returns the input and output bands.
 func (c *Config) Bands() (in, out structure.Band) {
@@ -130,6 +144,15 @@ func (c *Config) ModelSymmetry() (nn.Symmetry, error) {
 		return nn.Odd, nil
 	}
 	return nn.ParseSymmetry(c.Symmetry)
+}
+
+// NetworkPrecision returns the network's arithmetic: float64 when Precision
+// is empty.
+func (c *Config) NetworkPrecision() (nn.Precision, error) {
+	if c.Precision == "" {
+		return nn.Float64, nil
+	}
+	return nn.ParsePrecision(c.Precision)
 }
 
 // OptimizerConfig returns the optimizer settings: PyTorch's defaults for
@@ -251,6 +274,9 @@ func (c *Config) Validate() error {
 	if !(c.SpectralSmoothing >= 0 && c.SpectralSmoothing < 1) || (c.SpectralSmoothing > 0 && c.Loss != "spectral") {
 		return bad("spectral-smoothing", c.SpectralSmoothing, "must be in [0, 1), and applies to loss spectral only")
 	}
+	if _, err := c.NetworkPrecision(); err != nil {
+		return bad("precision", c.Precision, "use f32 or f64")
+	}
 	if !finite(c.LR) || c.LR <= 0 {
 		return bad("lr", c.LR, "the learning rate must be positive and finite")
 	}
@@ -287,6 +313,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WarmStart < 0 || c.WarmStart > c.Epochs {
 		return bad("warm-start", c.WarmStart, fmt.Sprintf("must be between 0 and epochs = %d", c.Epochs))
+	}
+	if !finite(c.Divergence) {
+		return bad("divergence", c.Divergence, "must be finite (0 = 1e6, negative = no check)")
 	}
 	if c.WarmStartSize < 0 {
 		return bad("warm-start-size", c.WarmStartSize, "must be non-negative (0 means all training rows)")

@@ -19,7 +19,7 @@ func ExampleTrainer() {
 		return
 	}
 	err = tr.Run(context.Background(), train.Callbacks{
-		Epoch: func(s train.EpochStats) { fmt.Printf("epoch %d\n", s.Epoch) },
+		Epoch: func(s train.EpochStats) error { fmt.Printf("epoch %d\n", s.Epoch); return nil },
 	})
 	if err != nil {
 		fmt.Println(err)

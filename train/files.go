@@ -2,11 +2,9 @@ package train
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 	"regexp"
 	"sort"
@@ -86,9 +84,13 @@ func ParseConfig(src []byte, name string, base Config) (Config, error) {
 	return c, nil
 }
 
+// MaxConfigSize bounds the size of a configuration file that LoadConfig
+// reads, so that -config /dev/zero or a huge file fails at once.
+const MaxConfigSize = 1 << 20
+
 // LoadConfig reads a YAML configuration file onto base.
 func LoadConfig(path string, base Config) (Config, error) {
-	src, err := os.ReadFile(path)
+	src, err := readBounded(path, MaxConfigSize)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
@@ -109,63 +111,4 @@ func MarshalConfig(c *Config) []byte {
 // WriteConfig writes c as YAML to path atomically.
 func WriteConfig(path string, c *Config) error {
 	return atomicfile.WriteFile(path, MarshalConfig(c), 0o644)
-}
-
-// WriteMetrics rewrites the metrics log atomically: one JSON object per
-// epoch. Non-finite values are written as null.
-func WriteMetrics(path string, h []EpochStats) error {
-	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
-		for _, s := range h {
-			b, err := json.Marshal(jsonStats(s))
-			if err != nil {
-				return err
-			}
-			if _, err := w.Write(append(b, '\n')); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// ReadMetrics reads a metrics log.
-func ReadMetrics(path string) ([]EpochStats, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var h []EpochStats
-	dec := json.NewDecoder(f)
-	for line := 1; ; line++ {
-		var m map[string]*float64
-		if err := dec.Decode(&m); err == io.EOF {
-			return h, nil
-		} else if err != nil {
-			return nil, fmt.Errorf("%s: record %d: %w", path, line, err)
-		}
-		get := func(k string) float64 {
-			if v := m[k]; v != nil {
-				return *v
-			}
-			return nan
-		}
-		h = append(h, EpochStats{Epoch: int(get("epoch")), TrainLoss: get("train_loss"), ValLoss: get("val_loss"),
-			LastBatch: get("last_batch"), LR: get("lr"), Elapsed: get("elapsed_s")})
-	}
-}
-
-func jsonStats(s EpochStats) map[string]any {
-	f := func(v float64) any {
-		if !finite(v) {
-			return nil
-		}
-		return v
-	}
-	m := map[string]any{"epoch": s.Epoch, "train_loss": f(s.TrainLoss), "val_loss": f(s.ValLoss),
-		"last_batch": f(s.LastBatch), "lr": f(s.LR), "elapsed_s": f(s.Elapsed)}
-	if s.WarmStart {
-		m["warm_start"] = true
-	}
-	return m
 }

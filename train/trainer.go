@@ -54,18 +54,16 @@ type EpochStats struct {
 	WarmStart bool    `json:"warm_start,omitempty"`
 }
 
-// divergence is how many times its first batch's loss the loss of a batch
-// may reach before training is declared divergent.
-const divergence = 1e6
-
 // Callbacks are called by Run; any may be nil.
 type Callbacks struct {
-	// Epoch is called after each epoch.
-	Epoch func(EpochStats)
+	// Epoch is called after each epoch; an error from it (a checkpoint
+	// that could not be written, say) stops Run, which returns it.
+	Epoch func(EpochStats) error
 	// Batch is called after each batch with the samples done in the epoch.
 	Batch func(epoch, done, total int)
-	// Improved is called when the validation loss reaches a new best.
-	Improved func(EpochStats)
+	// Improved is called when the validation loss reaches a new best,
+	// before Epoch; an error from it stops Run, which returns it.
+	Improved func(EpochStats) error
 }
 
 // Trainer holds a training run.
@@ -101,14 +99,36 @@ type Trainer struct {
 	// Warm start targets: the optimal generators of the training rows.
 	targets []float64
 
+	dataSum string // dataHash, computed once
+
 	ws       *nn.ApproxWorkspace
 	xb, grad []float64
 	tb       []float64
 }
 
-// New builds a Trainer from a validated configuration.
-func New(cfg Config) (*Trainer, error) {
+// Options are the limits a Trainer is built under.
+type Options struct {
+	// MaxMemory bounds the estimated memory of the run (TrainingEstimate)
+	// in bytes; 0 means DefaultMaxMemory().
+	MaxMemory int64
+}
+
+// New builds a Trainer from a valid configuration, under the default
+// memory limit.
+func New(cfg Config) (*Trainer, error) { return NewWithOptions(cfg, Options{}) }
+
+// NewWithOptions builds a Trainer from a valid configuration. A
+// configuration whose estimated memory exceeds the limit is refused with
+// ErrTooLarge and the estimate, before anything is allocated.
+func NewWithOptions(cfg Config, opt Options) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	limit := opt.MaxMemory
+	if limit <= 0 {
+		limit = DefaultMaxMemory()
+	}
+	if err := TrainingEstimate(&cfg).Check(limit, "this configuration", "-max-memory"); err != nil {
 		return nil, err
 	}
 	t := &Trainer{Cfg: cfg, BestVal: math.Inf(1)}
@@ -191,6 +211,9 @@ func NewModel(cfg *Config, trainSet *data.Set) (*nn.Approximator, error) {
 			m.Standardize(trainSet.X, trainSet.Rows)
 		}
 		a = nn.FromMLP(m)
+	}
+	if prec, err := cfg.NetworkPrecision(); err != nil || a.Net.SetPrecision(prec) != nil {
+		return nil, fmt.Errorf("precision %q: %w", cfg.Precision, ErrConfig)
 	}
 	a.Meta = nn.Meta{In: &in, Out: &out, Extra: map[string]string{"loss": cfg.Loss}}
 	return a, nil
@@ -363,8 +386,8 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return fmt.Errorf("%w: the training loss became %v at epoch %d, batch %d (learning rate %g); lower the learning rate, set clip-norm (for example 1), or check the data for extreme values", ErrDiverged, v, t.epoch+1, t.pos/bs+1, lr)
 			}
-			if perSample > divergence*t.initLoss {
-				return fmt.Errorf("%w: the training loss grew to %.3g per sample at epoch %d, batch %d, more than %.0g times its initial %.3g (learning rate %g); lower the learning rate or set clip-norm (for example 1)", ErrDiverged, perSample, t.epoch+1, t.pos/bs+1, divergence, t.initLoss, lr)
+			if div := t.divergence(); div > 0 && perSample > div*t.initLoss {
+				return fmt.Errorf("%w: the training loss grew to %.3g per sample at epoch %d, batch %d, more than %.0g times its initial %.3g (learning rate %g); lower the learning rate or set clip-norm (for example 1); if the data hold rows much larger than others, raise divergence or set it to -1 to turn this check off", ErrDiverged, perSample, t.epoch+1, t.pos/bs+1, div, t.initLoss, lr)
 			}
 			t.Model.ZeroGrad()
 			t.Model.Backward(t.ws, g)
@@ -401,28 +424,41 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 			return fmt.Errorf("%w: the validation loss became %v after epoch %d; lower the learning rate (now %g) or set clip-norm", ErrDiverged, st.ValLoss, t.epoch, lr)
 		}
 		t.History = append(t.History, st)
-		t.track(st, warm, cb)
+		if err := t.track(st, warm, cb); err != nil {
+			return err
+		}
 		if cb.Epoch != nil {
-			cb.Epoch(st)
+			if err := cb.Epoch(st); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
+// divergence returns the configured divergence factor (<= 0: no check).
+func (t *Trainer) divergence() float64 {
+	if t.Cfg.Divergence == 0 {
+		return DefaultDivergence
+	}
+	return t.Cfg.Divergence
+}
+
 // track updates the best validation loss and the early-stopping counter.
-func (t *Trainer) track(st EpochStats, warm bool, cb Callbacks) {
+func (t *Trainer) track(st EpochStats, warm bool, cb Callbacks) error {
 	if t.Val.Rows == 0 || warm {
-		return
+		return nil
 	}
 	if st.ValLoss < t.BestVal*(1-t.Cfg.MinDelta) {
 		t.BestVal, t.BestEpoch, t.stale = st.ValLoss, st.Epoch, 0
 		t.best = append(t.best[:0], t.Model.Params()...)
 		if cb.Improved != nil {
-			cb.Improved(st)
+			return cb.Improved(st)
 		}
-		return
+		return nil
 	}
 	t.stale++
+	return nil
 }
 
 // BestParams returns the weights with the lowest validation loss (nil

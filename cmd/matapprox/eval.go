@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/eval"
+	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/nn"
 	"github.com/matapprox/matapprox/structure"
 	"github.com/matapprox/matapprox/train"
@@ -37,13 +40,13 @@ func loadModel(path string, n int, lossName, probes string) (*loadedModel, error
 	}
 	lm := &loadedModel{}
 	if st.IsDir() {
+		switch train.StatusOf(path) {
+		case train.RunUnfinished:
+			return nil, fmt.Errorf("model: %s holds an unfinished run (interrupted, or its final files were not all written); finish it with: matapprox train -resume %s", path, path)
+		case train.RunStarted:
+			return nil, fmt.Errorf("model: %s holds a run that stopped before its first checkpoint; start it again with: matapprox train -resume %s", path, path)
+		}
 		if _, err := os.Stat(filepath.Join(path, nn.WeightsFile)); errors.Is(err, os.ErrNotExist) {
-			if _, err := os.Stat(filepath.Join(path, train.CheckpointFile)); err == nil {
-				return nil, fmt.Errorf("model: %s holds an unfinished run (no %s yet); finish it with: matapprox train -resume %s", path, nn.WeightsFile, path)
-			}
-			if _, err := os.Stat(filepath.Join(path, train.ConfigFile)); err == nil {
-				return nil, fmt.Errorf("model: %s holds a run that stopped before its first checkpoint; start it again with: matapprox train -config %s -out NEW_DIR", path, filepath.Join(path, train.ConfigFile))
-			}
 			return nil, fmt.Errorf("model: %s has no %s: give a run directory written by matapprox train or a .safetensors file", path, nn.WeightsFile)
 		}
 		lm.dir = path
@@ -108,14 +111,9 @@ func (lm *loadedModel) check() error {
 
 // parseMatrix parses "x1,x2,…" into a generator of band b.
 func parseMatrix(s string, b structure.Band) ([]float64, error) {
-	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '[' || r == ']' })
-	x := make([]float64, 0, len(fields))
-	for i, f := range fields {
-		v, err := strconv.ParseFloat(f, 64)
-		if err != nil {
-			return nil, usagef("-matrix entry %d %q is not a number; give the generator as comma-separated numbers, e.g. \"0,0,0,1,2,4,2,1,0,0,0\"", i+1, f)
-		}
-		x = append(x, v)
+	x, err := parseNumbers(s)
+	if err != nil {
+		return nil, err
 	}
 	if err := b.Validate(x); err != nil {
 		return nil, usagef("-matrix: %v (the generator of an N×N matrix of half-bandwidth K has 2K+1 entries, diagonal −K first)", err)
@@ -127,16 +125,15 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", "eval -model PATH [-matrix \"x1,x2,…\"] [-input FILE] [-probes FILE] [-json]", stderr)
 	modelPath := fs.String("model", "", "run directory or .safetensors file (required)")
 	matrix := fs.String("matrix", "", "one input generator, comma-separated (2K+1 numbers)")
-	input := fs.String("input", "", "CSV or .npy file of input generators, one per row")
-	probes := fs.String("probes", "", "CSV or .npy file of probe vectors for probe_loss (default: the run's probes)")
-	asJSON := fs.Bool("json", false, "print one JSON object")
-	count := fs.Int("count", 1000, "held-out random matrices to evaluate when no -matrix or -input is given")
-	seed := fs.Uint64("seed", 12345, "seed of the held-out random matrices")
+	input := fs.String("input", "", "CSV or .npy file of input generators, one per row (read as a stream)")
+	probes := fs.String("probes", "", "CSV or .npy file of probe vectors for the probe_loss metric only (default: the run's probes); the trained loss and its optimum do not change")
+	asJSON := fs.Bool("json", false, "print one JSON object, streamed row by row")
+	count := fs.Int("count", 1000, "random matrices drawn from the run's data generator when no -matrix or -input is given")
+	seed := fs.Uint64("seed", 12345, "seed of the random matrices")
 	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
-	lossName := fs.String("loss", "", "for a bare model: the loss it was trained with (default: the file's, else probe)")
-	families := fs.Bool("families", false, "also evaluate on every out-of-distribution family (scaled, negated, reversed, Gaussian, other generators, in-band inputs, other N)")
-	familyCount := fs.Int("family-count", 200, "matrices per family with -families")
-	otherN := fs.String("other-n", "", "with -families: other matrix sizes to evaluate at, comma-separated (default: 2N for a sphere model under a size-independent loss)")
+	lossName := fs.String("loss", "", "for a bare model: the loss it was trained with (default probe)")
+	batch := addEvalBatchFlags(fs) // eval_batch.go: -output, -shard
+	fam := addFamilyFlags(fs)      // families.go: -families, -family-count, -other-n
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -146,110 +143,116 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *matrix != "" && *input != "" {
 		return usagef("give -matrix or -input, not both")
 	}
-	if *count < 1 {
-		return usagef("-count %d: must be at least 1", *count)
+	if *count < 1 || *count > 100_000_000 {
+		return usagef("-count %d: must be between 1 and 100000000", *count)
 	}
 	lm, err := loadModel(*modelPath, *n, *lossName, "")
 	if err != nil {
 		return err
 	}
-	if *probes != "" {
-		lm.cfg.Probes = *probes
+	if lm.dir != "" {
+		// The trained loss is built from the run's probes, even with -probes.
+		if err := train.CheckInputs(lm.dir, "probes"); err != nil {
+			return err
+		}
 	}
-	ev, err := newEvaluator(lm.model, &lm.cfg)
+	in, out := lm.cfg.Bands()
+	trained, _, err := train.BuildLoss(&lm.cfg)
 	if err != nil {
 		return err
 	}
-	in, out := lm.cfg.Bands()
-	var x []float64
-	var rows int
-	random := false
+	opts, err := train.EvalOptions(&lm.cfg, trained)
+	if err != nil {
+		return err
+	}
+	if *probes != "" {
+		set, err := data.ReadFile(*probes)
+		if err != nil {
+			return fmt.Errorf("probes: %w", err)
+		}
+		if set.Dim != in.N || set.Rows == 0 {
+			return usagef("-probes %s: %d rows of %d entries; want at least one probe vector of N = %d entries per row", *probes, set.Rows, set.Dim, in.N)
+		}
+		if opts.Probe, err = loss.NewProbe(in, out, set.X, set.Rows); err != nil {
+			return fmt.Errorf("probes %s: %w", *probes, err)
+		}
+		opts.Probes = fmt.Sprintf("the %d probes in %s (a metric; the trained loss keeps the run's)", set.Rows, *probes)
+	}
+	ev, err := eval.New(eval.NetworkModel(lm.model, 0), trained, opts)
+	if err != nil {
+		return err
+	}
+	if batch.active() {
+		return batch.run(fs, ev, *input, stdout)
+	}
+	var src eval.Source
+	perRow := true
 	switch {
 	case *matrix != "":
-		if x, err = parseMatrix(*matrix, in); err != nil {
-			return err
-		}
-		rows = 1
-	case *input != "":
-		set, err := data.ReadFile(*input)
+		x, err := parseMatrix(*matrix, in)
 		if err != nil {
 			return err
 		}
-		if err := set.Validate(in); err != nil {
-			return fmt.Errorf("%s: %w", *input, err)
+		src = eval.FromSet(&data.Set{Dim: in.Len(), Rows: 1, X: x}, eval.File, "1 matrix given by -matrix")
+	case *input != "":
+		f, err := os.Open(*input)
+		if err != nil {
+			return fmt.Errorf("input: %w", err)
 		}
-		x, rows = set.X, set.Rows
+		defer f.Close()
+		format, err := data.FormatOf(*input)
+		if err != nil {
+			return usagef("-input %s: %v", *input, err)
+		}
+		rd, err := data.NewReader(f, *input, format)
+		if err != nil {
+			return err
+		}
+		src = eval.FromReader(rd, in, *input)
 	default:
 		name := lm.cfg.Data
 		if _, err := data.GeneratorByName(name, in); err != nil {
 			name = "notebook"
 		}
 		g, _ := data.GeneratorByName(name, in)
-		set := data.Generate(g, in, *count, rand.New(rand.NewPCG(*seed, 0xe7a1)))
-		x, rows, random = set.X, set.Rows, true
+		src = eval.FromGenerator(g, in, *count, rand.New(rand.NewPCG(*seed, 0xe7a1)),
+			fmt.Sprintf("%d random matrices drawn afresh from the %s generator (seed %d)", *count, name, *seed))
+		perRow = false
 	}
-	res, err := ev.evaluate(x, rows)
+	var fams []eval.FamilyResult
+	if *fam.on {
+		if fams, err = fam.run(lm, ev, *seed); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		return streamJSON(stdout, ev, src, fams)
+	}
+	rows := 0
+	sum, err := ev.Run(src, func(r *eval.Row) error {
+		rows++
+		if !perRow {
+			return nil
+		}
+		if rows == 1 {
+			printEvalHeader(stdout, ev, src)
+		}
+		if rows <= 20 {
+			printRow(stdout, r)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	sum := summarize(res, lm.cfg.Loss)
-	var fams []familyResult
-	if *families {
-		if *familyCount < 1 {
-			return usagef("-family-count %d: must be at least 1", *familyCount)
-		}
-		base, err := data.GeneratorByName(lm.cfg.Data, in)
-		if err != nil {
-			base, _ = data.GeneratorByName("notebook", in)
-		}
-		if fams, err = familyGaps(ev, base, *familyCount, *seed); err != nil {
-			return err
-		}
-		sizes := defaultOtherSizes(&lm.cfg)
-		if *otherN != "" {
-			sizes = nil
-			for _, f := range strings.Split(*otherN, ",") {
-				v, err := strconv.Atoi(strings.TrimSpace(f))
-				if err != nil || v < 1 {
-					return usagef("-other-n %q: give matrix sizes, comma-separated", *otherN)
-				}
-				sizes = append(sizes, v)
-			}
-		}
-		if lm.model.Kind != nn.KindSphere && len(sizes) > 0 {
-			return usagef("-other-n: a plain (mlp) network takes inputs of one size only; train architecture sphere")
-		}
-		more, err := otherSizeGaps(lm, sizes, min(*familyCount, 200), *seed)
-		if err != nil {
-			return err
-		}
-		fams = append(fams, more...)
+	if perRow && rows > 20 {
+		fmt.Fprintf(stdout, "... %d more rows (use -json for all)\n", rows-20)
 	}
-	if *asJSON {
-		obj := map[string]any{"n": in.N, "in_band": in.K, "out_band": out.K, "loss": lm.cfg.Loss, "summary": sum}
-		if fams != nil {
-			obj["families"] = fams
+	if rows > 1 || !perRow {
+		if perRow {
+			fmt.Fprintln(stdout)
 		}
-		if !random {
-			obj["results"] = res
-		} else {
-			obj["results"] = []result{}
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(sanitize(obj))
-	}
-	if !random {
-		for i, r := range res {
-			if i == 20 {
-				fmt.Fprintf(stdout, "... %d more rows (use -json for all)\n", len(res)-20)
-				break
-			}
-			printResult(stdout, r)
-		}
-	}
-	if rows > 1 || random {
-		printSummary(stdout, sum)
+		printSummary(stdout, &sum)
 	}
 	if fams != nil {
 		fmt.Fprintln(stdout)
@@ -258,15 +261,111 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func printResult(w io.Writer, r result) {
-	fmt.Fprintf(w, "input %s\n", fmtVec(r.Input))
-	fmt.Fprintf(w, "  %-11s %12s %12s %12s  %s\n", "method", "probe_loss", "frobenius", "spectral", "generator")
-	for _, m := range methods {
-		a := r.Approximations[m]
-		if a == nil {
-			continue
+// printEvalHeader says what the numbers that follow are.
+func printEvalHeader(w io.Writer, ev *eval.Evaluator, src eval.Source) {
+	fmt.Fprintf(w, "evaluation of %s (evaluated_on: %s)\n", src.Describe(), src.Origin())
+	fmt.Fprintf(w, "trained loss: %s (optimal = its exact optimum); probe_loss uses %s\n", ev.Loss().Name(), ev.Probes())
+}
+
+// streamJSON writes {"n", "in_band", "out_band", "loss", "probes",
+// "results": [...], "summary": {...}} with one result per line as it is
+// computed, so that memory does not grow with the number of rows.
+func streamJSON(w io.Writer, ev *eval.Evaluator, src eval.Source, fams []eval.FamilyResult) error {
+	in, out := ev.Bands()
+	head, _ := json.Marshal(map[string]any{"n": in.N, "in_band": in.K, "out_band": out.K, "loss": ev.Loss().Name(), "probes": ev.Probes(), "evaluated_on": src.Origin()})
+	bw := bufio.NewWriterSize(w, 1<<16)
+	bw.Write(head[:len(head)-1])
+	bw.WriteString(`,"results":[`)
+	first := true
+	sum, err := ev.Run(src, func(r *eval.Row) error {
+		b, err := json.Marshal(rowJSON(r))
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(w, "  %-11s %12.5g %12.5g %12.5g  %s\n", m, a.ProbeLoss, a.Frobenius, a.Spectral, fmtVec(a.Generator))
+		if !first {
+			bw.WriteByte(',')
+		}
+		first = false
+		bw.WriteByte('\n')
+		_, err = bw.Write(b)
+		return err
+	})
+	if err != nil {
+		bw.Flush()
+		return err
+	}
+	b, err := json.Marshal(sum)
+	if err != nil {
+		return err
+	}
+	bw.WriteString("\n],\"summary\":")
+	bw.Write(b)
+	if fams != nil {
+		fb, err := json.Marshal(familiesJSON(fams))
+		if err != nil {
+			return err
+		}
+		bw.WriteString(",\"families\":")
+		bw.Write(fb)
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
+}
+
+// rowJSON is the JSON form of one row; NaN and infinities become null.
+func rowJSON(r *eval.Row) map[string]any {
+	ap := map[string]any{}
+	for _, a := range r.Approximations {
+		ap[a.Method] = map[string]any{"generator": a.A, "loss": jsonNum(a.Loss), "probe_loss": jsonNum(a.ProbeLoss),
+			"frobenius": jsonNum(a.Frobenius), "spectral": jsonNum(a.Spectral), "gap": jsonNum(a.Gap)}
+	}
+	return map[string]any{"index": r.Index, "input": r.X, "exact": r.Exact, "optimal_lower_bound": jsonNum(r.Lower), "approximations": ap}
+}
+
+func printRow(w io.Writer, r *eval.Row) {
+	note := ""
+	if r.Exact {
+		note = "  (exact row: the optimum is 0; no gap)"
+	}
+	fmt.Fprintf(w, "input %s%s\n", fmtVec(r.X), note)
+	fmt.Fprintf(w, "  %-11s %12s %12s %12s %10s  %s\n", "method", "probe_loss", "frobenius", "spectral", "gap", "generator")
+	for _, a := range r.Approximations {
+		fmt.Fprintf(w, "  %-11s %12.5g %12.5g %12.5g %10s  %s\n", a.Method, a.ProbeLoss, a.Frobenius, a.Spectral, pct(a.Gap), fmtVec(a.A))
+	}
+}
+
+// pct formats a ratio as a percentage, "—" for NaN.
+func pct(v float64) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	return fmt.Sprintf("%.3f%%", 100*v)
+}
+
+// printSummary prints an evaluation summary and says what each number is.
+func printSummary(w io.Writer, s *eval.Summary) {
+	fmt.Fprintf(w, "evaluation on %s (evaluated_on: %s)\n", s.Description, s.EvaluatedOn)
+	fmt.Fprintf(w, "trained loss: %s (optimal = its exact optimum); probe_loss uses %s\n", s.Loss, s.Probes)
+	fmt.Fprintf(w, "%-11s %12s %12s %12s %10s %10s %10s %10s %10s\n", "method", "probe_loss", "frobenius", "spectral", "gap", "gap_mean", "gap_median", "gap_p95", "gap_max")
+	for _, m := range s.Methods {
+		fmt.Fprintf(w, "%-11s %12.5g %12.5g %12.5g %10s %10s %10s %10s %10s\n", m.Method, m.ProbeLoss, m.Frobenius, m.Spectral,
+			pct(m.Gap), pct(m.GapMean), pct(m.GapMedian), pct(m.GapP95), pct(m.GapMax))
+	}
+	fmt.Fprintf(w, "probe_loss, frobenius (‖X−A‖_F), spectral (‖X−A‖₂): means over all %d rows. gap = mean loss / mean optimal loss − 1;\n", s.Rows)
+	fmt.Fprintf(w, "gap_mean, gap_median, gap_p95, gap_max: of the per-matrix loss / optimal loss − 1; all gaps over the %d ratio rows (rows − exact_rows).\n", s.RatioRows)
+	if s.ExactRows > 0 {
+		fmt.Fprintf(w, "exact_rows: %d rows have optimum 0 (to rounding) and no ratio;", s.ExactRows)
+		for _, m := range s.Methods {
+			if m.Method != eval.Optimal {
+				fmt.Fprintf(w, " %s loss there: mean %.5g, max %.5g;", m.Method, m.ExactLossMean, m.ExactLossMax)
+			}
+		}
+		fmt.Fprintln(w)
+	} else {
+		fmt.Fprintln(w, "exact_rows: 0 (no row has optimum 0)")
+	}
+	if s.Unconverged > 0 {
+		fmt.Fprintf(w, "%d optima stopped short of the solver's tolerance (still certified within their gap)\n", s.Unconverged)
 	}
 }
 
@@ -276,52 +375,4 @@ func fmtVec(v []float64) string {
 		parts[i] = strconv.FormatFloat(x, 'g', 5, 64)
 	}
 	return "[" + strings.Join(parts, " ") + "]"
-}
-
-// sanitize replaces non-finite numbers, which JSON cannot hold, by nil.
-func sanitize(v any) any {
-	b, err := json.Marshal(v)
-	if err == nil {
-		var out any
-		json.Unmarshal(b, &out)
-		return out
-	}
-	// Slow path: walk through a generic representation.
-	return walk(v)
-}
-
-func walk(v any) any {
-	switch t := v.(type) {
-	case float64:
-		if math.IsNaN(t) || math.IsInf(t, 0) {
-			return nil
-		}
-		return t
-	case map[string]any:
-		m := map[string]any{}
-		for k, x := range t {
-			m[k] = walk(x)
-		}
-		return m
-	case summary:
-		m := map[string]any{"count": t.Count, "loss": t.Loss}
-		ms := map[string]any{}
-		for k, s := range t.Methods {
-			ms[k] = map[string]any{"probe_loss": walk(s.ProbeLoss), "frobenius": walk(s.Frobenius), "spectral": walk(s.Spectral),
-				"loss": walk(s.Loss), "gap": walk(s.Gap), "gap_mean": walk(s.GapMean), "gap_p95": walk(s.GapP95)}
-		}
-		m["methods"] = ms
-		return m
-	case []result:
-		out := make([]any, len(t))
-		for i, r := range t {
-			ap := map[string]any{}
-			for k, a := range r.Approximations {
-				ap[k] = map[string]any{"generator": a.Generator, "probe_loss": walk(a.ProbeLoss), "frobenius": walk(a.Frobenius), "spectral": walk(a.Spectral)}
-			}
-			out[i] = map[string]any{"input": r.Input, "approximations": ap}
-		}
-		return out
-	}
-	return v
 }

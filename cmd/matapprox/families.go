@@ -1,137 +1,105 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
-	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/eval"
+	"github.com/matapprox/matapprox/nn"
 	"github.com/matapprox/matapprox/train"
 )
 
-// familyResult is the gap of a network to the exact optimum on one family of
-// inputs it was not trained on (data.Families), or at another matrix size.
-type familyResult struct {
-	Family      string  `json:"family"`
-	Description string  `json:"description"`
-	N           int     `json:"n"`
-	Count       int     `json:"count"`
-	GapMean     float64 `json:"gap_mean"`
-	GapP95      float64 `json:"gap_p95"`
-	GapMax      float64 `json:"gap_max"`
-	// ExactRows counts the rows inside the output band, whose optimal loss
-	// is zero; on them the ratio is undefined and FrobeniusMax, the largest ||X−A||_F/||X||_F of
-	// the network, says how exact it is.
-	ExactRows    int     `json:"exact_rows"`
-	FrobeniusMax float64 `json:"frobenius_rel_max"`
+// familyFlags are eval's flags for the out-of-distribution check.
+type familyFlags struct {
+	on     *bool
+	count  *int
+	otherN *string
 }
 
-// familyGaps evaluates ev's network on count inputs of every family built
-// on base, each drawn from its own stream of seed.
-func familyGaps(ev *evaluator, base data.Generator, count int, seed uint64) ([]familyResult, error) {
-	fams, err := data.Families(base, ev.in, ev.out)
+func addFamilyFlags(fs interface {
+	Bool(string, bool, string) *bool
+	Int(string, int, string) *int
+	String(string, string, string) *string
+}) familyFlags {
+	return familyFlags{
+		on:     fs.Bool("families", false, "also evaluate on every out-of-distribution family: scaled by 1e-3…1e3, negated, reversed, modulated, Gaussian and other generators, near-in-band and in-band inputs, and other N (sphere models)"),
+		count:  fs.Int("family-count", 200, "matrices per family with -families"),
+		otherN: fs.String("other-n", "", "with -families: other matrix sizes, comma-separated (default: 2N for a sphere model under a size-independent loss; none for the probe loss, whose probes have length N)"),
+	}
+}
+
+// run evaluates the families of lm's model; ev is its evaluator at the
+// training size.
+func (ff familyFlags) run(lm *loadedModel, ev *eval.Evaluator, seed uint64) ([]eval.FamilyResult, error) {
+	if *ff.count < 1 || *ff.count > 1_000_000 {
+		return nil, usagef("-family-count %d: must be between 1 and 1000000", *ff.count)
+	}
+	in, out := lm.cfg.Bands()
+	base, err := data.GeneratorByName(lm.cfg.Data, in)
+	if err != nil {
+		base, _ = data.GeneratorByName("notebook", in)
+	}
+	fams, err := data.Families(base, in, out)
 	if err != nil {
 		return nil, err
 	}
-	var out []familyResult
-	for i, f := range fams {
-		set := f.Generate(ev.in, count, rand.New(rand.NewPCG(seed, 0xfa1+uint64(i))))
-		fr, err := familyGap(ev, set)
-		if err != nil {
-			return nil, fmt.Errorf("family %s: %w", f.Name(), err)
-		}
-		fr.Family, fr.Description = f.Name(), f.Describe()
-		out = append(out, fr)
+	res, err := ev.Families(fams, *ff.count, seed)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
-}
-
-// otherSizeGaps evaluates the network at other matrix sizes (same bands),
-// which the sphere architecture allows; the probe loss depends on probes of
-// length N and has no counterpart at another size, so it is skipped.
-func otherSizeGaps(lm *loadedModel, sizes []int, count int, seed uint64) ([]familyResult, error) {
-	var out []familyResult
+	sizes := defaultOtherSizes(&lm.cfg)
+	if *ff.otherN != "" {
+		sizes = nil
+		for _, f := range strings.Split(*ff.otherN, ",") {
+			v, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || v < 1 {
+				return nil, usagef("-other-n %q: give matrix sizes, comma-separated", *ff.otherN)
+			}
+			sizes = append(sizes, v)
+		}
+	}
+	if len(sizes) > 0 && lm.model.Kind != nn.KindSphere {
+		return nil, usagef("-other-n: a plain (mlp) network is tied to its training size; train architecture sphere")
+	}
 	for _, n := range sizes {
 		cfg := lm.cfg
 		cfg.N = n
 		if err := cfg.Validate(); err != nil {
-			return nil, fmt.Errorf("-other-n %d: %w", n, err)
+			return nil, usagef("-other-n %d: %v", n, err)
 		}
-		ev, err := newEvaluator(lm.model, &cfg)
+		if cfg.Loss == "probe" {
+			return nil, usagef("-other-n %d: the probe loss is defined by probes of length N = %d and has no counterpart at another size", n, lm.cfg.N)
+		}
+		l, _, err := train.BuildLoss(&cfg)
 		if err != nil {
 			return nil, err
 		}
-		in, _ := cfg.Bands()
-		g, err := data.GeneratorByName(cfg.Data, in)
+		evn, err := train.NewEvaluator(eval.NetworkModel(lm.model, 0), l, &cfg)
 		if err != nil {
-			g, _ = data.GeneratorByName("notebook", in)
+			return nil, err
 		}
-		set := data.Generate(g, in, count, rand.New(rand.NewPCG(seed, 0x512e+uint64(n))))
-		fr, err := familyGap(ev, set)
+		bn, _ := cfg.Bands()
+		g, err := data.GeneratorByName(cfg.Data, bn)
+		if err != nil {
+			g, _ = data.GeneratorByName("notebook", bn)
+		}
+		cnt := min(*ff.count, 200)
+		src := eval.FromGenerator(g, bn, cnt, rand.New(rand.NewPCG(seed, 0x512e+uint64(n))),
+			fmt.Sprintf("%d matrices of the %s generator at N = %d", cnt, g.Name(), n))
+		fr, err := evn.Family(src)
 		if err != nil {
 			return nil, fmt.Errorf("N = %d: %w", n, err)
 		}
 		fr.Family = fmt.Sprintf("n-%d", n)
-		fr.Description = fmt.Sprintf("%s at N = %d (trained at N = %d)", g.Name(), n, lm.cfg.N)
-		out = append(out, fr)
+		fr.Description = fmt.Sprintf("%s at N = %d (trained at N = %d; the optimum depends on N)", g.Name(), n, lm.cfg.N)
+		res = append(res, fr)
 	}
-	return out, nil
-}
-
-func familyGap(ev *evaluator, set *data.Set) (familyResult, error) {
-	res, err := ev.evaluate(set.X, set.Rows)
-	if err != nil {
-		return familyResult{}, err
-	}
-	fr := familyResult{N: ev.in.N, Count: set.Rows, GapMax: math.NaN()}
-	var gaps []float64
-	for _, r := range res {
-		a, o := r.Approximations["network"], r.Approximations["optimal"]
-		if a == nil {
-			return familyResult{}, fmt.Errorf("no network to evaluate")
-		}
-		xf := ev.in.Frobenius(r.Input)
-		if !inBand(r.Input, ev.in.K-ev.out.K) {
-			gaps = append(gaps, a.loss/o.loss-1)
-			continue
-		}
-		fr.ExactRows++
-		rel := 0.0
-		if xf > 0 {
-			rel = a.Frobenius / xf
-		}
-		fr.FrobeniusMax = math.Max(fr.FrobeniusMax, rel)
-	}
-	fr.GapMean, fr.GapP95 = meanP95(gaps)
-	if len(gaps) > 0 {
-		sort.Float64s(gaps)
-		fr.GapMax = gaps[len(gaps)-1]
-	}
-	return fr, nil
-}
-
-// inBand reports whether the h first and h last entries of x are zero.
-func inBand(x []float64, h int) bool {
-	for j := 0; j < h; j++ {
-		if x[j] != 0 || x[len(x)-1-j] != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func printFamilies(w io.Writer, fams []familyResult) {
-	fmt.Fprintf(w, "out-of-distribution families (gap to the exact optimum of the trained loss, per matrix)\n")
-	fmt.Fprintf(w, "%-16s %6s %6s %10s %10s %10s  %s\n", "family", "n", "count", "gap_mean", "gap_p95", "gap_max", "exact rows: max ||X−A||_F/||X||_F")
-	for _, f := range fams {
-		exact := ""
-		if f.ExactRows > 0 {
-			exact = fmt.Sprintf("%d: %.3g", f.ExactRows, f.FrobeniusMax)
-		}
-		fmt.Fprintf(w, "%-16s %6d %6d %9.4f%% %9.4f%% %9.4f%%  %s\n", f.Family, f.N, f.Count, 100*f.GapMean, 100*f.GapP95, 100*f.GapMax, exact)
-	}
+	return res, nil
 }
 
 // defaultOtherSizes returns the sizes -other-n defaults to: twice the
@@ -142,4 +110,38 @@ func defaultOtherSizes(cfg *train.Config) []int {
 		return nil
 	}
 	return []int{2 * cfg.N}
+}
+
+func printFamilies(w io.Writer, fams []eval.FamilyResult) {
+	fmt.Fprintf(w, "out-of-distribution families: the network's gap to the exact optimum of the trained loss, per matrix\n")
+	fmt.Fprintf(w, "%-16s %5s %6s %10s %10s %10s  %s\n", "family", "n", "rows", "gap_mean", "gap_p95", "gap_max", "exact rows: max ‖X−A‖_F/‖X‖_F")
+	for _, f := range fams {
+		m := f.Summary.Method(eval.Network)
+		if m == nil {
+			continue
+		}
+		exact := ""
+		if f.Summary.ExactRows > 0 {
+			exact = fmt.Sprintf("%d: %.3g", f.Summary.ExactRows, f.FrobeniusRelMax)
+		}
+		fmt.Fprintf(w, "%-16s %5d %6d %10s %10s %10s  %s\n", f.Family, f.N, f.Summary.Rows, pct4(m.GapMean), pct4(m.GapP95), pct4(m.GapMax), exact)
+	}
+}
+
+func pct4(v float64) string {
+	if v != v {
+		return "—"
+	}
+	return fmt.Sprintf("%.4f%%", 100*v)
+}
+
+// familiesJSON is the JSON form of the family results.
+func familiesJSON(fams []eval.FamilyResult) []map[string]any {
+	out := make([]map[string]any, 0, len(fams))
+	for _, f := range fams {
+		s, _ := json.Marshal(f.Summary)
+		out = append(out, map[string]any{"family": f.Family, "description": f.Description, "n": f.N,
+			"frobenius_rel_max": jsonNum(f.FrobeniusRelMax), "summary": json.RawMessage(s)})
+	}
+	return out
 }

@@ -8,6 +8,9 @@
 //	matapprox eval      -model PATH [-matrix "x1,x2,…"] [-input FILE] [-probes FILE] [-json]
 //	matapprox approx    -model PATH -input FILE -output FILE
 //	matapprox optimal   -loss probe|frobenius|spectral -matrix … -out-band K [-probes FILE] [-json]
+//	matapprox optimal   -loss … -out-band K -input FILE -output FILE.jsonl [-shard i/n]
+//	matapprox merge     -output FILE PART...
+//	matapprox sweep     -grid GRID.yaml -out DIR [-shard i/n] | -summarize DIR
 //	matapprox report    -model DIR [-out FILE.html]
 //	matapprox reproduce
 //
@@ -55,6 +58,8 @@ var commands = []command{
 	{"eval", "compare a trained network with truncation and the exact optimum", runEval},
 	{"approx", "apply a trained network to a file of matrices (CSV or .npy)", runApprox},
 	{"optimal", "the best approximation of one matrix, without a network", runOptimal},
+	{"merge", "join the part files of a sharded run into the unsharded output", runMerge},
+	{"sweep", "run a grid of training configurations, or summarise one", runSweep},
 	{"report", "write the HTML report of a run directory", runReport},
 	{"reproduce", "run the notebook end to end and compare with the default preset and the optimum", runReproduce},
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/eval"
 	"github.com/matapprox/matapprox/train"
 )
 
@@ -63,7 +64,7 @@ func TestTrainEvalApproxOptimal(t *testing.T) {
 		t.Fatalf("eval -json results: %s", out)
 	}
 	ap := obj.Results[0].Approximations
-	for _, m := range methods {
+	for _, m := range eval.Methods {
 		if len(ap[m].Generator) != 7 {
 			t.Errorf("%s generator %v", m, ap[m].Generator)
 		}

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/matapprox/matapprox/optimal"
-	"github.com/matapprox/matapprox/structure"
+	"github.com/matapprox/matapprox/eval"
+	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/train"
 )
 
@@ -20,20 +20,25 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 	numProbes := fs.Int("num-probes", 100, "probes drawn from a distribution")
 	seed := fs.Uint64("seed", 1, "seed for drawn probes (the seed preset's probes with the default)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	batch := addBatchFlags(fs) // optimal_batch.go: -input, -output, -shard
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if batch.active() {
+		return batch.run(fs, stdout)
 	}
 	if *matrix == "" || *outBand < 0 {
 		return usagef("-matrix and -out-band are required")
 	}
-	// The band comes from the generator's length.
-	var count int
-	for _, r := range *matrix {
-		if r == ',' {
-			count++
-		}
+	// The band comes from the generator's length, 2K+1.
+	x, err := parseNumbers(*matrix)
+	if err != nil {
+		return err
 	}
-	k := count / 2
+	if len(x)%2 == 0 {
+		return usagef("-matrix has %d entries: the generator of a matrix of half-bandwidth K has an odd number, 2K+1", len(x))
+	}
+	k := len(x) / 2
 	size := *n
 	if size == 0 {
 		size = 2*k + 1
@@ -45,40 +50,52 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 		return usagef("%v", err)
 	}
 	in, _ := cfg.Bands()
-	x, err := parseMatrix(*matrix, in)
+	if x, err = parseMatrix(*matrix, in); err != nil {
+		return err
+	}
+	trained, _, err := train.BuildLoss(&cfg)
 	if err != nil {
 		return err
 	}
-	ev, err := newEvaluator(nil, &cfg)
+	opts := &eval.Options{}
+	if cfg.Loss != "probe" {
+		// probe_loss is measured with the -probes distribution or file.
+		pc := cfg
+		pc.Loss = "probe"
+		pl, _, err := train.BuildLoss(&pc)
+		if err != nil {
+			return err
+		}
+		opts.Probe, opts.Probes = pl.(*loss.Quadratic), train.ProbesDescription(&pc)
+	} else {
+		opts.Probes = train.ProbesDescription(&cfg) + " (the loss minimised)"
+	}
+	ev, err := eval.New(nil, trained, opts)
 	if err != nil {
 		return err
 	}
-	res, err := ev.evaluate(x, 1)
+	row, err := ev.Evaluate(x)
 	if err != nil {
 		return err
 	}
-	best := res[0].Approximations["optimal"]
-	obj := map[string]any{"loss": *lossName, "n": size, "in_band": k, "out_band": *outBand,
-		"generator": best.Generator, "probe_loss": best.ProbeLoss, "frobenius": best.Frobenius, "spectral": best.Spectral}
+	best := row.Method(eval.Optimal)
+	obj := map[string]any{"loss": *lossName, "n": size, "in_band": k, "out_band": *outBand, "probes": ev.Probes(),
+		"generator": best.A, "probe_loss": jsonNum(best.ProbeLoss), "frobenius": jsonNum(best.Frobenius), "spectral": jsonNum(best.Spectral)}
 	if *lossName == "spectral" {
-		s, err := optimal.NewSDP(in, structure.Band{N: size, K: *outBand}, nil)
-		if err != nil {
-			return err
+		gap := 0.0
+		if best.Loss > 0 {
+			gap = (best.Loss - row.Lower) / best.Loss
 		}
-		r, err := s.Solve(x)
-		if err != nil {
-			return err
-		}
-		obj["lower_bound"], obj["relative_gap"] = r.Lower, r.Gap()
+		obj["lower_bound"], obj["relative_gap"] = row.Lower, gap
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(sanitize(obj))
+		return enc.Encode(obj)
 	}
 	fmt.Fprintf(stdout, "optimal %s approximation, %d×%d, half-bandwidth %d → %d\n", *lossName, size, size, k, *outBand)
-	fmt.Fprintf(stdout, "generator   %s\n", fmtVec(best.Generator))
-	fmt.Fprintf(stdout, "probe_loss  %.6g\nfrobenius   %.6g\nspectral    %.6g\n", best.ProbeLoss, best.Frobenius, best.Spectral)
+	fmt.Fprintf(stdout, "generator   %s\n", fmtVec(best.A))
+	fmt.Fprintf(stdout, "probe_loss  %.6g   (%s)\nfrobenius   %.6g\nspectral    %.6g\n", best.ProbeLoss, ev.Probes(), best.Frobenius, best.Spectral)
 	if lb, ok := obj["lower_bound"]; ok {
 		fmt.Fprintf(stdout, "certified lower bound on the spectral optimum %.9g (relative gap %.2g)\n", lb, obj["relative_gap"])
 	}

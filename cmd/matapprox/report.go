@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -9,6 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/eval"
+	"github.com/matapprox/matapprox/internal/atomicfile"
+	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/nn"
 	"github.com/matapprox/matapprox/report"
 	"github.com/matapprox/matapprox/train"
@@ -34,6 +39,17 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if lm.dir == "" {
 		return usagef("-model %s: report needs a run directory (its metrics and configuration), not a bare model file", *modelPath)
 	}
+	path := *out
+	if path == "" {
+		path = filepath.Join(lm.dir, "report.html")
+	} else if err := checkReportPath(path, lm.dir); err != nil {
+		return err
+	}
+	if err := train.CheckInputs(lm.dir, "data", "probes"); err != nil {
+		return err
+	}
+	sig := catchInterrupts(stderr, "no report was written")
+	defer sig.stop()
 	hist, err := train.ReadMetrics(filepath.Join(lm.dir, train.MetricsFile))
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -42,33 +58,71 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ev, res, sum, err := evaluateRun(lm.model, &lm.cfg, trainSet, valSet)
+	l, _, err := train.BuildLoss(&lm.cfg)
 	if err != nil {
 		return err
 	}
-	path := *out
-	if path == "" {
-		path = filepath.Join(lm.dir, "report.html")
+	re, err := evaluateRun(lm.model, l, &lm.cfg, trainSet, valSet)
+	if err != nil {
+		return err
 	}
-	if err := report.WriteFile(path, reportData(lm.model, &lm.cfg, hist, ev, res, sum)); err != nil {
+	if err := report.WriteFile(path, reportData(&lm.cfg, hist, re)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", path)
 	return nil
 }
 
-// writeReport writes DIR/report.html for a finished run.
-func writeReport(dir string, m *nn.Approximator, cfg *train.Config, hist []train.EpochStats, ev *evaluator, res []result, sum summary) error {
-	return report.WriteFile(filepath.Join(dir, "report.html"), reportData(m, cfg, hist, ev, res, sum))
+// runEvaluation is the final evaluation of a run, with the rows the report
+// shows.
+type runEvaluation struct {
+	ev    *eval.Evaluator
+	sum   eval.Summary
+	gaps  []float64   // the network's per-row gaps (ratio rows)
+	first []*eval.Row // the first rows, as random examples
+	worst eval.Worst  // the rows with the largest network gap
 }
 
-func reportData(m *nn.Approximator, cfg *train.Config, hist []train.EpochStats, ev *evaluator, res []result, sum summary) report.Data {
+// evaluateRun evaluates network m, trained with loss l under cfg, on the
+// run's validation matrices (or training matrices when it has none; see
+// train.EvalSource).
+func evaluateRun(m *nn.Approximator, l loss.Loss, cfg *train.Config, trainSet, valSet *data.Set) (*runEvaluation, error) {
+	ev, err := train.NewEvaluator(eval.NetworkModel(m, 0), l, cfg)
+	if err != nil {
+		return nil, err
+	}
+	re := &runEvaluation{ev: ev, worst: eval.Worst{K: 3}}
+	re.sum, err = ev.Run(train.EvalSource(trainSet, valSet), func(r *eval.Row) error {
+		if !r.Exact {
+			if a := r.Method(eval.Network); a != nil {
+				re.gaps = append(re.gaps, a.Gap)
+			}
+		}
+		if len(re.first) < 3 {
+			re.first = append(re.first, r.Clone())
+		}
+		re.worst.Add(r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return re, nil
+}
+
+// writeReport writes DIR/report.html for a finished run.
+func writeReport(dir string, cfg *train.Config, hist []train.EpochStats, re *runEvaluation) error {
+	return report.WriteFile(filepath.Join(dir, "report.html"), reportData(cfg, hist, re))
+}
+
+func reportData(cfg *train.Config, hist []train.EpochStats, re *runEvaluation) report.Data {
+	sum := &re.sum
 	d := report.Data{
 		Title:     fmt.Sprintf("matapprox: %d×%d, half-bandwidth %d → %d, %s loss", cfg.N, cfg.N, cfg.InBand, cfg.OutBand, cfg.Loss),
 		Generated: time.Now(),
 		Loss:      cfg.Loss, N: cfg.N, InBand: cfg.InBand, OutBand: cfg.OutBand,
 		OptimalVal: math.NaN(),
-		Gaps:       sum.gaps,
+		Gaps:       re.gaps,
 	}
 	cv := reflect.ValueOf(*cfg)
 	for i, k := range train.Keys() {
@@ -81,31 +135,41 @@ func reportData(m *nn.Approximator, cfg *train.Config, hist []train.EpochStats, 
 	for _, h := range hist {
 		d.Epochs = append(d.Epochs, report.Epoch{Epoch: h.Epoch, Train: h.TrainLoss, Val: h.ValLoss, LR: h.LR, Elapsed: h.Elapsed})
 	}
-	if o := sum.Methods["optimal"]; o != nil {
+	if o := sum.Method(eval.Optimal); o != nil {
 		d.OptimalVal = o.Loss
 	}
-	for _, name := range methods {
-		if ms := sum.Methods[name]; ms != nil {
-			d.Summary = append(d.Summary, report.Row{Method: name, ProbeLoss: ms.ProbeLoss, Frobenius: ms.Frobenius, Spectral: ms.Spectral, Gap: ms.Gap})
-		}
+	for _, ms := range sum.Methods {
+		d.Summary = append(d.Summary, report.Row{Method: ms.Method, ProbeLoss: ms.ProbeLoss, Frobenius: ms.Frobenius, Spectral: ms.Spectral, Gap: ms.Gap})
 	}
-	var examples []result
-	if in, _ := cfg.Bands(); in.N == 11 && in.K == 5 {
-		if r, err := ev.evaluate(notebookTest, 1); err == nil {
-			examples = append(examples, r[0])
-		}
-	}
-	examples = append(examples, res[:min(3, len(res))]...)
-	for i, r := range examples {
-		name := fmt.Sprintf("held-out matrix %d", i)
-		if i == 0 && len(examples) > min(3, len(res)) {
-			name = "the notebook's test matrix"
-		}
-		ex := report.Example{Name: name, X: r.Input, Optimal: r.Approximations["optimal"].Generator, Truncation: r.Approximations["truncation"].Generator}
-		if a := r.Approximations["network"]; a != nil {
-			ex.Network = a.Generator
+	add := func(name string, r *eval.Row) {
+		ex := report.Example{Name: name, X: r.X, Optimal: r.Method(eval.Optimal).A, Truncation: r.Method(eval.Truncation).A}
+		if a := r.Method(eval.Network); a != nil {
+			ex.Network = a.A
 		}
 		d.Examples = append(d.Examples, ex)
 	}
+	if in, _ := cfg.Bands(); in.N == 11 && in.K == 5 {
+		if r, err := re.ev.Evaluate(notebookTest); err == nil {
+			add("the notebook's test matrix", r)
+		}
+	}
+	for i, r := range re.first {
+		add(fmt.Sprintf("%s matrix %d", sum.EvaluatedOn, i+1), r)
+	}
 	return d
+}
+
+// writeSummary writes DIR/summary.json, the last file of a finished run:
+// the configuration, the epochs run, the best validation epoch and the
+// final evaluation (eval.Summary, with "evaluated_on" and "exact_rows").
+func writeSummary(dir string, cfg *train.Config, tr *train.Trainer, sum *eval.Summary) error {
+	obj := map[string]any{
+		"config": cfg, "epochs": tr.Epoch(), "best_epoch": tr.BestEpoch, "best_val_loss": jsonNum(tr.BestVal),
+		"elapsed_s": lastElapsed(tr.History), "eval": sum,
+	}
+	b, err := json.MarshalIndent(obj, "", "  ")
+	if err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	return atomicfile.WriteFile(filepath.Join(dir, train.SummaryFile), append(b, '\n'), 0o644)
 }

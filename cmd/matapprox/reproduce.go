@@ -5,6 +5,8 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/matapprox/matapprox/eval"
+	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/nn"
 	"github.com/matapprox/matapprox/train"
 )
@@ -17,10 +19,12 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	dir, err := makeRunDir(*out, "reproduce")
+	parent, err := makeRunDir(*out, "reproduce")
 	if err != nil {
 		return err
 	}
+	defer parent.Close()
+	dir := parent.Path()
 	seed, _ := train.Preset("seed")
 	def, _ := train.Preset("default")
 	if *epochs > 0 {
@@ -34,12 +38,12 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, "it printed are these; Adagrad does not depend on the scale, so training is the same).")
 	fmt.Fprintln(stdout)
 	seedDir := filepath.Join(dir, "seed")
-	if err := trainInDir(seed, seedDir, false, trainOptions{notebook: true, report: true}, stdout, stderr); err != nil {
+	if err := trainInNewDir(seed, seedDir, trainOptions{notebook: true, report: true}, stdout, stderr); err != nil {
 		return fmt.Errorf("seed preset: %w", err)
 	}
 	defDir := filepath.Join(dir, "default")
 	fmt.Fprintf(stdout, "\nTraining the default preset (%d epochs) ...\n", def.Epochs)
-	if err := trainInDir(def, defDir, false, trainOptions{quiet: true, report: true}, io.Discard, stderr); err != nil {
+	if err := trainInNewDir(def, defDir, trainOptions{quiet: true, report: true}, io.Discard, stderr); err != nil {
 		return fmt.Errorf("default preset: %w", err)
 	}
 	seedModel, err := nn.LoadApproximator(seedDir)
@@ -51,34 +55,33 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// Everything is measured under the notebook's own loss (its probes).
-	ev, err := newEvaluator(seedModel, &seed)
+	seedLoss, _, err := train.BuildLoss(&seed)
 	if err != nil {
 		return err
 	}
-	r, err := ev.evaluate(notebookTest, 1)
+	nb, err := evalOne(seedModel, seedLoss, &seed)
 	if err != nil {
 		return err
 	}
-	nbNet := r[0].Approximations["network"]
+	dr, err := evalOne(defModel, seedLoss, &seed)
+	if err != nil {
+		return err
+	}
+	nbNet, defNet := nb.Method(eval.Network), dr.Method(eval.Network)
+	opt, trunc := nb.Method(eval.Optimal), nb.Method(eval.Truncation)
 	fmt.Fprintf(stdout, "\nTest on X = %v (the notebook's cells 9 and 12):\n", notebookTest)
 	fmt.Fprintf(stdout, "%v\n", float32(nbNet.ProbeLoss/3000))
 	fmt.Fprintf(stdout, "tensor(%.4f)\n", nbNet.Frobenius)
-	ev.model = defModel
-	ev.ws = defModel.NewWorkspace(1)
-	r2, err := ev.evaluate(notebookTest, 1)
-	if err != nil {
-		return err
-	}
-	defNet := r2[0].Approximations["network"]
-	opt := r[0].Approximations["optimal"]
-	trunc := r[0].Approximations["truncation"]
-	fmt.Fprintf(stdout, "\nSide by side on the same matrix, under the notebook's loss (its 100 probes):\n")
+	fmt.Fprintf(stdout, "\nSide by side on the same matrix, under the notebook's loss (probe loss over %s):\n", train.ProbesDescription(&seed))
 	fmt.Fprintf(stdout, "%-26s %16s %14s %12s %12s\n", "approximation", "printed loss", "probe loss", "||X−A||_F", "||X−A||_2")
 	for _, row := range []struct {
 		name string
-		a    *approximation
+		a    *eval.Approximation
 	}{{"notebook network (seed)", nbNet}, {"default preset network", defNet}, {"optimum of the probe loss", opt}, {"truncation", trunc}} {
 		fmt.Fprintf(stdout, "%-26s %16.6g %14.6g %12.6g %12.6g\n", row.name, row.a.ProbeLoss/3000, row.a.ProbeLoss, row.a.Frobenius, row.a.Spectral)
+	}
+	if nb.Exact {
+		fmt.Fprintln(stdout, "(This X lies in the narrow band: its optimum is 0, an exact row, so no optimality ratio is defined; the errors above are absolute.)")
 	}
 	fmt.Fprintf(stdout, "\nThe notebook's network misses this matrix by ||X−A||_F = %.3g although an exact banded fit exists "+
 		"(the optimum and truncation reach %.2g here): its all-positive probes make the loss nearly blind to most error "+
@@ -86,4 +89,23 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 		"the default preset trains the same network on the same loss, with standardised inputs, more data and Adam, and gets to %.3g.\n", nbNet.Frobenius, opt.Frobenius, defNet.Frobenius)
 	fmt.Fprintf(stdout, "\nRuns and reports: %s, %s\n", seedDir, defDir)
 	return nil
+}
+
+// trainInNewDir trains cfg into the new run directory dir.
+func trainInNewDir(cfg train.Config, dir string, opt trainOptions, stdout, stderr io.Writer) error {
+	rd, err := train.CreateRunDir(dir)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	return trainInDir(cfg, rd, false, opt, stdout, stderr)
+}
+
+// evalOne evaluates network m on the notebook's test matrix under loss l.
+func evalOne(m *nn.Approximator, l loss.Loss, cfg *train.Config) (*eval.Row, error) {
+	ev, err := train.NewEvaluator(eval.NetworkModel(m, 0), l, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return ev.Evaluate(notebookTest)
 }

@@ -1,23 +1,18 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/matapprox/matapprox/internal/atomicfile"
 	"github.com/matapprox/matapprox/train"
 )
 
@@ -43,6 +38,7 @@ var keyHelp = map[string]string{
 	"symmetry":           "sphere: group to average over (none, odd, odd+reverse+modulate, …; empty: the loss's own)",
 	"spectral-smoothing": "spectral: train through the smooth bound σ_1 + τ·log Σ exp((σ_i−σ_1)/τ), τ = this × σ_1 (0 = off)",
 	"sphere-fraction":    "sphere: fraction of training rows given out-of-band directions uniform on the sphere",
+	"precision":          "network arithmetic: f64 or f32 (float32 products, float64 parameters)",
 	"optimizer":          "adagrad, sgd, adam or adamw",
 	"lr":                 "initial learning rate",
 	"momentum":           "SGD momentum",
@@ -60,6 +56,7 @@ var keyHelp = map[string]string{
 	"min-delta":          "early stopping: relative improvement that counts",
 	"warm-start":         "epochs of supervised training on the exact optimum before the loss itself",
 	"warm-start-size":    "warm start on the first this many training rows only (0 = all)",
+	"divergence":         "stop when a batch's loss exceeds this many times the first batch's (0 = 1e6, -1 = no check)",
 }
 
 // keyTypes names the type of each key's value in -h.
@@ -152,15 +149,15 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	quiet := fs.Bool("quiet", false, "print only the final table")
 	noReport := fs.Bool("no-report", false, "do not write report.html")
 	tb := fs.Bool("tensorboard", false, "also write TensorBoard event files into the run directory")
+	maxMem := memoryFlag(fs)
 	vals := configFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	var cfg train.Config
-	var dir string
 	var err error
+	var rd *train.RunDir
 	if *resume != "" {
-		dir = *resume
 		set := 0
 		fs.Visit(func(f *flag.Flag) {
 			if _, ok := vals[f.Name]; ok || f.Name == "preset" || f.Name == "config" || f.Name == "out" {
@@ -168,9 +165,13 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			}
 		})
 		if set > 0 {
-			return usagef("-resume takes the configuration from %s; remove the other configuration flags", filepath.Join(dir, train.ConfigFile))
+			return usagef("-resume takes the configuration from %s; remove the other configuration flags", filepath.Join(*resume, train.ConfigFile))
 		}
-		if cfg, err = train.LoadConfig(filepath.Join(dir, train.ConfigFile), train.Config{}); err != nil {
+		if rd, err = train.OpenRunDir(*resume); err != nil {
+			return err
+		}
+		defer rd.Close()
+		if cfg, err = train.LoadConfig(rd.File(train.ConfigFile), train.Config{}); err != nil {
 			return fmt.Errorf("resume: %w", err)
 		}
 	} else {
@@ -192,26 +193,31 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		if err := cfg.Validate(); err != nil {
 			return usagef("%v", err)
 		}
+		if err := train.TrainingEstimate(&cfg).Check(maxMem.limit(), "this configuration", "-max-memory"); err != nil {
+			return usagef("%v", err)
+		}
 		label := name
 		if *cfgFile != "" {
 			label = strings.TrimSuffix(filepath.Base(*cfgFile), filepath.Ext(*cfgFile))
 		}
-		if dir, err = makeRunDir(*out, label); err != nil {
+		if rd, err = makeRunDir(*out, label); err != nil {
 			return err
 		}
+		defer rd.Close()
 	}
-	return trainInDir(cfg, dir, *resume != "", trainOptions{quiet: *quiet, report: !*noReport, tensorboard: *tb}, stdout, stderr)
+	return trainInDir(cfg, rd, *resume != "", trainOptions{quiet: *quiet, report: !*noReport, tensorboard: *tb, maxMemory: maxMem.limit()}, stdout, stderr)
 }
 
 type trainOptions struct {
 	quiet, report, tensorboard bool
 	// notebook prints "Epoch E Loss: L" lines as the notebook does.
-	notebook bool
+	notebook  bool
+	maxMemory int64 // 0: the default
 }
 
-// makeRunDir creates a fresh run directory: out if given (it must not
-// exist or be empty), else runs/<time>-<label>.
-func makeRunDir(out, label string) (string, error) {
+// makeRunDir creates and locks a fresh run directory: out if given (it
+// must not exist or be empty), else runs/<time>-<label>.
+func makeRunDir(out, label string) (*train.RunDir, error) {
 	if out == "" {
 		base := filepath.Join("runs", time.Now().Format("20060102-150405")+"-"+label)
 		out = base
@@ -222,36 +228,42 @@ func makeRunDir(out, label string) (string, error) {
 			out = fmt.Sprintf("%s-%d", base, i)
 		}
 	}
-	if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
-		return "", usagef("run directory %s already exists and is not empty; choose another -out, or continue it with -resume %s", out, out)
+	rd, err := train.CreateRunDir(out)
+	if errors.Is(err, train.ErrRunExists) {
+		return nil, usagef("%v", err)
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", fmt.Errorf("create run directory: %w", err)
-	}
-	return out, nil
+	return rd, err
 }
 
-// trainInDir runs training into dir and writes everything a run leaves.
-func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, stdout, stderr io.Writer) error {
-	tr, err := train.New(cfg)
+// trainInDir runs training into the locked run directory rd and writes
+// everything a run leaves, in the order RunDir documents.
+func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOptions, stdout, stderr io.Writer) error {
+	dir := rd.Path()
+	again := "run the same command again"
+	if resuming {
+		again = "nothing changed; continue with: matapprox train -resume " + dir
+	}
+	sig := catchInterrupts(stderr, "during setup (data, probes, warm-start targets): nothing was trained; "+again)
+	defer sig.stop()
+	tr, err := train.NewWithOptions(cfg, train.Options{MaxMemory: opt.maxMemory})
 	if err != nil {
 		return err
 	}
-	ckpt := filepath.Join(dir, train.CheckpointFile)
+	resumeHint := "matapprox train -resume " + dir
 	if resuming {
-		if err := tr.Resume(ckpt); err != nil {
+		ok, err := rd.Resume(tr)
+		if err != nil {
 			return err
 		}
 		if !opt.quiet {
-			fmt.Fprintf(stdout, "resuming %s at epoch %d\n", dir, tr.Epoch()+1)
+			if ok {
+				fmt.Fprintf(stdout, "resuming %s at epoch %d\n", dir, tr.Epoch()+1)
+			} else {
+				fmt.Fprintf(stdout, "%s stopped before its first checkpoint: starting it from the beginning\n", dir)
+			}
 		}
-	} else {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create run directory: %w", err)
-		}
-		if err := train.WriteConfig(filepath.Join(dir, train.ConfigFile), &cfg); err != nil {
-			return err
-		}
+	} else if err := rd.Start(&cfg); err != nil {
+		return err
 	}
 	var events *eventLog
 	if opt.tensorboard {
@@ -260,8 +272,6 @@ func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, s
 		}
 		defer events.Close()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	bar := newProgress(stderr, opt.quiet)
 	if !opt.quiet && !opt.notebook {
 		fmt.Fprintf(stdout, "training %s: %s loss, %d→%v→%d network, %s lr %g, %d epochs of %d batches of %d\n",
@@ -269,9 +279,9 @@ func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, s
 			(tr.Train.Rows+cfg.BatchSize-1)/cfg.BatchSize, cfg.BatchSize)
 		fmt.Fprintf(stdout, "%6s  %12s  %12s  %10s  %8s\n", "epoch", "train loss", "val loss", "lr", "elapsed")
 	}
-	cb := train.Callbacks{
+	cb := rd.Callbacks(tr, train.Callbacks{
 		Batch: bar.update,
-		Epoch: func(s train.EpochStats) {
+		Epoch: func(s train.EpochStats) error {
 			bar.clear()
 			switch {
 			case opt.notebook:
@@ -279,57 +289,48 @@ func trainInDir(cfg train.Config, dir string, resuming bool, opt trainOptions, s
 			case !opt.quiet:
 				fmt.Fprintf(stdout, "%6d  %12.5g  %12.5g  %10.3g  %7.2fs\n", s.Epoch, s.TrainLoss, s.ValLoss, s.LR, s.Elapsed)
 			}
-			if err := train.WriteMetrics(filepath.Join(dir, train.MetricsFile), tr.History); err != nil {
-				fmt.Fprintf(stderr, "warning: %v\n", err)
-			}
-			if err := tr.WriteCheckpoint(ckpt); err != nil {
-				fmt.Fprintf(stderr, "warning: %v\n", err)
-			}
 			events.epoch(s)
+			return nil
 		},
-		Improved: func(train.EpochStats) {
-			if err := tr.Model.Save(filepath.Join(dir, train.BestFile)); err != nil {
-				fmt.Fprintf(stderr, "warning: saving the best model: %v\n", err)
-			}
-		},
-	}
-	err = tr.Run(ctx, cb)
+	})
+	sig.phase(true, "during training; the last checkpoint is kept; continue with: "+resumeHint)
+	err = tr.Run(sig.ctx, cb)
 	bar.clear()
+	sig.phase(false, "while finishing: the training is complete and checkpointed in "+dir+"; write the final model, evaluation and report with: "+resumeHint)
 	switch {
 	case errors.Is(err, train.ErrInterrupted):
-		if werr := tr.WriteCheckpoint(ckpt); werr != nil {
-			return fmt.Errorf("interrupted, and the checkpoint could not be written: %w", werr)
+		if werr := rd.Checkpoint(tr); werr != nil {
+			return fmt.Errorf("interrupted, and the checkpoint could not be written (the previous one is kept; continue with %s): %w", resumeHint, werr)
 		}
-		train.WriteMetrics(filepath.Join(dir, train.MetricsFile), tr.History)
-		fmt.Fprintf(stderr, "interrupted during epoch %d; checkpoint written. Resume with:\n  matapprox train -resume %s\n", tr.Epoch()+1, dir)
+		fmt.Fprintf(stderr, "interrupted during epoch %d; checkpoint written. Resume with:\n  %s\n", tr.Epoch()+1, resumeHint)
 		return &exitError{130, errors.New("interrupted")}
+	case errors.Is(err, train.ErrCheckpointWrite):
+		return err
 	case err != nil:
 		return fmt.Errorf("%w (no model was saved)", err)
 	}
-	if err := tr.Model.Save(dir); err != nil {
-		return err
+	if err := rd.SaveModel(tr.Model); err != nil {
+		return fmt.Errorf("%w; the training is complete and checkpointed: free space and finish with %s", err, resumeHint)
 	}
-	ev, res, sum, err := evaluateRun(tr.Model, &cfg, tr.Train, tr.Val)
+	re, err := evaluateRun(tr.Model, tr.Loss, &cfg, tr.Train, tr.Val)
 	if err != nil {
 		return err
 	}
 	if !opt.notebook {
 		fmt.Fprintln(stdout)
-		printSummary(stdout, sum)
+		printSummary(stdout, &re.sum)
 	}
 	if opt.report {
-		if err := writeReport(dir, tr.Model, &cfg, tr.History, ev, res, sum); err != nil {
+		if err := writeReport(dir, &cfg, tr.History, re); err != nil {
 			fmt.Fprintf(stderr, "warning: report: %v\n", err)
 		} else if !opt.quiet && !opt.notebook {
 			fmt.Fprintf(stdout, "report: %s\n", filepath.Join(dir, "report.html"))
 		}
 	}
-	summary := map[string]any{
-		"config": cfg, "epochs": tr.Epoch(), "best_epoch": tr.BestEpoch, "best_val_loss": jsonNum(tr.BestVal),
-		"elapsed_s": lastElapsed(tr.History), "eval": sum,
+	if err := writeSummary(dir, &cfg, tr, &re.sum); err != nil {
+		return fmt.Errorf("%w; finish with %s", err, resumeHint)
 	}
-	b, _ := json.MarshalIndent(summary, "", "  ")
-	return atomicfile.WriteFile(filepath.Join(dir, train.SummaryFile), append(b, '\n'), 0o644)
+	return nil
 }
 
 func lastElapsed(h []train.EpochStats) float64 {

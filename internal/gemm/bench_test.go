@@ -67,7 +67,7 @@ func BenchmarkDgemm(b *testing.B) {
 					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				})
 			}
-			if haveAsm && g.name != "square" {
+			if BestPath() != Generic && g.name != "square" {
 				b.Run(g.name+"/"+s.name+"/generic", func(b *testing.B) {
 					defer SetGeneric(SetGeneric(true))
 					for b.Loop() {
@@ -80,25 +80,33 @@ func BenchmarkDgemm(b *testing.B) {
 	}
 }
 
-// BenchmarkKernel measures the micro-kernel alone on packed, L1-resident
-// operands: the attainable peak of one core, and how it falls with small k.
+// BenchmarkKernel measures the micro-kernels alone on packed, L1-resident
+// operands, for every family this CPU runs and both precisions.
 func BenchmarkKernel(b *testing.B) {
-	for _, generic := range modes() {
-		kern := asmKernel
-		if generic {
-			kern = genericKernel
-		}
-		mr := kern.mr
-		for _, k := range []int{8, 16, 64, kcMax} {
-			rng := rand.New(rand.NewPCG(2, 2))
+	for _, path := range modes() {
+		was := SetPath(path)
+		k64, k32 := kernel64(), kernel32()
+		SetPath(was)
+		for _, k := range []int{8, 64, 256} {
+			rng := rand.New(rand.NewPCG(1, 2))
+			mr, nr := k64.mr, k64.nr
 			a := fill(rng, k, mr, mr)
 			bb := fill(rng, k, nr, nr)
 			c := make([]float64, mr*nr)
-			b.Run(fmt.Sprintf("%dx%d/k=%d/%s", mr, nr, k, modeName(generic)), func(b *testing.B) {
+			b.Run(fmt.Sprintf("f64/%dx%d/k=%d/%s", mr, nr, k, path), func(b *testing.B) {
 				for b.Loop() {
-					kern.fn(mr, nr, k, a, 1, mr, bb, nr, c, nr, 1, 1)
+					k64.fn(mr, nr, k, a, 1, mr, bb, nr, c, nr, 1, 1)
 				}
 				b.ReportMetric(2*float64(mr*nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+			mr32, nr32 := k32.mr, k32.nr
+			a32, b32 := to32(fill(rng, k, mr32, mr32)), to32(fill(rng, k, nr32, nr32))
+			c32 := make([]float32, mr32*nr32)
+			b.Run(fmt.Sprintf("f32/%dx%d/k=%d/%s", mr32, nr32, k, path), func(b *testing.B) {
+				for b.Loop() {
+					k32.fn(mr32, nr32, k, a32, 1, mr32, b32, nr32, c32, nr32, 1, 1)
+				}
+				b.ReportMetric(2*float64(mr32*nr32*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
 	}

@@ -4,18 +4,21 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Blocking parameters (see the package documentation). A k panel of at most
-// kcMax rows of a packed 8-column micro-panel of B stays in L1 (kcMax·8·8 B =
-// 16 KiB), an mcMax×kcMax block of A in L2, and a kcMax×ncMax panel of packed
-// B in L2/L3.
+// kcMax rows of a packed micro-panel of B (kcMax·64 B = 16 KiB) stays in L1,
+// an mcMax×kcMax block of A in L2, and a kcMax×ncMax panel of packed B in
+// L2/L3.
 const (
-	nr    = 8    // columns of a micro-tile: two ymm registers of float64
 	kcMax = 256  // most rows of a k panel
 	mcMax = 192  // most rows of C in a row block; a multiple of every mr
-	ncMax = 1024 // most columns of packed B in one block; a multiple of nr
+	ncMax = 1024 // most columns of packed B in one block; a multiple of every nr
 )
+
+// elem is a floating-point element type of the products.
+type elem interface{ ~float32 | ~float64 }
 
 // kernelFunc computes the first rows×nv elements of an mr×nr tile,
 //
@@ -24,23 +27,24 @@ const (
 // where A(i,p) = a[i*rsa+p*csa] and B(p,j) = b[p*rsb+j] (B is read for all
 // j < nr). When beta is zero c is not read. k must be positive. Every element
 // is computed by the same operations whatever rows and nv are.
-type kernelFunc func(rows, nv, k int, a []float64, rsa, csa int, b []float64, rsb int, c []float64, ldc int, alpha, beta float64)
+type kernelFunc[T elem] func(rows, nv, k int, a []T, rsa, csa int, b []T, rsb int, c []T, ldc int, alpha, beta T)
 
-// kernel is a micro-kernel and the height mr of its tiles.
-type kernel struct {
-	mr int
-	fn kernelFunc
+// kernel is a micro-kernel and the height mr and width nr of its tiles.
+type kernel[T elem] struct {
+	mr, nr int
+	fn     kernelFunc[T]
+	path   Path
 }
 
-// params describes one call of Dgemm.
-type params struct {
+// params describes one call of Dgemm or Sgemm.
+type params[T elem] struct {
 	aT, bT      bool
 	m, n, k, kc int
-	alpha, beta float64
-	a, b, c     []float64
+	alpha, beta T
+	a, b, c     []T
 	lda, ldb    int
 	ldc         int
-	kern        kernel
+	kern        kernel[T]
 }
 
 // kcFor returns the k panel size for inner dimension k: the panels are as
@@ -57,21 +61,23 @@ func kcFor(k int) int {
 // B is a multiple of 2 KiB, which maps the rows of an in-place micro-panel to
 // few L1 sets (measured: README.md). It depends on the whole problem, not on
 // the block being computed, like everything that could change the result.
-var directB = func(p *params) bool {
-	return p.m <= 256 && p.ldb%256 != 0
+var directB = func(m, ldbBytes int) bool {
+	return m <= 256 && ldbBytes%2048 != 0
 }
 
 // packA reports whether a transposed A is packed into micro-panels. Read in
 // place, a micro-panel of Aᵀ is kc rows of mr elements lda apart; packing
 // makes it contiguous and pays off when it is reused over many column tiles
 // (measured: README.md).
-var packA = func(p *params) bool {
-	return p.n >= 128 && p.m > 128
+var packA = func(m, n int) bool {
+	return n >= 128 && m > 128
 }
 
-// task is a block of C computed by a pool goroutine.
+// task is a block of C computed by a pool goroutine: one of p64 and p32 is
+// set.
 type task struct {
-	p              *params
+	p64            *params[float64]
+	p32            *params[float32]
 	i0, i1, j0, j1 int
 	wg             *sync.WaitGroup
 }
@@ -81,11 +87,30 @@ const maxParts = 16
 
 // worker holds the buffers of one goroutine computing blocks of C.
 type worker struct {
-	p     params
-	bufB  []float64 // packed panel of op(B), ceil(nb/nr) micro-panels of kc×nr
-	bufA  []float64 // packed block of op(A), ceil(mb/mr) micro-panels of kc×mr
-	tasks [maxParts]task
-	wg    sync.WaitGroup
+	p64      params[float64]
+	p32      params[float32]
+	b64, a64 []float64 // packed panel of op(B), block of op(A)
+	b32, a32 []float32
+	tasks    [maxParts]task
+	wg       sync.WaitGroup
+}
+
+// buffers returns the packing buffers of w for element type T.
+func buffers[T elem](w *worker) (bufA, bufB *[]T) {
+	if a, ok := any(&w.a64).(*[]T); ok {
+		return a, any(&w.b64).(*[]T)
+	}
+	return any(&w.a32).(*[]T), any(&w.b32).(*[]T)
+}
+
+// setParams points t at p.
+func setParams[T elem](t *task, p *params[T]) {
+	switch q := any(p).(type) {
+	case *params[float64]:
+		t.p64 = q
+	case *params[float32]:
+		t.p32 = q
+	}
 }
 
 // The calling goroutine computes with the primary worker when no other call
@@ -147,13 +172,18 @@ func ensureHelpers(n int) {
 func helper() {
 	w := new(worker)
 	for t := range pool.ch {
-		w.compute(t.p, t.i0, t.i1, t.j0, t.j1)
+		if t.p64 != nil {
+			compute(w, t.p64, t.i0, t.i1, t.j0, t.j1)
+		} else {
+			compute(w, t.p32, t.i0, t.i1, t.j0, t.j1)
+		}
 		t.wg.Done()
 	}
 }
 
-// parts returns how many blocks to cut the product described by p into.
-func parts(p *params) int {
+// parts returns how many blocks to cut a product of m·n·k multiply-adds
+// into.
+func parts(work int) int {
 	procs := runtime.GOMAXPROCS(0)
 	if o := int(partsOverride.Load()); o > 0 {
 		procs = o
@@ -162,14 +192,13 @@ func parts(p *params) int {
 	if procs <= 1 {
 		return 1
 	}
-	work := p.m * p.n * p.k
 	return max(1, min(procs, work/minPartWork))
 }
 
 // run computes the whole product, in parallel when it is large enough.
-func (w *worker) run(p *params) {
-	np := parts(p)
-	mr := p.kern.mr
+func run[T elem](w *worker, p *params[T]) {
+	np := parts(p.m * p.n * p.k)
+	mr, nr := p.kern.mr, p.kern.nr
 	tm := (p.m + mr - 1) / mr // row tiles
 	tn := (p.n + nr - 1) / nr // column tiles
 	splitN := tn >= tm
@@ -179,7 +208,7 @@ func (w *worker) run(p *params) {
 		np = min(np, tm)
 	}
 	if np <= 1 {
-		w.compute(p, 0, p.m, 0, p.n)
+		compute(w, p, 0, p.m, 0, p.n)
 		return
 	}
 	ensureHelpers(np - 1)
@@ -192,18 +221,19 @@ func (w *worker) run(p *params) {
 	}
 	for q := 1; q < np; q++ {
 		t := &w.tasks[q]
-		t.p, t.wg = p, &w.wg
+		setParams(t, p)
+		t.wg = &w.wg
 		t.i0, t.i1, t.j0, t.j1 = bounds(q)
 		w.wg.Add(1)
 		select {
 		case pool.ch <- t:
 		default: // pool saturated by other callers: do it here.
-			w.compute(p, t.i0, t.i1, t.j0, t.j1)
+			compute(w, p, t.i0, t.i1, t.j0, t.j1)
 			w.wg.Done()
 		}
 	}
 	i0, i1, j0, j1 := bounds(0)
-	w.compute(p, i0, i1, j0, j1)
+	compute(w, p, i0, i1, j0, j1)
 	w.wg.Wait()
 	for q := 1; q < np; q++ {
 		w.tasks[q] = task{}
@@ -212,15 +242,17 @@ func (w *worker) run(p *params) {
 
 // compute computes rows [i0,i1) × columns [j0,j1) of C. i0 and j0 are
 // multiples of mr and nr.
-func (w *worker) compute(p *params, i0, i1, j0, j1 int) {
+func compute[T elem](w *worker, p *params[T], i0, i1, j0, j1 int) {
 	ars, acs := p.lda, 1
 	if p.aT {
 		ars, acs = 1, p.lda
 	}
-	kern, mr := p.kern.fn, p.kern.mr
+	kern, mr, nr := p.kern.fn, p.kern.mr, p.kern.nr
 	a, c, ldc, alpha := p.a, p.c, p.ldc, p.alpha
-	direct := !p.bT && directB(p)
-	packedA := p.aT && packA(p)
+	var zero T
+	direct := !p.bT && directB(p.m, p.ldb*int(unsafe.Sizeof(zero)))
+	packedA := p.aT && packA(p.m, p.n)
+	bufA, bufB := buffers[T](w)
 	for jc := j0; jc < j1; jc += ncMax {
 		nb := min(ncMax, j1-jc)
 		for pc := 0; pc < p.k; pc += p.kc {
@@ -229,13 +261,13 @@ func (w *worker) compute(p *params, i0, i1, j0, j1 int) {
 			if pc > 0 {
 				beta = 1
 			}
-			bp := w.packB(p, pc, kb, jc, nb, direct)
+			bp := packB(bufB, p, pc, kb, jc, nb, direct)
 			for ic := i0; ic < i1; ic += mcMax {
 				mb := min(mcMax, i1-ic)
 				aoff := ic*ars + pc*acs
 				ablk, rsa, csa, step := a, ars, acs, ars
 				if packedA {
-					ablk, rsa, csa, step = w.packA(p, ic, mb, pc, kb), 1, mr, kb
+					ablk, rsa, csa, step = packAT(bufA, p, ic, mb, pc, kb), 1, mr, kb
 					aoff = 0
 				}
 				for jr := 0; jr < nb; jr += nr {
@@ -259,13 +291,14 @@ func (w *worker) compute(p *params, i0, i1, j0, j1 int) {
 // q·kb·nr + p·nr + j, padding the last one with zeros. When direct is true
 // (op(B) = B) only a partial last micro-panel is packed; the full ones are
 // read in place.
-func (w *worker) packB(p *params, pc, kb, jc, nb int, direct bool) []float64 {
+func packB[T elem](buf *[]T, p *params[T], pc, kb, jc, nb int, direct bool) []T {
+	nr := p.kern.nr
 	panels := (nb + nr - 1) / nr
 	size := panels * kb * nr
-	if cap(w.bufB) < size {
-		w.bufB = make([]float64, size)
+	if cap(*buf) < size {
+		*buf = make([]T, size)
 	}
-	dst := w.bufB[:size]
+	dst := (*buf)[:size]
 	b, ldb := p.b, p.ldb
 	for q := range panels {
 		d := dst[q*kb*nr : (q+1)*kb*nr]
@@ -277,7 +310,7 @@ func (w *worker) packB(p *params, pc, kb, jc, nb int, direct bool) []float64 {
 				continue
 			}
 			for i := range kb {
-				*(*[nr]float64)(d[i*nr:]) = *(*[nr]float64)(b[(pc+i)*ldb+j:])
+				copy(d[i*nr:i*nr+nr], b[(pc+i)*ldb+j:])
 			}
 		case !p.bT:
 			for i := range kb {
@@ -286,22 +319,14 @@ func (w *worker) packB(p *params, pc, kb, jc, nb int, direct bool) []float64 {
 				clear(row[nv:])
 			}
 		case nv == nr:
-			// op(B)(i,j) = b[j*ldb+i]: transpose eight contiguous columns.
-			s0 := b[j*ldb+pc : j*ldb+pc+kb]
-			s1 := b[(j+1)*ldb+pc:][:len(s0)]
-			s2 := b[(j+2)*ldb+pc:][:len(s0)]
-			s3 := b[(j+3)*ldb+pc:][:len(s0)]
-			s4 := b[(j+4)*ldb+pc:][:len(s0)]
-			s5 := b[(j+5)*ldb+pc:][:len(s0)]
-			s6 := b[(j+6)*ldb+pc:][:len(s0)]
-			s7 := b[(j+7)*ldb+pc:][:len(s0)]
-			for i := range s0 {
-				r := (*[nr]float64)(d[i*nr:])
-				r[0], r[1], r[2], r[3] = s0[i], s1[i], s2[i], s3[i]
-				r[4], r[5], r[6], r[7] = s4[i], s5[i], s6[i], s7[i]
+			for c0 := 0; c0 < nr; c0 += 8 {
+				transpose8(d[c0:], nr, b, ldb, j+c0, pc, kb)
 			}
 		default:
-			clear(d)
+			// op(B)(i,j) = b[j*ldb+i]: one source column at a time.
+			if nv < nr {
+				clear(d)
+			}
 			for jj := range nv {
 				src := b[(j+jj)*ldb+pc : (j+jj)*ldb+pc+kb]
 				for i, v := range src {
@@ -313,28 +338,42 @@ func (w *worker) packB(p *params, pc, kb, jc, nb int, direct bool) []float64 {
 	return dst
 }
 
-// packA packs rows [ic,ic+mb) × columns [pc,pc+kb) of op(A) = Aᵀ into
+// transpose8 packs eight contiguous columns of op(B) = Bᵀ (rows j…j+7 of
+// b, elements pc…pc+kb−1) into kb rows of 8 elements of d, stride apart.
+func transpose8[T elem](d []T, stride int, b []T, ldb, j, pc, kb int) {
+	s0 := b[j*ldb+pc : j*ldb+pc+kb]
+	s1 := b[(j+1)*ldb+pc:][:len(s0)]
+	s2 := b[(j+2)*ldb+pc:][:len(s0)]
+	s3 := b[(j+3)*ldb+pc:][:len(s0)]
+	s4 := b[(j+4)*ldb+pc:][:len(s0)]
+	s5 := b[(j+5)*ldb+pc:][:len(s0)]
+	s6 := b[(j+6)*ldb+pc:][:len(s0)]
+	s7 := b[(j+7)*ldb+pc:][:len(s0)]
+	for i := range s0 {
+		r := (*[8]T)(d[i*stride:])
+		r[0], r[1], r[2], r[3] = s0[i], s1[i], s2[i], s3[i]
+		r[4], r[5], r[6], r[7] = s4[i], s5[i], s6[i], s7[i]
+	}
+}
+
+// packAT packs rows [ic,ic+mb) × columns [pc,pc+kb) of op(A) = Aᵀ into
 // ceil(mb/mr) micro-panels of kb×mr elements, A(i,p) of micro-panel q at
 // q·kb·mr + p·mr + i; a partial last micro-panel holds only its rows.
-func (w *worker) packA(p *params, ic, mb, pc, kb int) []float64 {
+func packAT[T elem](buf *[]T, p *params[T], ic, mb, pc, kb int) []T {
 	mr := p.kern.mr
 	panels := (mb + mr - 1) / mr
 	size := panels * kb * mr
-	if cap(w.bufA) < size {
-		w.bufA = make([]float64, size)
+	if cap(*buf) < size {
+		*buf = make([]T, size)
 	}
-	dst := w.bufA[:size]
+	dst := (*buf)[:size]
 	a, lda := p.a, p.lda
 	for q := range panels {
 		d := dst[q*kb*mr : (q+1)*kb*mr]
 		i := ic + q*mr
 		rows := min(mr, ic+mb-i)
 		for l := range kb {
-			src := a[(pc+l)*lda+i : (pc+l)*lda+i+rows]
-			dl := d[l*mr : l*mr+rows]
-			for r, v := range src {
-				dl[r] = v
-			}
+			copy(d[l*mr:l*mr+rows], a[(pc+l)*lda+i:(pc+l)*lda+i+rows])
 		}
 	}
 	return dst

@@ -10,29 +10,25 @@ import (
 	"gonum.org/v1/gonum/blas"
 )
 
-// modes returns the kernel modes to test: generic always, assembly where the
-// CPU has it.
-func modes() []bool {
-	if haveAsm {
-		return []bool{true, false}
+// modes returns the kernel families to test: every one this CPU runs.
+func modes() []Path {
+	var ps []Path
+	for p := Generic; p <= BestPath(); p++ {
+		ps = append(ps, p)
 	}
-	return []bool{false}
+	return ps
 }
 
-func modeName(generic bool) string {
-	if generic {
-		return "generic"
-	}
-	return "asm"
-}
-
-// withGeneric runs f with the generic kernel forced on or off.
-func withGeneric(t testing.TB, generic bool, f func()) {
+// withPath runs f with the kernel family p.
+func withPath(t testing.TB, p Path, f func()) {
 	t.Helper()
-	was := SetGeneric(generic)
-	defer SetGeneric(was)
-	if got := Accelerated(); got != (haveAsm && !generic) {
-		t.Fatalf("Accelerated() = %v with SetGeneric(%v), haveAsm=%v", got, generic, haveAsm)
+	was := SetPath(p)
+	defer SetPath(was)
+	if got := CurrentPath(); got != p {
+		t.Fatalf("CurrentPath() = %v after SetPath(%v)", got, p)
+	}
+	if Accelerated() != (p != Generic) {
+		t.Fatalf("Accelerated() = %v with path %v", Accelerated(), p)
 	}
 	f()
 }
@@ -143,9 +139,9 @@ func TestDgemmShapes(t *testing.T) {
 	if !testing.Short() {
 		dims = append(dims, 129, 257, 300)
 	}
-	for _, generic := range modes() {
-		t.Run(modeName(generic), func(t *testing.T) {
-			withGeneric(t, generic, func() {
+	for _, path := range modes() {
+		t.Run(path.String(), func(t *testing.T) {
+			withPath(t, path, func() {
 				rng := rand.New(rand.NewPCG(1, 2))
 				for _, tA := range transposes {
 					for _, tB := range transposes {
@@ -174,8 +170,8 @@ func TestDgemmAlphaBeta(t *testing.T) {
 		{1, 0}, {1, 1}, {-2.5, 0}, {0.75, -1.25}, {0, 0}, {0, 1}, {0, 3}, {1e-3, 1},
 	}
 	shapes := [][3]int{{1, 1, 1}, {4, 8, 5}, {7, 9, 300}, {33, 17, 6}, {100, 7, 100}, {13, 100, 11}}
-	for _, generic := range modes() {
-		withGeneric(t, generic, func() {
+	for _, path := range modes() {
+		withPath(t, path, func() {
 			rng := rand.New(rand.NewPCG(3, 4))
 			for _, cs := range cases {
 				for _, s := range shapes {
@@ -193,8 +189,8 @@ func TestDgemmAlphaBeta(t *testing.T) {
 // TestDgemmBetaZeroOverwritesNaN checks that beta = 0 ignores NaN and Inf in C
 // on every path: interior tiles, edge tiles, k = 0 and alpha = 0.
 func TestDgemmBetaZeroOverwritesNaN(t *testing.T) {
-	for _, generic := range modes() {
-		withGeneric(t, generic, func() {
+	for _, path := range modes() {
+		withPath(t, path, func() {
 			for _, s := range [][3]int{{9, 11, 5}, {8, 8, 300}, {3, 3, 0}, {5, 17, 4}} {
 				for _, alpha := range []float64{1, 0} {
 					m, n, k := s[0], s[1], s[2]
@@ -218,8 +214,8 @@ func TestDgemmDeterministic(t *testing.T) {
 	defer func(w int) { minPartWork = w }(minPartWork)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	shapes := [][3]int{{100, 100, 11}, {256, 65, 512}, {7, 129, 256}, {300, 31, 600}, {13, 301, 33}}
-	for _, generic := range modes() {
-		withGeneric(t, generic, func() {
+	for _, path := range modes() {
+		withPath(t, path, func() {
 			rng := rand.New(rand.NewPCG(7, 8))
 			for _, s := range shapes {
 				for _, tA := range transposes {
@@ -265,8 +261,8 @@ func TestDgemmNoAlloc(t *testing.T) {
 	}
 	for _, procs := range []int{1, 2} {
 		runtime.GOMAXPROCS(procs)
-		for _, generic := range modes() {
-			withGeneric(t, generic, func() {
+		for _, path := range modes() {
+			withPath(t, path, func() {
 				rng := rand.New(rand.NewPCG(9, 10))
 				for _, s := range shapes {
 					p := newProblem(rng, s.tA, s.tB, s.m, s.n, s.k, 0, 1, 1)
@@ -275,7 +271,7 @@ func TestDgemmNoAlloc(t *testing.T) {
 					}
 					f() // warm the buffers and the pool
 					if n := testing.AllocsPerRun(20, f); n != 0 {
-						t.Errorf("GOMAXPROCS=%d %s %v: %v allocations per call", procs, modeName(generic), p, n)
+						t.Errorf("GOMAXPROCS=%d %s %v: %v allocations per call", procs, path.String(), p, n)
 					}
 				}
 			})
@@ -331,8 +327,8 @@ func FuzzDgemm(f *testing.F) {
 			t.Skip()
 		}
 		tA, tB := transposes[trans&1], transposes[(trans>>1)&1]
-		for _, generic := range modes() {
-			withGeneric(t, generic, func() {
+		for _, path := range modes() {
+			withPath(t, path, func() {
 				rng := rand.New(rand.NewPCG(seed, uint64(trans)))
 				newProblem(rng, tA, tB, mm, nn, kk, int(extra%9), float64(alpha)/2, float64(beta)/2).check(t)
 			})
@@ -360,15 +356,15 @@ func ExampleDgemm() {
 // packed or read in place) on shapes with edge tiles, whatever the default
 // rules would pick, and compares with the triple loop.
 func TestDgemmPolicies(t *testing.T) {
-	defer func(d, a func(*params) bool) { directB, packA = d, a }(directB, packA)
+	defer func(d, a func(int, int) bool) { directB, packA = d, a }(directB, packA)
 	shapes := [][3]int{{1, 1, 1}, {6, 8, 3}, {7, 9, 300}, {13, 17, 5}, {31, 65, 64}, {200, 130, 20}, {5, 300, 257}}
-	for _, generic := range modes() {
-		withGeneric(t, generic, func() {
+	for _, path := range modes() {
+		withPath(t, path, func() {
 			rng := rand.New(rand.NewPCG(11, 12))
 			for _, db := range []bool{false, true} {
 				for _, pa := range []bool{false, true} {
-					directB = func(*params) bool { return db }
-					packA = func(*params) bool { return pa }
+					directB = func(int, int) bool { return db }
+					packA = func(int, int) bool { return pa }
 					for _, s := range shapes {
 						for _, tA := range transposes {
 							for _, tB := range transposes {

@@ -4,20 +4,34 @@ package gemm
 
 import "golang.org/x/sys/cpu"
 
-// haveAsm reports whether the CPU runs the AVX2+FMA micro-kernels.
-var haveAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+// bestPath is the widest kernel family the CPU runs.
+var bestPath = func() Path {
+	switch {
+	case cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasAVX512F:
+		return AVX512
+	case cpu.X86.HasAVX2 && cpu.X86.HasFMA:
+		return AVX2
+	}
+	return Generic
+}()
 
-// asmKernel is the AVX2+FMA micro-kernel, 6×8 tiles.
-var asmKernel = kernel{mr: 6, fn: kernAVX2}
+// The assembly micro-kernels: AVX2+FMA with 6×nr tiles of two ymm per row,
+// AVX-512F with 8×nr tiles of one zmm per row (nr = 8 float64, 16 float32).
+var (
+	avx2Kernel64   = kernel[float64]{mr: 6, nr: 8, fn: kernAVX2, path: AVX2}
+	avx512Kernel64 = kernel[float64]{mr: 8, nr: 8, fn: kernAVX512, path: AVX512}
+	avx2Kernel32   = kernel[float32]{mr: 6, nr: 16, fn: kernAVX2F32, path: AVX2}
+	avx512Kernel32 = kernel[float32]{mr: 8, nr: 16, fn: kernAVX512F32, path: AVX512}
+)
 
-// kernAVX2 dispatches to the assembly kernel for the number of rows; see
-// kernelFunc. It checks that the tile it touches lies inside a, b and c
+// kernAVX2 dispatches to the AVX2 float64 kernel for the number of rows;
+// see kernelFunc. It checks that the tile it touches lies inside a, b and c
 // before entering assembly.
 func kernAVX2(rows, nv, k int, a []float64, rsa, csa int, b []float64, rsb int, c []float64, ldc int, alpha, beta float64) {
 	_ = a[(rows-1)*rsa+(k-1)*csa]
-	_ = b[(k-1)*rsb+nr-1]
+	_ = b[(k-1)*rsb+8-1]
 	_ = c[(rows-1)*ldc+nv-1]
-	if nv < 1 || nv > nr {
+	if nv < 1 || nv > 8 {
 		panic("gemm: bad tile width")
 	}
 	pa, pb, pc := &a[0], &b[0], &c[0]
@@ -34,6 +48,101 @@ func kernAVX2(rows, nv, k int, a []float64, rsa, csa int, b []float64, rsb int, 
 		kern2x8AVX2(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
 	case 1:
 		kern1x8AVX2(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	default:
+		panic("gemm: bad tile height")
+	}
+}
+
+// kernAVX512 dispatches to the AVX512 float64 kernel for the number of rows;
+// see kernelFunc. It checks that the tile it touches lies inside a, b and c
+// before entering assembly.
+func kernAVX512(rows, nv, k int, a []float64, rsa, csa int, b []float64, rsb int, c []float64, ldc int, alpha, beta float64) {
+	_ = a[(rows-1)*rsa+(k-1)*csa]
+	_ = b[(k-1)*rsb+8-1]
+	_ = c[(rows-1)*ldc+nv-1]
+	if nv < 1 || nv > 8 {
+		panic("gemm: bad tile width")
+	}
+	pa, pb, pc := &a[0], &b[0], &c[0]
+	switch rows {
+	case 8:
+		kern8x8AVX512(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 7:
+		kern7x8AVX512(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 6:
+		kern6x8AVX512(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 5:
+		kern5x8AVX512(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 4:
+		kern4x8AVX512(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 3:
+		kern3x8AVX512(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 2:
+		kern2x8AVX512(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 1:
+		kern1x8AVX512(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	default:
+		panic("gemm: bad tile height")
+	}
+}
+
+// kernAVX2F32 dispatches to the AVX2 float32 kernel for the number of rows;
+// see kernelFunc. It checks that the tile it touches lies inside a, b and c
+// before entering assembly.
+func kernAVX2F32(rows, nv, k int, a []float32, rsa, csa int, b []float32, rsb int, c []float32, ldc int, alpha, beta float32) {
+	_ = a[(rows-1)*rsa+(k-1)*csa]
+	_ = b[(k-1)*rsb+16-1]
+	_ = c[(rows-1)*ldc+nv-1]
+	if nv < 1 || nv > 16 {
+		panic("gemm: bad tile width")
+	}
+	pa, pb, pc := &a[0], &b[0], &c[0]
+	switch rows {
+	case 6:
+		kern6x16AVX2F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 5:
+		kern5x16AVX2F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 4:
+		kern4x16AVX2F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 3:
+		kern3x16AVX2F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 2:
+		kern2x16AVX2F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 1:
+		kern1x16AVX2F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	default:
+		panic("gemm: bad tile height")
+	}
+}
+
+// kernAVX512F32 dispatches to the AVX512 float32 kernel for the number of rows;
+// see kernelFunc. It checks that the tile it touches lies inside a, b and c
+// before entering assembly.
+func kernAVX512F32(rows, nv, k int, a []float32, rsa, csa int, b []float32, rsb int, c []float32, ldc int, alpha, beta float32) {
+	_ = a[(rows-1)*rsa+(k-1)*csa]
+	_ = b[(k-1)*rsb+16-1]
+	_ = c[(rows-1)*ldc+nv-1]
+	if nv < 1 || nv > 16 {
+		panic("gemm: bad tile width")
+	}
+	pa, pb, pc := &a[0], &b[0], &c[0]
+	switch rows {
+	case 8:
+		kern8x16AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 7:
+		kern7x16AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 6:
+		kern6x16AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 5:
+		kern5x16AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 4:
+		kern4x16AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 3:
+		kern3x16AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 2:
+		kern2x16AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 1:
+		kern1x16AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
 	default:
 		panic("gemm: bad tile height")
 	}
@@ -56,3 +165,69 @@ func kern5x8AVX2(k int, a *float64, rsa, csa int, b *float64, rsb int, c *float6
 
 //go:noescape
 func kern6x8AVX2(k int, a *float64, rsa, csa int, b *float64, rsb int, c *float64, ldc, nv int, alpha, beta float64)
+
+//go:noescape
+func kern1x8AVX512(k int, a *float64, rsa, csa int, b *float64, rsb int, c *float64, ldc, nv int, alpha, beta float64)
+
+//go:noescape
+func kern2x8AVX512(k int, a *float64, rsa, csa int, b *float64, rsb int, c *float64, ldc, nv int, alpha, beta float64)
+
+//go:noescape
+func kern3x8AVX512(k int, a *float64, rsa, csa int, b *float64, rsb int, c *float64, ldc, nv int, alpha, beta float64)
+
+//go:noescape
+func kern4x8AVX512(k int, a *float64, rsa, csa int, b *float64, rsb int, c *float64, ldc, nv int, alpha, beta float64)
+
+//go:noescape
+func kern5x8AVX512(k int, a *float64, rsa, csa int, b *float64, rsb int, c *float64, ldc, nv int, alpha, beta float64)
+
+//go:noescape
+func kern6x8AVX512(k int, a *float64, rsa, csa int, b *float64, rsb int, c *float64, ldc, nv int, alpha, beta float64)
+
+//go:noescape
+func kern7x8AVX512(k int, a *float64, rsa, csa int, b *float64, rsb int, c *float64, ldc, nv int, alpha, beta float64)
+
+//go:noescape
+func kern8x8AVX512(k int, a *float64, rsa, csa int, b *float64, rsb int, c *float64, ldc, nv int, alpha, beta float64)
+
+//go:noescape
+func kern1x16AVX2F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern2x16AVX2F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern3x16AVX2F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern4x16AVX2F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern5x16AVX2F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern6x16AVX2F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern1x16AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern2x16AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern3x16AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern4x16AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern5x16AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern6x16AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern7x16AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern8x16AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)

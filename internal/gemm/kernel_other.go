@@ -2,8 +2,14 @@
 
 package gemm
 
-// haveAsm is false: there is no assembly micro-kernel for this architecture.
-const haveAsm = false
+// bestPath is Generic: there are no assembly micro-kernels for this
+// architecture.
+const bestPath = Generic
 
-// asmKernel is never selected where haveAsm is false.
-var asmKernel = genericKernel
+// Never selected where bestPath is Generic.
+var (
+	avx2Kernel64   = genericKernel64
+	avx512Kernel64 = genericKernel64
+	avx2Kernel32   = genericKernel32
+	avx512Kernel32 = genericKernel32
+)

@@ -48,13 +48,13 @@ func TestTune(t *testing.T) {
 		}
 	case "directB":
 		variants = []variant{
-			{"packed", func() { directB = func(*params) bool { return false } }},
-			{"direct", func() { directB = func(*params) bool { return true } }},
+			{"packed", func() { directB = func(int, int) bool { return false } }},
+			{"direct", func() { directB = func(int, int) bool { return true } }},
 		}
 	case "packA":
 		variants = []variant{
-			{"inplace", func() { packA = func(*params) bool { return false } }},
-			{"packed", func() { packA = func(*params) bool { return true } }},
+			{"inplace", func() { packA = func(int, int) bool { return false } }},
+			{"packed", func() { packA = func(int, int) bool { return true } }},
 		}
 	case "parallel":
 		variants = []variant{
@@ -66,8 +66,8 @@ func TestTune(t *testing.T) {
 	default:
 		t.Fatalf("unknown experiment %q", exp)
 	}
-	defer func(f func(*params) bool) { directB = f }(directB)
-	defer func(f func(*params) bool) { packA = f }(packA)
+	defer func(f func(int, int) bool) { directB = f }(directB)
+	defer func(f func(int, int) bool) { packA = f }(packA)
 	var shapes []benchShape
 	shapes = append(shapes, mlpShapes(100, []int{11, 100, 100, 7}, 10)...)
 	shapes = append(shapes, mlpShapes(256, []int{129, 512, 512, 65}, 129)...)

@@ -1,16 +1,25 @@
-// Command gen writes kernel_amd64.s, the AVX2+FMA micro-kernels of package
-// gemm. It is a plain text generator (no external modules) kept in a directory
-// that the go tool ignores; run it from internal/gemm with
+// Command gen writes kernel_amd64.s, the assembly micro-kernels of package
+// gemm. It is a plain text generator (no external modules) kept in a
+// directory that the go tool ignores; run it from internal/gemm with
 //
 //	go run ./_gen > kernel_amd64.s
 //
-// Kernel kernRx8AVX2 (R = 1…6) computes an R×8 tile of C = alpha·A·B + beta·C
-// held in 2R ymm accumulators, reading A with general strides (so that A
-// needs no packing whether it is transposed or not) and B as rows of 8
-// contiguous elements; only the first nv columns of the tile are read and
-// written (masked loads and stores when nv < 8). Every element of C gets the
-// same sequence of operations whatever R and nv are: an FMA chain over k, a
-// product with alpha, and an FMA with beta·C unless beta is zero.
+// Four families of kernels are written, each for R = 1…mr rows:
+//
+//	kernRx8AVX2      float64, AVX2+FMA, 2 ymm per row (mr = 6)
+//	kernRx16AVX2F32  float32, AVX2+FMA, 2 ymm per row (mr = 6)
+//	kernRx8AVX512    float64, AVX-512F, 1 zmm per row (mr = 8)
+//	kernRx16AVX512F32 float32, AVX-512F, 1 zmm per row (mr = 8)
+//
+// A kernel computes an R×nr tile of C = alpha·A·B + beta·C held in
+// accumulators, reading A with general strides (so that A needs no packing
+// whether it is transposed or not) and B as rows of nr contiguous elements
+// (nr = 8 float64 or 16 float32, 64 bytes); only the first nv columns of the
+// tile are read and written (masked loads and stores when nv < nr). Every
+// element of C gets the same sequence of operations whatever R, nv and the
+// instruction set are: an FMA chain over k, a product with alpha, and an FMA
+// with beta·C unless beta is zero, so the AVX2 and AVX-512 kernels of one
+// precision agree bit for bit.
 package main
 
 import (
@@ -19,7 +28,19 @@ import (
 	"strings"
 )
 
-const maxRows = 6
+type prec struct {
+	size  int    // bytes per element
+	sfx   string // PD or PS
+	bcast string // VBROADCASTSD or VBROADCASTSS
+	nr    int    // tile width in elements (64 bytes)
+	tname string // Go element type
+	name  string // kernel name suffix
+}
+
+var (
+	f64 = prec{8, "PD", "VBROADCASTSD", 8, "float64", ""}
+	f32 = prec{4, "PS", "VBROADCASTSS", 16, "float32", "F32"}
+)
 
 func main() {
 	var s strings.Builder
@@ -35,17 +56,35 @@ func main() {
 		fmt.Fprintf(&s, "DATA masks<>+%d(SB)/8, %s\n", 8*i, v)
 	}
 	s.WriteString("GLOBL masks<>(SB), RODATA|NOPTR, $128\n")
-	for r := 1; r <= maxRows; r++ {
-		kernel(&s, r)
+	// masks32<>: sixteen all-ones doublewords then sixteen zero ones; the
+	// lane masks for nv columns start at element 16-nv and 24-nv.
+	for i := range 32 {
+		v := "$0xffffffff"
+		if i >= 16 {
+			v = "$0"
+		}
+		fmt.Fprintf(&s, "DATA masks32<>+%d(SB)/4, %s\n", 4*i, v)
+	}
+	s.WriteString("GLOBL masks32<>(SB), RODATA|NOPTR, $128\n")
+	for _, pr := range []prec{f64, f32} {
+		for r := 1; r <= 6; r++ {
+			kernelAVX2(&s, r, pr)
+		}
+		for r := 1; r <= 8; r++ {
+			kernelAVX512(&s, r, pr)
+		}
 	}
 	os.Stdout.WriteString(s.String())
 }
 
-// rowAddr returns the address of row i (0 ≤ i < 6) from base registers for rows
-// 0 and 3 and the stride register.
-func rowAddr(base0, base3, stride string, off, i int) string {
+// rowAddr returns the address of row i (0 ≤ i < 8) from base registers for
+// rows 0, 3 and 6 and the stride register.
+func rowAddr(base0, base3, base6, stride string, off, i int) string {
 	base := base0
-	if i >= 3 {
+	switch {
+	case i >= 6:
+		base, i = base6, i-6
+	case i >= 3:
 		base, i = base3, i-3
 	}
 	o := ""
@@ -62,13 +101,12 @@ func rowAddr(base0, base3, stride string, off, i int) string {
 	}
 }
 
-func kernel(s *strings.Builder, rows int) {
+func header(s *strings.Builder, name string, pr prec) (alphaOff, betaOff int) {
+	fmt.Fprintf(s, "\n// func %s(k int, a *%s, rsa, csa int, b *%s, rsb int, c *%s, ldc, nv int, alpha, beta %s)\n", name, pr.tname, pr.tname, pr.tname, pr.tname)
+	alphaOff, betaOff = 72, 72+pr.size
+	frame := 72 + 2*pr.size
+	fmt.Fprintf(s, "TEXT ·%s(SB), NOSPLIT, $0-%d\n", name, frame)
 	p := func(format string, args ...any) { fmt.Fprintf(s, "\t"+format+"\n", args...) }
-	label := func(l string) { fmt.Fprintf(s, "%s:\n", l) }
-	name := fmt.Sprintf("kern%dx8AVX2", rows)
-	l := func(suffix string) string { return name + "_" + suffix }
-	fmt.Fprintf(s, "\n// func %s(k int, a *float64, rsa, csa int, b *float64, rsb int, c *float64, ldc, nv int, alpha, beta float64)\n", name)
-	fmt.Fprintf(s, "TEXT ·%s(SB), NOSPLIT, $0-88\n", name)
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
 	p("MOVQ rsa+16(FP), R8")
@@ -77,36 +115,37 @@ func kernel(s *strings.Builder, rows int) {
 	p("MOVQ rsb+40(FP), R10")
 	p("MOVQ c+48(FP), DI")
 	p("MOVQ ldc+56(FP), R11")
-	p("SHLQ $3, R8")
-	p("SHLQ $3, R9")
-	p("SHLQ $3, R10")
-	p("SHLQ $3, R11")
-	if rows > 3 {
-		p("LEAQ (SI)(R8*2), R12")
-		p("ADDQ R8, R12")
-		p("LEAQ (DI)(R11*2), R13")
-		p("ADDQ R11, R13")
+	sh := 3
+	if pr.size == 4 {
+		sh = 2
 	}
-	for i := range 2 * rows {
-		p("VXORPD Y%d, Y%d, Y%d", i, i, i)
+	for _, r := range []string{"R8", "R9", "R10", "R11"} {
+		p("SHLQ $%d, %s", sh, r)
 	}
-	bc := []int{14, 15}
-	step := func() {
-		p("VMOVUPD (DX), Y12")
-		p("VMOVUPD 32(DX), Y13")
-		for i := range rows {
-			r := bc[i%2]
-			p("VBROADCASTSD %s, Y%d", rowAddr("SI", "R12", "R8", 0, i), r)
-			p("VFMADD231PD Y12, Y%d, Y%d", r, 2*i)
-			p("VFMADD231PD Y13, Y%d, Y%d", r, 2*i+1)
-		}
-		p("ADDQ R9, SI")
-		if rows > 3 {
-			p("ADDQ R9, R12")
-		}
-		p("ADDQ R10, DX")
+	return
+}
+
+// betaFlag sets AL = 1 when C must be read (beta ≠ 0 or NaN) and broadcasts
+// beta into register breg (ymm or zmm name).
+func betaFlag(p func(string, ...any), pr prec, betaOff int, breg string) {
+	x15 := "X15"
+	if pr.size == 8 {
+		p("VMOVSD beta+%d(FP), X15", betaOff)
+		p("VXORPD X13, X13, X13")
+		p("VUCOMISD X13, X15")
+	} else {
+		p("VMOVSS beta+%d(FP), X15", betaOff)
+		p("VXORPS X13, X13, X13")
+		p("VUCOMISS X13, X15")
 	}
-	// Main loop unrolled by 4, then the remainder one step at a time.
+	p("SETNE AL")
+	p("SETPS BL")
+	p("ORB BL, AL")
+	p("%s %s, %s", pr.bcast, x15, breg)
+}
+
+// kloop emits the k loop, unrolled by 4, around step.
+func kloop(p func(string, ...any), label func(string), l func(string) string, step func()) {
 	p("MOVQ CX, BX")
 	p("SHRQ $2, BX")
 	p("JZ   %s", l("tail"))
@@ -123,54 +162,167 @@ func kernel(s *strings.Builder, rows int) {
 	step()
 	p("DECQ CX")
 	p("JNZ  %s", l("loop1"))
-
 	label(l("store"))
-	p("VBROADCASTSD alpha+72(FP), Y14")
-	for i := range 2 * rows {
-		p("VMULPD Y14, Y%d, Y%d", i, i)
+}
+
+func kernelAVX2(s *strings.Builder, rows int, pr prec) {
+	p := func(format string, args ...any) { fmt.Fprintf(s, "\t"+format+"\n", args...) }
+	label := func(l string) { fmt.Fprintf(s, "%s:\n", l) }
+	name := fmt.Sprintf("kern%dx%dAVX2%s", rows, pr.nr, pr.name)
+	l := func(suffix string) string { return name + "_" + suffix }
+	alphaOff, betaOff := header(s, name, pr)
+	if rows > 3 {
+		p("LEAQ (SI)(R8*2), R12")
+		p("ADDQ R8, R12")
+		p("LEAQ (DI)(R11*2), R13")
+		p("ADDQ R11, R13")
 	}
-	// Y15 = beta; ZF=1 and PF=0 exactly when beta == 0 (not NaN).
-	p("VMOVSD beta+80(FP), X15")
-	p("VXORPD X13, X13, X13")
-	p("VUCOMISD X13, X15")
-	p("SETNE AL")
-	p("SETPS BL")
-	p("ORB BL, AL") // AL = 1 when C must be read
-	p("VBROADCASTSD X15, Y15")
+	for i := range 2 * rows {
+		p("VXOR%s Y%d, Y%d, Y%d", pr.sfx, i, i, i)
+	}
+	bc := []int{14, 15}
+	kloop(p, label, l, func() {
+		p("VMOVUP%s (DX), Y12", pr.sfx[1:])
+		p("VMOVUP%s 32(DX), Y13", pr.sfx[1:])
+		for i := range rows {
+			r := bc[i%2]
+			p("%s %s, Y%d", pr.bcast, rowAddr("SI", "R12", "", "R8", 0, i), r)
+			p("VFMADD231%s Y12, Y%d, Y%d", pr.sfx, r, 2*i)
+			p("VFMADD231%s Y13, Y%d, Y%d", pr.sfx, r, 2*i+1)
+		}
+		p("ADDQ R9, SI")
+		if rows > 3 {
+			p("ADDQ R9, R12")
+		}
+		p("ADDQ R10, DX")
+	})
+	p("%s alpha+%d(FP), Y14", pr.bcast, alphaOff)
+	for i := range 2 * rows {
+		p("VMUL%s Y14, Y%d, Y%d", pr.sfx, i, i)
+	}
+	betaFlag(p, pr, betaOff, "Y15")
 	p("MOVQ nv+64(FP), CX")
-	p("CMPQ CX, $8")
+	p("CMPQ CX, $%d", pr.nr)
 	p("JNE  %s", l("masked"))
 	p("TESTB AL, AL")
 	p("JZ   %s", l("full0"))
 	for i := range rows {
-		p("VFMADD231PD %s, Y15, Y%d", rowAddr("DI", "R13", "R11", 0, i), 2*i)
-		p("VFMADD231PD %s, Y15, Y%d", rowAddr("DI", "R13", "R11", 32, i), 2*i+1)
+		p("VFMADD231%s %s, Y15, Y%d", pr.sfx, rowAddr("DI", "R13", "", "R11", 0, i), 2*i)
+		p("VFMADD231%s %s, Y15, Y%d", pr.sfx, rowAddr("DI", "R13", "", "R11", 32, i), 2*i+1)
 	}
 	label(l("full0"))
 	for i := range rows {
-		p("VMOVUPD Y%d, %s", 2*i, rowAddr("DI", "R13", "R11", 0, i))
-		p("VMOVUPD Y%d, %s", 2*i+1, rowAddr("DI", "R13", "R11", 32, i))
+		p("VMOVUP%s Y%d, %s", pr.sfx[1:], 2*i, rowAddr("DI", "R13", "", "R11", 0, i))
+		p("VMOVUP%s Y%d, %s", pr.sfx[1:], 2*i+1, rowAddr("DI", "R13", "", "R11", 32, i))
 	}
 	p("VZEROUPPER")
 	p("RET")
 
 	label(l("masked"))
-	p("LEAQ masks<>(SB), DX")
+	tbl, scale := "masks", 8
+	if pr.size == 4 {
+		tbl, scale = "masks32", 4
+	}
+	p("LEAQ %s<>(SB), DX", tbl)
 	p("NEGQ CX")
-	p("VMOVDQU 64(DX)(CX*8), Y12")
-	p("VMOVDQU 96(DX)(CX*8), Y13")
+	p("VMOVDQU 64(DX)(CX*%d), Y12", scale)
+	p("VMOVDQU 96(DX)(CX*%d), Y13", scale)
 	p("TESTB AL, AL")
 	p("JZ   %s", l("masked0"))
 	for i := range rows {
-		p("VMASKMOVPD %s, Y12, Y14", rowAddr("DI", "R13", "R11", 0, i))
-		p("VFMADD231PD Y14, Y15, Y%d", 2*i)
-		p("VMASKMOVPD %s, Y13, Y14", rowAddr("DI", "R13", "R11", 32, i))
-		p("VFMADD231PD Y14, Y15, Y%d", 2*i+1)
+		p("VMASKMOV%s %s, Y12, Y14", pr.sfx, rowAddr("DI", "R13", "", "R11", 0, i))
+		p("VFMADD231%s Y14, Y15, Y%d", pr.sfx, 2*i)
+		p("VMASKMOV%s %s, Y13, Y14", pr.sfx, rowAddr("DI", "R13", "", "R11", 32, i))
+		p("VFMADD231%s Y14, Y15, Y%d", pr.sfx, 2*i+1)
 	}
 	label(l("masked0"))
 	for i := range rows {
-		p("VMASKMOVPD Y%d, Y12, %s", 2*i, rowAddr("DI", "R13", "R11", 0, i))
-		p("VMASKMOVPD Y%d, Y13, %s", 2*i+1, rowAddr("DI", "R13", "R11", 32, i))
+		p("VMASKMOV%s Y%d, Y12, %s", pr.sfx, 2*i, rowAddr("DI", "R13", "", "R11", 0, i))
+		p("VMASKMOV%s Y%d, Y13, %s", pr.sfx, 2*i+1, rowAddr("DI", "R13", "", "R11", 32, i))
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// kernelAVX512 writes the zmm kernel: accumulators Z0…Z7 (one per row), B
+// in Z8, A broadcast from memory by the FMAs ({1toN}).
+func kernelAVX512(s *strings.Builder, rows int, pr prec) {
+	p := func(format string, args ...any) { fmt.Fprintf(s, "\t"+format+"\n", args...) }
+	label := func(l string) { fmt.Fprintf(s, "%s:\n", l) }
+	name := fmt.Sprintf("kern%dx%dAVX512%s", rows, pr.nr, pr.name)
+	l := func(suffix string) string { return name + "_" + suffix }
+	alphaOff, betaOff := header(s, name, pr)
+	if rows > 3 {
+		p("LEAQ (SI)(R8*2), R12")
+		p("ADDQ R8, R12")
+	}
+	if rows > 6 {
+		p("LEAQ (R12)(R8*2), AX")
+		p("ADDQ R8, AX")
+	}
+	q := "Q"
+	if pr.size == 4 {
+		q = "D"
+	}
+	for i := range rows {
+		p("VPXOR%s Z%d, Z%d, Z%d", q, i, i, i)
+	}
+	kloop(p, label, l, func() {
+		p("VMOVUP%s (DX), Z8", pr.sfx[1:])
+		for i := range rows {
+			p("VFMADD231%s.BCST %s, Z8, Z%d", pr.sfx, rowAddr("SI", "R12", "AX", "R8", 0, i), i)
+		}
+		p("ADDQ R9, SI")
+		if rows > 3 {
+			p("ADDQ R9, R12")
+		}
+		if rows > 6 {
+			p("ADDQ R9, AX")
+		}
+		p("ADDQ R10, DX")
+	})
+	p("%s alpha+%d(FP), Z9", pr.bcast, alphaOff)
+	for i := range rows {
+		p("VMUL%s Z9, Z%d, Z%d", pr.sfx, i, i)
+	}
+	betaFlag(p, pr, betaOff, "Z10")
+	if rows > 3 {
+		p("LEAQ (DI)(R11*2), R13")
+		p("ADDQ R11, R13")
+	}
+	if rows > 6 {
+		p("LEAQ (R13)(R11*2), DX")
+		p("ADDQ R11, DX")
+	}
+	p("MOVQ nv+64(FP), CX")
+	p("CMPQ CX, $%d", pr.nr)
+	p("JNE  %s", l("masked"))
+	p("TESTB AL, AL")
+	p("JZ   %s", l("full0"))
+	for i := range rows {
+		p("VFMADD231%s %s, Z10, Z%d", pr.sfx, rowAddr("DI", "R13", "DX", "R11", 0, i), i)
+	}
+	label(l("full0"))
+	for i := range rows {
+		p("VMOVUP%s Z%d, %s", pr.sfx[1:], i, rowAddr("DI", "R13", "DX", "R11", 0, i))
+	}
+	p("VZEROUPPER")
+	p("RET")
+
+	label(l("masked"))
+	p("MOVL $1, BX")
+	p("SHLL CX, BX")
+	p("DECL BX")
+	p("KMOVW BX, K1")
+	p("TESTB AL, AL")
+	p("JZ   %s", l("masked0"))
+	for i := range rows {
+		p("VMOVUP%s.Z %s, K1, Z11", pr.sfx[1:], rowAddr("DI", "R13", "DX", "R11", 0, i))
+		p("VFMADD231%s Z11, Z10, Z%d", pr.sfx, i)
+	}
+	label(l("masked0"))
+	for i := range rows {
+		p("VMOVUP%s Z%d, K1, %s", pr.sfx[1:], i, rowAddr("DI", "R13", "DX", "R11", 0, i))
 	}
 	p("VZEROUPPER")
 	p("RET")

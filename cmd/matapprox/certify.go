@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/internal/atomicfile"
+	"github.com/matapprox/matapprox/optimal"
+	"github.com/matapprox/matapprox/train"
+)
+
+// isJSONL reports whether path names a JSON Lines output (.jsonl).
+func isJSONL(path string) bool { return strings.EqualFold(filepath.Ext(path), ".jsonl") }
+
+// certSideFile is the file next to a CSV or .npy output that carries the
+// certificates: value,lower_bound,certified_gap,fallback per row.
+func certSideFile(output string) string { return output + ".cert.csv" }
+
+// approxCertifier certifies approx's rows and keeps the summary.
+type approxCertifier struct {
+	c       *optimal.Certifier
+	maxGap  float64
+	res     []optimal.Certificate
+	dst     []float64
+	rows    int
+	fell    int
+	polish  int
+	sumGap  float64
+	maxSeen float64
+}
+
+func newApproxCertifier(cfg *train.Config, maxGap float64, batch int) (*approxCertifier, error) {
+	l, _, err := train.BuildLoss(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c, err := optimal.NewCertifier(l, &optimal.CertifyOptions{MaxGap: maxGap})
+	if err != nil {
+		return nil, err
+	}
+	_, out := c.Bands()
+	return &approxCertifier{c: c, maxGap: maxGap, res: make([]optimal.Certificate, batch), dst: make([]float64, batch*out.Len())}, nil
+}
+
+// certify certifies the k network outputs a for the inputs x and returns
+// the certified generators (aliasing the certifier's buffer) and their
+// certificates.
+func (ac *approxCertifier) certify(x, a []float64, k int) ([]float64, []optimal.Certificate, error) {
+	if err := ac.c.CertifyBatch(ac.dst, ac.res, x, a, k); err != nil {
+		return nil, nil, fmt.Errorf("certifying: %w", err)
+	}
+	for _, r := range ac.res[:k] {
+		ac.rows++
+		g := r.Gap()
+		ac.sumGap += g
+		ac.maxSeen = math.Max(ac.maxSeen, g)
+		if r.Fallback {
+			ac.fell++
+		}
+		if r.Polished {
+			ac.polish++
+		}
+	}
+	return ac.dst, ac.res[:k], nil
+}
+
+// summary returns the line approx prints after certifying.
+func (ac *approxCertifier) summary() string {
+	mean := 0.0
+	if ac.rows > 0 {
+		mean = ac.sumGap / float64(ac.rows)
+	}
+	s := fmt.Sprintf("certified %d rows (%s loss): certified gap mean %.4g%%, max %.4g%%; %d polished",
+		ac.rows, ac.c.Loss().Name(), 100*mean, 100*ac.maxSeen, ac.polish)
+	if ac.maxGap > 0 {
+		s += fmt.Sprintf(", %d re-solved by the exact solver (-max-gap %g): every row within %g%% of the optimum", ac.fell, ac.maxGap, 100*ac.maxGap)
+	}
+	return s
+}
+
+// jsonRow is one line of a .jsonl output.
+type jsonRow struct {
+	Generator    []float64 `json:"generator"`
+	Value        float64   `json:"value"`
+	LowerBound   float64   `json:"lower_bound"`
+	CertifiedGap float64   `json:"certified_gap"`
+	Fallback     bool      `json:"fallback"`
+}
+
+// certRowWriter writes certified rows: JSON Lines, or the generators to the
+// main writer and the certificates to the side CSV.
+type certRowWriter struct {
+	gen  *data.Writer  // nil for JSON Lines
+	side *bufio.Writer // side CSV, or the JSON Lines stream
+	buf  []byte
+}
+
+func newCertRowWriter(gen *data.Writer, side io.Writer, jsonl bool) (*certRowWriter, error) {
+	w := &certRowWriter{gen: gen, side: bufio.NewWriterSize(side, 1<<16)}
+	if !jsonl {
+		if _, err := w.side.WriteString("value,lower_bound,certified_gap,fallback\n"); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+func (w *certRowWriter) write(g []float64, c optimal.Certificate) error {
+	if w.gen == nil {
+		b, err := json.Marshal(jsonRow{Generator: g, Value: c.Value, LowerBound: c.Lower, CertifiedGap: c.Gap(), Fallback: c.Fallback})
+		if err != nil {
+			return err
+		}
+		w.side.Write(b)
+		return w.side.WriteByte('\n')
+	}
+	if err := w.gen.Write(g); err != nil {
+		return err
+	}
+	fb := 0
+	if c.Fallback {
+		fb = 1
+	}
+	w.buf = strconv.AppendFloat(w.buf[:0], c.Value, 'g', -1, 64)
+	w.buf = append(w.buf, ',')
+	w.buf = strconv.AppendFloat(w.buf, c.Lower, 'g', -1, 64)
+	w.buf = append(w.buf, ',')
+	w.buf = strconv.AppendFloat(w.buf, c.Gap(), 'g', -1, 64)
+	w.buf = append(w.buf, ',', byte('0'+fb), '\n')
+	_, err := w.side.Write(w.buf)
+	return err
+}
+
+func (w *certRowWriter) close() error {
+	if w.gen != nil {
+		if err := w.gen.Close(); err != nil {
+			return err
+		}
+	}
+	return w.side.Flush()
+}
+
+// withCertOutput runs body with the writer of certified rows for output:
+// a .jsonl file alone, or a CSV/.npy generator file (made by newGen) plus
+// its side file. Both files are written atomically: on error neither is
+// left behind.
+func withCertOutput(output string, newGen func(io.Writer) (*data.Writer, error), body func(*certRowWriter) error) error {
+	if isJSONL(output) {
+		return atomicfile.Write(output, 0o644, func(w io.Writer) error {
+			cw, err := newCertRowWriter(nil, w, true)
+			if err != nil {
+				return err
+			}
+			if err := body(cw); err != nil {
+				return err
+			}
+			return cw.close()
+		})
+	}
+	return atomicfile.Write(output, 0o644, func(w io.Writer) error {
+		gen, err := newGen(w)
+		if err != nil {
+			return err
+		}
+		return atomicfile.Write(certSideFile(output), 0o644, func(sw io.Writer) error {
+			cw, err := newCertRowWriter(gen, sw, false)
+			if err != nil {
+				return err
+			}
+			if err := body(cw); err != nil {
+				return err
+			}
+			return cw.close()
+		})
+	})
+}

@@ -1,0 +1,237 @@
+package gemm
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+)
+
+func to32(x []float64) []float32 {
+	y := make([]float32, len(x))
+	for i, v := range x {
+		y[i] = float32(v)
+	}
+	return y
+}
+
+// checkS runs Sgemm on the float32 rounding of p and compares with the
+// triple loop in float64 on the same rounded operands, element by element to
+// (k+2)·2⁻²³ of Σ|alpha·a·b| + |beta·c|; the padding of C must be left
+// alone.
+func (p *problem) checkS(t *testing.T) {
+	t.Helper()
+	a, b, c0 := to32(p.a), to32(p.b), to32(p.c)
+	alpha, beta := float32(p.alpha), float32(p.beta)
+	c := append([]float32(nil), c0...)
+	Sgemm(p.tA, p.tB, p.m, p.n, p.k, alpha, a, p.lda, b, p.ldb, beta, c, p.ldc)
+	q := *p
+	q.a, q.b = make([]float64, len(a)), make([]float64, len(b))
+	for i, v := range a {
+		q.a[i] = float64(v)
+	}
+	for i, v := range b {
+		q.b[i] = float64(v)
+	}
+	tol := float64(p.k+2) * 0x1p-23
+	for idx, v := range c {
+		i, j := idx/p.ldc, idx%p.ldc
+		if j >= p.n {
+			if v != float32(pad) {
+				t.Fatalf("S%v: padding C[%d] changed to %v", p, idx, v)
+			}
+			continue
+		}
+		var sum, mag float64
+		for l := range p.k {
+			x := q.opA(i, l) * q.opB(l, j)
+			sum += x
+			mag += math.Abs(x)
+		}
+		want := float64(alpha) * sum
+		mag = math.Abs(float64(alpha)) * mag
+		if beta != 0 {
+			want += float64(beta) * float64(c0[idx])
+			mag += math.Abs(float64(beta) * float64(c0[idx]))
+		}
+		if v != v || math.Abs(float64(v)-want) > tol*mag+1e-30 {
+			t.Fatalf("S%v: C[%d,%d] = %v, want %v", p, i, j, v, want)
+		}
+	}
+}
+
+func TestSgemmShapes(t *testing.T) {
+	dims := []int{0, 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100}
+	if !testing.Short() {
+		dims = append(dims, 129, 300)
+	}
+	for _, path := range modes() {
+		t.Run(path.String(), func(t *testing.T) {
+			withPath(t, path, func() {
+				rng := rand.New(rand.NewPCG(11, 12))
+				for _, tA := range transposes {
+					for _, tB := range transposes {
+						for _, m := range dims {
+							for _, n := range dims {
+								k := dims[rng.IntN(len(dims))]
+								if m*n*k > 1<<20 {
+									continue
+								}
+								extra := rng.IntN(3) * (1 + rng.IntN(5))
+								newProblem(rng, tA, tB, m, n, k, extra, 1.5, 0.5).checkS(t)
+							}
+						}
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestSgemmAlphaBeta(t *testing.T) {
+	cases := []struct{ alpha, beta float64 }{{1, 0}, {1, 1}, {-2.5, 0}, {0.75, -1.25}, {0, 0}, {0, 3}}
+	shapes := [][3]int{{1, 1, 1}, {4, 16, 5}, {9, 17, 300}, {33, 17, 6}, {100, 7, 100}, {13, 100, 11}}
+	for _, path := range modes() {
+		withPath(t, path, func() {
+			rng := rand.New(rand.NewPCG(13, 14))
+			for _, cs := range cases {
+				for _, s := range shapes {
+					for _, tA := range transposes {
+						for _, tB := range transposes {
+							newProblem(rng, tA, tB, s[0], s[1], s[2], 2, cs.alpha, cs.beta).checkS(t)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSgemmBetaZeroOverwritesNaN checks that beta = 0 ignores NaN and Inf in
+// C on interior and edge tiles.
+func TestSgemmBetaZeroOverwritesNaN(t *testing.T) {
+	for _, path := range modes() {
+		withPath(t, path, func() {
+			for _, s := range [][3]int{{9, 19, 5}, {8, 16, 300}, {3, 3, 0}, {5, 33, 4}} {
+				m, n, k := s[0], s[1], s[2]
+				rng := rand.New(rand.NewPCG(5, 6))
+				p := newProblem(rng, blas.NoTrans, blas.NoTrans, m, n, k, 1, 1, 0)
+				for i := range m {
+					for j := range n {
+						p.c[i*p.ldc+j] = [2]float64{math.NaN(), math.Inf(-1)}[(i+j)%2]
+					}
+				}
+				p.checkS(t)
+			}
+		})
+	}
+}
+
+// TestAssemblyPathsAgree checks that the AVX2 and AVX-512 kernels give
+// bit-identical products in both precisions, on shapes with edge tiles in
+// both dimensions, packed and in-place operands.
+func TestAssemblyPathsAgree(t *testing.T) {
+	if BestPath() < AVX512 {
+		t.Skip("the CPU has no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	shapes := [][3]int{{1, 1, 1}, {7, 9, 3}, {13, 17, 33}, {100, 100, 11}, {100, 7, 100}, {256, 65, 512}, {300, 129, 257}, {47, 300, 5}}
+	for _, s := range shapes {
+		for _, tA := range transposes {
+			for _, tB := range transposes {
+				p := newProblem(rng, tA, tB, s[0], s[1], s[2], 1, 1.25, 0.5)
+				a, b := to32(p.a), to32(p.b)
+				run := func(path Path) ([]float64, []float32) {
+					defer SetPath(SetPath(path))
+					c := append([]float64(nil), p.c...)
+					Dgemm(p.tA, p.tB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, c, p.ldc)
+					c32 := to32(p.c)
+					Sgemm(p.tA, p.tB, p.m, p.n, p.k, 1.25, a, p.lda, b, p.ldb, 0.5, c32, p.ldc)
+					return c, c32
+				}
+				c2, s2 := run(AVX2)
+				c5, s5 := run(AVX512)
+				for i := range c2 {
+					if math.Float64bits(c2[i]) != math.Float64bits(c5[i]) || math.Float32bits(s2[i]) != math.Float32bits(s5[i]) {
+						t.Fatalf("%v: element %d: avx2 %v %v, avx512 %v %v", p, i, c2[i], s2[i], c5[i], s5[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSgemmDeterministic checks bit-identical results whatever the number of
+// goroutines.
+func TestSgemmDeterministic(t *testing.T) {
+	defer func(w int) { minPartWork = w }(minPartWork)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, path := range modes() {
+		withPath(t, path, func() {
+			rng := rand.New(rand.NewPCG(17, 18))
+			for _, s := range [][3]int{{100, 100, 11}, {256, 65, 512}, {13, 301, 33}} {
+				p := newProblem(rng, blas.NoTrans, blas.Trans, s[0], s[1], s[2], 3, 1, 0)
+				a, b := to32(p.a), to32(p.b)
+				run := func(procs, override, minWork int) []float32 {
+					runtime.GOMAXPROCS(procs)
+					partsOverride.Store(int32(override))
+					defer partsOverride.Store(0)
+					minPartWork = minWork
+					c := to32(p.c)
+					Sgemm(p.tA, p.tB, p.m, p.n, p.k, 1, a, p.lda, b, p.ldb, 0, c, p.ldc)
+					return c
+				}
+				want := run(1, 0, 1<<18)
+				for _, v := range [][3]int{{2, 0, 1}, {1, 3, 1}, {2, 16, 1}} {
+					got := run(v[0], v[1], v[2])
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%v %v: GOMAXPROCS=%d parts=%d: C[%d] differs", path, p, v[0], v[1], i)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestSgemmNoAlloc(t *testing.T) {
+	for _, path := range modes() {
+		withPath(t, path, func() {
+			rng := rand.New(rand.NewPCG(19, 20))
+			for _, s := range [][3]int{{100, 100, 11}, {256, 512, 512}, {7, 100, 100}} {
+				p := newProblem(rng, blas.Trans, blas.NoTrans, s[0], s[1], s[2], 0, 1, 1)
+				a, b, c := to32(p.a), to32(p.b), to32(p.c)
+				f := func() { Sgemm(p.tA, p.tB, p.m, p.n, p.k, 1, a, p.lda, b, p.ldb, 1, c, p.ldc) }
+				f()
+				if n := testing.AllocsPerRun(10, f); n != 0 {
+					t.Errorf("%v %v: %v allocations per call", path, p, n)
+				}
+			}
+		})
+	}
+}
+
+func TestSgemmPanics(t *testing.T) {
+	a := make([]float32, 12)
+	for _, tc := range []struct {
+		name string
+		f    func()
+		want string
+	}{
+		{"transA", func() { Sgemm('x', blas.NoTrans, 2, 2, 2, 1, a, 2, a, 2, 0, a, 2) }, badTranspose},
+		{"shortC", func() { Sgemm(blas.NoTrans, blas.NoTrans, 7, 2, 1, 1, a, 1, a, 2, 0, a, 2) }, shortC},
+		{"ldb", func() { Sgemm(blas.NoTrans, blas.NoTrans, 2, 3, 2, 1, a, 2, a, 2, 0, a, 3) }, badLdB},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if r := recover(); r != tc.want {
+					t.Errorf("panic %v, want %q", r, tc.want)
+				}
+			}()
+			tc.f()
+		})
+	}
+}

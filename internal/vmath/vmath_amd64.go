@@ -1,0 +1,173 @@
+//go:build amd64 && !purego
+
+package vmath
+
+import "golang.org/x/sys/cpu"
+
+var best = func() Path {
+	switch {
+	case cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA:
+		return AVX512
+	case cpu.X86.HasAVX2 && cpu.X86.HasFMA:
+		return AVX2
+	}
+	return Generic
+}()
+
+// lanes returns the vector width of path p in elements of size bytes.
+func lanes(p Path, size int) int {
+	if p == AVX512 {
+		return 64 / size
+	}
+	return 32 / size
+}
+
+// The tanh kernels handle every element, the last partial vector with
+// masked loads and stores.
+
+func tanh64Vec(p Path, dst, x, b []float64) int {
+	n := len(dst)
+	if p == Generic || n == 0 {
+		return 0
+	}
+	var pb *float64
+	if b != nil {
+		pb = &b[0]
+	}
+	if p == AVX512 {
+		tanh64AVX512(&dst[0], &x[0], pb, n)
+	} else {
+		tanh64AVX2(&dst[0], &x[0], pb, n)
+	}
+	return n
+}
+
+func tanh32Vec(p Path, dst, x, b []float32) int {
+	n := len(dst)
+	if p == Generic || n == 0 {
+		return 0
+	}
+	var pb *float32
+	if b != nil {
+		pb = &b[0]
+	}
+	if p == AVX512 {
+		tanh32AVX512(&dst[0], &x[0], pb, n)
+	} else {
+		tanh32AVX2(&dst[0], &x[0], pb, n)
+	}
+	return n
+}
+
+func tanhDeriv64Vec(p Path, d, y []float64) int {
+	if p == Generic {
+		return 0
+	}
+	n := len(d) &^ (lanes(p, 8) - 1)
+	if n == 0 {
+		return 0
+	}
+	if p == AVX512 {
+		tanhDeriv64AVX512(&d[0], &y[0], n)
+	} else {
+		tanhDeriv64AVX2(&d[0], &y[0], n)
+	}
+	return n
+}
+
+func tanhDeriv32Vec(p Path, d, y []float32) int {
+	if p == Generic {
+		return 0
+	}
+	n := len(d) &^ (lanes(p, 4) - 1)
+	if n == 0 {
+		return 0
+	}
+	if p == AVX512 {
+		tanhDeriv32AVX512(&d[0], &y[0], n)
+	} else {
+		tanhDeriv32AVX2(&d[0], &y[0], n)
+	}
+	return n
+}
+
+func adagrad64Vec(p Path, params, grads, sum []float64, clr, eps, wd float64) int {
+	n := len(params) &^ 3
+	if p == Generic || n == 0 {
+		return 0
+	}
+	adagrad64AVX2(&params[0], &grads[0], &sum[0], n, clr, eps, wd)
+	return n
+}
+
+type adamConsts = AdamConsts
+
+func adam64Vec(p Path, params, grads, m, v []float64, c *AdamConsts) int {
+	n := len(params) &^ 3
+	if p == Generic || n == 0 {
+		return 0
+	}
+	adam64AVX2(&params[0], &grads[0], &m[0], &v[0], n, c)
+	return n
+}
+
+//go:noescape
+func tanh64AVX2(dst, x, b *float64, n int)
+
+//go:noescape
+func tanh64AVX512(dst, x, b *float64, n int)
+
+//go:noescape
+func tanh32AVX2(dst, x, b *float32, n int)
+
+//go:noescape
+func tanh32AVX512(dst, x, b *float32, n int)
+
+//go:noescape
+func tanhDeriv64AVX2(d, y *float64, n int)
+
+//go:noescape
+func tanhDeriv64AVX512(d, y *float64, n int)
+
+//go:noescape
+func tanhDeriv32AVX2(d, y *float32, n int)
+
+//go:noescape
+func tanhDeriv32AVX512(d, y *float32, n int)
+
+//go:noescape
+func adagrad64AVX2(p, gr, s *float64, n int, clr, eps, wd float64)
+
+//go:noescape
+func adam64AVX2(p, gr, m, v *float64, n int, c *adamConsts)
+
+func toFloat32Vec(p Path, dst []float32, src []float64) int {
+	n := len(dst) &^ 3
+	if p == Generic || n == 0 {
+		return 0
+	}
+	cvt64to32AVX2(&dst[0], &src[0], n)
+	return n
+}
+
+func toFloat64Vec(p Path, dst []float64, src []float32, add bool) int {
+	n := len(dst) &^ 3
+	if p == Generic || n == 0 {
+		return 0
+	}
+	if add {
+		add32to64AVX2(&dst[0], &src[0], n)
+	} else {
+		cvt32to64AVX2(&dst[0], &src[0], n)
+	}
+	return n
+}
+
+//go:noescape
+func cvt64to32AVX2(dst *float32, src *float64, n int)
+
+//go:noescape
+func cvt32to64AVX2(dst *float64, src *float32, n int)
+
+//go:noescape
+func add32to64AVX2(dst *float64, src *float32, n int)

@@ -1,0 +1,126 @@
+package nn
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/matapprox/matapprox/internal/gemm"
+	"github.com/matapprox/matapprox/internal/vmath"
+)
+
+// TestFloat32MatchesFloat64 checks the float32 forward and backward passes
+// against the float64 ones, on every kernel path of internal/gemm and
+// internal/vmath, for odd widths, every activation, with and without
+// standardisation: outputs and gradients must agree to float32 accuracy
+// relative to their scale.
+func TestFloat32MatchesFloat64(t *testing.T) {
+	cfgs := []Config{
+		NotebookConfig(),
+		{Inputs: 13, Hidden: []int{17, 33}, Outputs: 5, Activation: Tanh},
+		{Inputs: 7, Hidden: []int{9}, Outputs: 3, Activation: ReLU},
+		{Inputs: 3, Hidden: []int{5}, Outputs: 2, Activation: Identity},
+	}
+	for gp := gemm.Generic; gp <= gemm.BestPath(); gp++ {
+		for vp := vmath.Generic; vp <= vmath.Best(); vp++ {
+			wg, wv := gemm.SetPath(gp), vmath.SetPath(vp)
+			for ci, cfg := range cfgs {
+				for _, std := range []bool{false, true} {
+					rng := rand.New(rand.NewPCG(uint64(ci), 9))
+					m, err := New(cfg, rng)
+					if err != nil {
+						t.Fatal(err)
+					}
+					n := 1 + rng.IntN(40)
+					x := randBatch(rng, n, cfg.Inputs, 2)
+					if std {
+						m.Standardize(x, n)
+					}
+					dOut := randBatch(rng, n, cfg.Outputs, 1)
+					run := func(p Precision) (y, g []float64) {
+						if err := m.SetPrecision(p); err != nil {
+							t.Fatal(err)
+						}
+						ws := m.NewWorkspace(n)
+						m.ZeroGrad()
+						y = append([]float64(nil), m.Forward(ws, x, n)...)
+						m.Backward(ws, dOut)
+						return y, append([]float64(nil), m.Grads...)
+					}
+					y64, g64 := run(Float64)
+					y32, g32 := run(Float32)
+					m.SetPrecision(Float64)
+					close := func(what string, a, b []float64) {
+						scale := 0.0
+						for _, v := range b {
+							scale = max(scale, math.Abs(v))
+						}
+						for i := range a {
+							if !(math.Abs(a[i]-b[i]) <= 2e-5*scale+1e-30) {
+								t.Fatalf("gemm %v vmath %v %v std=%v: %s[%d] float32 %v, float64 %v (scale %v)", gp, vp, cfg, std, what, i, a[i], b[i], scale)
+							}
+						}
+					}
+					close("output", y32, y64)
+					close("gradient", g32, g64)
+				}
+			}
+			gemm.SetPath(wg)
+			vmath.SetPath(wv)
+		}
+	}
+}
+
+func TestFloat32NoAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are unreliable under the race detector")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	cfg := NotebookConfig()
+	m, err := New(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetPrecision(Float32); err != nil {
+		t.Fatal(err)
+	}
+	n := 100
+	x := randBatch(rng, n, cfg.Inputs, 11)
+	ws := m.NewWorkspace(n)
+	dOut := randBatch(rng, n, cfg.Outputs, 1)
+	if a := testing.AllocsPerRun(20, func() {
+		m.ZeroGrad()
+		m.Forward(ws, x, n)
+		m.Backward(ws, dOut)
+	}); a != 0 {
+		t.Errorf("float32 forward+backward: %v allocations", a)
+	}
+}
+
+func TestPrecisionNames(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want Precision
+		ok   bool
+	}{{"f32", Float32, true}, {" Float64 ", Float64, true}, {"F64", Float64, true}, {"float32", Float32, true}, {"f16", 0, false}, {"", 0, false}} {
+		got, err := ParsePrecision(tc.s)
+		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
+			t.Errorf("ParsePrecision(%q) = %v, %v", tc.s, got, err)
+		}
+		if err != nil && !errors.Is(err, ErrConfig) {
+			t.Errorf("ParsePrecision(%q): error %v does not wrap ErrConfig", tc.s, err)
+		}
+		if tc.ok && got.String() != map[Precision]string{Float32: "f32", Float64: "f64"}[got] {
+			t.Errorf("%v.String() = %q", got, got.String())
+		}
+	}
+	m, _ := New(NotebookConfig(), rand.New(rand.NewPCG(1, 1)))
+	if err := m.SetPrecision(7); !errors.Is(err, ErrConfig) {
+		t.Errorf("SetPrecision(7) = %v", err)
+	}
+	m.SetPrecision(Float32)
+	if m.Clone().Precision() != Float32 {
+		t.Errorf("Clone does not keep the precision")
+	}
+}

@@ -1,0 +1,1094 @@
+package optimal
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/matapprox/matapprox/loss"
+	"github.com/matapprox/matapprox/structure"
+)
+
+// ErrTooLarge reports a problem size beyond what the certifier's dense
+// singular-value oracle is allowed to allocate.
+var ErrTooLarge = errors.New("problem too large")
+
+// MaxDenseCertifyN is the largest matrix size the spectral certifier
+// accepts: its oracle is a dense SVD of the N×N residual (three N×N
+// float64 matrices per worker, 96 MiB at this size).
+const MaxDenseCertifyN = 2048
+
+// Defaults of CertifyOptions.
+const (
+	// DefaultPolishSteps is the default limit on polish steps per row.
+	DefaultPolishSteps = 6
+)
+
+// CertifyOptions configures a Certifier. The zero value of every field
+// selects its default; a nil *CertifyOptions selects all defaults.
+type CertifyOptions struct {
+	// MaxGap, when positive, is the largest certified relative gap a row
+	// may keep: a row whose gap still exceeds it after polishing is
+	// re-solved by the exact Solver (Certificate.Fallback), so every
+	// answer is within MaxGap of the optimum. Zero disables the fallback.
+	MaxGap float64
+	// Target is the certified gap at which polishing stops. Zero means
+	// MaxGap/4 when MaxGap is set, 1e-3 otherwise.
+	Target float64
+	// PolishSteps limits the polish steps (each one SVD of the residual)
+	// of the spectral loss per row. Zero means DefaultPolishSteps;
+	// negative disables polishing, so the candidate is returned as given.
+	PolishSteps int
+	// Workers is the number of goroutines CertifyBatch uses. Zero or
+	// negative means runtime.GOMAXPROCS(0).
+	Workers int
+	// Solver configures the exact solver of the fallback; nil selects its
+	// defaults.
+	Solver *Options
+}
+
+// Certificate is the guarantee attached to one approximation.
+type Certificate struct {
+	// A is the certified generator (length 2K'+1): the candidate, its
+	// polished version (Polished), or the exact solver's answer
+	// (Fallback).
+	A []float64
+	// Value is the exact loss of A (for the spectral loss ||T(x)−T(EA)||_2
+	// by an SVD of the residual).
+	Value float64
+	// Lower is a rigorous lower bound on the optimal loss. For the
+	// quadratic losses it is the optimum itself.
+	Lower float64
+	// Polished reports that A is the candidate improved by polish steps.
+	Polished bool
+	// Fallback reports that A is the exact solver's answer because the
+	// candidate's certified gap exceeded CertifyOptions.MaxGap.
+	Fallback bool
+	// Steps is the number of polish steps taken.
+	Steps int
+}
+
+// Gap returns the certified relative gap (Value−Lower)/Value: the optimum
+// is at least (1−Gap)·Value. It is 0 when Value is 0.
+func (c Certificate) Gap() float64 {
+	if c.Value == 0 {
+		return 0
+	}
+	return math.Max(0, (c.Value-c.Lower)/c.Value)
+}
+
+// Certifier attaches to a candidate approximation a of an input x (for
+// instance a network's output) its exact loss, a certified lower bound on
+// the optimum and so a certified relative gap, without solving the problem
+// when it can avoid it. It is safe for concurrent use.
+//
+// For the quadratic losses (probe, Frobenius) the optimum is closed form
+// (Projection), so the gap is exact.
+//
+// For the spectral loss the bound is weak duality (see SDP.certify): any
+// matrix Y with ⟨Y, S_d⟩ = 0 on the output diagonals |d| <= K' proves
+// opt >= |⟨Y, T(x)⟩| / ||Y||_*. The certifier builds Y = U_j Z V_jᵀ from
+// the top j singular pairs of the candidate's residual R = T(x) − T(Ea),
+// with Z a symmetric j×j matrix chosen so that ⟨Y, S_d⟩ vanishes (Z
+// projected onto the null space of Z ↦ (⟨U_j Z V_jᵀ, S_d⟩)_d), or the dual
+// matrix of a local model (below). Whatever Z is, the diagonal means
+// c_d = ⟨Y, S_d⟩/(N−|d|) that remain are projected out, Y_f = Y − Σ c_d S_d,
+// and the bound uses
+//
+//	⟨Y_f, T(x)⟩ = ⟨Z, U_jᵀ T(x_out) V_j⟩,
+//	||Y_f||_* <= ||U_j||_2 ||V_j||_2 ||Z||_* + Σ_d |c_d| (N−|d|),
+//
+// (||S_d||_* = N−|d|; x_out is x with the output band zeroed), so it is
+// valid for any computed U_j, V_j, exact or not, costs O(N·K·j) after the
+// singular pairs and never forms an N×N matrix besides the oracle's.
+//
+// At the optimum a* the optimal dual matrix has exactly this form (the
+// subdifferential of σ_max is {U_r Z V_rᵀ : Z ⪰ 0, tr Z = 1} on the top
+// singular subspace); near it the bound is a convex combination of the top
+// singular values and tight to second order.
+//
+// When the gap exceeds the target, a polish step improves the candidate
+// and the bound together: the local model
+//
+//	min_Δ λ_max(Σ_j − Σ_d Δ_d H_d),  ||Δ||_2 <= ρ,  H_d = sym(U_jᵀ S_d V_j),
+//
+// the first-order model of the top j singular values (the SQP step of
+// Overton, "Large-scale optimization of eigenvalues", SIAM J. Optim. 2(1),
+// 1992, and the spectral bundle model of Helmberg & Rendl, SIAM J. Optim.
+// 10(3), 2000), is a j×j semidefinite program solved by a barrier method;
+// its primal step Δ moves the candidate (kept only if the exact value
+// drops, with ρ adapted as in a trust-region method) and its dual matrix
+// Z ⪰ 0 gives a candidate certificate. Lower is the best bound found over
+// all iterates, Value the exact loss of the returned generator.
+type Certifier struct {
+	l       loss.Loss
+	in, out structure.Band
+	opts    CertifyOptions
+	target  float64
+	steps   int
+
+	solver *Solver
+	proj   *Projection
+	quad   *loss.Quadratic
+
+	mu   sync.Mutex
+	free []*certWork
+}
+
+// NewCertifier returns a certifier for the loss l. opts may be nil. A loss
+// without an exact solver gives an error wrapping ErrNoSolver, invalid
+// options ErrOption, and a spectral loss of size beyond MaxDenseCertifyN
+// ErrTooLarge.
+func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
+	c := &Certifier{l: l}
+	if opts != nil {
+		c.opts = *opts
+	}
+	o := &c.opts
+	if !(o.MaxGap >= 0 && o.MaxGap < 1) {
+		return nil, fmt.Errorf("optimal: certifier MaxGap %v: must be in [0, 1): %w", o.MaxGap, ErrOption)
+	}
+	if !(o.Target >= 0 && o.Target < 1) {
+		return nil, fmt.Errorf("optimal: certifier Target %v: must be in [0, 1): %w", o.Target, ErrOption)
+	}
+	c.target = o.Target
+	if c.target == 0 {
+		c.target = 1e-3
+		if o.MaxGap > 0 {
+			c.target = o.MaxGap / 4
+		}
+	}
+	c.steps = o.PolishSteps
+	if c.steps == 0 {
+		c.steps = DefaultPolishSteps
+	}
+	c.steps = max(0, c.steps)
+	s, err := NewSolver(l, o.Solver)
+	if err != nil {
+		return nil, err
+	}
+	c.solver = s
+	c.in, c.out = s.Bands()
+	if !s.Iterative() {
+		c.proj, c.quad = s.proj, s.quad
+		return c, nil
+	}
+	if c.in.N > MaxDenseCertifyN {
+		return nil, fmt.Errorf("optimal: certifying %v: the dense singular-value oracle is limited to N <= %d: %w", c.in, MaxDenseCertifyN, ErrTooLarge)
+	}
+	return c, nil
+}
+
+// Loss returns the loss whose approximations are certified.
+func (c *Certifier) Loss() loss.Loss { return c.l }
+
+// Bands returns the input and output bands.
+func (c *Certifier) Bands() (in, out structure.Band) { return c.in, c.out }
+
+// Solver returns the exact solver used for fallbacks.
+func (c *Certifier) Solver() *Solver { return c.solver }
+
+// Certify returns the certificate of the candidate a (length 2K'+1) for
+// the input x (length 2K+1). a is not modified; Certificate.A is a new
+// slice. Invalid x or a give errors wrapping structure.ErrLength or
+// structure.ErrNonFinite.
+func (c *Certifier) Certify(x, a []float64) (Certificate, error) {
+	if err := c.in.Validate(x); err != nil {
+		return Certificate{}, fmt.Errorf("optimal: certify: input: %w", err)
+	}
+	if err := c.out.Validate(a); err != nil {
+		return Certificate{}, fmt.Errorf("optimal: certify: candidate: %w", err)
+	}
+	w := c.get()
+	defer c.put(w)
+	dst := make([]float64, c.out.Len())
+	cert, err := c.certify(w, dst, x, a)
+	return cert, err
+}
+
+// CertifyBatch certifies the n candidates a (n×(2K'+1), row-major) of the
+// inputs x (n×(2K+1)), writing the certified generators into dst (which
+// may be a itself) and, if res is not nil (length at least n), each row's
+// Certificate, whose A aliases dst. Rows run on Options.Workers
+// goroutines; the output does not depend on their number. The first
+// invalid or unsolvable row (lowest index) stops the batch with a
+// *RowError.
+func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float64, n int) error {
+	L, Lo := c.in.Len(), c.out.Len()
+	if n < 0 || len(x) < n*L || len(a) < n*Lo || len(dst) < n*Lo || (res != nil && len(res) < n) {
+		return fmt.Errorf("optimal: CertifyBatch of %d rows: slices of length %d (x), %d (a), %d (dst), %d (res) are too short: %w",
+			n, len(x), len(a), len(dst), len(res), structure.ErrLength)
+	}
+	for i := 0; i < n; i++ {
+		if err := c.in.Validate(x[i*L : (i+1)*L]); err != nil {
+			return &RowError{Row: i, Err: err}
+		}
+		if err := c.out.Validate(a[i*Lo : (i+1)*Lo]); err != nil {
+			return &RowError{Row: i, Err: fmt.Errorf("candidate: %w", err)}
+		}
+	}
+	workers := c.opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = max(1, min(workers, n))
+	errs := make([]error, n)
+	var (
+		mu   sync.Mutex
+		next int
+		wg   sync.WaitGroup
+	)
+	take := func() (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if next >= n {
+			return 0, false
+		}
+		next++
+		return next - 1, true
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := c.get()
+			defer c.put(w)
+			for {
+				i, ok := take()
+				if !ok {
+					return
+				}
+				d := dst[i*Lo : (i+1)*Lo]
+				r, err := c.certify(w, d, x[i*L:(i+1)*L], a[i*Lo:(i+1)*Lo])
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				if res != nil {
+					res[i] = r
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return &RowError{Row: i, Err: err}
+		}
+	}
+	return nil
+}
+
+func (c *Certifier) get() *certWork {
+	c.mu.Lock()
+	if n := len(c.free); n > 0 {
+		w := c.free[n-1]
+		c.free = c.free[:n-1]
+		c.mu.Unlock()
+		return w
+	}
+	c.mu.Unlock()
+	return newCertWork(c.in, c.out, c.proj == nil)
+}
+
+func (c *Certifier) put(w *certWork) {
+	c.mu.Lock()
+	c.free = append(c.free, w)
+	c.mu.Unlock()
+}
+
+// certify writes the certified generator into dst (which may alias a) and
+// returns its certificate, with A = dst. x and a are valid.
+func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, error) {
+	var cert Certificate
+	if c.proj != nil {
+		copy(w.a, a)
+		v := c.solver.quadValue(x, w.a, w.r)
+		c.proj.Apply(w.ao, x, 1)
+		opt := c.solver.quadValue(x, w.ao, w.r)
+		cert = Certificate{Value: v, Lower: math.Min(opt, v)}
+		copy(dst, w.a)
+		cert.A = dst
+		if c.opts.MaxGap > 0 && cert.Gap() > c.opts.MaxGap {
+			copy(dst, w.ao)
+			cert = Certificate{A: dst, Value: opt, Lower: opt, Fallback: true}
+		}
+		return cert, nil
+	}
+	cert = w.spectral(x, a, c.target, c.steps)
+	copy(dst, cert.A)
+	cert.A = dst
+	if c.opts.MaxGap > 0 && cert.Gap() > c.opts.MaxGap {
+		r, err := c.solver.Solve(x)
+		if err != nil {
+			return Certificate{}, fmt.Errorf("optimal: certify: fallback: %w", err)
+		}
+		if r.Value <= cert.Value {
+			copy(dst, r.A)
+			cert.Value = r.Value
+		}
+		cert.Lower = math.Max(cert.Lower, r.Lower)
+		cert.Fallback = true
+	}
+	return cert, nil
+}
+
+// certWork is the workspace of one certification.
+type certWork struct {
+	in, out structure.Band
+	n, m    int // matrix size, number of output diagonals 2K'+1
+	kmax    int // singular pairs used
+
+	a, ao, best []float64 // candidate, trial, best generator (output band)
+	r           []float64 // residual generator (input band)
+	xo          []float64 // x with the output band zeroed, scaled
+
+	dense  *mat.Dense
+	svd    mat.SVD
+	ydense *mat.Dense // dual matrix Y_f for the exact nuclear norm
+	ysvd   mat.SVD
+	yval   []float64
+	u, v   *mat.Dense
+	sig    []float64
+	g      []float64 // G_d = U_kᵀ S_d V_k, m blocks of kmax×kmax
+	bm     []float64 // U_kᵀ T(x_out) V_k, kmax×kmax
+	tv     []float64 // T(x_out) v, length n
+	z      []float64 // dual matrix, kmax×kmax
+	jac    []float64 // Jacobi workspace, kmax×kmax
+	md     model
+	delta  []float64
+	dl     []float64 // a − x_I, scaled
+}
+
+func newCertWork(in, out structure.Band, spectral bool) *certWork {
+	n, m := in.N, out.Len()
+	kmax := 1
+	for kmax*(kmax+1)/2 < m+1 {
+		kmax++
+	}
+	kmax = min(n, kmax+2)
+	w := &certWork{in: in, out: out, n: n, m: m, kmax: kmax,
+		a: make([]float64, m), ao: make([]float64, m), best: make([]float64, m),
+		r: make([]float64, in.Len()), xo: make([]float64, in.Len()),
+		sig:   make([]float64, n),
+		g:     make([]float64, m*kmax*kmax),
+		bm:    make([]float64, kmax*kmax),
+		tv:    make([]float64, n),
+		z:     make([]float64, kmax*kmax),
+		jac:   make([]float64, kmax*kmax),
+		delta: make([]float64, m), dl: make([]float64, m),
+	}
+	if spectral {
+		w.dense = mat.NewDense(n, n, nil)
+		w.u = mat.NewDense(n, n, nil)
+		w.v = mat.NewDense(n, n, nil)
+		w.md = newModel(kmax, m)
+		if n <= maxExactNuclearN {
+			w.ydense = mat.NewDense(n, n, nil)
+			w.yval = make([]float64, n)
+		}
+	}
+	return w
+}
+
+// residual sets w.r = (x − E a)/scale.
+func (w *certWork) residual(x, a []float64, scale float64) {
+	off := w.in.K - w.out.K
+	for i, v := range x {
+		w.r[i] = v
+	}
+	for i, v := range a {
+		w.r[off+i] -= v
+	}
+	for i := range w.r {
+		w.r[i] /= scale
+	}
+}
+
+// factor computes the SVD of T(w.r), filling sig, u, v; it reports false
+// if the SVD fails. This is the singular-triplet oracle.
+func (w *certWork) factor() bool {
+	n, k := w.n, w.in.K
+	raw := w.dense.RawMatrix()
+	for i := 0; i < n; i++ {
+		row := raw.Data[i*raw.Stride : i*raw.Stride+n]
+		for j := range row {
+			row[j] = 0
+		}
+		for j := max(0, i-k); j <= min(n-1, i+k); j++ {
+			row[j] = w.r[k+j-i]
+		}
+	}
+	if !w.svd.Factorize(w.dense, mat.SVDFull) {
+		return false
+	}
+	w.svd.Values(w.sig)
+	w.svd.UTo(w.u)
+	w.svd.VTo(w.v)
+	return true
+}
+
+// pairs computes, for the top kmax singular pairs, the blocks
+// G_d[a][b] = Σ_i u_a[i] v_b[i+d] for |d| <= K' and B = U_kᵀ T(x_out) V_k.
+func (w *certWork) pairs() {
+	n, k, kp, km := w.n, w.in.K, w.out.K, w.kmax
+	ur, vr := w.u.RawMatrix(), w.v.RawMatrix()
+	for di := 0; di < w.m; di++ {
+		d := di - kp
+		g := w.g[di*km*km : (di+1)*km*km]
+		for i := range g {
+			g[i] = 0
+		}
+		for i := max(0, -d); i < min(n, n-d); i++ {
+			urow := ur.Data[i*ur.Stride : i*ur.Stride+km]
+			vrow := vr.Data[(i+d)*vr.Stride : (i+d)*vr.Stride+km]
+			for a, ua := range urow {
+				ga := g[a*km : (a+1)*km]
+				for b, vb := range vrow {
+					ga[b] += ua * vb
+				}
+			}
+		}
+	}
+	for i := range w.bm {
+		w.bm[i] = 0
+	}
+	for b := 0; b < km; b++ {
+		// tv = T(x_out) v_b
+		for i := 0; i < n; i++ {
+			var s float64
+			for j := max(0, i-k); j <= min(n-1, i+k); j++ {
+				if d := j - i; d < -kp || d > kp {
+					s += w.xo[k+d] * vr.Data[j*vr.Stride+b]
+				}
+			}
+			w.tv[i] = s
+		}
+		for a := 0; a < km; a++ {
+			var s float64
+			for i := 0; i < n; i++ {
+				s += ur.Data[i*ur.Stride+a] * w.tv[i]
+			}
+			w.bm[a*km+b] = s
+		}
+	}
+}
+
+// bound returns the certified lower bound (in the scaled units) of the
+// dual matrix Y = U_j Z V_jᵀ for the symmetric j×j matrix z (row-major,
+// stride j), see the Certifier documentation.
+func (w *certWork) bound(z []float64, j int) float64 {
+	n, km := w.n, w.kmax
+	var num float64
+	for a := 0; a < j; a++ {
+		for b := 0; b < j; b++ {
+			num += z[a*j+b] * w.bm[a*km+b]
+		}
+	}
+	// ||Σ c_d S_d||_* <= min(Σ |c_d| (N−|d|), √N ||Σ c_d S_d||_F), with
+	// c_d (N−|d|) = ⟨Z, G_d⟩ and ||Σ c_d S_d||_F² = Σ c_d² (N−|d|).
+	var pen, fro float64
+	for di := 0; di < w.m; di++ {
+		g := w.g[di*km*km:]
+		var s float64
+		for a := 0; a < j; a++ {
+			for b := 0; b < j; b++ {
+				s += z[a*j+b] * g[a*km+b]
+			}
+		}
+		pen += math.Abs(s)
+		nd := float64(n - abs(di-w.out.K))
+		fro += s * s / nd
+	}
+	pen = math.Min(pen, math.Sqrt(float64(n)*fro))
+	nuc := nuclearSym(z, j, w.jac)
+	gu, gv := orthFactor(w.u, n, j), orthFactor(w.v, n, j)
+	den := nuc*gu*gv + pen
+	if n <= maxExactNuclearN {
+		den = math.Min(den, w.exactNuclear(z, j))
+	}
+	lo := math.Abs(num) / den
+	// Rounding in the O(N·j) sums above.
+	lo *= 1 - 16*float64(n+j*j)*epsilon
+	if !(lo > 0) || math.IsInf(lo, 0) {
+		return 0
+	}
+	return lo
+}
+
+const epsilon = 0x1p-52
+
+// maxExactNuclearN is the largest N at which bound computes ||Y_f||_*
+// exactly by an SVD of the N×N matrix, in addition to the cheap estimate.
+const maxExactNuclearN = 64
+
+// exactNuclear returns an upper bound on ||Y_f||_* for Y = U_j Z V_jᵀ from
+// the singular values of Y_f formed densely, plus a rounding margin.
+func (w *certWork) exactNuclear(z []float64, j int) float64 {
+	n, kp := w.n, w.out.K
+	ur, vr := w.u.RawMatrix(), w.v.RawMatrix()
+	y := w.ydense.RawMatrix()
+	uz := w.tv[:j]
+	for i := 0; i < n; i++ {
+		for b := 0; b < j; b++ {
+			var s float64
+			for a := 0; a < j; a++ {
+				s += ur.Data[i*ur.Stride+a] * z[a*j+b]
+			}
+			uz[b] = s
+		}
+		row := y.Data[i*y.Stride : i*y.Stride+n]
+		for c := 0; c < n; c++ {
+			var s float64
+			for b := 0; b < j; b++ {
+				s += uz[b] * vr.Data[c*vr.Stride+b]
+			}
+			row[c] = s
+		}
+	}
+	for d := -kp; d <= kp; d++ {
+		lo, hi := max(0, -d), min(n, n-d)
+		var sum float64
+		for i := lo; i < hi; i++ {
+			sum += y.Data[i*y.Stride+i+d]
+		}
+		mean := sum / float64(hi-lo)
+		for i := lo; i < hi; i++ {
+			y.Data[i*y.Stride+i+d] -= mean
+		}
+	}
+	// Y_f is exactly orthogonal to the output diagonals only up to the
+	// rounding of the means; the numerator uses ⟨Z, U_jᵀ T(x_out) V_j⟩,
+	// which equals ⟨Y_f, T(x)⟩ whatever the means are.
+	if !w.ysvd.Factorize(w.ydense, mat.SVDNone) {
+		return math.Inf(1)
+	}
+	vals := w.ysvd.Values(w.yval)
+	var nuc float64
+	for _, v := range vals {
+		nuc += v
+	}
+	return nuc + float64(n*n)*4*epsilon*vals[0] + nuc*float64(j)*4*epsilon
+}
+
+func abs(i int) int {
+	if i < 0 {
+		return -i
+	}
+	return i
+}
+
+// orthFactor returns an upper bound on ||Q_j||_2 for the first j columns
+// of q (N×N): sqrt(1 + ||Q_jᵀQ_j − I||_F).
+func orthFactor(q *mat.Dense, n, j int) float64 {
+	raw := q.RawMatrix()
+	var e float64
+	for a := 0; a < j; a++ {
+		for b := a; b < j; b++ {
+			var s float64
+			for i := 0; i < n; i++ {
+				s += raw.Data[i*raw.Stride+a] * raw.Data[i*raw.Stride+b]
+			}
+			if a == b {
+				s--
+				e += s * s
+			} else {
+				e += 2 * s * s
+			}
+		}
+	}
+	return math.Sqrt(1 + math.Sqrt(e) + float64(n)*epsilon)
+}
+
+// spectral certifies (and polishes) the candidate a for x.
+func (w *certWork) spectral(x, a []float64, target float64, steps int) Certificate {
+	off, nd := w.in.K-w.out.K, w.m
+	copy(w.a, a)
+	// x_out, and the scale: a power of two near the largest outer entry,
+	// so that the scaled residual's outer part is O(1).
+	outside := 0.0
+	for i, v := range x {
+		w.xo[i] = 0
+		if i < off || i >= off+nd {
+			w.xo[i] = v
+			outside = math.Max(outside, math.Abs(v))
+		}
+	}
+	if outside == 0 {
+		// The optimum is 0; the candidate's value is exact.
+		w.residual(x, a, 1)
+		v := 0.0
+		for _, r := range w.r {
+			v = math.Max(v, math.Abs(r))
+		}
+		if v > 0 {
+			w.residual(x, a, pow2(v))
+			w.factor()
+			v = w.sig[0] * pow2(v)
+		}
+		return Certificate{A: append([]float64(nil), a...), Value: v, Lower: 0}
+	}
+	scale := pow2(outside)
+	for i := range w.xo {
+		w.xo[i] /= scale
+	}
+	// A candidate far off (huge residual) is scaled by its own residual.
+	w.residual(x, w.a, scale)
+	if !w.factor() {
+		return Certificate{A: append([]float64(nil), a...), Value: math.NaN()}
+	}
+	if w.sig[0] > 4 {
+		s2 := pow2(w.sig[0])
+		scale *= s2
+		for i := range w.xo {
+			w.xo[i] /= s2
+		}
+		w.residual(x, w.a, scale)
+		w.factor()
+	}
+	value := w.sig[0]
+	copy(w.best, w.a)
+	w.pairs()
+	lower := 0.0
+	cert := Certificate{}
+	rho := 0.05 * value
+	for {
+		for i := range w.dl {
+			w.dl[i] = (w.a[i] - x[off+i]) / scale
+		}
+		k := w.pairCount()
+		if lo, _, _ := w.md.solve(w, k, 0, target, w.dl); lo > lower {
+			lower = lo
+		}
+		if (value-lower) <= target*value || cert.Steps >= steps {
+			break
+		}
+		_, pred, ok := w.md.solve(w, k, rho, target, nil)
+		if !ok {
+			break
+		}
+		// Trial point a + Δ (in units of x).
+		var dn float64
+		for i := range w.ao {
+			w.ao[i] = w.a[i] + w.md.delta[i]*scale
+			dn += w.md.delta[i] * w.md.delta[i]
+		}
+		dn = math.Sqrt(dn)
+		w.residual(x, w.ao, scale)
+		cert.Steps++
+		if !w.factor() {
+			break
+		}
+		if trial := w.sig[0]; trial < value {
+			actual := value - trial
+			copy(w.a, w.ao)
+			copy(w.best, w.a)
+			value = trial
+			w.pairs()
+			if actual > 0.5*pred && dn > 0.8*rho {
+				rho *= 2
+			}
+			cert.Polished = true
+		} else {
+			// Back to the accepted point with a smaller trust region.
+			rho = dn / 4
+			w.residual(x, w.a, scale)
+			w.factor()
+		}
+	}
+	cert.A = append([]float64(nil), w.best...)
+	cert.Value = value * scale
+	cert.Lower = math.Min(lower, value) * scale
+	return cert
+}
+
+// model is the barrier solver of the local model SDP
+//
+//	minimise t  subject to  F(Δ, t) = t I − Σ_j + Σ_d Δ_d H_d ⪰ 0,  ||Δ||² <= ρ²,
+//
+// over the top j singular pairs, H_d = sym(G_d) (Boyd & Vandenberghe,
+// Convex Optimization, §11.3; the same method as SDP on a j×j matrix).
+type model struct {
+	k, m               int
+	h                  []float64 // m blocks k×k
+	f, l, wi, wh, wsq  []float64 // F, its Cholesky factor, W = F⁻¹, W H_d (m blocks), W²
+	zv, zt, dz, gr, hs []float64
+	hl                 []float64
+	delta, vec, sigTop []float64
+	ldet               float64
+}
+
+func newModel(k, m int) model {
+	nv := m + 1
+	return model{k: k, m: m,
+		h: make([]float64, m*k*k), f: make([]float64, k*k), l: make([]float64, k*k),
+		wi: make([]float64, k*k), wh: make([]float64, m*k*k), wsq: make([]float64, k*k),
+		zv: make([]float64, nv), zt: make([]float64, nv), dz: make([]float64, nv), gr: make([]float64, nv),
+		hs: make([]float64, nv*nv), hl: make([]float64, nv*nv),
+		delta: make([]float64, m), vec: make([]float64, k*(k+1)/2+nv), sigTop: make([]float64, k),
+	}
+}
+
+// build writes F(z) into md.f and reports whether it is positive definite,
+// leaving its Cholesky factor in md.l and log det in md.ldet.
+func (md *model) build(z []float64) bool {
+	k, m := md.k, md.m
+	t := z[m]
+	for i := range md.f {
+		md.f[i] = 0
+	}
+	for a := 0; a < k; a++ {
+		md.f[a*k+a] = t - md.sigTop[a]
+	}
+	for d := 0; d < m; d++ {
+		if z[d] == 0 {
+			continue
+		}
+		axpy(z[d], md.h[d*k*k:(d+1)*k*k], md.f)
+	}
+	// Cholesky.
+	ld := 0.0
+	for j := 0; j < k; j++ {
+		for i := j; i < k; i++ {
+			v := md.f[i*k+j]
+			for p := 0; p < j; p++ {
+				v -= md.l[i*k+p] * md.l[j*k+p]
+			}
+			if i == j {
+				if !(v > 0) {
+					return false
+				}
+				md.l[j*k+j] = math.Sqrt(v)
+				ld += math.Log(v)
+			} else {
+				md.l[i*k+j] = v / md.l[j*k+j]
+			}
+		}
+	}
+	md.ldet = ld
+	return true
+}
+
+// inverse sets md.wi = F⁻¹ from the Cholesky factor.
+func (md *model) inverse() {
+	k := md.k
+	// Solve L Lᵀ W = I column by column.
+	for c := 0; c < k; c++ {
+		col := md.vec[:k]
+		for i := 0; i < k; i++ {
+			v := 0.0
+			if i == c {
+				v = 1
+			}
+			for p := 0; p < i; p++ {
+				v -= md.l[i*k+p] * col[p]
+			}
+			col[i] = v / md.l[i*k+i]
+		}
+		for i := k - 1; i >= 0; i-- {
+			v := col[i]
+			for p := i + 1; p < k; p++ {
+				v -= md.l[p*k+i] * col[p]
+			}
+			col[i] = v / md.l[i*k+i]
+		}
+		for i := 0; i < k; i++ {
+			md.wi[i*k+c] = col[i]
+		}
+	}
+}
+
+// pairCount returns the number of top singular pairs the model uses:
+// those within 10 % of σ_1, at least enough for a dual matrix to exist
+// generically (k(k+1)/2 > 2K'+1) and at most kmax.
+func (w *certWork) pairCount() int {
+	k := 1
+	for k*(k+1)/2 < w.m+1 {
+		k++
+	}
+	for k < w.kmax && w.sig[k] >= 0.9*w.sig[0] {
+		k++
+	}
+	return min(k, w.kmax)
+}
+
+// solve runs the barrier method on the model of the top k pairs of w
+// (scaled units) with trust radius rho. It leaves the step in md.delta and
+// returns the certified bound of its dual matrix, the predicted decrease
+// σ_1 − t and whether a usable step was found.
+//
+// With box not nil (the candidate's a − x_I, scaled) the ball is replaced
+// by the box |box_d + Δ_d| <= t: that model's dual is the best bound of
+// the certificate family for these pairs, max ⟨Z, B⟩ over Z ⪰ 0 with
+// tr Z + Σ_d |⟨Z, G_d⟩| <= 1 (the nuclear-norm estimate of the
+// Certifier documentation), so this mode is used for bounds and the ball
+// for steps.
+func (md *model) solve(w *certWork, k int, rho, target float64, box []float64) (lower, pred float64, ok bool) {
+	md.k = k
+	m, km := md.m, w.kmax
+	nv := m + 1
+	copy(md.sigTop, w.sig[:k])
+	for d := 0; d < m; d++ {
+		g := w.g[d*km*km:]
+		h := md.h[d*k*k : (d+1)*k*k]
+		for a := 0; a < k; a++ {
+			for b := 0; b < k; b++ {
+				h[a*k+b] = (g[a*km+b] + g[b*km+a]) / 2
+			}
+		}
+	}
+	s1 := md.sigTop[0]
+	for i := range md.zv {
+		md.zv[i] = 0
+	}
+	md.zv[m] = s1 + 0.1*s1 + rho
+	if box != nil {
+		bmax := 0.0
+		for _, v := range box {
+			bmax = math.Max(bmax, math.Abs(v))
+		}
+		md.zv[m] = math.Max(1.1*s1, 1.1*bmax) + 0.01*s1
+	}
+	if !md.build(md.zv) {
+		return 0, 0, false
+	}
+	rho2 := rho * rho
+	phi := func(z []float64, mu float64) (float64, bool) {
+		if box != nil {
+			t, v := z[m], 0.0
+			for d, b := range box {
+				y := b + z[d]
+				if !(t-y > 0 && t+y > 0) {
+					return 0, false
+				}
+				v -= math.Log(t-y) + math.Log(t+y)
+			}
+			if !md.build(z) {
+				return 0, false
+			}
+			return t/mu - md.ldet + v, true
+		}
+		var dd float64
+		for _, v := range z[:m] {
+			dd += v * v
+		}
+		s := rho2 - dd
+		if !(s > 0) || !md.build(z) {
+			return 0, false
+		}
+		return z[m]/mu - md.ldet - math.Log(s), true
+	}
+	mu := 0.1 * s1 / float64(k+1)
+	// The dual matrix need be accurate only well below the target gap.
+	muStop := 0.01 * target * s1 / float64(k)
+	cur, _ := phi(md.zv, mu)
+	for outer := 0; outer < 12; outer++ {
+		for it := 0; it < 30; it++ {
+			if !md.build(md.zv) {
+				return 0, 0, false
+			}
+			md.inverse()
+			// W H_d and W².
+			wi := md.wi
+			for d := 0; d < m; d++ {
+				h, wh := md.h[d*k*k:(d+1)*k*k], md.wh[d*k*k:(d+1)*k*k]
+				matmul(wh, wi, h, k)
+			}
+			matmul(md.wsq, wi, wi, k)
+			var dd float64
+			for _, v := range md.zv[:m] {
+				dd += v * v
+			}
+			s := rho2 - dd
+			var trW, trW2 float64
+			for a := 0; a < k; a++ {
+				trW += wi[a*k+a]
+				trW2 += md.wsq[a*k+a]
+			}
+			md.gr[m] = 1/mu - trW
+			md.hs[m*nv+m] = trW2
+			for d := 0; d < m; d++ {
+				wh := md.wh[d*k*k : (d+1)*k*k]
+				var tr, trt float64
+				for a := 0; a < k; a++ {
+					tr += wh[a*k+a]
+				}
+				// tr(W H_d W) = tr(W² H_d) = ⟨W², H_d⟩ (symmetric).
+				trt = dot(md.wsq[:k*k], md.h[d*k*k:(d+1)*k*k])
+				md.gr[d] = -tr
+				if box != nil {
+					y, t := box[d]+md.zv[d], md.zv[m]
+					p, q := 1/(t-y), 1/(t+y)
+					md.gr[d] += p - q
+					md.gr[m] -= p + q
+					md.hs[m*nv+m] += p*p + q*q
+					trt += -p*p + q*q
+				} else {
+					md.gr[d] += 2 * md.zv[d] / s
+				}
+				md.hs[d*nv+m], md.hs[m*nv+d] = trt, trt
+				for e := d; e < m; e++ {
+					we := md.wh[e*k*k : (e+1)*k*k]
+					// tr(W H_d W H_e) = Σ_ab (WH_d)[a][b] (WH_e)[b][a]
+					var v float64
+					for a := 0; a < k; a++ {
+						for b := 0; b < k; b++ {
+							v += wh[a*k+b] * we[b*k+a]
+						}
+					}
+					if box != nil {
+						if d == e {
+							y, t := box[d]+md.zv[d], md.zv[m]
+							p, q := 1/(t-y), 1/(t+y)
+							v += p*p + q*q
+						}
+					} else {
+						v += 4 * md.zv[d] * md.zv[e] / (s * s)
+						if d == e {
+							v += 2 / s
+						}
+					}
+					md.hs[d*nv+e], md.hs[e*nv+d] = v, v
+				}
+			}
+			if !cholSolve(md.hl, md.hs, md.dz, md.gr, nv, 0) &&
+				!cholSolve(md.hl, md.hs, md.dz, md.gr, nv, 1e-12*math.Max(trW2, 1)) {
+				return 0, 0, false
+			}
+			var lam2 float64
+			for i := 0; i < nv; i++ {
+				lam2 -= md.gr[i] * md.dz[i]
+			}
+			if !(lam2 >= 0) {
+				return 0, 0, false
+			}
+			if lam2/2 <= 1e-9 {
+				break
+			}
+			step := 1.0
+			moved := false
+			for ls := 0; ls < 50; ls++ {
+				for i := 0; i < nv; i++ {
+					md.zt[i] = md.zv[i] + step*md.dz[i]
+				}
+				if v, fok := phi(md.zt, mu); fok && v <= cur-0.1*step*lam2 {
+					copy(md.zv, md.zt)
+					cur = v
+					moved = true
+					break
+				}
+				step /= 2
+			}
+			if !moved {
+				break
+			}
+		}
+		if mu <= muStop {
+			break
+		}
+		mu = math.Max(mu/20, muStop/2)
+		cur, _ = phi(md.zv, mu)
+	}
+	// Dual matrix Z = μ W at the last centered point.
+	if !md.build(md.zv) {
+		return 0, 0, false
+	}
+	md.inverse()
+	lower = w.bound(md.wi, k)
+	copy(md.delta, md.zv[:m])
+	return lower, s1 - md.zv[m], true
+}
+
+// matmul sets c = a b for k×k row-major matrices.
+func matmul(c, a, b []float64, k int) {
+	for i := 0; i < k; i++ {
+		ci := c[i*k : (i+1)*k]
+		for j := range ci {
+			ci[j] = 0
+		}
+		for p := 0; p < k; p++ {
+			axpy(a[i*k+p], b[p*k:(p+1)*k], ci)
+		}
+	}
+}
+
+func dot(a, b []float64) float64 {
+	var s float64
+	for i, v := range a {
+		s += v * b[i]
+	}
+	return s
+}
+
+func axpy(alpha float64, x, y []float64) {
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}
+
+// nuclearSym returns the nuclear norm Σ|λ_i| of the symmetric j×j matrix z
+// (row-major, stride j) by cyclic Jacobi rotations, using work (j×j).
+func nuclearSym(z []float64, j int, work []float64) float64 {
+	a := work[:j*j]
+	copy(a, z[:j*j])
+	for sweep := 0; sweep < 50; sweep++ {
+		var off, tot float64
+		for p := 0; p < j; p++ {
+			for q := 0; q < j; q++ {
+				v := a[p*j+q] * a[p*j+q]
+				tot += v
+				if p != q {
+					off += v
+				}
+			}
+		}
+		if off <= 1e-30*tot || off == 0 {
+			break
+		}
+		for p := 0; p < j; p++ {
+			for q := p + 1; q < j; q++ {
+				apq := a[p*j+q]
+				if apq == 0 {
+					continue
+				}
+				theta := (a[q*j+q] - a[p*j+p]) / (2 * apq)
+				t := math.Copysign(1, theta) / (math.Abs(theta) + math.Sqrt(theta*theta+1))
+				c := 1 / math.Sqrt(t*t+1)
+				s := t * c
+				for r := 0; r < j; r++ {
+					arp, arq := a[r*j+p], a[r*j+q]
+					a[r*j+p] = c*arp - s*arq
+					a[r*j+q] = s*arp + c*arq
+				}
+				for r := 0; r < j; r++ {
+					apr, aqr := a[p*j+r], a[q*j+r]
+					a[p*j+r] = c*apr - s*aqr
+					a[q*j+r] = s*apr + c*aqr
+				}
+			}
+		}
+	}
+	var nuc, off float64
+	for p := 0; p < j; p++ {
+		nuc += math.Abs(a[p*j+p])
+		for q := 0; q < j; q++ {
+			if p != q {
+				off += math.Abs(a[p*j+q])
+			}
+		}
+	}
+	// Gershgorin: each eigenvalue is within the off-diagonal row sums of a
+	// diagonal entry, so this bounds the rounding left by the sweeps.
+	return nuc + off
+}
+
+// pow2 returns the power of two nearest above v > 0 (scaling by it is
+// exact). It overflows for v >= 2^1023; callers scale such inputs first.
+func pow2(v float64) float64 {
+	_, e := math.Frexp(v)
+	return math.Ldexp(1, e)
+}
