@@ -48,6 +48,14 @@ func NewSmoothSpectral(in, out structure.Band, rel float64) (*SmoothSpectral, er
 		r: make([]float64, in.Len()), g: make([]float64, in.Len()), w: make([]float64, in.N), s: make([]float64, in.N)}, nil
 }
 
+// SetRelative sets the relative temperature (0 < rel < 1; other values
+// are ignored), for a schedule that sharpens the bound during training.
+func (l *SmoothSpectral) SetRelative(rel float64) {
+	if rel > 0 && rel < 1 {
+		l.rel = rel
+	}
+}
+
 // Name returns "smooth-spectral".
 func (l *SmoothSpectral) Name() string { return "smooth-spectral" }
 

@@ -68,7 +68,9 @@ type Config struct {
 	SphereFraction float64 `yaml:"sphere-fraction" json:"sphere_fraction,omitempty"`
 	// SpectralSmoothing, when positive, trains the spectral loss through
 	// its smooth upper bound loss.SmoothSpectral with this relative
-	// temperature; validation and evaluation use the 2-norm itself.
+	// temperature at the start, scaled with the learning rate's schedule
+	// (τ_epoch = SpectralSmoothing · lr_epoch / LR); validation and
+	// evaluation use the 2-norm itself.
 	SpectralSmoothing float64 `yaml:"spectral-smoothing" json:"spectral_smoothing,omitempty"`
 	// Precision is the arithmetic of the network's forward and backward
 	// passes: "f64" (the default when empty) or "f32" (float32 products and

@@ -355,6 +355,9 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 		}
 		lr := t.sched.LR(t.epoch)
 		t.opt.SetLR(lr)
+		if sm, ok := t.Objective.Loss.(*loss.SmoothSpectral); ok {
+			sm.SetRelative(t.Cfg.SpectralSmoothing * lr / t.Cfg.LR) // sharpens with the schedule
+		}
 		bs := t.Cfg.BatchSize
 		for t.pos < nTrain {
 			if ctx.Err() != nil {

@@ -86,7 +86,8 @@ func runReproduce(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "\nThe notebook's network misses this matrix by ||X−A||_F = %.3g although an exact banded fit exists "+
 		"(the optimum and truncation reach %.2g here): its all-positive probes make the loss nearly blind to most error "+
 		"directions, its data never look like X and ten epochs of Adagrad on raw inputs leave it far from the optimum; "+
-		"the default preset trains the same network on the same loss, with standardised inputs, more data and Adam, and gets to %.3g.\n", nbNet.Frobenius, opt.Frobenius, defNet.Frobenius)
+		"the default preset, on the same loss and data, copies the in-band entries and learns only the out-of-band "+
+		"correction (zero here), exact by construction (architecture sphere, see docs/SPECTRAL.md), and gets to %.3g.\n", nbNet.Frobenius, opt.Frobenius, defNet.Frobenius)
 	fmt.Fprintf(stdout, "\nRuns and reports: %s, %s\n", seedDir, defDir)
 	return nil
 }
