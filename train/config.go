@@ -391,16 +391,19 @@ var presets = map[string]Config{
 		Optimizer: "adam", LR: 5e-3, Schedule: "cosine", MinLR: 1e-5,
 		Epochs: 40, BatchSize: 100, Seed: 1,
 	},
-	// spectral-32 is the same at N = 32, half-bandwidth 15 → 7: mean gap
-	// about 1.3 % in about 4 minutes of training (60 epochs at lr 2e-3
-	// reach 1.1 % in 7).
+	// spectral-32 is the same at N = 32, half-bandwidth 15 → 7, sized for
+	// a short run: the sphere architecture (f 16→128→128→15, symmetrised
+	// over sign, reversal and modulation), 10 epochs, trained through the
+	// smoothed 2-norm (loss.SmoothSpectral, τ = 3e-2·σ₁ sharpened with the
+	// schedule). It does not reach the 0.5 % target in that budget;
+	// docs/SPECTRAL.md has the measured gap.
 	"spectral-32": {
 		N: 32, InBand: 15, OutBand: 7,
 		Loss: "spectral", Reduction: "mean",
 		Data: "notebook", TrainSize: 20000, ValSize: 1000,
-		Hidden: []int{256, 256}, Activation: "tanh", Standardize: true,
+		Hidden: []int{128, 128}, Activation: "tanh", Architecture: "sphere", SphereFraction: 0.25, SpectralSmoothing: 3e-2,
 		Optimizer: "adam", LR: 4e-3, Schedule: "cosine", MinLR: 1e-5,
-		Epochs: 40, BatchSize: 100, Seed: 1,
+		Epochs: 10, BatchSize: 100, Seed: 1,
 	},
 	// scaled is the benchmark size: N = 129, half-bandwidth 64 → 32, two
 	// hidden layers of 512, batches of 256.
