@@ -295,3 +295,27 @@ func equal(a, b []float64) bool {
 	}
 	return true
 }
+
+// BenchmarkApproximatorForward compares, side by side, a forward pass of
+// the notebook's MLP with the sphere architectures of the presets on
+// batches of 256 notebook-like inputs at N = 11.
+func BenchmarkApproximatorForward(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	in, out := structure.Band{N: 11, K: 5}, structure.Band{N: 11, K: 3}
+	m, _ := New(NotebookConfig(), rng)
+	lin, _ := NewSphere(in, out, nil, Tanh, Odd, rng)
+	sp, _ := NewSphere(in, out, []int{64, 64}, Tanh, SymmetryFull, rng)
+	x := randBatch(rng, 256, 11, 11)
+	for _, c := range []struct {
+		name string
+		a    *Approximator
+	}{{"mlp-11-100-100-7", FromMLP(m)}, {"sphere-linear-odd", lin}, {"sphere-64-64-full", sp}} {
+		b.Run(c.name, func(b *testing.B) {
+			ws := c.a.NewWorkspace(256)
+			for i := 0; i < b.N; i++ {
+				c.a.Forward(ws, x, 256)
+			}
+			b.ReportMetric(float64(b.N*256)/b.Elapsed().Seconds(), "matrices/s")
+		})
+	}
+}
