@@ -13,14 +13,20 @@ import (
 	"github.com/matapprox/matapprox/structure"
 )
 
-// ErrTooLarge reports a problem size beyond what the certifier's dense
-// singular-value oracle is allowed to allocate.
+// ErrTooLarge reports a problem size beyond what the certifier can afford:
+// an exact fallback (CertifyOptions.MaxGap) at a size where the exact
+// spectral solver is out of reach.
 var ErrTooLarge = errors.New("problem too large")
 
-// MaxDenseCertifyN is the largest matrix size the spectral certifier
-// accepts: its oracle is a dense SVD of the N×N residual (three N×N
-// float64 matrices per worker, 96 MiB at this size).
-const MaxDenseCertifyN = 2048
+// MaxFallbackN is the largest matrix size at which a spectral Certifier
+// accepts CertifyOptions.MaxGap: its fallback is the dense SDP, O(N³) per
+// Newton step (docs/BENCHMARKS.md).
+const MaxFallbackN = 256
+
+// maxDenseOracleN is the largest N whose singular triplets come from a dense
+// SVD of the residual; larger sizes use structure.TopSingular (banded block
+// Lanczos, O(N·K) memory and time per product).
+const maxDenseOracleN = 64
 
 // Defaults of CertifyOptions.
 const (
@@ -37,7 +43,8 @@ type CertifyOptions struct {
 	// answer is within MaxGap of the optimum. Zero disables the fallback.
 	MaxGap float64
 	// Target is the certified gap at which polishing stops. Zero means
-	// MaxGap/4 when MaxGap is set, 1e-3 otherwise.
+	// MaxGap when MaxGap is set (polish only as far as the guarantee
+	// needs), 1e-3 otherwise.
 	Target float64
 	// PolishSteps limits the polish steps (each one SVD of the residual)
 	// of the spectral loss per row. Zero means DefaultPolishSteps;
@@ -141,8 +148,8 @@ type Certifier struct {
 
 // NewCertifier returns a certifier for the loss l. opts may be nil. A loss
 // without an exact solver gives an error wrapping ErrNoSolver, invalid
-// options ErrOption, and a spectral loss of size beyond MaxDenseCertifyN
-// ErrTooLarge.
+// options ErrOption, and MaxGap with a spectral loss of size beyond
+// MaxFallbackN ErrTooLarge.
 func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 	c := &Certifier{l: l}
 	if opts != nil {
@@ -159,7 +166,7 @@ func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 	if c.target == 0 {
 		c.target = 1e-3
 		if o.MaxGap > 0 {
-			c.target = o.MaxGap / 4
+			c.target = o.MaxGap
 		}
 	}
 	c.steps = o.PolishSteps
@@ -167,19 +174,36 @@ func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 		c.steps = DefaultPolishSteps
 	}
 	c.steps = max(0, c.steps)
-	s, err := NewSolver(l, o.Solver)
+	if o.Solver != nil && !(o.Solver.Tol >= 0 && o.Solver.Tol < 1) {
+		return nil, fmt.Errorf("optimal: tolerance %v: must be in [0, 1): %w", o.Solver.Tol, ErrOption)
+	}
+	c.in, c.out = l.Bands()
+	if err := structure.CheckNested(c.in, c.out); err != nil {
+		return nil, fmt.Errorf("optimal: certifier: %w", err)
+	}
+	if _, spectral := l.(*loss.Spectral); !spectral || o.MaxGap > 0 {
+		if spectral && c.in.N > MaxFallbackN {
+			return nil, fmt.Errorf("optimal: certifying %v with a fallback: the exact spectral solver is limited to N <= %d here (certify without MaxGap): %w", c.in, MaxFallbackN, ErrTooLarge)
+		}
+		// The exact solver: the projection of a quadratic loss, or the
+		// fallback (its SDP workspace is O(N²), so it is made only when a
+		// fallback is asked for).
+		s, err := NewSolver(l, o.Solver)
+		if err != nil {
+			return nil, err
+		}
+		c.solver = s
+		if !s.Iterative() {
+			c.proj, c.quad = s.proj, s.quad
+			return c, nil
+		}
+	}
+	// One workspace now, so that its size is checked up front.
+	w, err := newCertWork(c.in, c.out, true)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("optimal: certifying %v: %w", c.in, err)
 	}
-	c.solver = s
-	c.in, c.out = s.Bands()
-	if !s.Iterative() {
-		c.proj, c.quad = s.proj, s.quad
-		return c, nil
-	}
-	if c.in.N > MaxDenseCertifyN {
-		return nil, fmt.Errorf("optimal: certifying %v: the dense singular-value oracle is limited to N <= %d: %w", c.in, MaxDenseCertifyN, ErrTooLarge)
-	}
+	c.free = append(c.free, w)
 	return c, nil
 }
 
@@ -189,7 +213,8 @@ func (c *Certifier) Loss() loss.Loss { return c.l }
 // Bands returns the input and output bands.
 func (c *Certifier) Bands() (in, out structure.Band) { return c.in, c.out }
 
-// Solver returns the exact solver used for fallbacks.
+// Solver returns the exact solver of fallbacks and closed-form optima; nil
+// for a spectral loss without MaxGap.
 func (c *Certifier) Solver() *Solver { return c.solver }
 
 // Certify returns the certificate of the candidate a (length 2K'+1) for
@@ -292,7 +317,12 @@ func (c *Certifier) get() *certWork {
 		return w
 	}
 	c.mu.Unlock()
-	return newCertWork(c.in, c.out, c.proj == nil)
+	w, err := newCertWork(c.in, c.out, c.proj == nil)
+	if err != nil {
+		// The first workspace, of the same size, was made by NewCertifier.
+		panic("optimal: certifier workspace: " + err.Error())
+	}
+	return w
 }
 
 func (c *Certifier) put(w *certWork) {
@@ -347,6 +377,7 @@ type certWork struct {
 	r           []float64 // residual generator (input band)
 	xo          []float64 // x with the output band zeroed, scaled
 
+	ts     *structure.TopSingular // oracle for N > maxDenseOracleN, else nil
 	dense  *mat.Dense
 	svd    mat.SVD
 	ydense *mat.Dense // dual matrix Y_f for the exact nuclear norm
@@ -360,11 +391,12 @@ type certWork struct {
 	z      []float64 // dual matrix, kmax×kmax
 	jac    []float64 // Jacobi workspace, kmax×kmax
 	md     model
+	sm     symModel // the symmetric model, for polish steps
 	delta  []float64
 	dl     []float64 // a − x_I, scaled
 }
 
-func newCertWork(in, out structure.Band, spectral bool) *certWork {
+func newCertWork(in, out structure.Band, spectral bool) (*certWork, error) {
 	n, m := in.N, out.Len()
 	kmax := 1
 	for kmax*(kmax+1)/2 < m+1 {
@@ -379,20 +411,29 @@ func newCertWork(in, out structure.Band, spectral bool) *certWork {
 		bm:    make([]float64, kmax*kmax),
 		tv:    make([]float64, n),
 		z:     make([]float64, kmax*kmax),
-		jac:   make([]float64, kmax*kmax),
+		jac:   make([]float64, 8*kmax*kmax),
 		delta: make([]float64, m), dl: make([]float64, m),
 	}
-	if spectral {
+	if spectral && n > maxDenseOracleN {
+		ts, err := structure.NewTopSingular(in, kmax, nil)
+		if err != nil {
+			return nil, err
+		}
+		w.ts = ts
+	} else if spectral {
 		w.dense = mat.NewDense(n, n, nil)
 		w.u = mat.NewDense(n, n, nil)
 		w.v = mat.NewDense(n, n, nil)
+	}
+	if spectral {
 		w.md = newModel(kmax, m)
+		w.sm = newSymModel(kmax, m)
 		if n <= maxExactNuclearN {
 			w.ydense = mat.NewDense(n, n, nil)
 			w.yval = make([]float64, n)
 		}
 	}
-	return w
+	return w, nil
 }
 
 // residual sets w.r = (x − E a)/scale.
@@ -409,9 +450,25 @@ func (w *certWork) residual(x, a []float64, scale float64) {
 	}
 }
 
-// factor computes the SVD of T(w.r), filling sig, u, v; it reports false
-// if the SVD fails. This is the singular-triplet oracle.
+// factor computes the top singular triplets of T(w.r), filling sig, u, v
+// (at least kmax columns); it reports false if that fails. This is the
+// singular-triplet oracle: a dense SVD up to maxDenseOracleN, banded block
+// Lanczos (structure.TopSingular) beyond.
 func (w *certWork) factor() bool {
+	if w.ts != nil {
+		sg, err := w.ts.Compute(w.r)
+		if err != nil || len(sg.Values) == 0 {
+			return false
+		}
+		copy(w.sig, sg.Values)
+		w.u, w.v = sg.U, sg.V
+		// Ritz values are at most the singular values; Upper is a
+		// certified upper bound on σ_1, so Value never understates the loss.
+		if !math.IsInf(sg.Upper, 0) && sg.Upper > w.sig[0] {
+			w.sig[0] = sg.Upper
+		}
+		return true
+	}
 	n, k := w.n, w.in.K
 	raw := w.dense.RawMatrix()
 	for i := 0; i < n; i++ {
@@ -505,7 +562,7 @@ func (w *certWork) bound(z []float64, j int) float64 {
 		fro += s * s / nd
 	}
 	pen = math.Min(pen, math.Sqrt(float64(n)*fro))
-	nuc := nuclearSym(z, j, w.jac)
+	nuc := nuclearGen(z, j, w.jac)
 	gu, gv := orthFactor(w.u, n, j), orthFactor(w.v, n, j)
 	den := nuc*gu*gv + pen
 	if n <= maxExactNuclearN {
@@ -619,7 +676,21 @@ func (w *certWork) spectral(x, a []float64, target float64, steps int) Certifica
 		}
 	}
 	if outside == 0 {
-		// The optimum is 0; the candidate's value is exact.
+		// x lies in the output band: the optimum is its truncation, with
+		// value 0, which polishing reaches in one step.
+		if steps > 0 {
+			cert := Certificate{A: append([]float64(nil), x[off:off+nd]...), Steps: 1}
+			for i, v := range a {
+				if v != cert.A[i] {
+					cert.Polished = true
+				}
+			}
+			if !cert.Polished {
+				cert.Steps = 0
+			}
+			return cert
+		}
+		// Without polishing: the candidate's value is exact.
 		w.residual(x, a, 1)
 		v := 0.0
 		for _, r := range w.r {
@@ -657,25 +728,30 @@ func (w *certWork) spectral(x, a []float64, target float64, steps int) Certifica
 	cert := Certificate{}
 	rho := 0.05 * value
 	for {
-		for i := range w.dl {
-			w.dl[i] = (w.a[i] - x[off+i]) / scale
-		}
 		k := w.pairCount()
-		if lo, _, _ := w.md.solve(w, k, 0, target, w.dl); lo > lower {
+		if lo, _, _ := w.md.solve(w, k, 1e3*value, target); lo > lower {
 			lower = lo
+		}
+		if (value - lower) > target*value {
+			for i := range w.dl {
+				w.dl[i] = (w.a[i] - x[off+i]) / scale
+			}
+			if lo, _, _ := w.sm.solve(w, w.symPairCount(), 0, target, w.dl); lo > lower {
+				lower = lo
+			}
 		}
 		if (value-lower) <= target*value || cert.Steps >= steps {
 			break
 		}
-		_, pred, ok := w.md.solve(w, k, rho, target, nil)
+		_, pred, ok := w.sm.solve(w, w.symPairCount(), rho, target, nil)
 		if !ok {
 			break
 		}
 		// Trial point a + Δ (in units of x).
 		var dn float64
 		for i := range w.ao {
-			w.ao[i] = w.a[i] + w.md.delta[i]*scale
-			dn += w.md.delta[i] * w.md.delta[i]
+			w.ao[i] = w.a[i] + w.sm.delta[i]*scale
+			dn += w.sm.delta[i] * w.sm.delta[i]
 		}
 		dn = math.Sqrt(dn)
 		w.residual(x, w.ao, scale)
@@ -706,13 +782,315 @@ func (w *certWork) spectral(x, a []float64, target float64, steps int) Certifica
 	return cert
 }
 
-// model is the barrier solver of the local model SDP
+// model is the barrier solver of the compressed local model
+//
+//	minimise t  subject to  [[t I, M(Δ)], [M(Δ)ᵀ, t I]] ⪰ 0,  ||Δ||² <= ρ²,
+//	M(Δ) = U_kᵀ R(a+Δ) V_k = Σ_k − Σ_d Δ_d G_d,
+//
+// the residual compressed to its top k singular subspaces. Because
+// ||U_kᵀ R V_k||_2 <= ||R||_2, its minimum over Δ is a lower bound on the
+// optimum (a relaxation: the dual restricted to Y = U_k W V_kᵀ), and its
+// dual block W = Z₁₂ is the certificate; its minimiser is the polish step.
+// W is a general k×k matrix: near a split cluster the left and right
+// singular bases rotate differently, so a symmetric W would not do.
+// Barrier method as in SDP (Boyd & Vandenberghe, Convex Optimization,
+// §11.3), on a 2k×2k matrix.
+type model struct {
+	k, m        int
+	g           []float64 // m blocks k×k: G_d
+	f, l, wi    []float64 // F, its Cholesky factor, W = F⁻¹ (2k×2k)
+	p           []float64 // m blocks 2k×2k: W F_d
+	zv, zt, dz  []float64
+	gr, hs, hl  []float64
+	delta, col  []float64
+	w12, sigTop []float64
+	ldet        float64
+}
+
+func newModel(k, m int) model {
+	nv, k2 := m+1, 4*k*k
+	return model{k: k, m: m,
+		g: make([]float64, m*k*k), f: make([]float64, k2), l: make([]float64, k2), wi: make([]float64, k2),
+		p:  make([]float64, m*k2),
+		zv: make([]float64, nv), zt: make([]float64, nv), dz: make([]float64, nv), gr: make([]float64, nv),
+		hs: make([]float64, nv*nv), hl: make([]float64, nv*nv),
+		delta: make([]float64, m), col: make([]float64, 2*k), w12: make([]float64, k*k), sigTop: make([]float64, k),
+	}
+}
+
+// build writes F(z) into md.f and reports whether it is positive definite,
+// leaving its Cholesky factor in md.l and log det in md.ldet.
+func (md *model) build(z []float64) bool {
+	k, m := md.k, md.m
+	n2 := 2 * k
+	t := z[m]
+	f := md.f[:n2*n2]
+	for i := range f {
+		f[i] = 0
+	}
+	for a := 0; a < n2; a++ {
+		f[a*n2+a] = t
+	}
+	for a := 0; a < k; a++ {
+		for b := 0; b < k; b++ {
+			v := 0.0
+			if a == b {
+				v = md.sigTop[a]
+			}
+			for d := 0; d < m; d++ {
+				v -= z[d] * md.g[d*k*k+a*k+b]
+			}
+			f[a*n2+k+b] = v
+			f[(k+b)*n2+a] = v
+		}
+	}
+	l := md.l[:n2*n2]
+	ld := 0.0
+	for j := 0; j < n2; j++ {
+		for i := j; i < n2; i++ {
+			v := f[i*n2+j]
+			for p := 0; p < j; p++ {
+				v -= l[i*n2+p] * l[j*n2+p]
+			}
+			if i == j {
+				if !(v > 0) {
+					return false
+				}
+				l[j*n2+j] = math.Sqrt(v)
+				ld += math.Log(v)
+			} else {
+				l[i*n2+j] = v / l[j*n2+j]
+			}
+		}
+	}
+	md.ldet = ld
+	return true
+}
+
+// inverse sets md.wi = F⁻¹ from the Cholesky factor.
+func (md *model) inverse() {
+	n2 := 2 * md.k
+	l, col := md.l, md.col[:n2]
+	for c := 0; c < n2; c++ {
+		for i := 0; i < n2; i++ {
+			v := 0.0
+			if i == c {
+				v = 1
+			}
+			for p := 0; p < i; p++ {
+				v -= l[i*n2+p] * col[p]
+			}
+			col[i] = v / l[i*n2+i]
+		}
+		for i := n2 - 1; i >= 0; i-- {
+			v := col[i]
+			for p := i + 1; p < n2; p++ {
+				v -= l[p*n2+i] * col[p]
+			}
+			col[i] = v / l[i*n2+i]
+		}
+		for i := 0; i < n2; i++ {
+			md.wi[i*n2+c] = col[i]
+		}
+	}
+}
+
+// pairCount returns the number of top singular pairs the model uses: at
+// least one more than a general dual block needs generically
+// (k² >= 2K'+2), those within 10 % of σ_1, and at most kmax.
+func (w *certWork) pairCount() int {
+	k := 1
+	for k*k < w.m+1 {
+		k++
+	}
+	k++
+	for k < w.kmax && w.sig[k] >= 0.9*w.sig[0] {
+		k++
+	}
+	return min(k, w.kmax)
+}
+
+// symPairCount is pairCount for the symmetric model, whose dual has
+// k(k+1)/2 degrees of freedom.
+func (w *certWork) symPairCount() int {
+	k := 1
+	for k*(k+1)/2 < w.m+1 {
+		k++
+	}
+	for k < w.kmax && w.sig[k] >= 0.9*w.sig[0] {
+		k++
+	}
+	return min(k, w.kmax)
+}
+
+// solve runs the barrier method on the compressed model of the top k
+// pairs of w (scaled units) with trust radius rho. It leaves the step in
+// md.delta and returns the certified bound of its dual block, the
+// predicted decrease σ_1 − t and whether it succeeded.
+func (md *model) solve(w *certWork, k int, rho, target float64) (lower, pred float64, ok bool) {
+	md.k = k
+	m, km, n2 := md.m, w.kmax, 2*k
+	nv := m + 1
+	copy(md.sigTop, w.sig[:k])
+	for d := 0; d < m; d++ {
+		g := w.g[d*km*km:]
+		for a := 0; a < k; a++ {
+			for b := 0; b < k; b++ {
+				md.g[d*k*k+a*k+b] = g[a*km+b]
+			}
+		}
+	}
+	s1 := md.sigTop[0]
+	for i := range md.zv {
+		md.zv[i] = 0
+	}
+	md.zv[m] = 1.1*s1 + 0.01
+	if !md.build(md.zv) {
+		return 0, 0, false
+	}
+	rho2 := rho * rho
+	phi := func(z []float64, mu float64) (float64, bool) {
+		var dd float64
+		for _, v := range z[:m] {
+			dd += v * v
+		}
+		s := rho2 - dd
+		if !(s > 0) || !md.build(z) {
+			return 0, false
+		}
+		return z[m]/mu - md.ldet - math.Log(s), true
+	}
+	mu := 0.1 * s1 / float64(n2)
+	// The dual block need be accurate only well below the target gap.
+	muStop := 0.05 * target * s1 / float64(n2)
+	cur, _ := phi(md.zv, mu)
+	wi := md.wi[:n2*n2]
+	for outer := 0; outer < 12; outer++ {
+		for it := 0; it < 30; it++ {
+			if !md.build(md.zv) {
+				return 0, 0, false
+			}
+			md.inverse()
+			// P_d = W F_d, F_d = −[[0, G_d], [G_dᵀ, 0]]:
+			// P_d[:, :k] = −W[:, k:] G_dᵀ, P_d[:, k:] = −W[:, :k] G_d.
+			for d := 0; d < m; d++ {
+				g := md.g[d*k*k : (d+1)*k*k]
+				p := md.p[d*n2*n2 : (d+1)*n2*n2]
+				for i := 0; i < n2; i++ {
+					wr := wi[i*n2 : (i+1)*n2]
+					pr := p[i*n2 : (i+1)*n2]
+					for b := 0; b < k; b++ {
+						var s1, s2 float64
+						for a := 0; a < k; a++ {
+							s1 += wr[k+a] * g[b*k+a] // (W[:, k:] G_dᵀ)[i][b]
+							s2 += wr[a] * g[a*k+b]   // (W[:, :k] G_d)[i][b]
+						}
+						pr[b], pr[k+b] = -s1, -s2
+					}
+				}
+			}
+			var dd float64
+			for _, v := range md.zv[:m] {
+				dd += v * v
+			}
+			s := rho2 - dd
+			var trW, trW2 float64
+			for a := 0; a < n2; a++ {
+				trW += wi[a*n2+a]
+			}
+			trW2 = dot(wi, wi) // tr(W W), W symmetric
+			md.gr[m] = 1/mu - trW
+			md.hs[m*nv+m] = trW2
+			for d := 0; d < m; d++ {
+				p := md.p[d*n2*n2 : (d+1)*n2*n2]
+				var tr float64
+				for a := 0; a < n2; a++ {
+					tr += p[a*n2+a]
+				}
+				md.gr[d] = -tr + 2*md.zv[d]/s
+				// tr(W P_d) = Σ_ab W[a][b] P_d[b][a] = ⟨W, P_dᵀ⟩; W symmetric: ⟨W, P_d⟩ would differ, so index.
+				var htd float64
+				for a := 0; a < n2; a++ {
+					for b := 0; b < n2; b++ {
+						htd += wi[a*n2+b] * p[b*n2+a]
+					}
+				}
+				md.hs[d*nv+m], md.hs[m*nv+d] = htd, htd
+				for e := d; e < m; e++ {
+					q := md.p[e*n2*n2 : (e+1)*n2*n2]
+					var v float64
+					for a := 0; a < n2; a++ {
+						for b := 0; b < n2; b++ {
+							v += p[a*n2+b] * q[b*n2+a]
+						}
+					}
+					v += 4 * md.zv[d] * md.zv[e] / (s * s)
+					if d == e {
+						v += 2 / s
+					}
+					md.hs[d*nv+e], md.hs[e*nv+d] = v, v
+				}
+			}
+			if !cholSolve(md.hl, md.hs, md.dz, md.gr, nv, 0) &&
+				!cholSolve(md.hl, md.hs, md.dz, md.gr, nv, 1e-12*math.Max(trW2, 1)) {
+				return 0, 0, false
+			}
+			var lam2 float64
+			for i := 0; i < nv; i++ {
+				lam2 -= md.gr[i] * md.dz[i]
+			}
+			if !(lam2 >= 0) {
+				return 0, 0, false
+			}
+			if lam2/2 <= 1e-9 {
+				break
+			}
+			step := 1.0
+			moved := false
+			for ls := 0; ls < 50; ls++ {
+				for i := 0; i < nv; i++ {
+					md.zt[i] = md.zv[i] + step*md.dz[i]
+				}
+				if v, fok := phi(md.zt, mu); fok && v <= cur-0.1*step*lam2 {
+					copy(md.zv, md.zt)
+					cur = v
+					moved = true
+					break
+				}
+				step /= 2
+			}
+			if !moved {
+				break
+			}
+		}
+		if mu <= muStop {
+			break
+		}
+		mu = math.Max(mu/50, muStop/2)
+		cur, _ = phi(md.zv, mu)
+	}
+	// Dual block W₁₂ of F⁻¹ at the last centered point.
+	if !md.build(md.zv) {
+		return 0, 0, false
+	}
+	md.inverse()
+	for a := 0; a < k; a++ {
+		for b := 0; b < k; b++ {
+			md.w12[a*k+b] = wi[a*n2+k+b]
+		}
+	}
+	lower = w.bound(md.w12[:k*k], k)
+	copy(md.delta, md.zv[:m])
+	return lower, s1 - md.zv[m], true
+}
+
+// symModel is the barrier solver of the symmetric local model SDP
 //
 //	minimise t  subject to  F(Δ, t) = t I − Σ_j + Σ_d Δ_d H_d ⪰ 0,  ||Δ||² <= ρ²,
 //
 // over the top j singular pairs, H_d = sym(G_d) (Boyd & Vandenberghe,
 // Convex Optimization, §11.3; the same method as SDP on a j×j matrix).
-type model struct {
+type symModel struct {
 	k, m               int
 	h                  []float64 // m blocks k×k
 	f, l, wi, wh, wsq  []float64 // F, its Cholesky factor, W = F⁻¹, W H_d (m blocks), W²
@@ -722,9 +1100,9 @@ type model struct {
 	ldet               float64
 }
 
-func newModel(k, m int) model {
+func newSymModel(k, m int) symModel {
 	nv := m + 1
-	return model{k: k, m: m,
+	return symModel{k: k, m: m,
 		h: make([]float64, m*k*k), f: make([]float64, k*k), l: make([]float64, k*k),
 		wi: make([]float64, k*k), wh: make([]float64, m*k*k), wsq: make([]float64, k*k),
 		zv: make([]float64, nv), zt: make([]float64, nv), dz: make([]float64, nv), gr: make([]float64, nv),
@@ -735,7 +1113,7 @@ func newModel(k, m int) model {
 
 // build writes F(z) into md.f and reports whether it is positive definite,
 // leaving its Cholesky factor in md.l and log det in md.ldet.
-func (md *model) build(z []float64) bool {
+func (md *symModel) build(z []float64) bool {
 	k, m := md.k, md.m
 	t := z[m]
 	for i := range md.f {
@@ -774,7 +1152,7 @@ func (md *model) build(z []float64) bool {
 }
 
 // inverse sets md.wi = F⁻¹ from the Cholesky factor.
-func (md *model) inverse() {
+func (md *symModel) inverse() {
 	k := md.k
 	// Solve L Lᵀ W = I column by column.
 	for c := 0; c < k; c++ {
@@ -802,20 +1180,6 @@ func (md *model) inverse() {
 	}
 }
 
-// pairCount returns the number of top singular pairs the model uses:
-// those within 10 % of σ_1, at least enough for a dual matrix to exist
-// generically (k(k+1)/2 > 2K'+1) and at most kmax.
-func (w *certWork) pairCount() int {
-	k := 1
-	for k*(k+1)/2 < w.m+1 {
-		k++
-	}
-	for k < w.kmax && w.sig[k] >= 0.9*w.sig[0] {
-		k++
-	}
-	return min(k, w.kmax)
-}
-
 // solve runs the barrier method on the model of the top k pairs of w
 // (scaled units) with trust radius rho. It leaves the step in md.delta and
 // returns the certified bound of its dual matrix, the predicted decrease
@@ -827,7 +1191,7 @@ func (w *certWork) pairCount() int {
 // tr Z + Σ_d |⟨Z, G_d⟩| <= 1 (the nuclear-norm estimate of the
 // Certifier documentation), so this mode is used for bounds and the ball
 // for steps.
-func (md *model) solve(w *certWork, k int, rho, target float64, box []float64) (lower, pred float64, ok bool) {
+func (md *symModel) solve(w *certWork, k int, rho, target float64, box []float64) (lower, pred float64, ok bool) {
 	md.k = k
 	m, km := md.m, w.kmax
 	nv := m + 1
@@ -884,7 +1248,7 @@ func (md *model) solve(w *certWork, k int, rho, target float64, box []float64) (
 	}
 	mu := 0.1 * s1 / float64(k+1)
 	// The dual matrix need be accurate only well below the target gap.
-	muStop := 0.01 * target * s1 / float64(k)
+	muStop := 0.05 * target * s1 / float64(k)
 	cur, _ := phi(md.zv, mu)
 	for outer := 0; outer < 12; outer++ {
 		for it := 0; it < 30; it++ {
@@ -990,7 +1354,7 @@ func (md *model) solve(w *certWork, k int, rho, target float64, box []float64) (
 		if mu <= muStop {
 			break
 		}
-		mu = math.Max(mu/20, muStop/2)
+		mu = math.Max(mu/50, muStop/2)
 		cur, _ = phi(md.zv, mu)
 	}
 	// Dual matrix Z = μ W at the last centered point.
@@ -1028,6 +1392,24 @@ func axpy(alpha float64, x, y []float64) {
 	for i, v := range x {
 		y[i] += alpha * v
 	}
+}
+
+// nuclearGen returns an upper bound on the nuclear norm of the general j×j
+// matrix z: half that of the symmetric embedding [[0, z], [zᵀ, 0]], whose
+// eigenvalues are ±σ_i(z). work holds 8j² numbers.
+func nuclearGen(z []float64, j int, work []float64) float64 {
+	n2 := 2 * j
+	e := work[4*j*j : 8*j*j]
+	for i := range e {
+		e[i] = 0
+	}
+	for a := 0; a < j; a++ {
+		for b := 0; b < j; b++ {
+			e[a*n2+j+b] = z[a*j+b]
+			e[(j+b)*n2+a] = z[a*j+b]
+		}
+	}
+	return nuclearSym(e, n2, work[:4*j*j]) / 2
 }
 
 // nuclearSym returns the nuclear norm Σ|λ_i| of the symmetric j×j matrix z

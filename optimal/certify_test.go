@@ -294,9 +294,12 @@ func TestCertifyErrors(t *testing.T) {
 			t.Errorf("%+v: got %v, want ErrOption", o, err)
 		}
 	}
-	big := structure.Band{N: MaxDenseCertifyN + 1, K: 2}
-	if _, err := NewCertifier(spectralLoss(t, big, structure.Band{N: big.N, K: 1}), nil); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("N = %d: got %v, want ErrTooLarge", big.N, err)
+	big := structure.Band{N: MaxFallbackN + 1, K: 2}
+	if _, err := NewCertifier(spectralLoss(t, big, structure.Band{N: big.N, K: 1}), &CertifyOptions{MaxGap: 0.01}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("N = %d with MaxGap: got %v, want ErrTooLarge", big.N, err)
+	}
+	if _, err := NewCertifier(spectralLoss(t, big, structure.Band{N: big.N, K: 1}), nil); err != nil {
+		t.Errorf("N = %d without MaxGap: %v", big.N, err)
 	}
 	c := mustCertifier(t, l, nil)
 	if _, err := c.Certify(make([]float64, 3), make([]float64, 7)); !errors.Is(err, structure.ErrLength) {
@@ -329,5 +332,41 @@ func BenchmarkCertify(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Beyond the dense oracle's sizes the banded Lanczos oracle certifies too:
+// valid bounds against the SDP, exact values, and tight at the optimum.
+func TestCertifyLanczosOracle(t *testing.T) {
+	in, out := structure.Band{N: 80, K: 4}, structure.Band{N: 80, K: 2}
+	sdp := mustSpectral(t, in, out, nil)
+	c := mustCertifier(t, spectralLoss(t, in, out), nil)
+	rng := rand.New(rand.NewPCG(31, 32))
+	for i := 0; i < 2; i++ {
+		x := notebookInput(rng, in)
+		ref, err := acceptShort(sdp.Solve(x))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, eps := range []float64{0, 1e-2} {
+			a := append([]float64(nil), ref.A...)
+			for j := range a {
+				a[j] += eps * ref.Value * rng.NormFloat64()
+			}
+			cert, err := c.Certify(x, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cert.Lower > ref.Value*(1+1e-12) {
+				t.Errorf("eps %g: Lower %v above the optimum %v", eps, cert.Lower, ref.Value)
+			}
+			if v := residualValue(in, out, x, cert.A); cert.Value < v*(1-1e-10) || cert.Value > v*(1+1e-10) {
+				t.Errorf("eps %g: Value %v, ||X−A||_2 = %v", eps, cert.Value, v)
+			}
+			if eps == 0 && cert.Gap() > 1e-3 {
+				t.Errorf("certified gap %v at the optimum", cert.Gap())
+			}
+			t.Logf("eps %g: certified gap %.3g%%, true %.3g%%", eps, 100*cert.Gap(), 100*(cert.Value-ref.Value)/cert.Value)
+		}
 	}
 }

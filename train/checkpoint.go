@@ -55,6 +55,14 @@ type checkpoint struct {
 	Stale        int
 }
 
+// resumeHash identifies a configuration up to its epoch count, so that a
+// run can be resumed with more epochs (see Resume).
+func resumeHash(c *Config) string {
+	d := *c
+	d.Epochs = 0
+	return "resume:" + ConfigHash(&d)
+}
+
 // ConfigHash returns a hash identifying a configuration.
 func ConfigHash(c *Config) string {
 	cc := *c
@@ -102,7 +110,7 @@ func (t *Trainer) WriteCheckpoint(path string) error {
 		return fmt.Errorf("checkpoint: random state: %w", err)
 	}
 	ck := checkpoint{
-		ConfigHash: ConfigHash(&t.Cfg), DataHash: t.dataHash(),
+		ConfigHash: resumeHash(&t.Cfg), DataHash: t.dataHash(),
 		Epoch: t.epoch, Pos: t.pos, Perm: t.perm,
 		EpochLoss: t.epochLoss, EpochSamples: t.epochSamples, LastBatch: t.lastBatch, InitLoss: t.initLoss, Elapsed: t.elapsed,
 		Params: t.Model.Params(), Mean: t.Model.Net.Mean, Std: t.Model.Net.Std,
@@ -125,9 +133,15 @@ func (t *Trainer) WriteCheckpoint(path string) error {
 }
 
 // Resume restores the state saved by WriteCheckpoint into t, which must
-// have been built by New from the same configuration. A history longer
-// than the checkpoint holds is completed from the metrics log next to it,
-// whose records must agree with the checkpoint's.
+// have been built by New from the same configuration, except that Epochs
+// may be larger: the run is then extended to t.Cfg.Epochs. Every epoch's
+// learning rate comes from the schedule of the new epoch count, so a
+// constant or piecewise run extended to M epochs goes on exactly as a run
+// configured with M epochs from the start, and a cosine run's remaining
+// epochs follow the M-epoch curve (its learning rate rises from where the
+// shorter curve ended to that curve's value at the current epoch). A
+// history longer than the checkpoint holds is completed from the metrics
+// log next to it, whose records must agree with the checkpoint's.
 func (t *Trainer) Resume(path string) error {
 	ck, err := readCheckpoint(path)
 	if err != nil {
@@ -136,11 +150,14 @@ func (t *Trainer) Resume(path string) error {
 	bad := func(why string) error {
 		return fmt.Errorf("resume from %s: %s: %w", path, why, ErrCheckpoint)
 	}
-	if ck.ConfigHash != ConfigHash(&t.Cfg) {
+	if ck.ConfigHash != resumeHash(&t.Cfg) && ck.ConfigHash != ConfigHash(&t.Cfg) {
 		return bad("it was written for a different configuration")
 	}
 	if ck.DataHash != t.dataHash() {
 		return bad("the training data or probes differ from the run's (was a data file changed?)")
+	}
+	if ck.Epoch > t.Cfg.Epochs {
+		return bad(fmt.Sprintf("the run has done %d epochs, more than the %d asked for", ck.Epoch, t.Cfg.Epochs))
 	}
 	if len(ck.Params) != len(t.Model.Params()) || len(ck.Perm) != len(t.perm) || ck.Pos < 0 || ck.Pos > len(t.perm) || ck.Epoch < 0 || ck.Epoch > t.Cfg.Epochs {
 		return bad("its shapes do not match the configuration")

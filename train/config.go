@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/matapprox/matapprox/internal/choice"
 
 	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/nn"
@@ -17,104 +20,109 @@ import (
 var ErrConfig = errors.New("invalid configuration")
 
 // Config is a complete, reproducible description of a training run. Its
-// YAML keys are the command-line flag names of `matapprox train`.
+// YAML keys are the command-line flag names of `matapprox train`. The group
+// and doc tags give each key's section and line in `matapprox train -h`: a
+// new key is a field with these four tags, a rule in rules (its valid
+// values), when its value is a name, a registry in choices.go listed in
+// choices, and, when it applies only with some other setting, an entry in
+// applicability.
 type Config struct {
 	// Problem: approximate N×N Toeplitz matrices of half-bandwidth InBand
 	// by ones of half-bandwidth OutBand.
-	N       int `yaml:"n" json:"n"`
-	InBand  int `yaml:"in-band" json:"in_band"`
-	OutBand int `yaml:"out-band" json:"out_band"`
+	N       int `yaml:"n" json:"n" group:"problem" doc:"matrix size N"`
+	InBand  int `yaml:"in-band" json:"in_band" group:"problem" doc:"half-bandwidth K of the input matrices"`
+	OutBand int `yaml:"out-band" json:"out_band" group:"problem" doc:"half-bandwidth K' of the approximation (K' <= K)"`
 
 	// Loss is "probe", "frobenius" or "spectral".
-	Loss string `yaml:"loss" json:"loss"`
+	Loss string `yaml:"loss" json:"loss" group:"problem" doc:"training loss"`
 	// Probes is the probe distribution ("notebook", "gaussian",
 	// "rademacher") or the path of a CSV or .npy file of probes, one per row.
-	Probes    string `yaml:"probes" json:"probes"`
-	NumProbes int    `yaml:"num-probes" json:"num_probes"`
+	Probes    string `yaml:"probes" json:"probes" group:"problem" doc:"probe distribution, or a CSV/.npy file of probes (one per row)"`
+	NumProbes int    `yaml:"num-probes" json:"num_probes" group:"problem" doc:"number of probes drawn from the distribution"`
 	// Normalize divides the Frobenius loss by N.
-	Normalize bool `yaml:"normalize" json:"normalize"`
+	Normalize bool `yaml:"normalize" json:"normalize" group:"problem" doc:"divide the Frobenius loss by N"`
 	// Reduction over a batch: "mean" or "sum". LossScale multiplies the
 	// training objective (0 means 1).
-	Reduction string  `yaml:"reduction" json:"reduction"`
-	LossScale float64 `yaml:"loss-scale" json:"loss_scale"`
+	Reduction string  `yaml:"reduction" json:"reduction" group:"problem" doc:"reduction of the loss over a batch"`
+	LossScale float64 `yaml:"loss-scale" json:"loss_scale" group:"problem" doc:"factor on the training objective (0 means 1)"`
 
 	// Data is a generator name ("notebook", "gaussian",
 	// "notebook-symmetric", "gaussian-symmetric") or the path of a CSV or
 	// .npy file of input generators.
-	Data string `yaml:"data" json:"data"`
+	Data string `yaml:"data" json:"data" group:"data" doc:"training data: a generator, or a CSV/.npy file of input generators"`
 	// TrainSize and ValSize are the numbers of generated training and
 	// validation matrices. With a data file, ValFraction of its rows are
 	// held out instead.
-	TrainSize   int     `yaml:"train-size" json:"train_size"`
-	ValSize     int     `yaml:"val-size" json:"val_size"`
-	ValFraction float64 `yaml:"val-fraction" json:"val_fraction"`
+	TrainSize   int     `yaml:"train-size" json:"train_size" group:"data" doc:"number of generated training matrices"`
+	ValSize     int     `yaml:"val-size" json:"val_size" group:"data" doc:"number of generated validation matrices"`
+	ValFraction float64 `yaml:"val-fraction" json:"val_fraction" group:"data" doc:"fraction of a data file held out for validation"`
 
 	// Network.
-	Hidden      []int  `yaml:"hidden" json:"hidden"`
-	Activation  string `yaml:"activation" json:"activation"`
-	Standardize bool   `yaml:"standardize" json:"standardize"`
+	Hidden      []int  `yaml:"hidden" json:"hidden" group:"network" doc:"hidden layer widths, comma-separated (e.g. 100,100)"`
+	Activation  string `yaml:"activation" json:"activation" group:"network" doc:"activation after every hidden layer"`
+	Standardize bool   `yaml:"standardize" json:"standardize" group:"network" doc:"standardise the inputs with the training data's mean and deviation"`
 	// Architecture is "mlp" (or empty: the network maps the whole input,
 	// the notebook's) or "sphere" (exact by construction: the in-band
 	// entries are copied, the network predicts the correction on the unit
 	// sphere of the out-of-band ones; see package nn).
-	Architecture string `yaml:"architecture" json:"architecture,omitempty"`
+	Architecture string `yaml:"architecture" json:"architecture,omitempty" group:"network" doc:"mlp (the network maps the whole input; empty = mlp) or sphere (exact by construction: x_I + ||x_out||·f(x_out/||x_out||))"`
 	// Symmetry is the group a sphere approximator averages over: "none",
 	// "odd", "odd+reverse+modulate", … or empty for the loss's own group
 	// (odd+reverse+modulate for the 2-norm, odd otherwise).
-	Symmetry string `yaml:"symmetry" json:"symmetry,omitempty"`
+	Symmetry string `yaml:"symmetry" json:"symmetry,omitempty" group:"network" doc:"sphere: group to average over (none, odd, odd+reverse+modulate, …; empty = the loss's own)"`
 	// SphereFraction of the training rows of a sphere approximator get
-	// out-of-band directions drawn uniformly on the sphere (their norm
-	// kept), so that training covers every direction.
-	SphereFraction float64 `yaml:"sphere-fraction" json:"sphere_fraction,omitempty"`
+	// out-of-band directions drawn on the sphere (their norm kept; see
+	// data.CoverSphere), so that training covers every direction.
+	SphereFraction float64 `yaml:"sphere-fraction" json:"sphere_fraction,omitempty" group:"data" doc:"sphere: fraction of training rows given out-of-band directions covering the sphere"`
 	// SpectralSmoothing, when positive, trains the spectral loss through
 	// its smooth upper bound loss.SmoothSpectral with this relative
 	// temperature at the start, scaled with the learning rate's schedule
 	// (τ_epoch = SpectralSmoothing · lr_epoch / LR); validation and
 	// evaluation use the 2-norm itself.
-	SpectralSmoothing float64 `yaml:"spectral-smoothing" json:"spectral_smoothing,omitempty"`
+	SpectralSmoothing float64 `yaml:"spectral-smoothing" json:"spectral_smoothing,omitempty" group:"problem" doc:"spectral: train through the smooth bound σ_1 + τ·log Σ exp((σ_i−σ_1)/τ), τ = this × σ_1, sharpened with the schedule (0 = off)"`
 	// Precision is the arithmetic of the network's forward and backward
 	// passes: "f64" (the default when empty) or "f32" (float32 products and
 	// activations, float64 parameters, gradients and optimizer; see
 	// nn.Precision).
-	Precision string `yaml:"precision" json:"precision,omitempty"`
+	Precision string `yaml:"precision" json:"precision,omitempty" group:"network" doc:"network arithmetic (f32: float32 products, float64 parameters; empty = f64)"`
 
 	// Optimizer: "adagrad", "sgd", "adam" or "adamw".
-	Optimizer   string  `yaml:"optimizer" json:"optimizer"`
-	LR          float64 `yaml:"lr" json:"lr"`
-	Momentum    float64 `yaml:"momentum" json:"momentum"`
-	Nesterov    bool    `yaml:"nesterov" json:"nesterov"`
-	WeightDecay float64 `yaml:"weight-decay" json:"weight_decay"`
-	ClipNorm    float64 `yaml:"clip-norm" json:"clip_norm"`
+	Optimizer   string  `yaml:"optimizer" json:"optimizer" group:"optimizer" doc:"optimization algorithm (PyTorch update rules and defaults)"`
+	LR          float64 `yaml:"lr" json:"lr" group:"optimizer" doc:"initial learning rate"`
+	Momentum    float64 `yaml:"momentum" json:"momentum" group:"optimizer" doc:"SGD momentum"`
+	Nesterov    bool    `yaml:"nesterov" json:"nesterov" group:"optimizer" doc:"SGD Nesterov momentum"`
+	WeightDecay float64 `yaml:"weight-decay" json:"weight_decay" group:"optimizer" doc:"weight decay (L2 for adagrad/sgd/adam, decoupled for adamw)"`
+	ClipNorm    float64 `yaml:"clip-norm" json:"clip_norm" group:"optimizer" doc:"clip the gradient's global norm to this (0 = off)"`
 
 	// Schedule: "constant", "piecewise" (lr × DropFactor every DropPeriod
 	// epochs, MATLAB's trainingOptions) or "cosine" (to MinLR).
-	Schedule   string  `yaml:"schedule" json:"schedule"`
-	DropFactor float64 `yaml:"drop-factor" json:"drop_factor"`
-	DropPeriod int     `yaml:"drop-period" json:"drop_period"`
-	MinLR      float64 `yaml:"min-lr" json:"min_lr"`
+	Schedule   string  `yaml:"schedule" json:"schedule" group:"schedule" doc:"learning-rate schedule"`
+	DropFactor float64 `yaml:"drop-factor" json:"drop_factor" group:"schedule" doc:"piecewise: multiply the learning rate by this"`
+	DropPeriod int     `yaml:"drop-period" json:"drop_period" group:"schedule" doc:"piecewise: every this many epochs"`
+	MinLR      float64 `yaml:"min-lr" json:"min_lr" group:"schedule" doc:"cosine: final learning rate"`
 
-	Epochs    int    `yaml:"epochs" json:"epochs"`
-	BatchSize int    `yaml:"batch-size" json:"batch_size"`
-	Seed      uint64 `yaml:"seed" json:"seed"`
+	Epochs    int    `yaml:"epochs" json:"epochs" group:"schedule" doc:"number of epochs"`
+	BatchSize int    `yaml:"batch-size" json:"batch_size" group:"optimizer" doc:"samples per batch"`
+	Seed      uint64 `yaml:"seed" json:"seed" group:"run" doc:"random seed: the same seed and configuration give bit-identical weights"`
 
 	// Early stopping on the validation loss: stop after Patience epochs
 	// without an improvement larger than MinDelta (relative). 0 disables it.
-	Patience int     `yaml:"patience" json:"patience"`
-	MinDelta float64 `yaml:"min-delta" json:"min_delta"`
+	Patience int     `yaml:"patience" json:"patience" group:"schedule" doc:"early stopping: epochs without improvement of the validation loss (0 = off)"`
+	MinDelta float64 `yaml:"min-delta" json:"min_delta" group:"schedule" doc:"early stopping: relative improvement that counts"`
 
 	// WarmStart trains this many epochs first on the squared distance to
 	// the exact optimum of the loss (supervised), then on the loss itself.
-	WarmStart int `yaml:"warm-start" json:"warm_start"`
+	WarmStart int `yaml:"warm-start" json:"warm_start" group:"schedule" doc:"epochs of supervised training on the exact optimum before the loss itself"`
 	// WarmStartSize limits the warm start to the first this many training
 	// rows (0 means all of them): the exact optima are computed only for
 	// those, which matters for the spectral loss, whose optimum is an SDP
 	// (about 5 ms a matrix at N = 11, 45 ms at N = 32).
-	WarmStartSize int `yaml:"warm-start-size" json:"warm_start_size"`
+	WarmStartSize int `yaml:"warm-start-size" json:"warm_start_size" group:"schedule" doc:"warm start on the first this many training rows only (0 = all)"`
 
 	// Divergence stops training when a batch's per-sample loss exceeds this
 	// many times the first batch's: 0 means DefaultDivergence, a negative
 	// value turns the check off (a non-finite loss always stops training).
-	Divergence float64 `yaml:"divergence" json:"divergence,omitempty"`
+	Divergence float64 `yaml:"divergence" json:"divergence,omitempty" group:"schedule" doc:"stop when a batch's loss exceeds this many times the first batch's (0 = 1e6, negative = no check)"`
 }
 
 // DefaultDivergence is the growth of the loss that stops training when
@@ -128,12 +136,12 @@ func (c *Config) Bands() (in, out structure.Band) {
 
 // NetworkConfig returns the architecture: 2K+1 inputs, 2K'+1 outputs.
 func (c *Config) NetworkConfig() (nn.Config, error) {
-	act, err := nn.ParseActivation(c.Activation)
-	if err != nil {
-		return nn.Config{}, fmt.Errorf("activation: %w", err)
+	o, ok := activations.Lookup(c.Activation)
+	if !ok {
+		return nn.Config{}, c.choiceError("activation", c.Activation)
 	}
 	in, out := c.Bands()
-	return nn.Config{Inputs: in.Len(), Hidden: append([]int(nil), c.Hidden...), Outputs: out.Len(), Activation: act}, nil
+	return nn.Config{Inputs: in.Len(), Hidden: append([]int(nil), c.Hidden...), Outputs: out.Len(), Activation: o.Value}, nil
 }
 
 // ModelSymmetry returns the symmetry of a sphere approximator: Symmetry, or
@@ -154,17 +162,21 @@ func (c *Config) NetworkPrecision() (nn.Precision, error) {
 	if c.Precision == "" {
 		return nn.Float64, nil
 	}
-	return nn.ParsePrecision(c.Precision)
+	o, ok := precisions.Lookup(c.Precision)
+	if !ok {
+		return 0, c.choiceError("precision", c.Precision)
+	}
+	return o.Value, nil
 }
 
 // OptimizerConfig returns the optimizer settings: PyTorch's defaults for
 // the algorithm with the configured learning rate, momentum and weight decay.
 func (c *Config) OptimizerConfig() (optim.Config, error) {
-	alg, err := optim.ParseAlgorithm(c.Optimizer)
-	if err != nil {
-		return optim.Config{}, err
+	o, ok := optimizers.Lookup(c.Optimizer)
+	if !ok {
+		return optim.Config{}, c.choiceError("optimizer", c.Optimizer)
 	}
-	oc, err := optim.Defaults(alg)
+	oc, err := optim.Defaults(o.Value)
 	if err != nil {
 		return optim.Config{}, err
 	}
@@ -172,7 +184,7 @@ func (c *Config) OptimizerConfig() (optim.Config, error) {
 	if c.WeightDecay != 0 {
 		oc.WeightDecay = c.WeightDecay
 	}
-	if alg == optim.AlgSGD {
+	if o.Value == optim.AlgSGD {
 		oc.Momentum, oc.Nesterov = c.Momentum, c.Nesterov
 	}
 	return oc, oc.Validate()
@@ -180,168 +192,334 @@ func (c *Config) OptimizerConfig() (optim.Config, error) {
 
 // LRSchedule returns the learning-rate schedule.
 func (c *Config) LRSchedule() (optim.Schedule, error) {
-	switch c.Schedule {
-	case "", "constant":
+	if c.Schedule == "" {
 		return optim.Constant{Rate: c.LR}, nil
-	case "piecewise":
-		return optim.Piecewise{Rate: c.LR, DropFactor: c.DropFactor, DropPeriod: c.DropPeriod}, nil
-	case "cosine":
-		return optim.Cosine{Rate: c.LR, Min: c.MinLR, Epochs: c.Epochs}, nil
 	}
-	return nil, fmt.Errorf("schedule %q: use constant, piecewise or cosine: %w", c.Schedule, ErrConfig)
+	o, ok := schedules.Lookup(c.Schedule)
+	if !ok {
+		return nil, c.choiceError("schedule", c.Schedule)
+	}
+	return o.Value(c), nil
 }
 
 // Reduce returns the batch reduction.
-func (c *Config) Reduce() (loss.Reduction, error) { return loss.ParseReduction(c.Reduction) }
+func (c *Config) Reduce() (loss.Reduction, error) {
+	o, ok := reductions.Lookup(c.Reduction)
+	if !ok {
+		return 0, c.choiceError("reduction", c.Reduction)
+	}
+	return o.Value, nil
+}
 
-// Validate checks every field and returns an error that names the key, the
-// value and the accepted range.
+// ConfigError is an invalid configuration value. It names the key, the value
+// as written, what is valid and, when the value came from a file or a flag,
+// where; errors.Is(err, ErrConfig) holds for every ConfigError.
+type ConfigError struct {
+	Origin
+	Key   string // the configuration key ("epochs"), or "preset"
+	Value string // the value as written
+	// Reason says what is wrong when that is more than being outside Want
+	// ("not an integer", "does not apply: …", "unknown key").
+	Reason string
+	// Want describes the valid values ("an integer between 1 and 4096").
+	Want string
+	// Suggestion is the valid name closest to a misspelt one, or "".
+	Suggestion string
+
+	unknown bool // Key is not a configuration key
+}
+
+// Origin says where a configuration value was set: a file and line, or a
+// command-line flag. The zero Origin is a preset or a program.
+type Origin struct {
+	File string
+	Line int
+	Flag bool
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	value := e.Value
+	if value == "" {
+		value = `""`
+	}
+	if e.unknown {
+		if e.File != "" {
+			fmt.Fprintf(&b, "%s:%d: ", e.File, e.Line)
+		}
+		fmt.Fprintf(&b, "unknown key %q", e.Key)
+		if e.Suggestion != "" {
+			fmt.Fprintf(&b, " (did you mean %s?)", e.Suggestion)
+		}
+		fmt.Fprintf(&b, "; %s", e.Want)
+		return b.String()
+	}
+	switch {
+	case e.Flag:
+		fmt.Fprintf(&b, "-%s %s: ", e.Key, value)
+	case e.Key == "":
+		if e.File != "" {
+			b.WriteString(e.File)
+			if e.Line > 0 {
+				fmt.Fprintf(&b, ":%d", e.Line)
+			}
+			b.WriteString(": ")
+		}
+	default:
+		if e.File != "" {
+			b.WriteString(e.File)
+			if e.Line > 0 {
+				fmt.Fprintf(&b, ":%d", e.Line)
+			}
+			b.WriteString(": ")
+		}
+		fmt.Fprintf(&b, "%s: %s: ", e.Key, value)
+	}
+	switch {
+	case e.Reason != "" && e.Want != "":
+		fmt.Fprintf(&b, "%s; want %s", e.Reason, e.Want)
+	case e.Reason != "":
+		b.WriteString(e.Reason)
+	default:
+		fmt.Fprintf(&b, "want %s", e.Want)
+	}
+	if e.Suggestion != "" {
+		fmt.Fprintf(&b, " (did you mean %s?)", e.Suggestion)
+	}
+	return b.String()
+}
+
+// Is reports whether target is ErrConfig.
+func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
+
+var _ error = (*ConfigError)(nil)
+
+// choiceError reports a name that is not in the key's registry.
+func (c *Config) choiceError(key, value string) *ConfigError {
+	names := choices[key].Names()
+	want := "one of " + choice.List(names)
+	if fileChoices[key] {
+		want += ", or a .csv/.npy file"
+	}
+	return &ConfigError{Key: key, Value: value, Want: want, Suggestion: choice.Closest(value, names)}
+}
+
+// A rule checks one key's value given the whole configuration and describes
+// its valid values.
+type rule func(c *Config) (ok bool, want string)
+
+func intIn(v *int, lo, hi int) (bool, string) {
+	return *v >= lo && *v <= hi, fmt.Sprintf("an integer between %d and %d", lo, hi)
+}
+
+func nonNegative(v float64) (bool, string) {
+	return finite(v) && v >= 0, "a finite number >= 0"
+}
+
+// rules holds the valid values of every key that has a range; Validate and
+// the parser's type errors both read it.
+var rules = map[string]rule{
+	"architecture": func(c *Config) (bool, string) {
+		switch c.Architecture {
+		case "", "mlp":
+			return true, ""
+		case "sphere":
+			return c.OutBand < c.InBand && !c.Standardize, "mlp, or sphere with out-band < in-band and standardize false (it takes unit directions)"
+		}
+		return false, "mlp or sphere"
+	},
+	"symmetry": func(c *Config) (bool, string) {
+		want := "none, odd, reverse, modulate joined by + (e.g. odd+reverse+modulate), or empty for the loss's own; sphere only"
+		if c.Architecture != "sphere" {
+			return c.Symmetry == "", want
+		}
+		_, err := c.ModelSymmetry()
+		return err == nil, want
+	},
+	"sphere-fraction": func(c *Config) (bool, string) {
+		return c.SphereFraction >= 0 && c.SphereFraction <= 1 && (c.SphereFraction == 0 || c.Architecture == "sphere"), "a number in [0, 1], for architecture sphere"
+	},
+	"spectral-smoothing": func(c *Config) (bool, string) {
+		return c.SpectralSmoothing >= 0 && c.SpectralSmoothing < 1 && (c.SpectralSmoothing == 0 || c.Loss == "spectral"), "a number in [0, 1), for loss spectral (0 = off)"
+	},
+	"n":       func(c *Config) (bool, string) { return intIn(&c.N, 1, 4096) },
+	"in-band": func(c *Config) (bool, string) { return intIn(&c.InBand, 0, max(c.N-1, 0)) },
+	"out-band": func(c *Config) (bool, string) {
+		return intIn(&c.OutBand, 0, max(c.InBand, 0))
+	},
+	"num-probes": func(c *Config) (bool, string) { return intIn(&c.NumProbes, 1, 1_000_000) },
+	"loss-scale": func(c *Config) (bool, string) {
+		ok, want := nonNegative(c.LossScale)
+		return ok, want + " (0 means 1)"
+	},
+	"train-size": func(c *Config) (bool, string) { return intIn(&c.TrainSize, 1, 100_000_000) },
+	"val-size":   func(c *Config) (bool, string) { return intIn(&c.ValSize, 0, 100_000_000) },
+	"val-fraction": func(c *Config) (bool, string) {
+		return c.ValFraction >= 0 && c.ValFraction < 1, "a number in [0, 1)"
+	},
+	"hidden": func(c *Config) (bool, string) {
+		want := "at most 64 widths, each an integer between 1 and 65536 (e.g. [100, 100])"
+		if len(c.Hidden) > 64 {
+			return false, want
+		}
+		for _, h := range c.Hidden {
+			if h < 1 || h > 1<<16 {
+				return false, want
+			}
+		}
+		return true, want
+	},
+	"lr": func(c *Config) (bool, string) {
+		return finite(c.LR) && c.LR > 0, "a finite number > 0"
+	},
+	"momentum": func(c *Config) (bool, string) { return nonNegative(c.Momentum) },
+	"nesterov": func(c *Config) (bool, string) {
+		return !c.Nesterov || c.Momentum > 0, "false unless momentum > 0 (Nesterov momentum needs a momentum)"
+	},
+	"weight-decay": func(c *Config) (bool, string) { return nonNegative(c.WeightDecay) },
+	"clip-norm": func(c *Config) (bool, string) {
+		ok, want := nonNegative(c.ClipNorm)
+		return ok, want + " (0 = off)"
+	},
+	"drop-factor": func(c *Config) (bool, string) {
+		return c.DropFactor > 0 && c.DropFactor <= 1, "a number in (0, 1]"
+	},
+	"drop-period": func(c *Config) (bool, string) { return intIn(&c.DropPeriod, 1, 1_000_000) },
+	"min-lr":      func(c *Config) (bool, string) { return nonNegative(c.MinLR) },
+	"epochs":      func(c *Config) (bool, string) { return intIn(&c.Epochs, 1, 1_000_000) },
+	"batch-size":  func(c *Config) (bool, string) { return intIn(&c.BatchSize, 1, 1<<20) },
+	"seed": func(c *Config) (bool, string) {
+		return true, "an integer between 0 and 18446744073709551615"
+	},
+	"patience": func(c *Config) (bool, string) { return intIn(&c.Patience, 0, 1_000_000) },
+	"divergence": func(c *Config) (bool, string) {
+		return finite(c.Divergence), "a finite number (0 = 1e6, negative = no check)"
+	},
+	"min-delta": func(c *Config) (bool, string) { return c.MinDelta >= 0 && c.MinDelta < 1, "a number in [0, 1)" },
+	"warm-start": func(c *Config) (bool, string) {
+		return intIn(&c.WarmStart, 0, max(c.Epochs, 0))
+	},
+	"warm-start-size": func(c *Config) (bool, string) {
+		ok, want := intIn(&c.WarmStartSize, 0, 100_000_000)
+		return ok, want + " (0 = all training rows)"
+	},
+}
+
+// applicability says, for the keys that matter only with some other
+// setting, whether they apply to c and, when not, why.
+var applicability = map[string]func(c *Config) (bool, string){
+	"probes": lossIs("probe"),
+	"num-probes": func(c *Config) (bool, string) {
+		return c.Loss == "probe" && isDistribution(c.Probes), numProbesReason(c)
+	},
+	"normalize":    lossIs("frobenius"),
+	"momentum":     optimizerIs(string(optim.AlgSGD)),
+	"nesterov":     optimizerIs(string(optim.AlgSGD)),
+	"drop-factor":  scheduleIs("piecewise"),
+	"drop-period":  scheduleIs("piecewise"),
+	"min-lr":       scheduleIs("cosine"),
+	"train-size":   generated(true),
+	"val-size":     generated(true),
+	"val-fraction": generated(false),
+	"min-delta": func(c *Config) (bool, string) {
+		return c.Patience > 0, "min-delta is for early stopping, which is off (patience is 0)"
+	},
+	"warm-start-size": func(c *Config) (bool, string) {
+		return c.WarmStart > 0, "warm-start-size is for the warm start, which is off (warm-start is 0)"
+	},
+}
+
+func lossIs(name string) func(c *Config) (bool, string) {
+	return func(c *Config) (bool, string) {
+		return c.Loss == name, fmt.Sprintf("it is for loss %s, and loss is %s", name, c.Loss)
+	}
+}
+
+func numProbesReason(c *Config) string {
+	if c.Loss != "probe" {
+		return "it is for loss probe, and loss is " + c.Loss
+	}
+	return "the probes come from the file " + c.Probes
+}
+
+func optimizerIs(name string) func(c *Config) (bool, string) {
+	return func(c *Config) (bool, string) {
+		return c.Optimizer == name, fmt.Sprintf("it is for optimizer %s, and optimizer is %s", name, c.Optimizer)
+	}
+}
+
+func scheduleIs(name string) func(c *Config) (bool, string) {
+	return func(c *Config) (bool, string) {
+		return c.Schedule == name, fmt.Sprintf("it is for schedule %s, and schedule is %s", name, c.Schedule)
+	}
+}
+
+func generated(want bool) func(c *Config) (bool, string) {
+	return func(c *Config) (bool, string) {
+		if isGenerator(c.Data) {
+			return want, "it is for a data file, and data is the generator " + c.Data
+		}
+		return !want, "it is for generated data, and data is the file " + c.Data
+	}
+}
+
+// Applies reports whether key matters for c and, when it does not, why
+// (momentum does not apply to Adam, drop-factor not to a cosine schedule).
+func (c *Config) Applies(key string) (bool, string) {
+	if f, ok := applicability[key]; ok {
+		return f(c)
+	}
+	return true, ""
+}
+
+// Validate checks every key that applies and returns a *ConfigError naming
+// the first invalid one, its value and its valid values. Keys that do not
+// apply are not checked (a Builder rejects them when they were set). Names
+// of choices are matched ignoring case, and Validate rewrites them as their
+// registry spells them ("Adam" becomes "adam"), so that a valid Config
+// compares equal to its canonical names.
 func (c *Config) Validate() error {
-	bad := func(key string, v any, want string) error {
-		return fmt.Errorf("%s: %v: %s: %w", key, v, want, ErrConfig)
-	}
-	if c.N < 1 || c.N > 4096 {
-		return bad("n", c.N, "the matrix size must be between 1 and 4096")
-	}
-	if c.InBand < 0 || c.InBand > c.N-1 {
-		return bad("in-band", c.InBand, fmt.Sprintf("the input half-bandwidth must be between 0 and n-1 = %d", c.N-1))
-	}
-	if c.OutBand < 0 || c.OutBand > c.InBand {
-		return bad("out-band", c.OutBand, fmt.Sprintf("the output half-bandwidth must be between 0 and in-band = %d", c.InBand))
-	}
-	switch c.Loss {
-	case "probe", "frobenius", "spectral":
-	default:
-		return bad("loss", c.Loss, "use probe, frobenius or spectral")
-	}
-	if c.Loss == "probe" {
-		if c.Probes == "" {
-			return bad("probes", `""`, "give a distribution (notebook, gaussian, rademacher) or a probe file")
-		}
-		if isDistribution(c.Probes) && (c.NumProbes < 1 || c.NumProbes > 1_000_000) {
-			return bad("num-probes", c.NumProbes, "must be between 1 and 1000000")
+	for _, k := range configKeys {
+		if r, ok := choices[k.Name]; ok {
+			if name, ok := r.canonical(k.Value(c)); ok {
+				reflect.ValueOf(c).Elem().Field(k.field).SetString(name)
+			}
 		}
 	}
-	if _, err := c.Reduce(); err != nil {
-		return fmt.Errorf("reduction: %w: %w", err, ErrConfig)
-	}
-	if !finite(c.LossScale) || c.LossScale < 0 {
-		return bad("loss-scale", c.LossScale, "must be finite and non-negative (0 means 1)")
-	}
-	if c.Data == "" {
-		return bad("data", `""`, "give a generator (notebook, gaussian, notebook-symmetric, gaussian-symmetric) or a data file")
-	}
-	if isGenerator(c.Data) {
-		if c.TrainSize < 1 || c.TrainSize > 100_000_000 {
-			return bad("train-size", c.TrainSize, "must be between 1 and 100000000")
+	for _, k := range configKeys {
+		if ok, _ := c.Applies(k.Name); !ok {
+			continue
 		}
-		if c.ValSize < 0 || c.ValSize > 100_000_000 {
-			return bad("val-size", c.ValSize, "must be between 0 and 100000000")
+		if r, ok := choices[k.Name]; ok {
+			v := k.Value(c)
+			if v == "" && optionalChoices[k.Name] {
+				continue
+			}
+			if fileChoices[k.Name] {
+				if v == "" {
+					return &ConfigError{Key: k.Name, Value: v, Reason: "no value", Want: c.choiceError(k.Name, v).Want}
+				}
+				if _, ok := r.canonical(v); ok || looksLikePath(v) {
+					continue
+				}
+			} else if _, ok := r.canonical(v); ok {
+				continue
+			}
+			return c.choiceError(k.Name, v)
 		}
-	} else if !(c.ValFraction >= 0 && c.ValFraction < 1) {
-		return bad("val-fraction", c.ValFraction, "must be in [0, 1)")
-	}
-	if len(c.Hidden) > 64 {
-		return bad("hidden", c.Hidden, "at most 64 hidden layers")
-	}
-	for i, h := range c.Hidden {
-		if h < 1 || h > 1<<16 {
-			return bad("hidden", c.Hidden, fmt.Sprintf("layer %d width must be between 1 and 65536", i+1))
-		}
-	}
-	if _, err := c.NetworkConfig(); err != nil {
-		return fmt.Errorf("%w: %w", err, ErrConfig)
-	}
-	switch c.Architecture {
-	case "", "mlp":
-		if c.Symmetry != "" || c.SphereFraction != 0 {
-			return bad("symmetry", c.Symmetry, "symmetry and sphere-fraction apply to architecture sphere only")
-		}
-	case "sphere":
-		if c.OutBand >= c.InBand {
-			return bad("architecture", c.Architecture, "sphere needs out-band below in-band (there is nothing to correct otherwise)")
-		}
-		if c.Standardize {
-			return bad("standardize", c.Standardize, "architecture sphere takes unit directions; set standardize: false")
-		}
-		if _, err := c.ModelSymmetry(); err != nil {
-			return fmt.Errorf("symmetry: %w: %w", err, ErrConfig)
-		}
-		if !(c.SphereFraction >= 0 && c.SphereFraction <= 1) {
-			return bad("sphere-fraction", c.SphereFraction, "must be in [0, 1]")
-		}
-	default:
-		return bad("architecture", c.Architecture, "use mlp or sphere")
-	}
-	if !(c.SpectralSmoothing >= 0 && c.SpectralSmoothing < 1) || (c.SpectralSmoothing > 0 && c.Loss != "spectral") {
-		return bad("spectral-smoothing", c.SpectralSmoothing, "must be in [0, 1), and applies to loss spectral only")
-	}
-	if _, err := c.NetworkPrecision(); err != nil {
-		return bad("precision", c.Precision, "use f32 or f64")
-	}
-	if !finite(c.LR) || c.LR <= 0 {
-		return bad("lr", c.LR, "the learning rate must be positive and finite")
-	}
-	for _, f := range []struct {
-		key string
-		v   float64
-	}{{"momentum", c.Momentum}, {"weight-decay", c.WeightDecay}, {"clip-norm", c.ClipNorm}, {"min-lr", c.MinLR}, {"min-delta", c.MinDelta}} {
-		if !finite(f.v) || f.v < 0 {
-			return bad(f.key, f.v, "must be finite and non-negative")
+		if r, ok := rules[k.Name]; ok {
+			if ok, want := r(c); !ok {
+				return &ConfigError{Key: k.Name, Value: k.Value(c), Want: want}
+			}
 		}
 	}
 	if _, err := c.OptimizerConfig(); err != nil {
-		return fmt.Errorf("optimizer: %w: %w", err, ErrConfig)
-	}
-	if _, err := c.LRSchedule(); err != nil {
-		return err
-	}
-	if c.Schedule == "piecewise" {
-		if !(c.DropFactor > 0 && c.DropFactor <= 1) {
-			return bad("drop-factor", c.DropFactor, "must be in (0, 1]")
-		}
-		if c.DropPeriod < 1 {
-			return bad("drop-period", c.DropPeriod, "must be at least 1 epoch")
-		}
-	}
-	if c.Epochs < 1 || c.Epochs > 1_000_000 {
-		return bad("epochs", c.Epochs, "must be between 1 and 1000000")
-	}
-	if c.BatchSize < 1 || c.BatchSize > 1<<20 {
-		return bad("batch-size", c.BatchSize, "must be between 1 and 1048576")
-	}
-	if c.Patience < 0 {
-		return bad("patience", c.Patience, "must be non-negative (0 disables early stopping)")
-	}
-	if c.WarmStart < 0 || c.WarmStart > c.Epochs {
-		return bad("warm-start", c.WarmStart, fmt.Sprintf("must be between 0 and epochs = %d", c.Epochs))
-	}
-	if !finite(c.Divergence) {
-		return bad("divergence", c.Divergence, "must be finite (0 = 1e6, negative = no check)")
-	}
-	if c.WarmStartSize < 0 {
-		return bad("warm-start-size", c.WarmStartSize, "must be non-negative (0 means all training rows)")
+		return &ConfigError{Key: "optimizer", Value: c.Optimizer, Reason: err.Error()}
 	}
 	return nil
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
-func isDistribution(s string) bool {
-	switch s {
-	case "notebook", "gaussian", "rademacher":
-		return true
-	}
-	return false
-}
-
-func isGenerator(s string) bool {
-	switch s {
-	case "notebook", "gaussian", "notebook-symmetric", "gaussian-symmetric":
-		return true
-	}
-	return false
-}
 
 // presets are the named configurations; see Preset.
 var presets = map[string]Config{
@@ -417,11 +595,15 @@ var presets = map[string]Config{
 	},
 }
 
-// Preset returns a copy of the named configuration.
+// Preset returns a copy of the named configuration; the name is matched
+// ignoring case. An unknown name is a *ConfigError that lists the presets
+// and suggests the closest.
 func Preset(name string) (Config, error) {
-	c, ok := presets[name]
+	c, ok := presets[strings.ToLower(strings.TrimSpace(name))]
 	if !ok {
-		return Config{}, fmt.Errorf("preset %q: available presets are %s: %w", name, strings.Join(PresetNames(), ", "), ErrConfig)
+		names := PresetNames()
+		return Config{}, &ConfigError{Key: "preset", Value: name, Reason: "no such preset",
+			Want: "one of " + choice.List(names), Suggestion: choice.Closest(name, names)}
 	}
 	c.Hidden = append([]int(nil), c.Hidden...)
 	return c, nil

@@ -101,6 +101,8 @@ type Trainer struct {
 
 	dataSum string // dataHash, computed once
 
+	progress Progress
+
 	ws       *nn.ApproxWorkspace
 	xb, grad []float64
 	tb       []float64
@@ -111,6 +113,10 @@ type Options struct {
 	// MaxMemory bounds the estimated memory of the run (TrainingEstimate)
 	// in bytes; 0 means DefaultMaxMemory().
 	MaxMemory int64
+	// Progress, when not nil, is told how far the long phases of building
+	// the trainer have got: data generation and the warm start's exact
+	// optima (see Progress).
+	Progress Progress
 }
 
 // New builds a Trainer from a valid configuration, under the default
@@ -131,7 +137,7 @@ func NewWithOptions(cfg Config, opt Options) (*Trainer, error) {
 	if err := TrainingEstimate(&cfg).Check(limit, "this configuration", "-max-memory"); err != nil {
 		return nil, err
 	}
-	t := &Trainer{Cfg: cfg, BestVal: math.Inf(1)}
+	t := &Trainer{Cfg: cfg, BestVal: math.Inf(1), progress: opt.Progress}
 	t.In, t.Out = cfg.Bands()
 	var err error
 	if err = t.loadData(); err != nil {
@@ -220,23 +226,25 @@ func NewModel(cfg *Config, trainSet *data.Set) (*nn.Approximator, error) {
 }
 
 func (t *Trainer) loadData() (err error) {
-	t.Train, t.Val, err = Datasets(&t.Cfg)
+	t.Train, t.Val, err = datasets(&t.Cfg, t.progress)
 	return err
 }
 
 // Datasets returns a configuration's training and validation sets: drawn
 // from its generator with the seed, or read from its data file and split.
-func Datasets(cfg *Config) (trainSet, valSet *data.Set, err error) {
+func Datasets(cfg *Config) (trainSet, valSet *data.Set, err error) { return datasets(cfg, nil) }
+
+func datasets(cfg *Config, p Progress) (trainSet, valSet *data.Set, err error) {
 	in, _ := cfg.Bands()
-	if isGenerator(cfg.Data) {
-		g, err := data.GeneratorByName(cfg.Data, in)
+	if o, ok := generators.Lookup(cfg.Data); ok {
+		g, err := o.Value(in)
 		if err != nil {
 			return nil, nil, fmt.Errorf("data: %w", err)
 		}
 		r, _ := newRNG(cfg.Seed, streamData)
-		trainSet = data.Generate(g, in, cfg.TrainSize, r)
+		trainSet = generate(g, in, cfg.TrainSize, r, p, "training data")
 		r, _ = newRNG(cfg.Seed, streamVal)
-		return trainSet, data.Generate(g, in, cfg.ValSize, r), nil
+		return trainSet, generate(g, in, cfg.ValSize, r, p, "validation data"), nil
 	}
 	set, err := data.ReadFile(cfg.Data)
 	if err != nil {
@@ -258,34 +266,19 @@ func Datasets(cfg *Config) (trainSet, valSet *data.Set, err error) {
 // BuildLoss returns the loss a configuration trains with and, for the
 // probe loss, its probes (P×N).
 func BuildLoss(cfg *Config) (loss.Loss, []float64, error) {
-	in, out := cfg.Bands()
-	switch cfg.Loss {
-	case "frobenius":
-		l, err := loss.NewFrobenius(in, out, cfg.Normalize)
-		return l, nil, err
-	case "spectral":
-		l, err := loss.NewSpectral(in, out)
-		return l, nil, err
+	o, ok := losses.Lookup(cfg.Loss)
+	if !ok {
+		return nil, nil, cfg.choiceError("loss", cfg.Loss)
 	}
-	probes, err := Probes(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	l, err := loss.NewProbe(in, out, probes, len(probes)/in.N)
-	return l, probes, err
+	return o.Value(cfg)
 }
 
 // Probes returns the configuration's probe vectors (P×N, row-major): drawn
 // from its distribution with the seed, or read from its file.
 func Probes(cfg *Config) ([]float64, error) {
-	r, _ := newRNG(cfg.Seed, streamProbes)
-	switch cfg.Probes {
-	case "notebook":
-		return loss.NotebookProbes(r, cfg.NumProbes, cfg.N), nil
-	case "gaussian":
-		return loss.GaussianProbes(r, cfg.NumProbes, cfg.N), nil
-	case "rademacher":
-		return loss.RademacherProbes(r, cfg.NumProbes, cfg.N), nil
+	if o, ok := probeDistributions.Lookup(cfg.Probes); ok {
+		r, _ := newRNG(cfg.Seed, streamProbes)
+		return o.Value(r, cfg.NumProbes, cfg.N), nil
 	}
 	set, err := data.ReadFile(cfg.Probes)
 	if err != nil {
@@ -315,7 +308,7 @@ func (t *Trainer) warmSet() *data.Set {
 // parallel on GOMAXPROCS goroutines (see optimal.Solver), with results
 // that do not depend on the number of goroutines.
 func (t *Trainer) optimalTargets(s *data.Set) ([]float64, error) {
-	return targets(t.Loss, s)
+	return chunkedTargets(t.Loss, s, t.progress)
 }
 
 // Epoch returns the number of finished epochs.

@@ -21,6 +21,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	output := fs.String("output", "", "CSV or .npy file to write the approximations' generators to (required)")
 	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
 	batch := fs.Int("batch", 4096, "rows per forward pass")
+	quiet := fs.Bool("quiet", false, "no progress and no warnings on stderr")
 	maxMem := memoryFlag(fs)
 	certify := fs.Bool("certify", false, "attach to every row its exact loss, a certified lower bound on the optimum and the certified gap (in FILE.cert.csv next to a CSV/.npy output; in the rows of a .jsonl output)")
 	maxGap := fs.Float64("max-gap", 0, "with -certify: re-solve with the exact solver every row whose certified gap exceeds this (e.g. 0.01), so every row is within it")
@@ -83,6 +84,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	buf := make([]float64, *batch*L)
 	rows := 0
 	cov := newCoverage(lm, *n)
+	ph := newReporter(stderr, *quiet).Start("approx", max(rd.Rows(), 0), "rows")
 	newGen := func(w io.Writer) (*data.Writer, error) {
 		if outFmt == "npy" {
 			if rd.Rows() < 0 {
@@ -114,6 +116,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 					return err
 				}
 				rows += k
+				ph.Set(rows)
 			}
 			if k < *batch {
 				return nil
@@ -158,6 +161,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 			return wr.Close()
 		})
 	}
+	ph.Finish()
 	if err != nil {
 		return err
 	}
@@ -165,6 +169,8 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, ac.summary())
 	}
 	fmt.Fprintf(stdout, "wrote %d approximations (half-bandwidth %d) to %s\n", rows, out.K, *output)
-	cov.report(stderr)
+	if !*quiet {
+		cov.report(stderr)
+	}
 	return nil
 }

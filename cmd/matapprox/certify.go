@@ -11,7 +11,9 @@ import (
 	"strings"
 
 	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/eval"
 	"github.com/matapprox/matapprox/internal/atomicfile"
+	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/optimal"
 	"github.com/matapprox/matapprox/train"
 )
@@ -180,4 +182,45 @@ func withCertOutput(output string, newGen func(io.Writer) (*data.Writer, error),
 			return cw.close()
 		})
 	})
+}
+
+// evalCertifier certifies eval's network answers; a nil one does nothing.
+type evalCertifier struct {
+	c   *optimal.Certifier
+	acc eval.CertifyAccumulator
+}
+
+func newEvalCertifier(on bool, trained loss.Loss) (*evalCertifier, error) {
+	if !on {
+		return nil, nil
+	}
+	c, err := optimal.NewCertifier(trained, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &evalCertifier{c: c}, nil
+}
+
+func (ec *evalCertifier) add(r *eval.Row) error {
+	if ec == nil {
+		return nil
+	}
+	_, err := eval.CertifyRow(ec.c, r, &ec.acc)
+	return err
+}
+
+func (ec *evalCertifier) print(w io.Writer) {
+	if ec == nil {
+		return
+	}
+	s := ec.acc.Summary()
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, s.String())
+	fmt.Fprint(w, "certified gap histogram:")
+	for i, v := range s.Histogram {
+		if v > 0 {
+			fmt.Fprintf(w, " [1e%d,1e%d):%d", i-9, i-8, v)
+		}
+	}
+	fmt.Fprintln(w)
 }

@@ -134,8 +134,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	lossName := fs.String("loss", "", "for a bare model: the loss it was trained with (default probe)")
 	batch := addEvalBatchFlags(fs) // eval_batch.go: -output, -shard
 	fam := addFamilyFlags(fs)      // families.go: -families, -family-count, -other-n
+	certify := fs.Bool("certify", false, "also certify every network answer (exact loss, certified lower bound, certified gap) and print the distribution of certified gaps against the true gaps")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *certify && *asJSON {
+		return usagef("-certify prints a text summary; use approx -certify -output FILE.jsonl for certificates as JSON")
 	}
 	if *modelPath == "" {
 		return usagef("-model is required: a run directory or a .safetensors file")
@@ -183,6 +187,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if batch.active() {
+		if *certify {
+			return usagef("-certify does not apply to -output; use approx -certify -output FILE.jsonl")
+		}
 		return batch.run(fs, ev, *input, stdout)
 	}
 	var src eval.Source
@@ -228,9 +235,16 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return streamJSON(stdout, ev, src, fams)
 	}
+	cert, err := newEvalCertifier(*certify, trained)
+	if err != nil {
+		return err
+	}
 	rows := 0
 	sum, err := ev.Run(src, func(r *eval.Row) error {
 		rows++
+		if err := cert.add(r); err != nil {
+			return err
+		}
 		if !perRow {
 			return nil
 		}
@@ -258,6 +272,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout)
 		printFamilies(stdout, fams)
 	}
+	cert.print(stdout)
 	return nil
 }
 

@@ -223,8 +223,9 @@ func TestUnfinishedRunRefused(t *testing.T) {
 	if code, _, errs := runCLI(t, "train", "-resume", dir, "-no-report"); code != 0 {
 		t.Fatalf("resume to finish: %s", errs)
 	}
-	if code, _, errs := runCLI(t, "train", "-resume", dir); code != 1 || !strings.Contains(errs, "finished") {
-		t.Errorf("resume of a finished run: exit %d, %s", code, errs)
+	// A finished run with nothing to do says so, exits 0 and changes nothing.
+	if code, out, errs := runCLI(t, "train", "-resume", dir); code != 0 || !strings.Contains(out, "nothing to do") {
+		t.Errorf("resume of a finished run: exit %d, %s %s", code, out, errs)
 	}
 	if code, _, errs := runCLI(t, "eval", "-model", dir, "-count", "5"); code != 0 {
 		t.Errorf("eval after finishing: %s", errs)

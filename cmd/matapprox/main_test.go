@@ -130,7 +130,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "-epochs", "ten"}, 2, "epochs"},
 		{[]string{"train", "-nosuchflag"}, 2, "nosuchflag"},
 		{[]string{"train", "-preset", "nope"}, 2, "preset"},
-		{[]string{"train", "-config", write("bad.yaml", "epochs: 2\nbatchsize: 3\n")}, 1, "bad.yaml:2"},
+		{[]string{"train", "-config", write("bad.yaml", "epochs: 2\nbatchsize: 3\n")}, 2, "bad.yaml:2"},
 		{[]string{"train", "-out", dir}, 2, "already exists"},
 		{[]string{"eval", "-model", dir, "-matrix", "1,2,3"}, 2, "2K+1"},
 		{[]string{"eval", "-model", dir, "-matrix", "1,2,x,4,5,6,7,8,9,10,11"}, 2, "not a number"},

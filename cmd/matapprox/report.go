@@ -13,6 +13,7 @@ import (
 	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/eval"
 	"github.com/matapprox/matapprox/internal/atomicfile"
+	"github.com/matapprox/matapprox/internal/progress"
 	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/nn"
 	"github.com/matapprox/matapprox/report"
@@ -62,7 +63,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	re, err := evaluateRun(lm.model, l, &lm.cfg, trainSet, valSet)
+	re, err := evaluateRun(lm.model, l, &lm.cfg, trainSet, valSet, nil)
 	if err != nil {
 		return err
 	}
@@ -86,13 +87,17 @@ type runEvaluation struct {
 // evaluateRun evaluates network m, trained with loss l under cfg, on the
 // run's validation matrices (or training matrices when it has none; see
 // train.EvalSource).
-func evaluateRun(m *nn.Approximator, l loss.Loss, cfg *train.Config, trainSet, valSet *data.Set) (*runEvaluation, error) {
+func evaluateRun(m *nn.Approximator, l loss.Loss, cfg *train.Config, trainSet, valSet *data.Set, rep *progress.Reporter) (*runEvaluation, error) {
 	ev, err := train.NewEvaluator(eval.NetworkModel(m, 0), l, cfg)
 	if err != nil {
 		return nil, err
 	}
 	re := &runEvaluation{ev: ev, worst: eval.Worst{K: 3}}
-	re.sum, err = ev.Run(train.EvalSource(trainSet, valSet), func(r *eval.Row) error {
+	src := train.EvalSource(trainSet, valSet)
+	ph := rep.Start("evaluation", evalRows(trainSet, valSet), "matrices")
+	defer ph.Finish()
+	re.sum, err = ev.Run(src, func(r *eval.Row) error {
+		ph.Add(1)
 		if !r.Exact {
 			if a := r.Method(eval.Network); a != nil {
 				re.gaps = append(re.gaps, a.Gap)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,206 +9,323 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"reflect"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/internal/progress"
 	"github.com/matapprox/matapprox/nn"
 	"github.com/matapprox/matapprox/train"
 )
 
-// keyHelp documents every configuration key; the keys are the flag names.
-var keyHelp = map[string]string{
-	"n":                  "matrix size N",
-	"in-band":            "half-bandwidth K of the input matrices",
-	"out-band":           "half-bandwidth K' of the approximation (K' <= K)",
-	"loss":               "training loss: probe, frobenius or spectral",
-	"probes":             "probe distribution (notebook, gaussian, rademacher) or a CSV/.npy file of probes, one per row",
-	"num-probes":         "number of probes drawn from the distribution",
-	"normalize":          "divide the Frobenius loss by N",
-	"reduction":          "batch reduction: mean or sum",
-	"loss-scale":         "factor on the training objective (0 = 1)",
-	"data":               "training data: a generator (notebook, gaussian, notebook-symmetric, gaussian-symmetric) or a CSV/.npy file",
-	"train-size":         "number of generated training matrices",
-	"val-size":           "number of generated validation matrices",
-	"val-fraction":       "fraction of a data file held out for validation",
-	"hidden":             "hidden layer widths, comma-separated (e.g. 100,100)",
-	"activation":         "activation: tanh, relu or identity",
-	"standardize":        "standardise the inputs with the training data's mean and deviation",
-	"architecture":       "mlp (the network maps the whole input) or sphere (exact by construction: x_I + ||x_out||·f(x_out/||x_out||))",
-	"symmetry":           "sphere: group to average over (none, odd, odd+reverse+modulate, …; empty: the loss's own)",
-	"spectral-smoothing": "spectral: train through the smooth bound σ_1 + τ·log Σ exp((σ_i−σ_1)/τ), τ = this × σ_1 (0 = off)",
-	"sphere-fraction":    "sphere: fraction of training rows given out-of-band directions uniform on the sphere",
-	"precision":          "network arithmetic: f64 or f32 (float32 products, float64 parameters)",
-	"optimizer":          "adagrad, sgd, adam or adamw",
-	"lr":                 "initial learning rate",
-	"momentum":           "SGD momentum",
-	"nesterov":           "SGD Nesterov momentum",
-	"weight-decay":       "weight decay (L2 for adagrad/sgd/adam, decoupled for adamw)",
-	"clip-norm":          "clip gradients to this global norm (0 = off)",
-	"schedule":           "learning-rate schedule: constant, piecewise or cosine",
-	"drop-factor":        "piecewise: multiply the learning rate by this",
-	"drop-period":        "piecewise: every this many epochs",
-	"min-lr":             "cosine: final learning rate",
-	"epochs":             "number of epochs",
-	"batch-size":         "samples per batch",
-	"seed":               "random seed: the same seed and config give bit-identical weights",
-	"patience":           "early stopping: epochs without improvement of the validation loss (0 = off)",
-	"min-delta":          "early stopping: relative improvement that counts",
-	"warm-start":         "epochs of supervised training on the exact optimum before the loss itself",
-	"warm-start-size":    "warm start on the first this many training rows only (0 = all)",
-	"divergence":         "stop when a batch's loss exceeds this many times the first batch's (0 = 1e6, -1 = no check)",
+// configSetting is one configuration flag as given.
+type configSetting struct{ key, value string }
+
+// configFlag is the flag of one configuration key; it records its text in
+// order, to be applied after the preset and the config file (see
+// train.Builder), so that one parser serves flags and files.
+type configFlag struct {
+	key  train.Key
+	set  *[]configSetting
+	text string
 }
 
-// keyTypes names the type of each key's value in -h.
-var keyTypes = func() map[string]string {
-	m := map[string]string{}
-	t := reflect.TypeOf(train.Config{})
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		k := strings.Split(f.Tag.Get("yaml"), ",")[0]
-		switch f.Type.Kind() {
-		case reflect.Int, reflect.Uint64:
-			m[k] = "int"
-		case reflect.Float64:
-			m[k] = "float"
-		case reflect.Bool:
-			m[k] = "bool"
-		case reflect.Slice:
-			m[k] = "list"
-		default:
-			m[k] = "string"
+func (f *configFlag) String() string { return f.text }
+func (f *configFlag) Set(s string) error {
+	f.text = s
+	*f.set = append(*f.set, configSetting{f.key.Name, s})
+	return nil
+}
+func (f *configFlag) IsBoolFlag() bool { return f.key.IsBool() }
+
+// configFlags registers one flag per configuration key.
+func configFlags(fs *flag.FlagSet) *[]configSetting {
+	set := new([]configSetting)
+	for _, k := range train.ConfigKeys() {
+		fs.Var(&configFlag{key: k, set: set}, k.Name, k.Doc)
+	}
+	return set
+}
+
+// trainFlags are train's flags other than the configuration keys.
+type trainFlags struct {
+	preset, config, out, resume             *string
+	quiet, noReport, tensorboard, printConf *bool
+	maxMem                                  *byteSize
+}
+
+// runFlagOrder lists the run-level flags in help order.
+var runFlagOrder = []string{"preset", "config", "out", "resume", "print-config", "quiet", "no-report", "tensorboard", "max-memory"}
+
+func newTrainFlags(fs *flag.FlagSet) trainFlags {
+	return trainFlags{
+		preset:      fs.String("preset", "", "start from a preset: "+strings.Join(train.PresetNames(), ", ")+" (default \"default\")"),
+		config:      fs.String("config", "", "YAML configuration file (keys are the flag names) over the preset; flags override it"),
+		out:         fs.String("out", "", "run directory to create (default: a new directory under runs/)"),
+		resume:      fs.String("resume", "", "continue the run in this directory (with -epochs M: extend it to M epochs)"),
+		printConf:   fs.Bool("print-config", false, "print the resolved configuration as YAML and exit without training"),
+		quiet:       fs.Bool("quiet", false, "print only the final table: no progress, no per-epoch lines"),
+		noReport:    fs.Bool("no-report", false, "do not write report.html"),
+		tensorboard: fs.Bool("tensorboard", false, "also write TensorBoard event files into the run directory"),
+		maxMem:      memoryFlag(fs),
+	}
+}
+
+// resolveConfig builds the configuration from the preset, the config file
+// and the configuration flags, in that order.
+func resolveConfig(tf trainFlags, settings []configSetting) (train.Config, string, error) {
+	name := *tf.preset
+	if name == "" {
+		name = "default"
+	}
+	base, err := train.Preset(name)
+	if err != nil {
+		return train.Config{}, "", err
+	}
+	b := train.NewBuilder(base)
+	if *tf.config != "" {
+		src, err := train.ReadConfigFile(*tf.config)
+		if err != nil {
+			return train.Config{}, "", fmt.Errorf("-config: %w", err)
+		}
+		if err := b.ReadYAML(src, *tf.config); err != nil {
+			return train.Config{}, "", err
 		}
 	}
-	return m
-}()
-
-// configFlags registers one string flag per configuration key. Values are
-// decoded later as YAML onto the configuration, so that flags, files and
-// presets share one parser and one set of error messages.
-func configFlags(fs *flag.FlagSet) map[string]*string {
-	vals := map[string]*string{}
-	bools := map[string]bool{"standardize": true, "nesterov": true, "normalize": true}
-	for _, k := range train.Keys() {
-		v := &configValue{isBool: bools[k]}
-		vals[k] = &v.s
-		fs.Var(v, k, keyHelp[k]+" (`"+keyTypes[k]+"`)")
-	}
-	return vals
-}
-
-// configValue is a flag holding the text of one configuration value;
-// boolean keys may be given without a value.
-type configValue struct {
-	s      string
-	isBool bool
-}
-
-func (v *configValue) String() string     { return v.s }
-func (v *configValue) Set(s string) error { v.s = s; return nil }
-func (v *configValue) IsBoolFlag() bool   { return v.isBool }
-
-var flagPrefix = regexp.MustCompile(`^flags(:\d+)?: `)
-
-// applyFlags overlays the flags that were set on c.
-func applyFlags(fs *flag.FlagSet, vals map[string]*string, c train.Config) (train.Config, error) {
-	var b strings.Builder
-	var err error
-	fs.Visit(func(f *flag.Flag) {
-		v, ok := vals[f.Name]
-		if !ok {
-			return
+	for _, s := range settings {
+		if err := b.Set(s.key, s.value, train.Origin{Flag: true}); err != nil {
+			return train.Config{}, "", err
 		}
-		s := strings.TrimSpace(*v)
-		if f.Name == "hidden" {
-			s = "[" + s + "]"
-		} else if strings.ContainsAny(s, ":#{}[]\n") || s == "" {
-			if f.Name == "probes" || f.Name == "data" {
-				s = fmt.Sprintf("%q", s)
-			} else {
-				err = usagef("-%s %q: not a valid value", f.Name, *v)
+	}
+	cfg, err := b.Config()
+	return cfg, strings.ToLower(name), err
+}
+
+// printTrainHelp prints train's flags by group, each with its default
+// from the preset (and config file) the other arguments choose.
+func printTrainHelp(w io.Writer, fs *flag.FlagSet, tf trainFlags, args []string) {
+	var rest []string
+	for _, a := range args {
+		if !isHelpFlag(a) {
+			rest = append(rest, a)
+		}
+	}
+	parseQuiet(fs, rest) // only to learn -preset and -config; errors show again without -h
+	presetName := *tf.preset
+	if presetName == "" {
+		presetName = "default"
+	}
+	cfg, err := train.Preset(presetName)
+	if err != nil {
+		presetName, cfg = "default", mustPreset("default")
+	}
+	from := fmt.Sprintf("preset %q", presetName)
+	if *tf.config != "" {
+		if c, err := train.LoadConfig(*tf.config, cfg); err == nil {
+			cfg = c
+			from += " with " + *tf.config
+		}
+	}
+	fmt.Fprintf(w, `Usage: matapprox train [-preset NAME] [-config FILE] [-out DIR] [flags]
+       matapprox train -resume DIR [-epochs M] [-tensorboard] [-no-report] [-quiet]
+
+Trains a network on the configuration resolved from a preset, a YAML file (-config) and the flags, in
+that order, into a new run directory. Every configuration key is a flag and a YAML key. Defaults are
+those of %s (-preset NAME -h shows another's).
+`, from)
+	line := func(name, typ, doc string) {
+		left := "-" + name
+		if typ != "" {
+			left += " " + typ
+		}
+		if len(left) > 24 {
+			fmt.Fprintf(w, "  %s\n  %24s  %s\n", left, "", doc)
+		} else {
+			fmt.Fprintf(w, "  %-24s  %s\n", left, doc)
+		}
+	}
+	for _, g := range train.Groups {
+		fmt.Fprintf(w, "\n%s%s:\n", strings.ToUpper(g[:1]), g[1:])
+		for _, k := range train.ConfigKeys() {
+			if k.Group != g {
+				continue
+			}
+			typ := k.Type()
+			if k.IsBool() {
+				typ = ""
+			}
+			line(k.Name, typ, fmt.Sprintf("%s (default %s)", k.Doc, k.Value(&cfg)))
+		}
+		if g == "run" {
+			for _, n := range runFlagOrder {
+				f := fs.Lookup(n)
+				typ := ""
+				if b, ok := f.Value.(boolFlag); !ok || !b.IsBoolFlag() {
+					typ = strings.ToUpper(map[string]string{"preset": "name", "config": "file", "out": "dir", "resume": "dir", "max-memory": "size"}[n])
+				}
+				line(n, typ, f.Usage)
 			}
 		}
-		fmt.Fprintf(&b, "%s: %s\n", f.Name, s)
-	})
-	if err != nil {
-		return c, err
 	}
-	c, err = train.ParseConfig([]byte(b.String()), "flags", c)
+	fmt.Fprintln(w, "\nBoolean flags take -flag, -flag=false or -flag false; names of choices ignore case.")
+}
+
+func mustPreset(name string) train.Config {
+	c, err := train.Preset(name)
 	if err != nil {
-		return c, usagef("%s", flagPrefix.ReplaceAllString(err.Error(), "-"))
+		panic(err)
 	}
-	return c, nil
+	return c
 }
 
 func runTrain(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("train", "train [-config FILE] [-preset NAME] [-out DIR] [-resume DIR] [flags]", stderr)
-	preset := fs.String("preset", "", "start from a preset: "+strings.Join(train.PresetNames(), ", ")+" (default \"default\")")
-	cfgFile := fs.String("config", "", "YAML configuration file (keys are the flag names); flags override it")
-	out := fs.String("out", "", "run directory to create (default: a new directory under runs/)")
-	resume := fs.String("resume", "", "continue the interrupted run in this directory")
-	quiet := fs.Bool("quiet", false, "print only the final table")
-	noReport := fs.Bool("no-report", false, "do not write report.html")
-	tb := fs.Bool("tensorboard", false, "also write TensorBoard event files into the run directory")
-	maxMem := memoryFlag(fs)
-	vals := configFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	fs := newFlagSet("train", "train [-preset NAME] [-config FILE] [-out DIR] [flags]", stderr)
+	tf := newTrainFlags(fs)
+	settings := configFlags(fs)
+	if hasHelp(args) {
+		printTrainHelp(fs.Output(), fs, tf, args)
+		return flag.ErrHelp
+	}
+	if err := parseQuiet(fs, args); err != nil {
 		return err
 	}
-	var cfg train.Config
-	var err error
-	var rd *train.RunDir
-	if *resume != "" {
-		set := 0
-		fs.Visit(func(f *flag.Flag) {
-			if _, ok := vals[f.Name]; ok || f.Name == "preset" || f.Name == "config" || f.Name == "out" {
-				set++
-			}
-		})
-		if set > 0 {
-			return usagef("-resume takes the configuration from %s; remove the other configuration flags", filepath.Join(*resume, train.ConfigFile))
-		}
-		if rd, err = train.OpenRunDir(*resume); err != nil {
-			return err
-		}
-		defer rd.Close()
-		if cfg, err = train.LoadConfig(rd.File(train.ConfigFile), train.Config{}); err != nil {
-			return fmt.Errorf("resume: %w", err)
-		}
-	} else {
-		name := *preset
-		if name == "" {
-			name = "default"
-		}
-		if cfg, err = train.Preset(name); err != nil {
-			return usagef("%v", err)
-		}
-		if *cfgFile != "" {
-			if cfg, err = train.LoadConfig(*cfgFile, cfg); err != nil {
-				return err
-			}
-		}
-		if cfg, err = applyFlags(fs, vals, cfg); err != nil {
-			return err
-		}
-		if err := cfg.Validate(); err != nil {
-			return usagef("%v", err)
-		}
-		if err := train.TrainingEstimate(&cfg).Check(maxMem.limit(), "this configuration", "-max-memory"); err != nil {
-			return usagef("%v", err)
-		}
-		label := name
-		if *cfgFile != "" {
-			label = strings.TrimSuffix(filepath.Base(*cfgFile), filepath.Ext(*cfgFile))
-		}
-		if rd, err = makeRunDir(*out, label); err != nil {
-			return err
-		}
-		defer rd.Close()
+	opt := trainOptions{quiet: *tf.quiet, report: !*tf.noReport, tensorboard: *tf.tensorboard, maxMemory: tf.maxMem.limit()}
+	if *tf.resume != "" {
+		return resumeRun(*tf.resume, fs, tf, *settings, opt, stdout, stderr)
 	}
-	return trainInDir(cfg, rd, *resume != "", trainOptions{quiet: *quiet, report: !*noReport, tensorboard: *tb, maxMemory: maxMem.limit()}, stdout, stderr)
+	cfg, name, err := resolveConfig(tf, *settings)
+	if err != nil {
+		return err
+	}
+	if *tf.printConf {
+		_, err := stdout.Write(train.MarshalConfig(&cfg))
+		return err
+	}
+	if err := train.TrainingEstimate(&cfg).Check(opt.maxMemory, "this configuration", "-max-memory"); err != nil {
+		return usagef("%v", err)
+	}
+	label := name
+	if *tf.config != "" {
+		label = strings.TrimSuffix(filepath.Base(*tf.config), filepath.Ext(*tf.config))
+	}
+	rd, err := makeRunDir(*tf.out, label)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	return trainInDir(cfg, rd, false, opt, stdout, stderr)
 }
+
+// resumeRun continues (or, with -epochs, extends) the run in dir.
+func resumeRun(dir string, fs *flag.FlagSet, tf trainFlags, settings []configSetting, opt trainOptions, stdout, stderr io.Writer) error {
+	var conflict []string
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "preset", "config", "out":
+			conflict = append(conflict, "-"+f.Name)
+		}
+	})
+	epochs := ""
+	for _, s := range settings {
+		if s.key == "epochs" {
+			epochs = s.value
+		} else {
+			conflict = append(conflict, "-"+s.key)
+		}
+	}
+	if len(conflict) > 0 {
+		return usagef("-resume takes the configuration from %s; remove %s (only -epochs may change, to extend the run)",
+			filepath.Join(dir, train.ConfigFile), strings.Join(conflict, ", "))
+	}
+	// Decide before locking: a finished run with nothing to do is left
+	// untouched, lock file included.
+	cfgPath := filepath.Join(dir, train.ConfigFile)
+	if _, err := os.Stat(cfgPath); err != nil {
+		return fmt.Errorf("-resume %s: not a run directory: %w", dir, err)
+	}
+	cfg, err := train.LoadConfig(cfgPath, train.Config{})
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	asked := cfg.Epochs
+	if epochs != "" {
+		b := train.NewBuilder(cfg)
+		if err := b.Set("epochs", epochs, train.Origin{Flag: true}); err != nil {
+			return err
+		}
+		if cfg, err = b.Config(); err != nil {
+			return err
+		}
+	}
+	if *tf.printConf {
+		_, err := stdout.Write(train.MarshalConfig(&cfg))
+		return err
+	}
+	// The epochs done are the records of the metrics log.
+	var done int
+	if h, err := train.ReadMetrics(filepath.Join(dir, train.MetricsFile)); err == nil {
+		done = len(h)
+	}
+	finished := train.StatusOf(dir) == train.RunFinished
+	switch {
+	case finished && (cfg.Epochs <= done || cfg.Epochs == asked):
+		fmt.Fprintf(stdout, "%s is complete: %d of %d epochs done; nothing to do (extend it with -resume %s -epochs M, M > %d)\n",
+			dir, done, asked, dir, done)
+		return nil
+	case finished && done < asked:
+		return usagef("%s stopped early at epoch %d (patience %d): extending it would stop again at once", dir, done, cfg.Patience)
+	case cfg.Epochs < done:
+		return usagef("-epochs %d: %s has already done %d epochs", cfg.Epochs, dir, done)
+	}
+	var rd *train.RunDir
+	if cfg.Epochs != asked {
+		if rd, err = train.ExtendRunDir(dir, &cfg); err != nil {
+			return err
+		}
+		if !opt.quiet {
+			fmt.Fprintf(stdout, "extending %s from %d to %d epochs\n", dir, asked, cfg.Epochs)
+		}
+	} else if rd, err = train.OpenRunDir(dir); err != nil {
+		return err
+	}
+	defer rd.Close()
+	return trainInDir(cfg, rd, true, opt, stdout, stderr)
+}
+
+// resumeCommand is the command line that continues the run in dir with
+// the same run-level flags.
+func resumeCommand(dir string, opt trainOptions) string {
+	cmd := "matapprox train -resume " + shellQuote(dir)
+	if opt.tensorboard {
+		cmd += " -tensorboard"
+	}
+	if !opt.report {
+		cmd += " -no-report"
+	}
+	if opt.quiet {
+		cmd += " -quiet"
+	}
+	return cmd
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but
+// letters, digits and -_./+:,=@%.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./+:,=@%", r)) {
+			safe = false
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// runContext wraps the context training runs under; tests replace it to
+// interrupt a run at a chosen batch.
+var runContext = func(ctx context.Context) context.Context { return ctx }
 
 type trainOptions struct {
 	quiet, report, tensorboard bool
@@ -241,16 +359,17 @@ func makeRunDir(out, label string) (*train.RunDir, error) {
 func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOptions, stdout, stderr io.Writer) error {
 	dir := rd.Path()
 	again := "run the same command again"
+	resumeHint := resumeCommand(dir, opt)
 	if resuming {
-		again = "nothing changed; continue with: matapprox train -resume " + dir
+		again = "nothing changed; continue with: " + resumeHint
 	}
 	sig := catchInterrupts(stderr, "during setup (data, probes, warm-start targets): nothing was trained; "+again)
 	defer sig.stop()
-	tr, err := train.NewWithOptions(cfg, train.Options{MaxMemory: opt.maxMemory})
+	rep := newReporter(stderr, opt.quiet)
+	tr, err := train.NewWithOptions(cfg, train.Options{MaxMemory: opt.maxMemory, Progress: phaseProgress(rep)})
 	if err != nil {
 		return err
 	}
-	resumeHint := "matapprox train -resume " + dir
 	if resuming {
 		ok, err := rd.Resume(tr)
 		if err != nil {
@@ -273,7 +392,7 @@ func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOpti
 		}
 		defer events.Close()
 	}
-	bar := newProgress(stderr, opt.quiet)
+	var bar *progress.Phase
 	if !opt.quiet && !opt.notebook {
 		net := fmt.Sprintf("%d→%v→%d network", 2*cfg.InBand+1, cfg.Hidden, 2*cfg.OutBand+1)
 		if m := tr.Model; m.Kind == nn.KindSphere {
@@ -285,9 +404,15 @@ func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOpti
 		fmt.Fprintf(stdout, "%6s  %12s  %12s  %10s  %8s\n", "epoch", "train loss", "val loss", "lr", "elapsed")
 	}
 	cb := rd.Callbacks(tr, train.Callbacks{
-		Batch: bar.update,
+		Batch: func(epoch, done, total int) {
+			if bar == nil {
+				bar = rep.Start(fmt.Sprintf("epoch %d/%d", epoch, cfg.Epochs), total, "rows")
+			}
+			bar.Set(done)
+		},
 		Epoch: func(s train.EpochStats) error {
-			bar.clear()
+			bar.Finish()
+			bar = nil
 			switch {
 			case opt.notebook:
 				fmt.Fprintf(stdout, "Epoch %d Loss: %v\n", s.Epoch, float32(s.LastBatch))
@@ -299,8 +424,8 @@ func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOpti
 		},
 	})
 	sig.phase(true, "during training; the last checkpoint is kept; continue with: "+resumeHint)
-	err = tr.Run(sig.ctx, cb)
-	bar.clear()
+	err = tr.Run(runContext(sig.ctx), cb)
+	bar.Finish()
 	sig.phase(false, "while finishing: the training is complete and checkpointed in "+dir+"; write the final model, evaluation and report with: "+resumeHint)
 	switch {
 	case errors.Is(err, train.ErrInterrupted):
@@ -317,7 +442,7 @@ func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOpti
 	if err := rd.SaveModel(tr.Model); err != nil {
 		return fmt.Errorf("%w; the training is complete and checkpointed: free space and finish with %s", err, resumeHint)
 	}
-	re, err := evaluateRun(tr.Model, tr.Loss, &cfg, tr.Train, tr.Val)
+	re, err := evaluateRun(tr.Model, tr.Loss, &cfg, tr.Train, tr.Val, rep)
 	if err != nil {
 		return err
 	}
@@ -352,35 +477,37 @@ func jsonNum(v float64) any {
 	return v
 }
 
-// progress draws a progress bar inside an epoch when stderr is a terminal.
-type progress struct {
-	w    io.Writer
-	on   bool
-	last time.Time
-}
+// newReporter returns the progress reporter of a command; tests replace it.
+var newReporter = progress.New
 
-func newProgress(w io.Writer, quiet bool) *progress {
-	p := &progress{w: w}
-	if f, ok := w.(*os.File); ok && !quiet {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.on = true
+// phaseProgress adapts a Reporter to train.Progress: one phase at a time,
+// finished when it reaches its total.
+func phaseProgress(rep *progress.Reporter) train.Progress {
+	var ph *progress.Phase
+	var name string
+	return func(phase string, done, total int) {
+		if ph == nil || name != phase {
+			ph.Finish()
+			unit := "rows"
+			if phase == "warm-start targets" {
+				unit = "matrices"
+			}
+			ph, name = rep.Start(phase, total, unit), phase
+		}
+		ph.Set(done)
+		if done >= total {
+			ph.Finish()
+			ph = nil
 		}
 	}
-	return p
 }
 
-func (p *progress) update(epoch, done, total int) {
-	if !p.on || time.Since(p.last) < 100*time.Millisecond {
-		return
+// evalRows is the number of rows train.EvalSource yields, the total of the
+// evaluation's progress.
+func evalRows(trainSet, valSet *data.Set) int {
+	set := valSet
+	if set == nil || set.Rows == 0 {
+		set = trainSet
 	}
-	p.last = time.Now()
-	const width = 30
-	k := width * done / max(total, 1)
-	fmt.Fprintf(p.w, "\repoch %d [%s%s] %d/%d", epoch, strings.Repeat("=", k), strings.Repeat(" ", width-k), done, total)
-}
-
-func (p *progress) clear() {
-	if p.on {
-		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 60))
-	}
+	return min(set.Rows, train.EvalRows)
 }

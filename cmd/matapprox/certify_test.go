@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/matapprox/matapprox/data"
+)
+
+// approx -certify and -max-gap: every row of a .jsonl output carries its
+// certificate, CSV outputs get the side file, and -max-gap holds.
+func TestApproxCertify(t *testing.T) {
+	for _, lossName := range []string{"probe", "spectral"} {
+		dir := filepath.Join(t.TempDir(), "run")
+		quickTrain(t, dir, "-loss", lossName)
+		tmp := t.TempDir()
+		in := filepath.Join(tmp, "in.csv")
+		var sb strings.Builder
+		sb.WriteString("0,0,0,1,2,4,2,1,0,0,0\n")
+		for i := 0; i < 15; i++ {
+			for j := 0; j < 11; j++ {
+				if j > 0 {
+					sb.WriteByte(',')
+				}
+				sb.WriteString(strconv.Itoa((i*7 + j*j*3) % 11))
+			}
+			sb.WriteByte('\n')
+		}
+		os.WriteFile(in, []byte(sb.String()), 0o644)
+		jl := filepath.Join(tmp, "out.jsonl")
+		code, out, errs := runCLI(t, "approx", "-model", dir, "-input", in, "-output", jl, "-max-gap", "0.01")
+		if code != 0 {
+			t.Fatalf("%s: approx -max-gap: %s", lossName, errs)
+		}
+		if !strings.Contains(out, "certified 16 rows") || !strings.Contains(out, "re-solved by the exact solver") {
+			t.Errorf("%s: summary %q", lossName, out)
+		}
+		f, err := os.Open(jl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		rows := 0
+		for sc.Scan() {
+			var r jsonRow
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				t.Fatalf("%s: line %d: %v", lossName, rows+1, err)
+			}
+			rows++
+			if len(r.Generator) != 7 || !(r.LowerBound <= r.Value) || r.CertifiedGap > 0.01 {
+				t.Errorf("%s: row %d: %+v", lossName, rows, r)
+			}
+			if r.Value > 0 && math.Abs(r.CertifiedGap-(r.Value-r.LowerBound)/r.Value) > 1e-12 {
+				t.Errorf("%s: row %d: gap %v inconsistent", lossName, rows, r.CertifiedGap)
+			}
+		}
+		f.Close()
+		if rows != 16 {
+			t.Errorf("%s: %d rows in the .jsonl output, want 16", lossName, rows)
+		}
+		// CSV with the side file.
+		csvOut := filepath.Join(tmp, "out.csv")
+		if code, _, errs := runCLI(t, "approx", "-model", dir, "-input", in, "-output", csvOut, "-certify"); code != 0 {
+			t.Fatalf("%s: approx -certify csv: %s", lossName, errs)
+		}
+		s, err := data.ReadFile(csvOut)
+		if err != nil || s.Rows != 16 || s.Dim != 7 {
+			t.Fatalf("%s: generators: %v %+v", lossName, err, s)
+		}
+		side, err := os.ReadFile(certSideFile(csvOut))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(side)), "\n")
+		if len(lines) != 17 || lines[0] != "value,lower_bound,certified_gap,fallback" {
+			t.Fatalf("%s: side file has %d lines, header %q", lossName, len(lines), lines[0])
+		}
+		for _, l := range lines[1:] {
+			if f := strings.Split(l, ","); len(f) != 4 || (f[3] != "0" && f[3] != "1") {
+				t.Errorf("%s: side line %q", lossName, l)
+			}
+		}
+	}
+	// Bad -max-gap.
+	dir := filepath.Join(t.TempDir(), "run")
+	quickTrain(t, dir)
+	if code, _, _ := runCLI(t, "approx", "-model", dir, "-input", "x.csv", "-output", "o.jsonl", "-max-gap", "2"); code != 2 {
+		t.Errorf("-max-gap 2: exit %d, want 2", code)
+	}
+}
