@@ -65,7 +65,7 @@ func TestRunForCountsSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := runFor(tr, time.Minute)
+	got, _, _, err := runFor(tr, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

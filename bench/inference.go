@@ -72,6 +72,9 @@ func measureInference(s inferSize, total int, d time.Duration, minSolves int) (i
 	if err != nil {
 		return res, err
 	}
+	if err := m.SetThreads(runtime.GOMAXPROCS(0)); err != nil {
+		return res, err
+	}
 	ws := m.NewWorkspace(s.BatchSize)
 	res.Network = timeBatched(total, s.Pool, s.BatchSize, func(lo, n int) {
 		m.Forward(ws, pool.X[lo*L:(lo+n)*L], n)

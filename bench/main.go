@@ -6,12 +6,15 @@
 //
 //	go run ./bench [-sizes notebook,scaled] [-threads 1,2] [-torch=true] [-seconds 3] [-reps 3]
 //
-// Training: for every size and thread count (GOMAXPROCS for Go,
-// torch.set_num_threads for PyTorch) it measures samples per second of
+// Training: for every size and thread count (GOMAXPROCS and
+// nn.MLP.SetThreads for Go, torch.set_num_threads for PyTorch) it measures
+// samples per second of
 //
-//   - matapprox: train.New with the "seed" preset resized, timed over
+//   - matapprox f32 and f64: train.New with the "seed" preset resized and
+//     precision f32 or f64 (the two alternate, rep by rep), timed over
 //     train.Run (gather, forward, probe loss by its quadratic form and
-//     gradient, backward, Adagrad step), float64;
+//     gradient, backward, Adagrad step); with 2 threads the network splits
+//     every batch into two row blocks with a deterministic reduction;
 //   - PyTorch running the notebook's code as written (per-sample Python loop
 //     of Spectral_Loss with torch_row_to_matrix), at the notebook size only;
 //   - PyTorch with the loss vectorised (dense X−A by one gather, a batched
@@ -21,12 +24,16 @@
 //
 // all with Adagrad, by running scripts/bench_torch.py. Each figure is the
 // best of -reps timed segments of -seconds. It reports the achieved GFLOP/s
-// of matapprox against a large internal/gemm product measured in the same
-// run and against the theoretical 16 flops/cycle/core of AVX2 FMA.
+// of each precision against a large internal/gemm product (Sgemm, Dgemm)
+// measured in the same run and against the theoretical 32 (float32) or 16
+// (float64) flops/cycle/core of two 256-bit FMA pipes. The first line names
+// the kernel paths in use (internal/gemm, internal/vmath).
 //
 // Inference: approximations per second through the network (batched
-// forward), the probe loss's projection (optimal.Projection.Apply) and the
-// spectral-norm solver (optimal.SDP.Solve per matrix, one solver per
+// forward, float32 and float64, split over the threads as in training), the
+// same network in PyTorch under torch.no_grad (float32 and float64, the
+// same batches), the probe loss's projection (optimal.Projection.Apply) and
+// the spectral-norm solver (optimal.SDP.Solve per matrix, one solver per
 // thread), for -infer-total matrices (the solver timed for -seconds and
 // extrapolated).
 //
@@ -66,12 +73,13 @@ type options struct {
 	peakN      int
 	ghz        float64
 	cpuProfile string
+	precisions []string  // matapprox precisions measured in training
 	log        io.Writer // progress, may be io.Discard
 }
 
 func main() {
 	var o options
-	var sizesFlag, threadsFlag, inferFlag string
+	var sizesFlag, threadsFlag, inferFlag, precFlag string
 	flag.StringVar(&sizesFlag, "sizes", "notebook,scaled", "training sizes: "+sizeNames())
 	flag.StringVar(&threadsFlag, "threads", "1,2", "thread counts (GOMAXPROCS; torch.set_num_threads)")
 	flag.BoolVar(&o.torch, "torch", true, "also measure PyTorch (skipped with a note if torch cannot be imported)")
@@ -89,13 +97,14 @@ func main() {
 	flag.IntVar(&o.peakN, "peak-n", 1024, "size of the square gemm product that measures the peak")
 	flag.Float64Var(&o.ghz, "ghz", 0, "clock in GHz for the theoretical peak (0: /proc/cpuinfo)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	flag.StringVar(&precFlag, "precisions", "f32,f64", "matapprox training precisions to measure (f32, f64)")
 	flag.Parse()
 	var err error
 	if o.threads, err = parseInts(threadsFlag); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: -threads:", err)
 		os.Exit(2)
 	}
-	o.sizes, o.inferSizes = splitList(sizesFlag), splitList(inferFlag)
+	o.sizes, o.inferSizes, o.precisions = splitList(sizesFlag), splitList(inferFlag), splitList(precFlag)
 	o.log = os.Stderr
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
@@ -152,6 +161,10 @@ type trainRow struct {
 	go32    float64
 	peak    float64 // measured Dgemm GFLOP/s at this thread count
 	peak32  float64 // measured Sgemm GFLOP/s
+	// Fastest single training step, seconds, of matapprox f32 and f64 and
+	// of PyTorch by variant key; 0 when not measured.
+	step32, step64 float64
+	torchStep      map[string]float64
 	// PyTorch samples/s by variant key; 0 when not run.
 	torch map[string]float64
 	blas  string
@@ -168,6 +181,11 @@ var torchVariants = []struct{ key, variant, dtype, title string }{
 func run(o options, w io.Writer) error {
 	if o.seconds <= 0 || o.reps < 1 || o.rounds < 1 {
 		return fmt.Errorf("-seconds must be positive, -reps and -rounds at least 1")
+	}
+	for _, p := range o.precisions {
+		if p != "f32" && p != "f64" {
+			return fmt.Errorf("-precisions: %q: want f32 or f64", p)
+		}
 	}
 	d := time.Duration(o.seconds * float64(time.Second))
 	var trainSizes []size
@@ -214,7 +232,7 @@ func run(o options, w io.Writer) error {
 		var rows []trainRow
 		for _, s := range trainSizes {
 			for _, th := range o.threads {
-				rows = append(rows, trainRow{s: s, threads: th, torch: map[string]float64{}})
+				rows = append(rows, trainRow{s: s, threads: th, torch: map[string]float64{}, torchStep: map[string]float64{}})
 			}
 		}
 		for round := 1; round <= o.rounds; round++ {
@@ -286,6 +304,15 @@ func run(o options, w io.Writer) error {
 	return nil
 }
 
+// precs returns the training precisions to measure: f32 and f64 unless
+// -precisions chose.
+func (o options) precs() []string {
+	if len(o.precisions) == 0 {
+		return []string{"f32", "f64"}
+	}
+	return o.precisions
+}
+
 func orUnknown(s string) string {
 	if s == "" {
 		return "an unknown CPU"
@@ -302,16 +329,18 @@ func measureTrainRow(r *trainRow, o options, torchOn bool, d time.Duration, roun
 	r.peak32 = max(r.peak32, measurePeak32(o.peakN, min(d, 2*time.Second)))
 	for rep := 0; rep < o.reps; rep++ {
 		// f32 and f64 alternate, so that both see the same load.
-		for _, prec := range []string{"f32", "f64"} {
-			v, err := measureTraining(r.s, d, prec)
+		for _, prec := range o.precs() {
+			v, best, err := measureTraining(r.s, d, prec, r.threads)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(o.log, "round %d: matapprox %s %s threads=%d rep %d: %.0f samples/s\n", round, prec, r.s.Name, r.threads, rep+1, v)
+			fmt.Fprintf(o.log, "round %d: matapprox %s %s threads=%d rep %d: %.0f samples/s, fastest step %v\n", round, prec, r.s.Name, r.threads, rep+1, v, best)
 			if prec == "f32" {
 				r.go32 = max(r.go32, v)
+				r.step32 = minPos(r.step32, best.Seconds())
 			} else {
 				r.go64 = max(r.go64, v)
+				r.step64 = minPos(r.step64, best.Seconds())
 			}
 		}
 	}
@@ -328,6 +357,7 @@ func measureTrainRow(r *trainRow, o options, torchOn bool, d time.Duration, roun
 		}
 		fmt.Fprintf(o.log, "round %d: torch %s %s %s threads=%d: %.0f samples/s\n", round, r.s.Name, tv.variant, tv.dtype, r.threads, res.Rates)
 		r.torch[tv.key] = max(r.torch[tv.key], res.SamplesPerS)
+		r.torchStep[tv.key] = minPos(r.torchStep[tv.key], res.BestStepS)
 		r.blas = fmt.Sprintf("torch %s, BLAS %s", res.Torch, strings.Join(res.BLAS, " "))
 	}
 	return nil
@@ -373,6 +403,23 @@ func writeTraining(w io.Writer, rows []trainRow, torchOn bool, ghz float64, peak
 		}
 		fmt.Fprintf(w, "PyTorch: %s.\n\n", rows[len(rows)-1].blas)
 	}
+	fmt.Fprintf(w, "Fastest single training step, µs (gather, forward, loss, backward, optimizer step; the minimum over all timed steps, which other load on the machine can only lengthen):\n\n")
+	shdr, ssep := "| size | threads | matapprox f32 | matapprox f64 |", "|---|---:|---:|---:|"
+	if torchOn {
+		shdr += " PyTorch quadratic f32 | PyTorch quadratic f64 | f32 ÷ quadratic f32 | f64 ÷ quadratic f64 |"
+		ssep += "---:|---:|---:|---:|"
+	}
+	fmt.Fprintln(w, shdr)
+	fmt.Fprintln(w, ssep)
+	for _, r := range rows {
+		line := fmt.Sprintf("| %s | %d | %s | %s |", r.s.Name, r.threads, micro(r.step32), micro(r.step64))
+		if torchOn {
+			t32, t64 := r.torchStep["quad32"], r.torchStep["quad64"]
+			line += fmt.Sprintf(" %s | %s | %s | %s |", micro(t32), micro(t64), ratio(t32, r.step32), ratio(t64, r.step64))
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintf(w, "\n\"a ÷ b\" of steps is b's step time over a's (a speed-up, like the throughput ratios).\n\n")
 	fmt.Fprintf(w, "matapprox efficiency (flops per sample: 2·Σ in·out forward, twice that backward, 2·L² loss):\n\n")
 	fmt.Fprintln(w, "| size | threads | precision | MFLOP/sample | matapprox GFLOP/s | gemm peak GFLOP/s (measured) | % of measured | theoretical GFLOP/s | % of theoretical |")
 	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---:|---:|---:|")
@@ -446,6 +493,25 @@ func ratio(a, b float64) string {
 		return fmt.Sprintf("%.0f×", a/b)
 	}
 	return fmt.Sprintf("%.2f×", a/b)
+}
+
+// minPos returns the smaller positive one of a and b (0 if neither is).
+func minPos(a, b float64) float64 {
+	switch {
+	case a <= 0:
+		return max(b, 0)
+	case b <= 0:
+		return a
+	}
+	return min(a, b)
+}
+
+// micro formats seconds as microseconds, "—" for 0.
+func micro(sec float64) string {
+	if sec <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f", sec*1e6)
 }
 
 func pct(a, b float64) float64 {

@@ -24,6 +24,7 @@ type torchResult struct {
 	Variant      string    `json:"variant"`
 	DType        string    `json:"dtype"`
 	SamplesPerS  float64   `json:"samples_per_s"`
+	BestStepS    float64   `json:"best_step_s"` // fastest training step (training variants)
 	Rates        []float64 `json:"rates"`
 	Torch        string    `json:"torch"`
 	TorchThreads int       `json:"torch_threads"`

@@ -85,6 +85,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"sync"
 
 	"gonum.org/v1/gonum/blas"
 
@@ -110,6 +111,9 @@ type MLP struct {
 	sizes []int
 	off   []int // off[l] is the offset of W_l in Params; b_l follows at off[l]+out·in
 	prec  Precision
+	// threads is the number of row blocks of Forward and Backward
+	// (SetThreads); 0 means 1.
+	threads int
 }
 
 // Precision is the floating-point type of an MLP's arithmetic.
@@ -239,7 +243,7 @@ func (m *MLP) Clone() *MLP {
 	}
 	copy(c.Params, m.Params)
 	copy(c.Grads, m.Grads)
-	c.prec = m.prec
+	c.prec, c.threads = m.prec, m.threads
 	if m.Mean != nil {
 		c.Mean = append([]float64(nil), m.Mean...)
 	}
@@ -346,7 +350,11 @@ type Workspace struct {
 	act      [][]float64 // act[l] = output of layer l, maxBatch×sizes[l+1]
 	d0, d1   []float64   // backward deltas, maxBatch×(widest hidden layer)
 	f32      *workspace32
-	last32   bool // whether the last Forward ran in float32
+	last32   bool      // whether the last Forward ran in float32
+	raw      []float64 // the unstandardised input during Forward
+	cur      []float64 // the input of the pass being split (parallel)
+	parts    []*part   // blocks 1… of a split batch (SetThreads)
+	wg       sync.WaitGroup
 }
 
 // workspace32 holds the float32 copies of one batch's operands.
@@ -445,36 +453,50 @@ func (m *MLP) Forward(ws *Workspace, x []float64, n int) []float64 {
 	if ws.last32 {
 		return m.forward32(ws, x, n)
 	}
+	ws.raw = x
 	if m.Mean != nil {
-		in := ws.in[:n*d]
-		for i := 0; i < n; i++ {
-			src, dst := x[i*d:i*d+d], in[i*d:i*d+d]
+		x = ws.in[:n*d]
+	}
+	ws.x, ws.n = x, n
+	ws.cur = x
+	m.parallel(ws, n, kindForward64)
+	ws.raw, ws.cur = nil, nil
+	out := m.Config.Outputs
+	return ws.act[m.NumLayers()-1][:n*out]
+}
+
+// forward64 computes rows [r0, r1) of the float64 forward pass; with
+// standardisation, x is ws.in, filled here from ws's raw input rows.
+func (m *MLP) forward64(ws *Workspace, x []float64, r0, r1 int) {
+	d := m.Config.Inputs
+	if m.Mean != nil {
+		raw := ws.raw
+		for i := r0; i < r1; i++ {
+			src, dst := raw[i*d:i*d+d], x[i*d:i*d+d]
 			for j, v := range src {
 				dst[j] = (v - m.Mean[j]) / m.Std[j]
 			}
 		}
-		x = in
 	}
-	ws.x, ws.n = x, n
+	rows := r1 - r0
 	L := m.NumLayers()
-	a := x
+	a := x[r0*d : r1*d]
 	for l := 0; l < L; l++ {
 		in, out := m.sizes[l], m.sizes[l+1]
 		w := m.Params[m.off[l] : m.off[l]+out*in]
 		b := m.Params[m.off[l]+out*in : m.off[l]+out*in+out]
-		z := ws.act[l][:n*out]
-		if n > 0 {
+		z := ws.act[l][r0*out : r1*out]
+		if rows > 0 {
 			// z = a·Wᵀ, then z ← f(z + b) in one pass.
-			gemm.Dgemm(blas.NoTrans, blas.Trans, n, out, in, 1, a, in, w, in, 0, z, out)
+			gemm.Dgemm(blas.NoTrans, blas.Trans, rows, out, in, 1, a, in, w, in, 0, z, out)
 		}
 		act := m.Config.Activation
 		if l == L-1 {
 			act = Identity
 		}
-		act.apply(z, b, n)
+		act.apply(z, b, rows)
 		a = z
 	}
-	return a
 }
 
 // Backward adds to Grads the gradient of a scalar E with respect to the
@@ -488,7 +510,6 @@ func (m *MLP) Backward(ws *Workspace, dOut []float64) {
 	if n < 0 {
 		panic("nn: Backward before Forward")
 	}
-	L := m.NumLayers()
 	if len(dOut) < n*m.Config.Outputs {
 		panic(fmt.Sprintf("nn: Backward gradient has %d values, want %d×%d", len(dOut), n, m.Config.Outputs))
 	}
@@ -499,20 +520,37 @@ func (m *MLP) Backward(ws *Workspace, dOut []float64) {
 		m.backward32(ws, dOut, n)
 		return
 	}
-	delta := dOut[:n*m.Config.Outputs]
+	ws.cur = dOut
+	m.parallel(ws, n, kindBackward64)
+	ws.cur = nil
+	m.reduceParts(ws, n)
+}
+
+// backward64 computes the float64 backward pass of rows [r0, r1): it sets
+// (beta = 0) or adds to (beta = 1) g, laid out as Grads, the gradient of
+// those rows.
+func (m *MLP) backward64(ws *Workspace, dOut []float64, r0, r1 int, g []float64, beta float64) {
+	rows := r1 - r0
+	Lo := m.Config.Outputs
+	delta := dOut[r0*Lo : r1*Lo]
 	next, spare := ws.d0, ws.d1
-	for l := L - 1; l >= 0; l-- {
+	for l := m.NumLayers() - 1; l >= 0; l-- {
 		in, out := m.sizes[l], m.sizes[l+1]
-		aPrev := ws.x
+		var aPrev []float64
 		if l > 0 {
-			aPrev = ws.act[l-1][:n*in]
+			aPrev = ws.act[l-1][r0*in : r1*in]
+		} else {
+			aPrev = ws.x[r0*in : r1*in]
 		}
 		wOff := m.off[l]
-		gw := m.Grads[wOff : wOff+out*in]
-		gb := m.Grads[wOff+out*in : wOff+out*in+out]
+		gw := g[wOff : wOff+out*in]
+		gb := g[wOff+out*in : wOff+out*in+out]
+		if beta == 0 {
+			clear(gb)
+		}
 		// ∂E/∂W += δᵀ·a_prev.
-		gemm.Dgemm(blas.Trans, blas.NoTrans, out, in, n, 1, delta, out, aPrev, in, 1, gw, in)
-		for i := 0; i < n; i++ {
+		gemm.Dgemm(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, out, aPrev, in, beta, gw, in)
+		for i := 0; i < rows; i++ {
 			for j, v := range delta[i*out : i*out+out] {
 				gb[j] += v
 			}
@@ -522,8 +560,8 @@ func (m *MLP) Backward(ws *Workspace, dOut []float64) {
 		}
 		// δ_prev = (δ·W) ⊙ f'(a_prev).
 		w := m.Params[wOff : wOff+out*in]
-		dp := next[:n*in]
-		gemm.Dgemm(blas.NoTrans, blas.NoTrans, n, in, out, 1, delta, out, w, in, 0, dp, in)
+		dp := next[r0*in : r1*in]
+		gemm.Dgemm(blas.NoTrans, blas.NoTrans, rows, in, out, 1, delta, out, w, in, 0, dp, in)
 		m.Config.Activation.backward(dp, aPrev)
 		delta = dp
 		next, spare = spare, next
@@ -543,63 +581,84 @@ func (m *MLP) Predict(x []float64, n int) []float64 {
 // forward32 is Forward in float32; x has been checked.
 func (m *MLP) forward32(ws *Workspace, x []float64, n int) []float64 {
 	w := ws.ensure32(m)
-	d := m.Config.Inputs
 	vmath.ToFloat32(w.params, m.Params)
-	in := w.in[:n*d]
+	ws.x, ws.n, ws.cur = nil, n, x
+	m.parallel(ws, n, kindForward32)
+	ws.cur = nil
+	out := m.Config.Outputs
+	return w.out[:n*out]
+}
+
+// forward32Rows computes rows [r0, r1) of the float32 forward pass from
+// the float64 input x.
+func (m *MLP) forward32Rows(ws *Workspace, x []float64, r0, r1 int) {
+	w := ws.f32
+	d := m.Config.Inputs
+	in := w.in[r0*d : r1*d]
 	if m.Mean != nil {
-		for i := 0; i < n; i++ {
-			src, dst := x[i*d:i*d+d], in[i*d:i*d+d]
+		for i := r0; i < r1; i++ {
+			src, dst := x[i*d:i*d+d], w.in[i*d:i*d+d]
 			for j, v := range src {
 				dst[j] = float32((v - m.Mean[j]) / m.Std[j])
 			}
 		}
 	} else {
-		vmath.ToFloat32(in, x)
+		vmath.ToFloat32(in, x[r0*d:r1*d])
 	}
-	ws.x, ws.n = nil, n
+	rows := r1 - r0
 	L := m.NumLayers()
 	a := in
 	for l := 0; l < L; l++ {
 		in, out := m.sizes[l], m.sizes[l+1]
 		wt := w.params[m.off[l] : m.off[l]+out*in]
 		b := w.params[m.off[l]+out*in : m.off[l]+out*in+out]
-		z := w.act[l][:n*out]
-		if n > 0 {
-			gemm.Sgemm(blas.NoTrans, blas.Trans, n, out, in, 1, a, in, wt, in, 0, z, out)
+		z := w.act[l][r0*out : r1*out]
+		if rows > 0 {
+			gemm.Sgemm(blas.NoTrans, blas.Trans, rows, out, in, 1, a, in, wt, in, 0, z, out)
 		}
 		act := m.Config.Activation
 		if l == L-1 {
 			act = Identity
 		}
-		act.apply32(z, b, n)
+		act.apply32(z, b, rows)
 		a = z
 	}
-	y := w.out[:len(a)]
-	vmath.ToFloat64(y, a)
-	return y
+	Lo := m.Config.Outputs
+	vmath.ToFloat64(w.out[r0*Lo:r1*Lo], a)
 }
 
 // backward32 is Backward in float32 for a Forward in float32 of n > 0 rows.
 func (m *MLP) backward32(ws *Workspace, dOut []float64, n int) {
+	ws.cur = dOut
+	m.parallel(ws, n, kindBackward32)
+	ws.cur = nil
+	m.reduceParts(ws, n)
+}
+
+// backward32Rows computes the float32 backward pass of rows [r0, r1) and
+// adds their gradient to g (laid out as Grads), using g32 for the float32
+// weight gradients.
+func (m *MLP) backward32Rows(ws *Workspace, dOut []float64, r0, r1 int, g []float64, g32 []float32) {
 	w := ws.f32
+	rows := r1 - r0
 	Lo := m.Config.Outputs
-	delta := w.dout[:n*Lo]
-	vmath.ToFloat32(delta, dOut[:n*Lo])
+	delta := w.dout[r0*Lo : r1*Lo]
+	vmath.ToFloat32(delta, dOut[r0*Lo:r1*Lo])
 	next, spare := w.d0, w.d1
 	for l := m.NumLayers() - 1; l >= 0; l-- {
 		in, out := m.sizes[l], m.sizes[l+1]
 		var aPrev []float32
 		if l > 0 {
-			aPrev = w.act[l-1][:n*in]
+			aPrev = w.act[l-1][r0*in : r1*in]
 		} else {
-			aPrev = w.in[:n*in]
+			aPrev = w.in[r0*in : r1*in]
 		}
 		wOff := m.off[l]
-		gw := w.grads[wOff : wOff+out*in]
-		gemm.Sgemm(blas.Trans, blas.NoTrans, out, in, n, 1, delta, out, aPrev, in, 0, gw, in)
-		vmath.AddFloat32(m.Grads[wOff:wOff+out*in], gw)
-		gb := m.Grads[wOff+out*in : wOff+out*in+out]
-		for i := 0; i < n; i++ {
+		gw := g32[wOff : wOff+out*in]
+		gemm.Sgemm(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, out, aPrev, in, 0, gw, in)
+		vmath.AddFloat32(g[wOff:wOff+out*in], gw)
+		gb := g[wOff+out*in : wOff+out*in+out]
+		for i := 0; i < rows; i++ {
 			for j, v := range delta[i*out : i*out+out] {
 				gb[j] += float64(v)
 			}
@@ -607,10 +666,152 @@ func (m *MLP) backward32(ws *Workspace, dOut []float64, n int) {
 		if l == 0 {
 			break
 		}
-		dp := next[:n*in]
-		gemm.Sgemm(blas.NoTrans, blas.NoTrans, n, in, out, 1, delta, out, w.params[wOff:wOff+out*in], in, 0, dp, in)
+		dp := next[r0*in : r1*in]
+		gemm.Sgemm(blas.NoTrans, blas.NoTrans, rows, in, out, 1, delta, out, w.params[wOff:wOff+out*in], in, 0, dp, in)
 		m.Config.Activation.backward32(dp, aPrev)
 		delta = dp
 		next, spare = spare, next
+	}
+}
+
+// maxThreads bounds SetThreads.
+const maxThreads = 64
+
+// SetThreads sets how many goroutines Forward and Backward split a batch
+// over: the rows are cut into t contiguous blocks, block 0 computed by the
+// caller and the others by a persistent pool. Forward's outputs do not
+// depend on t; Backward sums the blocks' gradients in block order, so its
+// result is bit-identical for a fixed t (and in general differs in the last
+// bits between values of t). With t > 1 a Workspace allocates its per-block
+// gradient buffers on its first Backward. The default is 1. It returns an
+// error wrapping ErrConfig unless 1 <= t <= 64, and must not be called
+// concurrently with Forward or Backward.
+func (m *MLP) SetThreads(t int) error {
+	if t < 1 || t > maxThreads {
+		return fmt.Errorf("threads = %d: want 1 to %d: %w", t, maxThreads, ErrConfig)
+	}
+	m.threads = t
+	return nil
+}
+
+// Threads returns the number of blocks Forward and Backward split a batch
+// into (SetThreads).
+func (m *MLP) Threads() int { return max(m.threads, 1) }
+
+// part holds what block p > 0 of a split batch needs of its own.
+type part struct {
+	grads   []float64 // gradient of the block, laid out as Grads
+	grads32 []float32 // float32 weight gradients of the block
+	task    partTask
+}
+
+// partTask is one block handed to the pool.
+type partTask struct {
+	m      *MLP
+	ws     *Workspace
+	kind   int
+	p      int
+	r0, r1 int
+}
+
+// The passes parallel runs.
+const (
+	kindForward64 = iota
+	kindBackward64
+	kindForward32
+	kindBackward32
+)
+
+// runPart computes block p, rows [r0, r1), of pass kind; ws.cur holds the
+// pass's input (x for Forward, dOut for Backward).
+func (m *MLP) runPart(ws *Workspace, kind, p, r0, r1 int) {
+	switch kind {
+	case kindForward64:
+		m.forward64(ws, ws.cur, r0, r1)
+	case kindBackward64:
+		g, beta := m.Grads, 1.0
+		if p > 0 {
+			g, beta = ws.parts[p-1].grads, 0
+		}
+		m.backward64(ws, ws.cur, r0, r1, g, beta)
+	case kindForward32:
+		m.forward32Rows(ws, ws.cur, r0, r1)
+	case kindBackward32:
+		g, g32 := m.Grads, ws.f32.grads
+		if p > 0 {
+			pt := ws.parts[p-1]
+			g, g32 = pt.grads, pt.grads32
+			clear(g)
+		}
+		m.backward32Rows(ws, ws.cur, r0, r1, g, g32)
+	}
+}
+
+// partPool is the persistent set of goroutines computing blocks.
+var partPool struct {
+	mu      sync.Mutex
+	started int
+	ch      chan *partTask
+}
+
+func ensurePartHelpers(n int) {
+	partPool.mu.Lock()
+	defer partPool.mu.Unlock()
+	if partPool.ch == nil {
+		partPool.ch = make(chan *partTask, maxThreads)
+	}
+	for partPool.started < n {
+		go func() {
+			for t := range partPool.ch {
+				t.m.runPart(t.ws, t.kind, t.p, t.r0, t.r1)
+				t.ws.wg.Done()
+			}
+		}()
+		partPool.started++
+	}
+}
+
+// parallel runs pass kind on the Threads() contiguous row blocks of an
+// n-row batch, block 0 on the calling goroutine, and waits for all.
+func (m *MLP) parallel(ws *Workspace, n int, kind int) {
+	t := min(m.Threads(), max(n, 1))
+	if t == 1 {
+		m.runPart(ws, kind, 0, 0, n)
+		return
+	}
+	if len(ws.parts) < t-1 {
+		for len(ws.parts) < t-1 {
+			ws.parts = append(ws.parts, &part{})
+		}
+	}
+	for _, pt := range ws.parts[:t-1] {
+		if len(pt.grads) != len(m.Params) {
+			pt.grads = make([]float64, len(m.Params))
+			pt.grads32 = make([]float32, len(m.Params))
+		}
+	}
+	ensurePartHelpers(t - 1)
+	for p := 1; p < t; p++ {
+		tk := &ws.parts[p-1].task
+		*tk = partTask{m: m, ws: ws, kind: kind, p: p, r0: p * n / t, r1: (p + 1) * n / t}
+		ws.wg.Add(1)
+		partPool.ch <- tk
+	}
+	m.runPart(ws, kind, 0, 0, n/t)
+	ws.wg.Wait()
+	for _, pt := range ws.parts[:t-1] {
+		pt.task = partTask{}
+	}
+}
+
+// reduceParts adds the gradients of blocks 1… of the last split Backward
+// to Grads, in block order.
+func (m *MLP) reduceParts(ws *Workspace, n int) {
+	t := min(m.Threads(), max(n, 1))
+	for p := 1; p < t; p++ {
+		g := ws.parts[p-1].grads
+		for i, v := range g {
+			m.Grads[i] += v
+		}
 	}
 }

@@ -124,3 +124,75 @@ func TestPrecisionNames(t *testing.T) {
 		t.Errorf("Clone does not keep the precision")
 	}
 }
+
+// TestThreadsSplit checks the batch split of SetThreads in both precisions:
+// outputs bit-identical to one thread, gradients equal to one thread's to
+// rounding and bit-identical between runs with the same thread count, no
+// allocation after the first call, odd batch sizes (including fewer rows
+// than threads).
+func TestThreadsSplit(t *testing.T) {
+	cfg := Config{Inputs: 11, Hidden: []int{37, 20}, Outputs: 7, Activation: Tanh}
+	for _, prec := range []Precision{Float64, Float32} {
+		for _, std := range []bool{false, true} {
+			for _, n := range []int{1, 2, 3, 57, 100} {
+				rng := rand.New(rand.NewPCG(uint64(n), 3))
+				m, err := New(cfg, rng)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m.SetPrecision(prec)
+				x := randBatch(rng, n, cfg.Inputs, 3)
+				if std {
+					m.Standardize(x, n)
+				}
+				dOut := randBatch(rng, n, cfg.Outputs, 1)
+				ws := m.NewWorkspace(n)
+				run := func(threads int) (y, g []float64) {
+					if err := m.SetThreads(threads); err != nil {
+						t.Fatal(err)
+					}
+					m.ZeroGrad()
+					y = append([]float64(nil), m.Forward(ws, x, n)...)
+					m.Backward(ws, dOut)
+					return y, append([]float64(nil), m.Grads...)
+				}
+				y1, g1 := run(1)
+				for _, th := range []int{2, 3} {
+					y, g := run(th)
+					_, again := run(th)
+					for i := range y1 {
+						if y[i] != y1[i] {
+							t.Fatalf("%v std=%v n=%d threads=%d: output %d = %v, one thread %v", prec, std, n, th, i, y[i], y1[i])
+						}
+					}
+					scale := 0.0
+					for _, v := range g1 {
+						scale = max(scale, math.Abs(v))
+					}
+					for i := range g1 {
+						if math.Abs(g[i]-g1[i]) > 1e-5*scale {
+							t.Fatalf("%v std=%v n=%d threads=%d: gradient %d = %v, one thread %v", prec, std, n, th, i, g[i], g1[i])
+						}
+						if math.Float64bits(again[i]) != math.Float64bits(g[i]) {
+							t.Fatalf("%v n=%d threads=%d: gradient %d differs between runs", prec, n, th, i)
+						}
+					}
+					if !raceEnabled {
+						if a := testing.AllocsPerRun(5, func() {
+							m.Forward(ws, x, n)
+							m.Backward(ws, dOut)
+						}); a != 0 {
+							t.Errorf("%v n=%d threads=%d: %v allocations", prec, n, th, a)
+						}
+					}
+				}
+			}
+		}
+	}
+	m, _ := New(cfg, rand.New(rand.NewPCG(1, 1)))
+	for _, bad := range []int{0, -1, 65} {
+		if err := m.SetThreads(bad); !errors.Is(err, ErrConfig) {
+			t.Errorf("SetThreads(%d) = %v", bad, err)
+		}
+	}
+}

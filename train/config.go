@@ -237,6 +237,9 @@ type Origin struct {
 	Flag bool
 }
 
+// Error formats the error as "FILE:LINE: key: value: reason; want …" for a
+// file, "-key value: …" for a flag and "key: value: …" otherwise, with
+// "(did you mean …?)" when there is a suggestion.
 func (e *ConfigError) Error() string {
 	var b strings.Builder
 	value := e.Value
@@ -521,7 +524,10 @@ func (c *Config) Validate() error {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// presets are the named configurations; see Preset.
+// presets are the named configurations; see Preset. All but seed train
+// in float32 (docs/BENCHMARKS.md, "Precision of the presets": the same gap
+// to the digits reported, faster training); seed stays float64, the
+// notebook's reference run.
 var presets = map[string]Config{
 	// seed is the notebook exactly: 11×11, half-bandwidth 5 → 3, 100
 	// all-positive probes, 3000 training rows with entries uniform in
@@ -554,7 +560,7 @@ var presets = map[string]Config{
 		Data: "notebook", TrainSize: 20000, ValSize: 1000,
 		Hidden: []int{}, Activation: "tanh", Architecture: "sphere", SphereFraction: 0.5,
 		Optimizer: "adam", LR: 3e-3, Schedule: "cosine", MinLR: 1e-5,
-		Epochs: 30, BatchSize: 100, Seed: 1,
+		Epochs: 30, BatchSize: 100, Seed: 1, Precision: "f32",
 	},
 	// spectral learns the operator-norm optimum at the notebook's size
 	// with the sphere architecture, symmetrised over sign, reversal and
@@ -567,7 +573,7 @@ var presets = map[string]Config{
 		Data: "notebook", TrainSize: 20000, ValSize: 1000,
 		Hidden: []int{64, 64}, Activation: "tanh", Architecture: "sphere", SphereFraction: 0.25,
 		Optimizer: "adam", LR: 5e-3, Schedule: "cosine", MinLR: 1e-5,
-		Epochs: 40, BatchSize: 100, Seed: 1,
+		Epochs: 40, BatchSize: 100, Seed: 1, Precision: "f32",
 	},
 	// spectral-32 is the same at N = 32, half-bandwidth 15 → 7, sized for
 	// a short run: the sphere architecture (f 16→128→128→15, symmetrised
@@ -591,7 +597,7 @@ var presets = map[string]Config{
 		Data: "notebook", TrainSize: 20000, ValSize: 1000,
 		Hidden: []int{512, 512}, Activation: "tanh", Standardize: true,
 		Optimizer: "adam", LR: 1e-3, Schedule: "cosine", MinLR: 1e-5,
-		Epochs: 10, BatchSize: 256, Seed: 1,
+		Epochs: 10, BatchSize: 256, Seed: 1, Precision: "f32",
 	},
 }
 
@@ -606,6 +612,7 @@ func Preset(name string) (Config, error) {
 			Want: "one of " + choice.List(names), Suggestion: choice.Closest(name, names)}
 	}
 	c.Hidden = append([]int(nil), c.Hidden...)
+	c.ValFraction = DefaultValFraction
 	return c, nil
 }
 

@@ -149,11 +149,21 @@ func ReadConfigFile(path string) ([]byte, error) { return readBounded(path, MaxC
 
 // LoadConfig reads a YAML configuration file onto base.
 func LoadConfig(path string, base Config) (Config, error) {
+	b := NewBuilder(base)
+	if err := b.ReadFile(path); err != nil {
+		return Config{}, err
+	}
+	return b.Current(), nil
+}
+
+// ReadFile reads the YAML file path (at most MaxConfigSize bytes) with
+// ReadYAML.
+func (b *Builder) ReadFile(path string) error {
 	src, err := readBounded(path, MaxConfigSize)
 	if err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
+		return fmt.Errorf("config: %w", err)
 	}
-	return ParseConfig(src, path, base)
+	return b.ReadYAML(src, path)
 }
 
 // MarshalConfig returns c as YAML, one `key: value` line per key in

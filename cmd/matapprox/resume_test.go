@@ -76,16 +76,16 @@ func TestResumeCommandRepeatsRunFlags(t *testing.T) {
 	}
 	dir := filepath.Join(tmp, "run dir")
 	interruptAfter(t, 6) // 3 batches an epoch: in the second epoch
-	code, _, errs := runCLI(t, append(args, "-out", dir, "-tensorboard")...)
+	code, _, errs := runCLI(t, append(args, "-out", dir, "-tensorboard", "-max-memory", "2GiB")...)
 	if code != 130 {
 		t.Fatalf("interrupted run: exit %d, %s", code, errs)
 	}
-	want := "matapprox train -resume '" + dir + "' -tensorboard -no-report\n"
+	want := "matapprox train -resume '" + dir + "' -tensorboard -no-report -max-memory 2147483648B\n"
 	i := strings.Index(errs, "matapprox train -resume")
 	if i < 0 || !strings.HasPrefix(errs[i:], want) {
 		t.Fatalf("resume hint %q, want %q", errs, want)
 	}
-	if code, _, errs := runCLI(t, "train", "-resume", dir, "-tensorboard", "-no-report"); code != 0 {
+	if code, _, errs := runCLI(t, "train", "-resume", dir, "-tensorboard", "-no-report", "-max-memory", "2147483648B"); code != 0 {
 		t.Fatalf("resume: %s", errs)
 	}
 	if !bytes.Equal(mustRead(t, filepath.Join(ref, nn.WeightsFile)), mustRead(t, filepath.Join(dir, nn.WeightsFile))) {

@@ -32,14 +32,14 @@ func minTime(f func(), calls, rounds int) time.Duration {
 func TestTune(t *testing.T) {
 	exp := os.Getenv("MATAPPROX_GEMM_TUNE")
 	if exp == "" {
-		t.Skip("set MATAPPROX_GEMM_TUNE=gonum|directB|packA|parallel to run")
+		t.Skip("set MATAPPROX_GEMM_TUNE=gonum|directB|packA|parallel|paths|paths32 to run")
 	}
 	type variant struct {
 		name string
 		set  func()
 	}
 	var variants []variant
-	useGonum := false
+	useGonum, single := false, false
 	switch exp {
 	case "gonum":
 		variants = []variant{
@@ -63,6 +63,13 @@ func TestTune(t *testing.T) {
 		}
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 		defer func(w int) { minPartWork = w }(minPartWork)
+	case "paths", "paths32":
+		// Kernel families; paths32 times Sgemm on the float32 rounding.
+		single = exp == "paths32"
+		for p := AVX2; p <= BestPath(); p++ {
+			variants = append(variants, variant{p.String(), func() { SetPath(p) }})
+		}
+		defer SetPath(SetPath(BestPath()))
 	default:
 		t.Fatalf("unknown experiment %q", exp)
 	}
@@ -84,7 +91,12 @@ func TestTune(t *testing.T) {
 	for _, s := range shapes {
 		rng := rand.New(rand.NewPCG(1, 1))
 		p := newProblem(rng, s.tA, s.tB, s.m, s.n, s.k, 0, 1, s.beta)
+		a32, b32, c32 := to32(p.a), to32(p.b), to32(p.c)
 		f := func() {
+			if single {
+				Sgemm(p.tA, p.tB, p.m, p.n, p.k, 1, a32, p.lda, b32, p.ldb, float32(p.beta), c32, p.ldc)
+				return
+			}
 			if useGonum {
 				gonum.Implementation{}.Dgemm(p.tA, p.tB, p.m, p.n, p.k, 1, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc)
 				return
