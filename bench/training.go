@@ -35,7 +35,7 @@ func measureTraining(s size, d time.Duration, precision string, threads int) (ra
 	if err != nil {
 		return 0, 0, fmt.Errorf("size %s: %w", s.Name, err)
 	}
-	if err := t.Model.SetThreads(threads); err != nil {
+	if err := t.Model.Net.SetThreads(threads); err != nil {
 		return 0, 0, err
 	}
 	if _, _, _, err := runFor(t, min(d/4, time.Second)); err != nil {

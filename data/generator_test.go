@@ -133,3 +133,68 @@ func TestSymmetric(t *testing.T) {
 	}()
 	Symmetric{Gaussian{}}.Fill(make([]float64, 4), rand.New(rand.NewPCG(1, 1)))
 }
+
+func TestFamiliesAndCoverSphere(t *testing.T) {
+	in, out := structure.Band{N: 11, K: 5}, structure.Band{N: 11, K: 3}
+	base, _ := GeneratorByName("notebook", in)
+	fams, err := Families(base, in, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range fams {
+		if seen[f.Name()] || f.Describe() == "" {
+			t.Fatalf("family %q repeated or undescribed", f.Name())
+		}
+		seen[f.Name()] = true
+		s := f.Generate(in, 50, rand.New(rand.NewPCG(1, 2)))
+		if err := s.Validate(in); err != nil {
+			t.Fatalf("%s: %v", f.Name(), err)
+		}
+		zeroOut := true
+		for i := 0; i < s.Rows; i++ {
+			r := s.X[i*11 : (i+1)*11]
+			if r[0] != 0 || r[1] != 0 || r[9] != 0 || r[10] != 0 {
+				zeroOut = false
+			}
+		}
+		if zeroOut != f.InBand() {
+			t.Errorf("%s: InBand %v but rows in band: %v", f.Name(), f.InBand(), zeroOut)
+		}
+	}
+	for _, want := range []string{"in-distribution", "scale-1e-3", "scale-1e3", "negated", "reversed", "gaussian", "in-band"} {
+		if !seen[want] {
+			t.Errorf("no family %q in %s", want, FamilyNames(fams))
+		}
+	}
+	// CoverSphere keeps the in-band entries and the out-of-band norm, and
+	// gives some rows negative out-of-band entries (notebook rows have none).
+	s := Generate(base, in, 400, rand.New(rand.NewPCG(3, 4)))
+	c := CoverSphere(s, in, out, 0.5, rand.New(rand.NewPCG(5, 6)))
+	neg, changed := 0, 0
+	for i := 0; i < s.Rows; i++ {
+		a, b := s.X[i*11:(i+1)*11], c.X[i*11:(i+1)*11]
+		var na, nb float64
+		for j := range a {
+			if j >= 2 && j <= 8 {
+				if a[j] != b[j] {
+					t.Fatalf("row %d: in-band entry %d changed", i, j)
+				}
+				continue
+			}
+			na, nb = math.Hypot(na, a[j]), math.Hypot(nb, b[j])
+			if b[j] < 0 {
+				neg++
+			}
+			if a[j] != b[j] {
+				changed++
+			}
+		}
+		if math.Abs(na-nb) > 1e-12*na {
+			t.Fatalf("row %d: out-of-band norm %v became %v", i, na, nb)
+		}
+	}
+	if neg == 0 || changed == 0 {
+		t.Errorf("CoverSphere changed %d entries, %d negative", changed, neg)
+	}
+}

@@ -45,8 +45,18 @@
 // net.2.weight, …, so a file written by Save loads into the notebook's class
 // with load_state_dict(strict=True), and a PyTorch state_dict saved as
 // safetensors loads with Load or FromTensors (which infers the architecture
-// from the shapes). Save writes a directory with model.safetensors and
-// config.json (architecture, standardisation, Meta).
+// from the shapes). Save writes a directory with model.safetensors, which
+// holds the whole model (ModelInfo, under the metadata key "matapprox":
+// architecture, activation, symmetry, bands, standardisation), and
+// config.json, a readable copy; a bare model.safetensors gives exactly the
+// run's outputs, and scripts/matapprox_torch.py loads it into PyTorch.
+//
+// # Approximators
+//
+// An Approximator wraps an MLP as a map from input to output generators:
+// KindMLP applies it to the whole input (the notebook's model), KindSphere
+// makes the approximation exact by construction on the in-band part, in
+// scale, sign and symmetry (see Approximator for the mathematics).
 //
 // # Precision
 //

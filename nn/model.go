@@ -69,6 +69,9 @@ type configJSON struct {
 	Mean    []float64 `json:"mean,omitempty"`
 	Std     []float64 `json:"std,omitempty"`
 	Meta
+	// Kind and Symmetry (version 2) repeat the model file's description.
+	Kind     Kind   `json:"kind,omitempty"`
+	Symmetry string `json:"symmetry,omitempty"`
 }
 
 // tensorName returns PyTorch's name for layer l's weight or bias in the
@@ -203,25 +206,72 @@ func product(shape []int) int {
 	return n
 }
 
-// Save writes the model into directory dir (created if needed) as
-// model.safetensors (F64 tensors named as in Tensors, metadata "format":"pt"
-// and the activation) and config.json (the Config, the standardisation and
-// m.Meta), each atomically.
-func (m *MLP) Save(dir string) error {
-	if err := m.Check(); err != nil {
+// MetadataKey is the safetensors metadata key under which Save records the
+// whole model description (see ModelInfo): architecture, activation,
+// symmetry, bands and standardisation, so that model.safetensors alone
+// determines the outputs.
+const MetadataKey = "matapprox"
+
+// ModelVersion is the version of the ModelInfo format Save writes.
+const ModelVersion = 2
+
+// ModelInfo is the JSON object stored under MetadataKey in the metadata of
+// every model.safetensors that Save writes. The tensors are the network's
+// parameters named as in MLP.Tensors.
+type ModelInfo struct {
+	Version    int             `json:"version"`
+	Kind       Kind            `json:"kind"`
+	Activation string          `json:"activation"`
+	Symmetry   string          `json:"symmetry"`
+	Hidden     []int           `json:"hidden"`
+	In         *structure.Band `json:"in_band,omitempty"`
+	Out        *structure.Band `json:"out_band,omitempty"`
+	// Mean and Std standardise the network input (KindMLP only).
+	Mean  []float64         `json:"mean,omitempty"`
+	Std   []float64         `json:"std,omitempty"`
+	Extra map[string]string `json:"extra,omitempty"`
+}
+
+// Info returns the description Save records.
+func (a *Approximator) Info() ModelInfo {
+	return ModelInfo{
+		Version: ModelVersion, Kind: a.Kind, Activation: a.Net.Config.Activation.String(),
+		Symmetry: a.Symmetry.String(), Hidden: append([]int{}, a.Net.Config.Hidden...),
+		In: a.Meta.In, Out: a.Meta.Out, Mean: a.Net.Mean, Std: a.Net.Std, Extra: a.Meta.Extra,
+	}
+}
+
+// Metadata returns the safetensors metadata Save writes: "format": "pt"
+// (PyTorch's), "activation", and the ModelInfo as JSON under MetadataKey.
+func (a *Approximator) Metadata() (map[string]string, error) {
+	b, err := json.Marshal(a.Info())
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"format": "pt", "activation": a.Net.Config.Activation.String(), MetadataKey: string(b)}, nil
+}
+
+// Save writes the model into directory dir (created if needed): the
+// whole model in model.safetensors (F64 tensors named as in MLP.Tensors,
+// ModelInfo under MetadataKey in the metadata), and config.json, a readable
+// copy of the same description, each atomically. The file alone determines
+// the outputs; config.json is informational.
+func (a *Approximator) Save(dir string) error {
+	if err := a.Check(); err != nil {
 		return fmt.Errorf("save model: %w", err)
 	}
-	if err := m.Meta.check(m.Config); err != nil {
+	meta, err := a.Metadata()
+	if err != nil {
 		return fmt.Errorf("save model: %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save model: %w", err)
 	}
-	meta := map[string]string{"format": "pt", "activation": m.Config.Activation.String()}
-	if err := safetensors.WriteFile(filepath.Join(dir, WeightsFile), m.Tensors(), meta); err != nil {
+	if err := safetensors.WriteFile(filepath.Join(dir, WeightsFile), a.Net.Tensors(), meta); err != nil {
 		return fmt.Errorf("save model: %w", err)
 	}
-	cj := configJSON{Format: configFormat, Version: 1, Config: m.Config, Mean: m.Mean, Std: m.Std, Meta: m.Meta}
+	cj := configJSON{Format: configFormat, Version: ModelVersion, Config: a.Net.Config, Mean: a.Net.Mean, Std: a.Net.Std, Meta: a.Meta,
+		Kind: a.Kind, Symmetry: a.Symmetry.String()}
 	b, err := json.MarshalIndent(cj, "", "  ")
 	if err != nil {
 		return fmt.Errorf("save model: %w", err)
@@ -232,12 +282,43 @@ func (m *MLP) Save(dir string) error {
 	return nil
 }
 
-// Load reads a model. path is either a directory written by Save (or any
-// directory holding model.safetensors and, optionally, config.json) or a
-// bare .safetensors file. Without config.json the architecture is inferred
-// from the tensor shapes and the activation is taken from the safetensors
-// metadata key "activation", defaulting to tanh (the notebook's).
+// Save writes the network as a KindMLP approximator (see Approximator.Save).
+func (m *MLP) Save(dir string) error {
+	if err := m.Meta.check(m.Config); err != nil {
+		return fmt.Errorf("save model: %w", err)
+	}
+	return FromMLP(m).Save(dir)
+}
+
+// Load reads a plain network (KindMLP) as LoadApproximator does; a model of
+// another architecture is refused with an error that says so.
 func Load(path string) (*MLP, error) {
+	a, err := LoadApproximator(path)
+	if err != nil {
+		return nil, err
+	}
+	if a.Kind != KindMLP {
+		return nil, fmt.Errorf("load model: %s holds a %s approximator, not a plain network; use nn.LoadApproximator: %w", path, a.Kind, ErrConfig)
+	}
+	a.Net.Meta = a.Meta
+	return a.Net, nil
+}
+
+// LoadApproximator reads a model. path is a directory holding
+// model.safetensors (and, optionally, config.json) or a .safetensors file.
+//
+//   - A file whose metadata has MetadataKey (everything Save writes) is read
+//     from that description alone; a description lacking what its
+//     architecture needs (bands for sphere, a known kind, activation or
+//     symmetry, tensors matching the shapes) is refused, never completed by
+//     guesses.
+//   - A file without it and without an "activation" key is a PyTorch
+//     state_dict of the notebook's NeuralNetwork (net.0.weight, …): a tanh
+//     network without standardisation, the notebook's model exactly.
+//   - A file from matapprox before ModelVersion 2 (an "activation" key but
+//     no MetadataKey) kept its standardisation in config.json: it is read
+//     with the config.json beside it and refused without one.
+func LoadApproximator(path string) (*Approximator, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
@@ -249,16 +330,29 @@ func Load(path string) (*MLP, error) {
 	} else if filepath.Base(path) == ConfigFile {
 		weights = filepath.Join(filepath.Dir(path), WeightsFile)
 		cfgPath = path
+	} else {
+		cfgPath = filepath.Join(filepath.Dir(path), ConfigFile)
+		if filepath.Base(path) != WeightsFile {
+			cfgPath = ""
+		}
 	}
 	ts, meta, err := safetensors.ReadFile(weights)
 	if err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
 	}
+	if info, ok := meta[MetadataKey]; ok {
+		a, err := FromFile(ts, info)
+		if err != nil {
+			return nil, fmt.Errorf("load model: %s: %w", weights, err)
+		}
+		return a, nil
+	}
+	actName, written := meta["activation"]
 	var cj *configJSON
 	if cfgPath != "" {
 		b, err := os.ReadFile(cfgPath)
 		switch {
-		case errors.Is(err, fs.ErrNotExist) && st.IsDir():
+		case errors.Is(err, fs.ErrNotExist):
 		case err != nil:
 			return nil, fmt.Errorf("load model: %w", err)
 		default:
@@ -274,11 +368,14 @@ func Load(path string) (*MLP, error) {
 			}
 		}
 	}
+	if written && cj == nil {
+		return nil, fmt.Errorf("load model: %s was written by an older matapprox, which kept the input standardisation in config.json, and no config.json is beside it: load its run directory, or save it again with this version so the file holds the whole model: %w", weights, ErrConfig)
+	}
 	act := Tanh
 	if cj != nil {
 		act = cj.Config.Activation
-	} else if name, ok := meta["activation"]; ok {
-		if act, err = ParseActivation(name); err != nil {
+	} else if written {
+		if act, err = ParseActivation(actName); err != nil {
 			return nil, fmt.Errorf("load model: %s: metadata: %w", weights, err)
 		}
 	}
@@ -298,5 +395,54 @@ func Load(path string) (*MLP, error) {
 			return nil, fmt.Errorf("load model: %s: %w", cfgPath, err)
 		}
 	}
-	return m, nil
+	return FromMLP(m), nil
+}
+
+// FromFile builds an approximator from the tensors and the MetadataKey
+// value of a model file. Every field the architecture needs must be present:
+// errors wrap ErrConfig or ErrTensor and name what is missing.
+func FromFile(ts []safetensors.Tensor, info string) (*Approximator, error) {
+	var mi ModelInfo
+	dec := json.NewDecoder(strings.NewReader(info))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&mi); err != nil {
+		return nil, fmt.Errorf("metadata %q: %v: %w", MetadataKey, err, ErrConfig)
+	}
+	if mi.Version < 2 || mi.Version > ModelVersion {
+		return nil, fmt.Errorf("metadata %q: version %d, this matapprox reads version 2 to %d: %w", MetadataKey, mi.Version, ModelVersion, ErrConfig)
+	}
+	kind, err := ParseKind(string(mi.Kind))
+	if err != nil {
+		return nil, fmt.Errorf("metadata %q: %w", MetadataKey, err)
+	}
+	if mi.Activation == "" {
+		return nil, fmt.Errorf("metadata %q: no activation: %w", MetadataKey, ErrConfig)
+	}
+	act, err := ParseActivation(mi.Activation)
+	if err != nil {
+		return nil, fmt.Errorf("metadata %q: %w", MetadataKey, err)
+	}
+	if mi.Symmetry == "" {
+		return nil, fmt.Errorf("metadata %q: no symmetry (write \"none\" for none): %w", MetadataKey, ErrConfig)
+	}
+	sym, err := ParseSymmetry(mi.Symmetry)
+	if err != nil {
+		return nil, fmt.Errorf("metadata %q: %w", MetadataKey, err)
+	}
+	if kind == KindSphere && (mi.In == nil || mi.Out == nil) {
+		return nil, fmt.Errorf("metadata %q: architecture sphere needs in_band and out_band, which the file lacks: %w", MetadataKey, ErrConfig)
+	}
+	net, err := FromTensors(ts, act)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(net.Config.Hidden, mi.Hidden) && !(len(mi.Hidden) == 0 && len(net.Config.Hidden) == 0) {
+		return nil, fmt.Errorf("metadata %q describes hidden layers %v but the tensors hold %v: %w", MetadataKey, mi.Hidden, net.Config.Hidden, ErrTensor)
+	}
+	net.Mean, net.Std = mi.Mean, mi.Std
+	a := &Approximator{Kind: kind, Symmetry: sym, Net: net, Meta: Meta{In: mi.In, Out: mi.Out, Extra: mi.Extra}}
+	if err := a.Check(); err != nil {
+		return nil, fmt.Errorf("metadata %q: %w", MetadataKey, err)
+	}
+	return a, nil
 }

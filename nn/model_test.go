@@ -91,6 +91,11 @@ func TestLoadErrors(t *testing.T) {
 	if err := m.Save(dir); err != nil {
 		t.Fatal(err)
 	}
+	// A directory written by matapprox before ModelVersion 2: its
+	// safetensors metadata has only the activation, config.json the rest.
+	if err := safetensors.WriteFile(filepath.Join(dir, WeightsFile), m.Tensors(), map[string]string{"format": "pt", "activation": "tanh"}); err != nil {
+		t.Fatal(err)
+	}
 	cfgPath := filepath.Join(dir, ConfigFile)
 	orig, _ := os.ReadFile(cfgPath)
 	for _, tc := range []struct {

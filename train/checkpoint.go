@@ -67,7 +67,11 @@ func resumeHash(c *Config) string {
 
 // ConfigHash returns a hash identifying a configuration.
 func ConfigHash(c *Config) string {
-	b, _ := json.Marshal(c)
+	cc := *c
+	if len(cc.Hidden) == 0 {
+		cc.Hidden = nil // no hidden layer: the same whether read as [] or absent
+	}
+	b, _ := json.Marshal(&cc)
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:8])
 }
@@ -117,7 +121,7 @@ func (t *Trainer) WriteCheckpoint(path string) error {
 		ConfigHash: resumeHash(&t.Cfg), DataHash: t.dataHash(),
 		Epoch: t.epoch, Pos: t.pos, Perm: t.activeLoader().State().Perm,
 		EpochLoss: t.epochLoss, EpochSamples: t.epochSamples, LastBatch: t.lastBatch, InitLoss: t.initLoss, Elapsed: t.elapsed,
-		Params: t.Model.Params, Mean: t.Model.Mean, Std: t.Model.Std,
+		Params: t.Model.Params(), Mean: t.Model.Net.Mean, Std: t.Model.Net.Std,
 		Optimizer: opt, RNG: rng,
 		HistoryLen: len(t.History), HistoryTail: t.History[max(0, len(t.History)-checkpointHistory):], BestVal: t.BestVal, BestEpoch: t.BestEpoch, Best: t.best, Stale: t.stale, Ref: t.ref,
 	}
@@ -163,7 +167,7 @@ func (t *Trainer) Resume(path string) error {
 	if ck.Epoch > t.Cfg.Epochs {
 		return bad(fmt.Sprintf("the run has done %d epochs, more than the %d asked for", ck.Epoch, t.Cfg.Epochs))
 	}
-	if len(ck.Params) != len(t.Model.Params) || ck.Epoch < 0 || ck.Epoch > t.Cfg.Epochs {
+	if len(ck.Params) != len(t.Model.Params()) || ck.Epoch < 0 || ck.Epoch > t.Cfg.Epochs {
 		return bad("its shapes do not match the configuration")
 	}
 	if ck.HistoryLen < len(ck.HistoryTail) || ck.HistoryLen > ck.Epoch || len(ck.HistoryTail) > checkpointHistory {
@@ -183,8 +187,8 @@ func (t *Trainer) Resume(path string) error {
 	if err := t.activeLoader().Restore(data.LoaderState{Epoch: ck.Epoch, Pos: ck.Pos, Perm: ck.Perm}); err != nil {
 		return bad(err.Error())
 	}
-	copy(t.Model.Params, ck.Params)
-	t.Model.Mean, t.Model.Std = ck.Mean, ck.Std
+	copy(t.Model.Params(), ck.Params)
+	t.Model.Net.Mean, t.Model.Net.Std = ck.Mean, ck.Std
 	t.pos = ck.Pos
 	t.epochLoss, t.epochSamples, t.lastBatch, t.initLoss, t.elapsed = ck.EpochLoss, ck.EpochSamples, ck.LastBatch, ck.InitLoss, ck.Elapsed
 	hist, err := checkpointHistoryOf(path, ck)

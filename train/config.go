@@ -61,6 +61,25 @@ type Config struct {
 	Hidden      []int  `yaml:"hidden" json:"hidden" group:"network" doc:"hidden layer widths, comma-separated (e.g. 100,100)"`
 	Activation  string `yaml:"activation" json:"activation" group:"network" doc:"activation after every hidden layer"`
 	Standardize bool   `yaml:"standardize" json:"standardize" group:"network" doc:"standardise the inputs with the training data's mean and deviation"`
+	// Architecture is "mlp" (or empty: the network maps the whole input,
+	// the notebook's) or "sphere" (exact by construction: the in-band
+	// entries are copied, the network predicts the correction on the unit
+	// sphere of the out-of-band ones; see package nn).
+	Architecture string `yaml:"architecture" json:"architecture,omitempty" group:"network" doc:"mlp (the network maps the whole input; empty = mlp) or sphere (exact by construction: x_I + ||x_out||·f(x_out/||x_out||))"`
+	// Symmetry is the group a sphere approximator averages over: "none",
+	// "odd", "odd+reverse+modulate", … or empty for the loss's own group
+	// (odd+reverse+modulate for the 2-norm, odd otherwise).
+	Symmetry string `yaml:"symmetry" json:"symmetry,omitempty" group:"network" doc:"sphere: group to average over (none, odd, odd+reverse+modulate, …; empty = the loss's own)"`
+	// SphereFraction of the training rows of a sphere approximator get
+	// out-of-band directions drawn on the sphere (their norm kept; see
+	// data.CoverSphere), so that training covers every direction.
+	SphereFraction float64 `yaml:"sphere-fraction" json:"sphere_fraction,omitempty" group:"data" doc:"sphere: fraction of training rows given out-of-band directions covering the sphere"`
+	// SpectralSmoothing, when positive, trains the spectral loss through
+	// its smooth upper bound loss.SmoothSpectral with this relative
+	// temperature at the start, scaled with the learning rate's schedule
+	// (τ_epoch = SpectralSmoothing · lr_epoch / LR); validation and
+	// evaluation use the 2-norm itself.
+	SpectralSmoothing float64 `yaml:"spectral-smoothing" json:"spectral_smoothing,omitempty" group:"problem" doc:"spectral: train through the smooth bound σ_1 + τ·log Σ exp((σ_i−σ_1)/τ), τ = this × σ_1, sharpened with the schedule (0 = off)"`
 	// Precision is the arithmetic of the network's forward and backward
 	// passes: "f64" (the default when empty) or "f32" (float32 products and
 	// activations, float64 parameters, gradients and optimizer; see
@@ -123,6 +142,18 @@ func (c *Config) NetworkConfig() (nn.Config, error) {
 	}
 	in, out := c.Bands()
 	return nn.Config{Inputs: in.Len(), Hidden: append([]int(nil), c.Hidden...), Outputs: out.Len(), Activation: o.Value}, nil
+}
+
+// ModelSymmetry returns the symmetry of a sphere approximator: Symmetry, or
+// the group of the loss's optimum when it is empty.
+func (c *Config) ModelSymmetry() (nn.Symmetry, error) {
+	if c.Symmetry == "" {
+		if c.Loss == "spectral" {
+			return nn.SymmetryFull, nil
+		}
+		return nn.Odd, nil
+	}
+	return nn.ParseSymmetry(c.Symmetry)
 }
 
 // NetworkPrecision returns the network's arithmetic: float64 when Precision
@@ -291,6 +322,29 @@ func nonNegative(v float64) (bool, string) {
 // rules holds the valid values of every key that has a range; Validate and
 // the parser's type errors both read it.
 var rules = map[string]rule{
+	"architecture": func(c *Config) (bool, string) {
+		switch c.Architecture {
+		case "", "mlp":
+			return true, ""
+		case "sphere":
+			return c.OutBand < c.InBand && !c.Standardize, "mlp, or sphere with out-band < in-band and standardize false (it takes unit directions)"
+		}
+		return false, "mlp or sphere"
+	},
+	"symmetry": func(c *Config) (bool, string) {
+		want := "none, odd, reverse, modulate joined by + (e.g. odd+reverse+modulate), or empty for the loss's own; sphere only"
+		if c.Architecture != "sphere" {
+			return c.Symmetry == "", want
+		}
+		_, err := c.ModelSymmetry()
+		return err == nil, want
+	},
+	"sphere-fraction": func(c *Config) (bool, string) {
+		return c.SphereFraction >= 0 && c.SphereFraction <= 1 && (c.SphereFraction == 0 || c.Architecture == "sphere"), "a number in [0, 1], for architecture sphere"
+	},
+	"spectral-smoothing": func(c *Config) (bool, string) {
+		return c.SpectralSmoothing >= 0 && c.SpectralSmoothing < 1 && (c.SpectralSmoothing == 0 || c.Loss == "spectral"), "a number in [0, 1), for loss spectral (0 = off)"
+	},
 	"n":       func(c *Config) (bool, string) { return intIn(&c.N, 1, 4096) },
 	"in-band": func(c *Config) (bool, string) { return intIn(&c.InBand, 0, max(c.N-1, 0)) },
 	"out-band": func(c *Config) (bool, string) {
@@ -470,10 +524,10 @@ func (c *Config) Validate() error {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// presets are the named configurations; see Preset. All but seed train
-// in float32 (docs/BENCHMARKS.md, "Precision of the presets": the same gap
-// to the digits reported, faster training); seed stays float64, the
-// notebook's reference run.
+// presets are the named configurations; see Preset. scaled trains in
+// float32 (docs/BENCHMARKS.md, "Precision of the presets"); seed stays
+// float64, the notebook's reference run, and so do the sphere presets,
+// whose figures in docs/SPECTRAL.md were measured in float64.
 var presets = map[string]Config{
 	// seed is the notebook exactly: 11×11, half-bandwidth 5 → 3, 100
 	// all-positive probes, 3000 training rows with entries uniform in
@@ -491,41 +545,49 @@ var presets = map[string]Config{
 		Optimizer: "adagrad", LR: 0.25, Schedule: "constant",
 		Epochs: 10, BatchSize: 100, Seed: 1,
 	},
-	// default is the notebook's problem — the same sizes, data
-	// distribution, probe distribution and network — set up to be solved
-	// well: standardised inputs, more data, Adam with a cosine schedule,
-	// a mean reduction and 30 epochs. Its network comes within a fraction
-	// of a percent of the exact optimum of the notebook's loss.
+	// default is the notebook's problem — the same sizes, data and probe
+	// distribution — with the sphere architecture, exact by construction
+	// (in-band entries copied, zero correction where the out-of-band ones
+	// are zero, exact in scale and sign). The probe loss is quadratic, so
+	// its optimum is exactly linear in the out-of-band entries and the best
+	// network is a learned linear map: no hidden layer (the odd
+	// symmetrisation cancels the bias). Half of the training rows get
+	// directions covering the sphere. See docs/SPECTRAL.md, "Approximators
+	// exact by construction".
 	"default": {
 		N: 11, InBand: 5, OutBand: 3,
 		Loss: "probe", Probes: "notebook", NumProbes: 100, Reduction: "mean",
 		Data: "notebook", TrainSize: 20000, ValSize: 1000,
-		Hidden: []int{100, 100}, Activation: "tanh", Standardize: true,
+		Hidden: []int{}, Activation: "tanh", Architecture: "sphere", SphereFraction: 0.5,
 		Optimizer: "adam", LR: 3e-3, Schedule: "cosine", MinLR: 1e-5,
-		Epochs: 30, BatchSize: 100, Seed: 1, Precision: "f32",
+		Epochs: 30, BatchSize: 100, Seed: 1,
 	},
-	// spectral learns the operator-norm optimum at the notebook's size:
-	// mean gap to the exact optimum 0.36 % on 1000 held-out matrices, in
-	// about 30 s of training on one core (docs/SPECTRAL.md, "Training a
-	// network").
+	// spectral learns the operator-norm optimum at the notebook's size
+	// with the sphere architecture, symmetrised over sign, reversal and
+	// (−1)^d modulation (the 2-norm optimum's group); a quarter of the
+	// training rows get directions covering the sphere (docs/SPECTRAL.md,
+	// "Approximators exact by construction", for the figures).
 	"spectral": {
 		N: 11, InBand: 5, OutBand: 3,
 		Loss: "spectral", Reduction: "mean",
 		Data: "notebook", TrainSize: 20000, ValSize: 1000,
-		Hidden: []int{128, 128}, Activation: "tanh", Standardize: true,
+		Hidden: []int{64, 64}, Activation: "tanh", Architecture: "sphere", SphereFraction: 0.25,
 		Optimizer: "adam", LR: 5e-3, Schedule: "cosine", MinLR: 1e-5,
-		Epochs: 40, BatchSize: 100, Seed: 1, Precision: "f32",
+		Epochs: 40, BatchSize: 100, Seed: 1,
 	},
-	// spectral-32 is the same at N = 32, half-bandwidth 15 → 7: mean gap
-	// about 1.3 % in about 4 minutes of training (60 epochs at lr 2e-3
-	// reach 1.1 % in 7).
+	// spectral-32 is the same at N = 32, half-bandwidth 15 → 7, sized for
+	// a short run: the sphere architecture (f 16→128→128→15, symmetrised
+	// over sign, reversal and modulation), 10 epochs, trained through the
+	// smoothed 2-norm (loss.SmoothSpectral, τ = 3e-2·σ₁ sharpened with the
+	// schedule). It does not reach the issue's 0.5 % target in that budget;
+	// docs/SPECTRAL.md has the measured gap.
 	"spectral-32": {
 		N: 32, InBand: 15, OutBand: 7,
 		Loss: "spectral", Reduction: "mean",
 		Data: "notebook", TrainSize: 20000, ValSize: 1000,
-		Hidden: []int{256, 256}, Activation: "tanh", Standardize: true,
+		Hidden: []int{128, 128}, Activation: "tanh", Architecture: "sphere", SphereFraction: 0.25, SpectralSmoothing: 3e-2,
 		Optimizer: "adam", LR: 4e-3, Schedule: "cosine", MinLR: 1e-5,
-		Epochs: 40, BatchSize: 100, Seed: 1, Precision: "f32",
+		Epochs: 10, BatchSize: 100, Seed: 1,
 	},
 	// scaled is the benchmark size: N = 129, half-bandwidth 64 → 32, two
 	// hidden layers of 512, batches of 256.

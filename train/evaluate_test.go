@@ -42,7 +42,7 @@ func TestBestWhateverMinDelta(t *testing.T) {
 	}
 	// The kept weights give the best validation loss.
 	m := tr.Model.Clone()
-	copy(m.Params, tr.BestParams())
+	copy(m.Params(), tr.BestParams())
 	if v := MeanLoss(m, m.NewWorkspace(256), tr.Loss, tr.Val); math.Abs(v-tr.BestVal) > 1e-12*v {
 		t.Errorf("best weights give validation loss %v, want %v", v, tr.BestVal)
 	}

@@ -234,8 +234,9 @@ func (d *RunDir) checkpointFailed(t *Trainer, err error) error {
 func (d *RunDir) Checkpoint(t *Trainer) error { return t.WriteCheckpoint(d.File(CheckpointFile)) }
 
 func (d *RunDir) saveBest(t *Trainer) error {
-	m := *t.Model
-	m.Params = t.best
+	m, net := *t.Model, *t.Model.Net
+	net.Params = t.best
+	m.Net = &net
 	if err := m.Save(d.File(BestFile)); err != nil {
 		return fmt.Errorf("saving the best model: %w", err)
 	}
@@ -243,7 +244,7 @@ func (d *RunDir) saveBest(t *Trainer) error {
 }
 
 // SaveModel writes the final model (model.safetensors and config.json).
-func (d *RunDir) SaveModel(m *nn.MLP) error { return m.Save(d.path) }
+func (d *RunDir) SaveModel(m *nn.Approximator) error { return m.Save(d.path) }
 
 // Finish writes the summary, the last file of a run: the run is finished.
 func (d *RunDir) Finish(summary []byte) error {

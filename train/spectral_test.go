@@ -55,13 +55,12 @@ func TestSpectralTrainingBeatsInitialisation(t *testing.T) {
 	final := tr.History[len(tr.History)-1].ValLoss
 	trunc := truncationLoss(t, tr.In, tr.Out, tr.Val)
 	t.Logf("validation spectral loss: initialisation %.4g, after %d epochs %.4g, truncation %.4g", init, c.Epochs, final, trunc)
-	if !(final < init/2) {
-		t.Errorf("validation loss %v after %d epochs, %v at initialisation: want at most half", final, c.Epochs, init)
-	}
-	// Four epochs of 2000 rows at a high learning rate already come within
-	// 5 % of the truncation's loss (the optimum is about 10 % below it).
-	if !(final < 1.05*trunc) {
-		t.Errorf("validation loss %v after %d epochs, truncation %v", final, c.Epochs, trunc)
+	// The sphere architecture starts near the truncation (its correction
+	// is small at initialisation); the optimum is about 10 % below the
+	// truncation, and four epochs of 2000 rows at a high learning rate
+	// cover more than half of that.
+	if !(final < 0.95*trunc && final < init) {
+		t.Errorf("validation loss %v after %d epochs, %v at initialisation, truncation %v: want below 0.95 × truncation", final, c.Epochs, init, trunc)
 	}
 }
 

@@ -34,6 +34,7 @@ const (
 	streamProbes
 	streamVal
 	streamShuffle
+	streamDirections
 )
 
 func newRNG(seed, stream uint64) (*rand.Rand, *rand.PCG) {
@@ -81,7 +82,7 @@ type Callbacks struct {
 type Trainer struct {
 	Cfg        Config
 	In, Out    structure.Band
-	Model      *nn.MLP
+	Model      *nn.Approximator
 	Loss       loss.Loss
 	Objective  loss.Objective
 	Train, Val *data.Set
@@ -127,7 +128,7 @@ type Trainer struct {
 
 	progress Progress
 
-	ws       *nn.Workspace
+	ws       *nn.ApproxWorkspace
 	xb, grad []float64
 	tb       []float64
 }
@@ -172,27 +173,23 @@ func NewWithOptions(cfg Config, opt Options) (*Trainer, error) {
 	}
 	red, _ := cfg.Reduce()
 	t.Objective = loss.Objective{Loss: t.Loss, Reduction: red, Scale: cfg.LossScale}
-	ncfg, err := cfg.NetworkConfig()
-	if err != nil {
+	if cfg.SpectralSmoothing > 0 {
+		if t.Objective.Loss, err = loss.NewSmoothSpectral(t.In, t.Out, cfg.SpectralSmoothing); err != nil {
+			return nil, err
+		}
+	}
+	if t.Model, err = NewModel(&cfg, t.Train); err != nil {
 		return nil, err
 	}
-	initRNG, _ := newRNG(cfg.Seed, streamInit)
-	if t.Model, err = nn.New(ncfg, initRNG); err != nil {
-		return nil, err
-	}
-	if prec, err := cfg.NetworkPrecision(); err != nil || t.Model.SetPrecision(prec) != nil {
-		return nil, fmt.Errorf("precision %q: %w", cfg.Precision, ErrConfig)
-	}
-	in, out := t.In, t.Out
-	t.Model.Meta = nn.Meta{In: &in, Out: &out, Extra: map[string]string{"loss": cfg.Loss}}
-	if cfg.Standardize {
-		t.Model.Standardize(t.Train.X, t.Train.Rows)
+	if cfg.Architecture == "sphere" && cfg.SphereFraction > 0 {
+		r, _ := newRNG(cfg.Seed, streamDirections)
+		t.Train = data.CoverSphere(t.Train, t.In, t.Out, cfg.SphereFraction, r)
 	}
 	oc, err := cfg.OptimizerConfig()
 	if err != nil {
 		return nil, err
 	}
-	if t.opt, err = optim.New(oc, len(t.Model.Params)); err != nil {
+	if t.opt, err = optim.New(oc, len(t.Model.Params())); err != nil {
 		return nil, err
 	}
 	if t.sched, err = cfg.LRSchedule(); err != nil {
@@ -221,6 +218,46 @@ func NewWithOptions(cfg Config, opt Options) (*Trainer, error) {
 		t.tb = make([]float64, bs*t.Out.Len())
 	}
 	return t, nil
+}
+
+// NewModel returns the untrained approximator of a validated configuration:
+// the plain network (architecture mlp, standardised on trainSet if asked) or
+// the sphere approximator with its symmetry, initialised from the seed.
+func NewModel(cfg *Config, trainSet *data.Set) (*nn.Approximator, error) {
+	in, out := cfg.Bands()
+	initRNG, _ := newRNG(cfg.Seed, streamInit)
+	var a *nn.Approximator
+	if cfg.Architecture == "sphere" {
+		act, err := nn.ParseActivation(cfg.Activation)
+		if err != nil {
+			return nil, err
+		}
+		sym, err := cfg.ModelSymmetry()
+		if err != nil {
+			return nil, err
+		}
+		if a, err = nn.NewSphere(in, out, cfg.Hidden, act, sym, initRNG); err != nil {
+			return nil, err
+		}
+	} else {
+		ncfg, err := cfg.NetworkConfig()
+		if err != nil {
+			return nil, err
+		}
+		m, err := nn.New(ncfg, initRNG)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Standardize {
+			m.Standardize(trainSet.X, trainSet.Rows)
+		}
+		a = nn.FromMLP(m)
+	}
+	if prec, err := cfg.NetworkPrecision(); err != nil || a.Net.SetPrecision(prec) != nil {
+		return nil, fmt.Errorf("precision %q: %w", cfg.Precision, ErrConfig)
+	}
+	a.Meta = nn.Meta{In: &in, Out: &out, Extra: map[string]string{"loss": cfg.Loss}}
+	return a, nil
 }
 
 func (t *Trainer) loadData() (err error) {
@@ -377,6 +414,9 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 		}
 		lr := t.sched.LR(t.epoch)
 		t.opt.SetLR(lr)
+		if sm, ok := t.Objective.Loss.(*loss.SmoothSpectral); ok {
+			sm.SetRelative(t.Cfg.SpectralSmoothing * lr / t.Cfg.LR) // sharpens with the schedule
+		}
 		bs := ld.BatchSize()
 		for {
 			// At least one batch follows a shuffle (see above).
@@ -416,9 +456,9 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 			t.Model.ZeroGrad()
 			t.Model.Backward(t.ws, g)
 			if t.Cfg.ClipNorm > 0 {
-				optim.ClipGlobalNorm(t.Model.Grads, t.Cfg.ClipNorm)
+				optim.ClipGlobalNorm(t.Model.Grads(), t.Cfg.ClipNorm)
 			}
-			t.opt.Step(t.Model.Params, t.Model.Grads)
+			t.opt.Step(t.Model.Params(), t.Model.Grads())
 			t.epochLoss += raw
 			t.epochSamples += n
 			t.lastBatch = v
@@ -538,7 +578,7 @@ func (t *Trainer) track(st EpochStats, warm bool, cb Callbacks) error {
 	}
 	if st.ValLoss < t.BestVal {
 		t.BestVal, t.BestEpoch = st.ValLoss, st.Epoch
-		t.best = append(t.best[:0], t.Model.Params...)
+		t.best = append(t.best[:0], t.Model.Params()...)
 		if cb.Improved != nil {
 			return cb.Improved(st)
 		}
@@ -573,7 +613,7 @@ func (t *Trainer) ValLoss() float64 {
 
 // MeanLoss returns the mean per-sample loss of the network on a set, in
 // chunks of the workspace's batch size.
-func MeanLoss(m *nn.MLP, ws *nn.Workspace, l loss.Loss, s *data.Set) float64 {
+func MeanLoss(m *nn.Approximator, ws *nn.ApproxWorkspace, l loss.Loss, s *data.Set) float64 {
 	in, _ := l.Bands()
 	L := in.Len()
 	var sum float64

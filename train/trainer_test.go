@@ -69,14 +69,14 @@ func TestDeterministic(t *testing.T) {
 	prev := runtime.GOMAXPROCS(1)
 	b := run(t, c)
 	runtime.GOMAXPROCS(prev)
-	for i := range a.Model.Params {
-		if math.Float64bits(a.Model.Params[i]) != math.Float64bits(b.Model.Params[i]) {
-			t.Fatalf("param %d differs between runs: %v vs %v", i, a.Model.Params[i], b.Model.Params[i])
+	for i := range a.Model.Params() {
+		if math.Float64bits(a.Model.Params()[i]) != math.Float64bits(b.Model.Params()[i]) {
+			t.Fatalf("param %d differs between runs: %v vs %v", i, a.Model.Params()[i], b.Model.Params()[i])
 		}
 	}
 	c.Seed++
 	d := run(t, c)
-	if d.Model.Params[0] == a.Model.Params[0] {
+	if d.Model.Params()[0] == a.Model.Params()[0] {
 		t.Error("a different seed gave the same weights")
 	}
 }
@@ -110,9 +110,9 @@ func TestResumeBitIdentical(t *testing.T) {
 			if err := again.Run(context.Background(), Callbacks{}); err != nil {
 				t.Fatal(err)
 			}
-			for i := range want.Model.Params {
-				if math.Float64bits(want.Model.Params[i]) != math.Float64bits(again.Model.Params[i]) {
-					t.Fatalf("%s stopped after batch %d: param %d = %v, uninterrupted %v", preset, stopAt, i, again.Model.Params[i], want.Model.Params[i])
+			for i := range want.Model.Params() {
+				if math.Float64bits(want.Model.Params()[i]) != math.Float64bits(again.Model.Params()[i]) {
+					t.Fatalf("%s stopped after batch %d: param %d = %v, uninterrupted %v", preset, stopAt, i, again.Model.Params()[i], want.Model.Params()[i])
 				}
 			}
 			if len(again.History) != len(want.History) || again.History[2].ValLoss != want.History[2].ValLoss {
@@ -152,7 +152,7 @@ func TestDivergenceStops(t *testing.T) {
 	}
 	tr, _ := New(c)
 	tr.Run(context.Background(), Callbacks{})
-	for _, v := range tr.Model.Params {
+	for _, v := range tr.Model.Params() {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			// The weights of the diverged step may be non-finite; the CLI
 			// refuses to save them. Check that Check reports it.

@@ -21,7 +21,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	output := fs.String("output", "", "CSV or .npy file to write the approximations' generators to (required)")
 	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
 	batch := fs.Int("batch", 4096, "rows per forward pass")
-	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	quiet := fs.Bool("quiet", false, "no progress and no warnings on stderr")
 	maxMem := memoryFlag(fs)
 	certify := fs.Bool("certify", false, "attach to every row its exact loss, a certified lower bound on the optimum and the certified gap (in FILE.cert.csv next to a CSV/.npy output; in the rows of a .jsonl output)")
 	maxGap := fs.Float64("max-gap", 0, "with -certify: re-solve with the exact solver every row whose certified gap exceeds this (e.g. 0.01), so every row is within it")
@@ -62,7 +62,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := train.ApproxEstimate(lm.model.Config, *batch).Check(maxMem.limit(), fmt.Sprintf("-batch %d", *batch), "-max-memory"); err != nil {
+	if err := train.ApproxEstimate(lm.model.Net.Config, *batch*lm.model.Symmetry.Order()).Check(maxMem.limit(), fmt.Sprintf("-batch %d", *batch), "-max-memory"); err != nil {
 		return usagef("%v", err)
 	}
 	sig := catchInterrupts(stderr, fmt.Sprintf("%s was not written (a file already there is unchanged) and no temporary file is left; run the command again", *output))
@@ -84,6 +84,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	ws := lm.model.NewWorkspace(*batch)
 	buf := make([]float64, *batch*L)
 	rows := 0
+	cov := newCoverage(lm, *n)
 	ph := newReporter(stderr, *quiet).Start("approx", max(rd.Rows(), 0), "rows")
 	newGen := func(w io.Writer) (*data.Writer, error) {
 		if outFmt == "npy" {
@@ -111,6 +112,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 				}
 			}
 			if k > 0 {
+				cov.check(buf[:k*L], k, rows)
 				if err := emit(buf[:k*L], lm.model.Forward(ws, buf[:k*L], k), k); err != nil {
 					return err
 				}
@@ -168,5 +170,8 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, ac.summary())
 	}
 	fmt.Fprintf(stdout, "wrote %d approximations (half-bandwidth %d) to %s\n", rows, out.K, *output)
+	if !*quiet {
+		cov.report(stderr)
+	}
 	return nil
 }

@@ -146,7 +146,7 @@ func TestTrainHelp(t *testing.T) {
 			t.Errorf("groups out of order: %v", at)
 		}
 	}
-	for _, want := range []string{"matrix size N (default 32)", "-loss probe|frobenius|spectral", "(default spectral)", "(default 256,256)", "-print-config"} {
+	for _, want := range []string{"matrix size N (default 32)", "-loss probe|frobenius|spectral", "(default spectral)", "(default 128,128)", "-print-config"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("train -h lacks %q", want)
 		}

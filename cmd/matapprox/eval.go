@@ -23,7 +23,7 @@ import (
 
 // loadedModel is a network with the configuration it was trained with.
 type loadedModel struct {
-	model *nn.MLP
+	model *nn.Approximator
 	cfg   train.Config
 	dir   string // run directory, "" for a bare file
 }
@@ -51,7 +51,7 @@ func loadModel(path string, n int, lossName, probes string) (*loadedModel, error
 		}
 		lm.dir = path
 	}
-	if lm.model, err = nn.Load(path); err != nil {
+	if lm.model, err = nn.LoadApproximator(path); err != nil {
 		return nil, err
 	}
 	if lm.dir != "" {
@@ -66,13 +66,14 @@ func loadModel(path string, n int, lossName, probes string) (*loadedModel, error
 		}
 	}
 	// A bare model: take the bands from its metadata or its shapes.
-	c := lm.model.Config
-	if c.Inputs%2 == 0 || c.Outputs%2 == 0 || c.Outputs > c.Inputs {
-		return nil, fmt.Errorf("model: %s maps %d inputs to %d outputs; a band approximator maps 2K+1 inputs to 2K'+1 <= 2K+1 outputs", path, c.Inputs, c.Outputs)
+	c := lm.model.Net.Config
+	nIn, nOut := lm.model.Inputs(), lm.model.Outputs()
+	if nIn%2 == 0 || nOut%2 == 0 || nOut > nIn {
+		return nil, fmt.Errorf("model: %s maps %d inputs to %d outputs; a band approximator maps 2K+1 inputs to 2K'+1 <= 2K+1 outputs", path, nIn, nOut)
 	}
 	cfg, _ := train.Preset("seed")
-	cfg.InBand, cfg.OutBand = (c.Inputs-1)/2, (c.Outputs-1)/2
-	cfg.N = c.Inputs
+	cfg.InBand, cfg.OutBand = (nIn-1)/2, (nOut-1)/2
+	cfg.N = nIn
 	if m := lm.model.Meta; m.In != nil {
 		cfg.N = m.In.N
 	}
@@ -81,6 +82,12 @@ func loadModel(path string, n int, lossName, probes string) (*loadedModel, error
 	}
 	cfg.Hidden = c.Hidden
 	cfg.Activation = c.Activation.String()
+	if lm.model.Kind == nn.KindSphere {
+		cfg.Architecture, cfg.Symmetry, cfg.Standardize = "sphere", lm.model.Symmetry.String(), false
+	}
+	if l := lm.model.Meta.Extra["loss"]; l != "" && lossName == "" {
+		lossName = l
+	}
 	if lossName != "" {
 		cfg.Loss = lossName
 	}
@@ -96,8 +103,8 @@ func loadModel(path string, n int, lossName, probes string) (*loadedModel, error
 
 func (lm *loadedModel) check() error {
 	in, out := lm.cfg.Bands()
-	if lm.model.Config.Inputs != in.Len() || lm.model.Config.Outputs != out.Len() {
-		return fmt.Errorf("model: the network maps %d → %d values but the run's bands need %d → %d", lm.model.Config.Inputs, lm.model.Config.Outputs, in.Len(), out.Len())
+	if lm.model.Inputs() != in.Len() || lm.model.Outputs() != out.Len() {
+		return fmt.Errorf("model: the network maps %d → %d values but the run's bands need %d → %d", lm.model.Inputs(), lm.model.Outputs(), in.Len(), out.Len())
 	}
 	return nil
 }
@@ -127,6 +134,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
 	lossName := fs.String("loss", "", "for a bare model: the loss it was trained with (default probe)")
 	batch := addEvalBatchFlags(fs) // eval_batch.go: -output, -shard
+	fam := addFamilyFlags(fs)      // families.go: -families, -family-count, -other-n
 	certify := fs.Bool("certify", false, "also certify every network answer (exact loss, certified lower bound, certified gap) and print the distribution of certified gaps against the true gaps")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -219,8 +227,14 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			fmt.Sprintf("%d random matrices drawn afresh from the %s generator (seed %d)", *count, name, *seed))
 		perRow = false
 	}
+	var fams []eval.FamilyResult
+	if *fam.on {
+		if fams, err = fam.run(lm, ev, *seed); err != nil {
+			return err
+		}
+	}
 	if *asJSON {
-		return streamJSON(stdout, ev, src)
+		return streamJSON(stdout, ev, src, fams)
 	}
 	cert, err := newEvalCertifier(*certify, trained)
 	if err != nil {
@@ -262,6 +276,10 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		printSummary(stdout, &sum)
 	}
+	if fams != nil {
+		fmt.Fprintln(stdout)
+		printFamilies(stdout, fams)
+	}
 	cert.print(stdout)
 	return nil
 }
@@ -275,7 +293,7 @@ func printEvalHeader(w io.Writer, ev *eval.Evaluator, src eval.Source) {
 // streamJSON writes {"n", "in_band", "out_band", "loss", "probes",
 // "results": [...], "summary": {...}} with one result per line as it is
 // computed, so that memory does not grow with the number of rows.
-func streamJSON(w io.Writer, ev *eval.Evaluator, src eval.Source) error {
+func streamJSON(w io.Writer, ev *eval.Evaluator, src eval.Source, fams []eval.FamilyResult) error {
 	in, out := ev.Bands()
 	head, _ := json.Marshal(map[string]any{"n": in.N, "in_band": in.K, "out_band": out.K, "loss": ev.Loss().Name(), "probes": ev.Probes(), "evaluated_on": src.Origin()})
 	bw := bufio.NewWriterSize(w, 1<<16)
@@ -305,6 +323,14 @@ func streamJSON(w io.Writer, ev *eval.Evaluator, src eval.Source) error {
 	}
 	bw.WriteString("\n],\"summary\":")
 	bw.Write(b)
+	if fams != nil {
+		fb, err := json.Marshal(familiesJSON(fams))
+		if err != nil {
+			return err
+		}
+		bw.WriteString(",\"families\":")
+		bw.Write(fb)
+	}
 	bw.WriteString("}\n")
 	return bw.Flush()
 }

@@ -97,7 +97,7 @@ func TestKill9NeverLeavesPartialFiles(t *testing.T) {
 			}
 		}
 		if _, err := os.Stat(filepath.Join(dir, train.BestFile, nn.WeightsFile)); err == nil {
-			if _, err := nn.Load(filepath.Join(dir, train.BestFile)); err != nil {
+			if _, err := nn.LoadApproximator(filepath.Join(dir, train.BestFile)); err != nil {
 				t.Fatalf("kill %d: best model is not whole: %v", i, err)
 			}
 		}

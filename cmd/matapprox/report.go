@@ -89,7 +89,7 @@ type runEvaluation struct {
 // evaluateRun evaluates network m, trained with loss l under cfg, on the
 // run's validation matrices (or training matrices when it has none; see
 // train.EvalSource).
-func evaluateRun(m *nn.MLP, l loss.Loss, cfg *train.Config, trainSet, valSet *data.Set, rep *progress.Reporter) (*runEvaluation, error) {
+func evaluateRun(m *nn.Approximator, l loss.Loss, cfg *train.Config, trainSet, valSet *data.Set, rep *progress.Reporter) (*runEvaluation, error) {
 	ev, err := train.NewEvaluator(eval.NetworkModel(m, 0), l, cfg)
 	if err != nil {
 		return nil, err

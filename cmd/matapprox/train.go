@@ -14,6 +14,7 @@ import (
 
 	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/internal/progress"
+	"github.com/matapprox/matapprox/nn"
 	"github.com/matapprox/matapprox/train"
 )
 
@@ -396,8 +397,12 @@ func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOpti
 	}
 	var bar *progress.Phase
 	if !opt.quiet && !opt.notebook {
-		fmt.Fprintf(stdout, "training %s: %s loss, %d→%v→%d network, %s lr %g, %d epochs of %d batches of %d\n",
-			dir, cfg.Loss, 2*cfg.InBand+1, cfg.Hidden, 2*cfg.OutBand+1, cfg.Optimizer, cfg.LR, cfg.Epochs,
+		net := fmt.Sprintf("%d→%v→%d network", 2*cfg.InBand+1, cfg.Hidden, 2*cfg.OutBand+1)
+		if m := tr.Model; m.Kind == nn.KindSphere {
+			net = fmt.Sprintf("sphere approximator x_I + ρ·f(x_out/ρ), f %d→%v→%d symmetrised over %v", m.Net.Config.Inputs, cfg.Hidden, m.Outputs(), m.Symmetry)
+		}
+		fmt.Fprintf(stdout, "training %s: %s loss, %s, %s lr %g, %d epochs of %d batches of %d\n",
+			dir, cfg.Loss, net, cfg.Optimizer, cfg.LR, cfg.Epochs,
 			(tr.Train.Rows+cfg.BatchSize-1)/cfg.BatchSize, cfg.BatchSize)
 		fmt.Fprintf(stdout, "%6s  %12s  %12s  %10s  %10s  %8s\n", "epoch", "train loss", "val loss", "val gap", "lr", "elapsed")
 	}
