@@ -53,11 +53,14 @@
 // Means of loss, frobenius, spectral and probe_loss are over all rows,
 // exact ones included; Summary.Rows says how many. Quantiles are read from
 // a histogram with 1000 logarithmic bins per decade of |g| over 1e-16 to 1e8,
-// so that a summary takes bounded memory whatever the number of rows: a
-// quantile is within a relative 0.12% of the exact order statistic (|g| <
-// 1e-16 counts as 0; larger |g| are clamped to GapMax). Everything else is
-// exact, and Accumulators merge, so sharded evaluations add up to the
-// evaluation of the whole set.
+// one set for each sign (the log-bucketed histograms of HdrHistogram and
+// DDSketch: Masson, Rim and Lee, "DDSketch", VLDB 2019), so that a summary
+// takes memory independent of the number of rows: a quantile is the
+// geometric centre of its bin, within a relative 0.12% of the exact order
+// statistic, and clamped to the smallest and largest gap seen (|g| < 1e-16
+// counts as 0, |g| >= 1e8 falls in the top bin). Everything else is exact,
+// and Accumulators merge, so sharded evaluations add up to the evaluation of
+// the whole set (up to the order of floating-point sums).
 //
 // Error per output diagonal: for each diagonal d = −K' … K' of the output
 // band, MethodSummary.DiagonalRMS is the root mean square over all rows of

@@ -328,7 +328,7 @@ func (e *Evaluator) batchRows(n, index int, each func(*Row) error) error {
 		r.Approximations = r.Approximations[:0]
 		opt := e.measure(Optimal, xi, e.opt[i*Lo:(i+1)*Lo])
 		zero := e.lossOf(xi, e.zero)
-		r.Exact = e.exact(opt.Loss, zero)
+		r.Exact = Exact(e.trained, opt.Loss, zero, e.tol)
 		if e.model != nil {
 			r.Approximations = append(r.Approximations, e.measure(Network, xi, e.net[i*Lo:(i+1)*Lo]))
 		}
@@ -350,19 +350,6 @@ func (e *Evaluator) batchRows(n, index int, each func(*Row) error) error {
 		}
 	}
 	return nil
-}
-
-// exact reports whether an optimum opt is zero to rounding relative to the
-// loss zero of the zero approximation.
-func (e *Evaluator) exact(opt, zero float64) bool {
-	if zero <= 0 || opt <= 0 {
-		return true
-	}
-	rel := opt / zero
-	if e.quad != nil {
-		rel = math.Sqrt(rel)
-	}
-	return rel <= e.tol
 }
 
 // lossOf returns the trained loss of a for x.
@@ -426,4 +413,22 @@ func GaussianProbeMetric(in, out structure.Band, count int, seed uint64) (*loss.
 		return nil, "", fmt.Errorf("eval: %w", err)
 	}
 	return q, fmt.Sprintf("%d Gaussian probes (seed %d; a metric, not the trained loss)", count, seed), nil
+}
+
+// Exact reports whether opt, the optimal value of loss l for an input, is
+// zero to rounding relative to zero, the loss of the zero approximation of
+// the same input (see the package documentation), with tolerance tol
+// (DefaultExactTol if 0). The Evaluator marks rows with it.
+func Exact(l loss.Loss, opt, zero, tol float64) bool {
+	if tol == 0 {
+		tol = DefaultExactTol
+	}
+	if zero <= 0 || opt <= 0 {
+		return true
+	}
+	rel := opt / zero
+	if _, ok := l.(*loss.Quadratic); ok {
+		rel = math.Sqrt(rel)
+	}
+	return rel <= tol
 }

@@ -131,47 +131,82 @@ func ParseSchedule(s string, lr float64) (Schedule, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !(rate >= 0) || math.IsInf(rate, 0) {
-		return nil, fmt.Errorf("schedule %q: learning rate %v must be finite and non-negative: %w", s, rate, ErrConfig)
-	}
-	var out Schedule
+	spec := ScheduleSpec{Name: name, Rate: rate}
 	switch name {
 	case "constant", "none", "":
-		out = Constant{Rate: rate}
+		spec.Name = "constant"
 	case "piecewise", "step":
-		f, err := num("factor", 0.5)
-		if err != nil {
+		spec.Name = "piecewise"
+		if spec.DropFactor, err = num("factor", 0.5); err != nil {
 			return nil, err
 		}
-		if !(f > 0 && f <= 1) {
-			return nil, fmt.Errorf("schedule %q: drop factor %v must be in (0, 1]: %w", s, f, ErrConfig)
-		}
-		p, err := integer("period", 5)
-		if err != nil {
+		if spec.DropPeriod, err = integer("period", 5); err != nil {
 			return nil, err
 		}
-		out = Piecewise{Rate: rate, DropFactor: f, DropPeriod: p}
 	case "cosine":
 		if _, ok := kv["epochs"]; !ok {
 			return nil, fmt.Errorf("schedule %q: cosine needs epochs=E: %w", s, ErrConfig)
 		}
-		e, err := integer("epochs", 0)
-		if err != nil {
+		if spec.Epochs, err = integer("epochs", 0); err != nil {
 			return nil, err
 		}
-		m, err := num("min", 0)
-		if err != nil {
+		if spec.Min, err = num("min", 0); err != nil {
 			return nil, err
 		}
-		if !(m >= 0 && m <= rate) {
-			return nil, fmt.Errorf("schedule %q: minimum %v must be between 0 and the rate %v: %w", s, m, rate, ErrConfig)
-		}
-		out = Cosine{Rate: rate, Min: m, Epochs: e}
-	default:
-		return nil, fmt.Errorf("schedule %q: unknown name %q, want constant, piecewise or cosine: %w", s, name, ErrConfig)
+	}
+	out, err := NewSchedule(spec)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: %w", s, err)
 	}
 	for k := range kv {
 		return nil, fmt.Errorf("schedule %q: unknown argument %q for %s: %w", s, k, name, ErrConfig)
 	}
 	return out, nil
+}
+
+// ScheduleNames lists the schedules NewSchedule builds.
+var ScheduleNames = []string{"constant", "piecewise", "cosine"}
+
+// ScheduleSpec names a schedule and holds its settings; each schedule reads
+// only its own: Rate (all), DropFactor and DropPeriod (piecewise), Min and
+// Epochs (cosine).
+type ScheduleSpec struct {
+	Name       string
+	Rate       float64
+	DropFactor float64
+	DropPeriod int
+	Min        float64
+	Epochs     int
+}
+
+// NewSchedule checks spec and builds its schedule: the one place that maps
+// a schedule name to a Schedule, used by ParseSchedule and by the training
+// configuration. Rates must be finite and non-negative, the drop factor in
+// (0, 1], the period and the epochs positive, the minimum between 0 and the
+// rate. Errors name the setting and wrap ErrConfig.
+func NewSchedule(spec ScheduleSpec) (Schedule, error) {
+	if !(spec.Rate >= 0) || math.IsInf(spec.Rate, 0) {
+		return nil, fmt.Errorf("learning rate %v must be finite and non-negative: %w", spec.Rate, ErrConfig)
+	}
+	switch spec.Name {
+	case "constant":
+		return Constant{Rate: spec.Rate}, nil
+	case "piecewise":
+		if !(spec.DropFactor > 0 && spec.DropFactor <= 1) {
+			return nil, fmt.Errorf("drop factor %v must be in (0, 1]: %w", spec.DropFactor, ErrConfig)
+		}
+		if spec.DropPeriod < 1 {
+			return nil, fmt.Errorf("drop period %d must be at least 1 epoch: %w", spec.DropPeriod, ErrConfig)
+		}
+		return Piecewise{Rate: spec.Rate, DropFactor: spec.DropFactor, DropPeriod: spec.DropPeriod}, nil
+	case "cosine":
+		if spec.Epochs < 1 {
+			return nil, fmt.Errorf("cosine over %d epochs: must be at least 1: %w", spec.Epochs, ErrConfig)
+		}
+		if !(spec.Min >= 0 && spec.Min <= spec.Rate) {
+			return nil, fmt.Errorf("minimum %v must be between 0 and the rate %v: %w", spec.Min, spec.Rate, ErrConfig)
+		}
+		return Cosine{Rate: spec.Rate, Min: spec.Min, Epochs: spec.Epochs}, nil
+	}
+	return nil, fmt.Errorf("unknown schedule %q, want %s: %w", spec.Name, strings.Join(ScheduleNames, ", "), ErrConfig)
 }

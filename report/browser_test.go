@@ -47,7 +47,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	good := render(t, sample(1))
-	if out, err := run("sample.html", good); err != nil || !strings.Contains(out, "PASS") || !strings.Contains(out, "(8 images)") {
+	if out, err := run("sample.html", good); err != nil || !strings.Contains(out, "PASS") || !strings.Contains(out, "(16 images)") {
 		t.Errorf("sample report: %v\n%s", err, out)
 	}
 	if out, err := run("empty.html", render(t, Data{})); err != nil || !strings.Contains(out, "PASS") {

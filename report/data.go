@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/matapprox/matapprox/eval"
 )
 
 // Data is everything a report shows. It is plain data: the caller fills it
@@ -37,10 +39,17 @@ type Data struct {
 	// Examples are individual inputs with their approximations, drawn as
 	// N×N matrices and by the singular values of the residuals.
 	Examples []Example
-	// Gaps holds network loss / optimal loss − 1 for each held-out sample.
+	// Worst are the evaluated inputs with the largest network gap (see
+	// eval.Worst), drawn like Examples in the section on where the
+	// network fails.
+	Worst []Example
+	// Gaps holds network loss / optimal loss − 1 for each evaluated row
+	// outside the exact rows, drawn as a histogram.
 	Gaps []float64
-	// Summary is the evaluation summary, one row per method.
-	Summary []Row
+	// Summary is the evaluation: one set of statistics, the one the CLI
+	// prints and summary.json holds. The report shows its table, its gap
+	// statistics and its error per output diagonal; nil leaves them out.
+	Summary *eval.Summary
 }
 
 // Field is one configuration entry.
@@ -62,9 +71,13 @@ func ConfigFromMap(m map[string]any) []Field {
 // Epoch is the record of one training epoch. Losses are per-sample means in
 // the units of the training loss; NaN marks a value that was not computed.
 type Epoch struct {
-	Epoch   int     // epoch number, usually from 1
-	Train   float64 // training loss
-	Val     float64 // validation loss
+	Epoch int     // epoch number, usually from 1
+	Train float64 // training loss
+	Val   float64 // validation loss
+	// ValGap is the validation optimality gap, mean network loss / mean
+	// optimal loss − 1 (train.EpochStats.ValGap). The zero Epoch holds 0,
+	// drawn as such: set NaN when unknown.
+	ValGap  float64
 	LR      float64 // learning rate used during the epoch
 	Elapsed float64 // wall-clock seconds since training started
 }
@@ -74,20 +87,9 @@ type Epoch struct {
 // 2·OutBand+1. A nil approximation is left out of the figures.
 type Example struct {
 	Name       string
+	Note       string    // shown under the name, e.g. the example's gap
 	X          []float64 // input generator, band K
 	Network    []float64 // the network's approximation A, band K'
 	Optimal    []float64 // the optimal approximation for the training loss
 	Truncation []float64 // the central 2K'+1 entries of X
-}
-
-// Row is one line of the evaluation summary: the mean over the held-out set
-// of each loss of X − A for one method (network, optimal, truncation, …),
-// and the mean optimality gap (loss / optimal loss − 1 for the training
-// loss). NaN entries are shown as a dash.
-type Row struct {
-	Method    string
-	ProbeLoss float64
-	Frobenius float64
-	Spectral  float64
-	Gap       float64
 }

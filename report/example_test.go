@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/matapprox/matapprox/eval"
 	"github.com/matapprox/matapprox/report"
 )
 
@@ -31,8 +32,10 @@ func ExampleWrite() {
 			Optimal:    []float64{0, 1, 2, 4, 2, 1, 0},
 			Truncation: []float64{0, 1, 2, 4, 2, 1, 0},
 		}},
-		Gaps:    []float64{0.01, 0.02, 0.05, 0.03},
-		Summary: []report.Row{{Method: "network", ProbeLoss: math.NaN(), Frobenius: 1.1, Spectral: 0.6, Gap: 0.03}},
+		Gaps: []float64{0.01, 0.02, 0.05, 0.03},
+		Summary: &eval.Summary{EvaluatedOn: eval.Validation, Description: "4 validation matrices", Loss: "frobenius", Rows: 4, RatioRows: 4,
+			Methods: []eval.MethodSummary{{Method: "network", Loss: 1.1, ProbeLoss: math.NaN(), Frobenius: 1.1, Spectral: 0.6,
+				Gap: 0.03, GapMean: 0.0275, GapMedian: 0.02, GapP95: 0.05, GapMax: 0.05, DiagonalRMS: []float64{0.1, 0.1, 0.1, 0.05, 0.1, 0.1, 0.1}}}},
 	}
 	var buf bytes.Buffer
 	if err := report.Write(&buf, d); err != nil {
@@ -42,6 +45,6 @@ func ExampleWrite() {
 	fmt.Println("images:", strings.Count(page, "<img "))
 	fmt.Println("external references:", strings.Contains(page, "http://") || strings.Contains(page, "https://"))
 	// Output:
-	// images: 4
+	// images: 6
 	// external references: false
 }

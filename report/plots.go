@@ -127,7 +127,29 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 			break
 		}
 	}
+	labelTop(ticks, func(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) })
 	return ticks
+}
+
+// labelTop labels the highest tick, so that every axis says where it ends;
+// a labelled tick just below it (less than a sixth of the axis' tick
+// count away) loses its label so that the two do not overlap.
+func labelTop(ticks []plot.Tick, format func(float64) string) {
+	if len(ticks) == 0 {
+		return
+	}
+	top := len(ticks) - 1
+	if ticks[top].Label != "" {
+		return
+	}
+	ticks[top].Label = format(ticks[top].Value)
+	near := max(1, len(ticks)/6)
+	for i := top - 1; i >= 0 && i >= top-near; i-- {
+		if ticks[i].Label != "" {
+			ticks[i].Label = ""
+			break
+		}
+	}
 }
 
 // mantissa returns m and e with v ≈ m·10^e, for v = m·10^e made by logTicks.
@@ -148,6 +170,37 @@ func (intTicks) Ticks(lo, hi float64) []plot.Tick {
 	var ticks []plot.Tick
 	for v := math.Ceil(lo/step) * step; v <= hi && len(ticks) <= 20; v += step {
 		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+	}
+	return ticks
+}
+
+// linTicks marks a linear axis at multiples of 1, 2 or 5 times a power of
+// ten (any power, unlike intTicks), every tick labelled, so the top tick is
+// labelled too.
+type linTicks struct{}
+
+func (linTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) || math.IsInf(hi-lo, 0) {
+		if hi == lo && !math.IsNaN(lo) && !math.IsInf(lo, 0) {
+			return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', 4, 64)}}
+		}
+		return nil
+	}
+	span := hi - lo
+	step := math.Pow(10, math.Floor(math.Log10(span)))
+	for _, m := range []float64{0.1, 0.2, 0.5, 1} {
+		if span/(m*step) <= 6 {
+			step *= m
+			break
+		}
+	}
+	var ticks []plot.Tick
+	for i := math.Ceil(lo / step); i*step <= hi*(1+1e-12) && len(ticks) <= 12; i++ {
+		v := i * step
+		if math.Abs(v) < step*1e-9 {
+			v = 0
+		}
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 4, 64)})
 	}
 	return ticks
 }
@@ -387,12 +440,23 @@ func (g matGrid) Y(r int) float64    { return float64(r) }
 func indexTicks(n int, flipped bool) plot.ConstantTicks {
 	step := int(niceStep(float64(n-1), 5))
 	var t plot.ConstantTicks
-	for i := 0; i < n; i += step {
+	at := func(i int) plot.Tick {
 		v := float64(i)
 		if flipped {
 			v = float64(n - 1 - i)
 		}
-		t = append(t, plot.Tick{Value: v, Label: strconv.Itoa(i)})
+		return plot.Tick{Value: v, Label: strconv.Itoa(i)}
+	}
+	for i := 0; i < n; i += step {
+		t = append(t, at(i))
+	}
+	// The last index is always labelled; a label closer than half a step
+	// to it gives way.
+	if last := t[len(t)-1]; last.Label != strconv.Itoa(n-1) {
+		if 2*(n-1-(len(t)-1)*step) < step {
+			t = t[:len(t)-1]
+		}
+		t = append(t, at(n-1))
 	}
 	return t
 }
@@ -434,6 +498,7 @@ func heatmaps(name string, panels []panel) (figure, error) {
 	bar.HideX()
 	bar.Y.Label.Text = "entry value"
 	bar.Y.Padding = 0
+	bar.Y.Tick.Marker = linTicks{}
 	useSans(bar)
 
 	const tile, barW = 190, 78
@@ -531,10 +596,11 @@ func singularValues(name string, lines []svLine) (figure, []string, error) {
 }
 
 // gapHistogram draws the distribution of the optimality gaps, which must be
-// finite and non-empty. Gaps spread over more than two decades, all
+// finite and non-empty, with a line at med, the evaluation's gap_median
+// (NaN: the median of gaps). Gaps spread over more than two decades, all
 // positive, are binned by their logarithm so that the bulk is not squeezed
 // into one bin by a few outliers.
-func gapHistogram(gaps []float64) (figure, error) {
+func gapHistogram(gaps []float64, med float64) (figure, error) {
 	sorted := append([]float64(nil), gaps...)
 	sort.Float64s(sorted)
 	lo, hi := sorted[0], sorted[len(sorted)-1]
@@ -559,7 +625,7 @@ func gapHistogram(gaps []float64) (figure, error) {
 	if logX {
 		xlabel += " (log scale)"
 	}
-	p := newPlot("Optimality gap over the held-out set", xlabel, "count")
+	p := newPlot("Optimality gap per evaluated matrix", xlabel, "count")
 	p.Add(h)
 	if logX {
 		var ticks plot.ConstantTicks
@@ -569,7 +635,9 @@ func gapHistogram(gaps []float64) (figure, error) {
 		}
 		p.X.Tick.Marker = ticks
 	}
-	med := median(sorted)
+	if math.IsNaN(med) {
+		med = median(sorted)
+	}
 	mx := med
 	if logX {
 		mx = math.Log10(med)
@@ -585,6 +653,10 @@ func gapHistogram(gaps []float64) (figure, error) {
 	p.Legend.Add(fmt.Sprintf("median = %.4g", med), l)
 	p.Legend.Left = false
 	p.Y.Min, p.Y.Max = 0, maxBin(h)*1.12 // room for the legend
+	p.Y.Tick.Marker = linTicks{}
+	if !logX {
+		p.X.Tick.Marker = linTicks{}
+	}
 	return renderPNG(560, 320, "Histogram of optimality gaps", func(dc draw.Canvas) { p.Draw(dc) })
 }
 

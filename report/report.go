@@ -31,12 +31,12 @@ import (
 	"html/template"
 	"io"
 	"math"
-	"sort"
 	"strings"
 
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/matapprox/matapprox/eval"
 	"github.com/matapprox/matapprox/internal/atomicfile"
 	"github.com/matapprox/matapprox/structure"
 )
@@ -76,11 +76,18 @@ type view struct {
 
 	Loss       *figure
 	LossNotes  []string
+	GapCurve   *figure
+	GapNotes   []string
 	Epochs     []epochRow
 	EpochCount string // "1 epoch", "30 epochs"
 
 	Examples     []exampleView
 	ExampleNotes []string
+
+	Worst      []exampleView
+	WorstNotes []string
+	Diagonals  *figure
+	DiagNotes  []string
 
 	Gaps      *figure
 	GapStats  []Field
@@ -90,13 +97,15 @@ type view struct {
 }
 
 type epochRow struct {
-	Epoch                   int
-	Train, Val, LR, Elapsed string
+	Epoch                           int
+	Train, Val, ValGap, LR, Elapsed string
 }
 
 type exampleView struct {
 	Name    string
+	Note    string
 	Heat    *figure
+	Diff    *figure // A network − A optimal
 	Spectra *figure
 	Norms   []normRow
 	Notes   []string
@@ -107,7 +116,8 @@ type normRow struct {
 }
 
 type summaryView struct {
-	Rows []summaryRow
+	Rows    []summaryRow
+	Caption []string
 }
 
 type summaryRow struct {
@@ -150,18 +160,45 @@ func build(d *Data) (*view, error) {
 	}
 	v.LossNotes = notes
 	for _, e := range d.Epochs {
-		v.Epochs = append(v.Epochs, epochRow{Epoch: e.Epoch, Train: num(e.Train), Val: num(e.Val), LR: num(e.LR), Elapsed: fmt.Sprintf("%.1f", e.Elapsed)})
+		v.Epochs = append(v.Epochs, epochRow{Epoch: e.Epoch, Train: num(e.Train), Val: num(e.Val), ValGap: num(e.ValGap), LR: num(e.LR), Elapsed: fmt.Sprintf("%.1f", e.Elapsed)})
+	}
+	if len(d.Epochs) > 0 {
+		fig, notes, ok, err := gapCurve(d)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			v.GapCurve = &fig
+		}
+		v.GapNotes = notes
 	}
 
 	v.EpochCount = plural(len(d.Epochs), "epoch")
 
-	if err := buildExamples(d, v); err != nil {
+	if v.Examples, v.ExampleNotes, err = buildExamples(d, d.Examples); err != nil {
 		return nil, err
+	}
+	if len(d.Worst) > 0 {
+		if v.Worst, v.WorstNotes, err = buildExamples(d, d.Worst); err != nil {
+			return nil, err
+		}
+	} else {
+		v.WorstNotes = append(v.WorstNotes, "No worst-gap matrices were given.")
+	}
+	if d.Summary != nil {
+		fig, notes, ok, err := diagonalErrors(d.Summary, d.OutBand)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			v.Diagonals = &fig
+		}
+		v.DiagNotes = notes
 	}
 	if err := buildGaps(d, v); err != nil {
 		return nil, err
 	}
-	if len(d.Summary) > 0 {
+	if d.Summary != nil {
 		v.Summary = summary(d.Summary)
 	}
 	return v, nil
@@ -190,8 +227,8 @@ func facts(d *Data) []Field {
 		}
 		if best >= 0 {
 			f = append(f, Field{"best validation loss", fmt.Sprintf("%s (epoch %d)", num(d.Epochs[best].Val), d.Epochs[best].Epoch)})
-			if finite(d.OptimalVal) && d.OptimalVal > 0 {
-				f = append(f, Field{"best / optimal − 1", num(d.Epochs[best].Val/d.OptimalVal - 1)})
+			if g := d.Epochs[best].ValGap; finite(g) {
+				f = append(f, Field{"validation gap at the best epoch", pct(g)})
 			}
 		}
 		if finite(last.Elapsed) && last.Elapsed > 0 {
@@ -204,32 +241,30 @@ func facts(d *Data) []Field {
 	return f
 }
 
-func buildExamples(d *Data, v *view) error {
-	if len(d.Examples) == 0 {
-		v.ExampleNotes = append(v.ExampleNotes, "No examples were given.")
-		return nil
+// buildExamples draws examples, or explains why they are not drawn.
+func buildExamples(d *Data, exs []Example) (views []exampleView, notes []string, err error) {
+	if len(exs) == 0 {
+		return nil, []string{"No examples were given."}, nil
 	}
 	in, out := structure.Band{N: d.N, K: d.InBand}, structure.Band{N: d.N, K: d.OutBand}
 	if err := structure.CheckNested(in, out); err != nil {
-		v.ExampleNotes = append(v.ExampleNotes, fmt.Sprintf("Examples not drawn: bands N=%d, K=%d, K'=%d: %v.", d.N, d.InBand, d.OutBand, err))
-		return nil
+		return nil, []string{fmt.Sprintf("Examples not drawn: bands N=%d, K=%d, K'=%d: %v.", d.N, d.InBand, d.OutBand, err)}, nil
 	}
 	if d.N > maxDrawN {
-		v.ExampleNotes = append(v.ExampleNotes, fmt.Sprintf("Examples not drawn: N = %d exceeds %d.", d.N, maxDrawN))
-		return nil
+		return nil, []string{fmt.Sprintf("Examples not drawn: N = %d exceeds %d.", d.N, maxDrawN)}, nil
 	}
-	for i, ex := range d.Examples {
+	for i, ex := range exs {
 		ev, err := buildExample(in, out, i, ex)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		v.Examples = append(v.Examples, ev)
+		views = append(views, ev)
 	}
-	return nil
+	return views, nil, nil
 }
 
 func buildExample(in, out structure.Band, i int, ex Example) (exampleView, error) {
-	ev := exampleView{Name: ex.Name}
+	ev := exampleView{Name: ex.Name, Note: ex.Note}
 	if ev.Name == "" {
 		ev.Name = fmt.Sprintf("Example %d", i+1)
 	}
@@ -276,6 +311,16 @@ func buildExample(in, out structure.Band, i int, ex Example) (exampleView, error
 		return ev, err
 	}
 	ev.Heat = &heat
+	if net != nil && opt != nil {
+		// On its own colour scale: it is usually much smaller than X.
+		var diff mat.Dense
+		diff.Sub(net, opt)
+		fig, err := heatmaps(ev.Name+": A network − A optimal", []panel{{title: "A network − A optimal", m: &diff}})
+		if err != nil {
+			return ev, err
+		}
+		ev.Diff = &fig
+	}
 
 	var lines []svLine
 	add := func(name string, a *mat.Dense, style svLine) {
@@ -331,56 +376,88 @@ func buildGaps(d *Data, v *view) error {
 		v.GapsNotes = append(v.GapsNotes, "No optimality gaps to show.")
 		return nil
 	}
-	fig, err := gapHistogram(vals)
+	med := math.NaN()
+	if d.Summary != nil {
+		if m := d.Summary.Method(eval.Network); m != nil && len(vals) == d.Summary.RatioRows {
+			med = m.GapMedian
+		}
+	}
+	fig, err := gapHistogram(vals, med)
 	if err != nil {
 		return err
 	}
 	v.Gaps = &fig
-	sort.Float64s(vals)
-	mean := 0.0
-	for _, g := range vals {
-		mean += g
-	}
-	mean /= float64(len(vals))
-	within := 0
-	for _, g := range vals {
-		if g <= 0.01 {
-			within++
+	if s := d.Summary; s != nil {
+		if m := s.Method(eval.Network); m != nil {
+			v.GapStats = []Field{
+				{"rows", fmt.Sprintf("%d (%s)", s.Rows, s.EvaluatedOn)},
+				{"exact rows (optimum 0, no ratio)", fmt.Sprint(s.ExactRows)},
+				{"ratio rows", fmt.Sprint(s.RatioRows)},
+				{"gap (ratio of means)", pct(m.Gap)},
+				{"gap_mean", pct(m.GapMean)},
+				{"gap_median", pct(m.GapMedian)},
+				{"gap_p95", pct(m.GapP95)},
+				{"gap_max", pct(m.GapMax)},
+			}
 		}
-	}
-	v.GapStats = []Field{
-		{"samples", fmt.Sprint(len(vals))},
-		{"mean", num(mean)},
-		{"median", num(median(vals))},
-		{"90th percentile", num(vals[min(len(vals)-1, int(math.Ceil(0.9*float64(len(vals))))-1)])},
-		{"min", num(vals[0])},
-		{"max", num(vals[len(vals)-1])},
-		{"within 1% of optimal", fmt.Sprintf("%.1f%%", 100*float64(within)/float64(len(vals)))},
 	}
 	return nil
 }
 
+// pct formats a ratio as a percentage with four significant digits, a
+// dash for NaN.
+func pct(v float64) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	return fmt.Sprintf("%.4g%%", 100*v)
+}
+
 // summary formats the evaluation table, marking the smallest finite value
-// of each column.
-func summary(rows []Row) *summaryView {
-	cols := func(r Row) []float64 { return []float64{r.ProbeLoss, r.Frobenius, r.Spectral, r.Gap} }
-	best := []float64{math.Inf(1), math.Inf(1), math.Inf(1), math.Inf(1)}
-	for _, r := range rows {
-		for j, x := range cols(r) {
+// of each column, with a caption that says what each column is.
+func summary(s *eval.Summary) *summaryView {
+	cols := func(m eval.MethodSummary) []float64 {
+		return []float64{m.Loss, m.ProbeLoss, m.Frobenius, m.Spectral, m.Gap, m.GapMean, m.GapMedian, m.GapP95, m.GapMax}
+	}
+	isGap := func(j int) bool { return j >= 4 }
+	best := make([]float64, 9)
+	for j := range best {
+		best[j] = math.Inf(1)
+	}
+	for _, m := range s.Methods {
+		for j, x := range cols(m) {
 			if finite(x) {
 				best[j] = math.Min(best[j], x)
 			}
 		}
 	}
-	s := &summaryView{}
-	for _, r := range rows {
-		sr := summaryRow{Method: r.Method}
-		for j, x := range cols(r) {
-			sr.Cells = append(sr.Cells, cell{Text: num(x), Best: x == best[j] && len(rows) > 1})
+	v := &summaryView{}
+	for _, m := range s.Methods {
+		sr := summaryRow{Method: m.Method}
+		for j, x := range cols(m) {
+			text := num(x)
+			if isGap(j) {
+				text = pct(x)
+			}
+			sr.Cells = append(sr.Cells, cell{Text: text, Best: x == best[j] && len(s.Methods) > 1})
 		}
-		s.Rows = append(s.Rows, sr)
+		v.Rows = append(v.Rows, sr)
 	}
-	return s
+	probes := s.Probes
+	if probes == "" {
+		probes = "no probes: not computed"
+	}
+	v.Caption = []string{
+		fmt.Sprintf("Rows: %s (evaluated_on: %s); %d rows, of which %d exact rows (optimum 0 to rounding) are left out of the gap columns, which cover the other %d.", s.Description, s.EvaluatedOn, s.Rows, s.ExactRows, s.RatioRows),
+		fmt.Sprintf("loss: the mean over all rows of the trained loss (%s) of X − A. probe loss: the mean of (1/P) Σ ‖(X − A)y‖²/‖y‖² over %s. Frobenius: the mean of ‖X − A‖_F. spectral: the mean of ‖X − A‖₂.", s.Loss, probes),
+		"gap: mean loss / mean optimal loss − 1 (ratio of means). gap_mean, gap_median, gap_p95, gap_max: the mean, median, 95th percentile and maximum of the per-matrix loss / optimal loss − 1 (quantiles within 0.12%). The smallest value of each column is in bold.",
+	}
+	if s.ExactRows > 0 {
+		if m := s.Method(eval.Network); m != nil {
+			v.Caption = append(v.Caption, fmt.Sprintf("On the %d exact rows the network's trained loss is %s on average and %s at most (the optimum's is 0).", s.ExactRows, num(m.ExactLossMean), num(m.ExactLossMax)))
+		}
+	}
+	return v
 }
 
 var page = template.Must(template.New("report").Parse(strings.TrimSpace(pageHTML) + "\n"))
@@ -388,7 +465,33 @@ var page = template.Must(template.New("report").Parse(strings.TrimSpace(pageHTML
 // pageHTML is the report template. It must not reference anything outside
 // the file: no links to style sheets, scripts or fonts.
 const pageHTML = `
-<!DOCTYPE html>
+{{define "example"}}<h3>{{.Name}}</h3>
+{{- if .Note}}
+<p>{{.Note}}</p>
+{{- end}}
+{{- with .Heat}}
+<img {{.SrcAttr}} width="{{.Width}}" alt="{{.Alt}}">
+{{- end}}
+<div class="row">
+{{- with .Diff}}
+<img {{.SrcAttr}} width="{{.Width}}" alt="{{.Alt}}">
+{{- end}}
+{{- with .Spectra}}
+<img {{.SrcAttr}} width="{{.Width}}" alt="{{.Alt}}">
+{{- end}}
+{{- if .Norms}}
+<table>
+<tr><th>residual X − A</th><th class="num">spectral ‖·‖₂ = σ₁</th><th class="num">Frobenius ‖·‖<sub>F</sub></th></tr>
+{{- range .Norms}}
+<tr><td>{{.Method}}</td><td class="num">{{.Spectral}}</td><td class="num">{{.Frobenius}}</td></tr>
+{{- end}}
+</table>
+{{- end}}
+</div>
+{{- range .Notes}}
+<p class="note">{{.}}</p>
+{{- end}}
+{{- end}}<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -445,12 +548,22 @@ summary { cursor: pointer; color: #1f5fa0; }
 {{- range .LossNotes}}
 <p class="note">{{.}}</p>
 {{- end}}
+
+<h2 id="gap-per-epoch">Optimality gap per epoch</h2>
+<p>The validation gap of each epoch: mean network loss / mean optimal loss − 1 over the validation rows whose optimum is not 0,
+on a log scale, where a gap of a fraction of a percent stays visible.</p>
+{{- with .GapCurve}}
+<img {{.SrcAttr}} width="{{.Width}}" alt="{{.Alt}}">
+{{- end}}
+{{- range .GapNotes}}
+<p class="note">{{.}}</p>
+{{- end}}
 {{- if .Epochs}}
 <details><summary>Per-epoch values ({{.EpochCount}})</summary>
 <table>
-<tr><th class="num">epoch</th><th class="num">training</th><th class="num">validation</th><th class="num">learning rate</th><th class="num">elapsed (s)</th></tr>
+<tr><th class="num">epoch</th><th class="num">training</th><th class="num">validation</th><th class="num">validation gap</th><th class="num">learning rate</th><th class="num">elapsed (s)</th></tr>
 {{- range .Epochs}}
-<tr><td class="num">{{.Epoch}}</td><td class="num">{{.Train}}</td><td class="num">{{.Val}}</td><td class="num">{{.LR}}</td><td class="num">{{.Elapsed}}</td></tr>
+<tr><td class="num">{{.Epoch}}</td><td class="num">{{.Train}}</td><td class="num">{{.Val}}</td><td class="num">{{.ValGap}}</td><td class="num">{{.LR}}</td><td class="num">{{.Elapsed}}</td></tr>
 {{- end}}
 </table>
 </details>
@@ -463,26 +576,27 @@ Singular values of the residuals below 10<sup>−13</sup>·σ<sub>max</sub> are 
 <p class="note">{{.}}</p>
 {{- end}}
 {{- range .Examples}}
-<h3>{{.Name}}</h3>
-{{- with .Heat}}
-<img {{.SrcAttr}} width="{{.Width}}" alt="{{.Alt}}">
+{{template "example" .}}
 {{- end}}
-<div class="row">
-{{- with .Spectra}}
-<img {{.SrcAttr}} width="{{.Width}}" alt="{{.Alt}}">
-{{- end}}
-{{- if .Norms}}
-<table>
-<tr><th>residual X − A</th><th class="num">spectral ‖·‖₂ = σ₁</th><th class="num">Frobenius ‖·‖<sub>F</sub></th></tr>
-{{- range .Norms}}
-<tr><td>{{.Method}}</td><td class="num">{{.Spectral}}</td><td class="num">{{.Frobenius}}</td></tr>
-{{- end}}
-</table>
-{{- end}}
-</div>
-{{- range .Notes}}
+
+<h2 id="worst">Where the network fails</h2>
+<p>The evaluated matrices with the largest gap network loss / optimal loss − 1, worst first. Beside each heatmap row,
+A network − A optimal on its own colour scale: where the network's approximation differs from the best one.</p>
+{{- range .WorstNotes}}
 <p class="note">{{.}}</p>
 {{- end}}
+{{- range .Worst}}
+{{template "example" .}}
+{{- end}}
+
+<h3 id="diagonals">Error per output diagonal</h3>
+<p>For each diagonal d = −K′ … K′ of the approximation, the root mean square over the evaluated rows of
+a[d] − a<sub>optimal</sub>[d], the difference between a method's generator entry and the optimum's.</p>
+{{- with .Diagonals}}
+<img {{.SrcAttr}} width="{{.Width}}" alt="{{.Alt}}">
+{{- end}}
+{{- range .DiagNotes}}
+<p class="note">{{.}}</p>
 {{- end}}
 
 <h2 id="gaps">Optimality gaps</h2>
@@ -494,24 +608,28 @@ Singular values of the residuals below 10<sup>−13</sup>·σ<sub>max</sub> are 
 {{- with .Gaps}}
 <img {{.SrcAttr}} width="{{.Width}}" alt="{{.Alt}}">
 {{- end}}
+{{- if .GapStats}}
 <table>
-<tr><th colspan="2">network loss / optimal loss − 1</th></tr>
+<tr><th colspan="2">network: the evaluation's gap statistics</th></tr>
 {{- range .GapStats}}
 <tr><td>{{.Name}}</td><td class="num">{{.Value}}</td></tr>
 {{- end}}
 </table>
+{{- end}}
 </div>
 {{- end}}
 
 <h2 id="summary">Evaluation summary</h2>
 {{- with .Summary}}
 <table>
-<tr><th>method</th><th class="num">probe loss</th><th class="num">Frobenius</th><th class="num">spectral</th><th class="num">gap</th></tr>
+<tr><th>method</th><th class="num">loss</th><th class="num">probe loss</th><th class="num">Frobenius</th><th class="num">spectral</th><th class="num">gap</th><th class="num">gap_mean</th><th class="num">gap_median</th><th class="num">gap_p95</th><th class="num">gap_max</th></tr>
 {{- range .Rows}}
 <tr><td>{{.Method}}</td>{{range .Cells}}<td class="num{{if .Best}} best{{end}}">{{.Text}}</td>{{end}}</tr>
 {{- end}}
 </table>
-<p>Means over the held-out set of each loss of the residual X − A; gap is the mean of loss / optimal loss − 1 for the training loss. The smallest value of each column is in bold.</p>
+{{- range .Caption}}
+<p>{{.}}</p>
+{{- end}}
 {{- else}}
 <p class="note">No evaluation summary was given.</p>
 {{- end}}

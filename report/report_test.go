@@ -11,9 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"gonum.org/v1/plot"
+
+	"github.com/matapprox/matapprox/eval"
 )
 
 var sampleOut = flag.String("report.out", "", "also write the sample report to this file, to look at")
@@ -67,10 +72,19 @@ func sample(seed uint64) Data {
 	for range 100 {
 		d.Gaps = append(d.Gaps, 0.03*math.Exp(rng.NormFloat64()))
 	}
-	d.Summary = []Row{
-		{Method: "network", ProbeLoss: 0.83, Frobenius: 2.1, Spectral: 1.3, Gap: 0.031},
-		{Method: "optimal", ProbeLoss: 0.80, Frobenius: 2.3, Spectral: 1.25, Gap: 0},
-		{Method: "truncation", ProbeLoss: 1.9, Frobenius: 1.9, Spectral: 1.6, Gap: 1.4},
+	d.Worst = []Example{mk("worst 1", d.Examples[1].X)}
+	d.Worst[0].Note = "gap 12.5%"
+	for i := range d.Epochs {
+		d.Epochs[i].ValGap = d.Epochs[i].Val/d.OptimalVal - 1
+	}
+	d.Summary = &eval.Summary{
+		EvaluatedOn: eval.Validation, Description: "100 held-out validation matrices", Loss: "probe", Probes: "100 notebook probes (seed 1)",
+		Rows: 101, ExactRows: 1, RatioRows: 100,
+		Methods: []eval.MethodSummary{
+			{Method: "network", Loss: 0.83, ProbeLoss: 0.83, Frobenius: 2.1, Spectral: 1.3, Gap: 0.031, GapMean: 0.035, GapMedian: 0.03, GapP95: 0.09, GapMax: 0.2, ExactLossMean: 0.01, ExactLossMax: 0.01, DiagonalRMS: []float64{0.05, 0.04, 0.03, 0.02, 0.03, 0.04, 0.06}},
+			{Method: "truncation", Loss: 1.9, ProbeLoss: 1.9, Frobenius: 1.9, Spectral: 1.6, Gap: 1.4, GapMean: 1.4, GapMedian: 1.3, GapP95: 2, GapMax: 3, DiagonalRMS: []float64{0.9, 0.8, 0.7, 0.6, 0.7, 0.8, 0.9}},
+			{Method: "optimal", Loss: 0.8, ProbeLoss: 0.80, Frobenius: 2.3, Spectral: 1.25, DiagonalRMS: make([]float64, 7)},
+		},
 	}
 	return d
 }
@@ -139,8 +153,10 @@ func TestSample(t *testing.T) {
 	d := sample(1)
 	d.Generated = time.Date(2024, 7, 10, 12, 0, 0, 0, time.UTC)
 	page := render(t, d)
-	// Loss curves, and per example heatmaps and spectrum, and the histogram.
-	if n, want := checkHTML(t, page), 1+2*len(d.Examples)+1; n != want {
+	// Loss curves, the gap per epoch, per example (and worst-gap matrix)
+	// heatmaps, A network − A optimal and spectrum, the error per
+	// diagonal and the histogram.
+	if n, want := checkHTML(t, page), 2+3*len(d.Examples)+3*len(d.Worst)+2; n != want {
 		t.Errorf("%d images, want %d", n, want)
 	}
 	for _, want := range []string{
@@ -148,7 +164,11 @@ func TestSample(t *testing.T) {
 		"Notebook test matrix", "Held-out sample 2",
 		"lr_drop_period", "<td>truncation</td>",
 		`<td class="num best">0.8</td>`, // the optimal probe loss is the column minimum
-		"best / optimal − 1",
+		"validation gap at the best epoch",
+		"A network − A optimal", "Where the network fails", "gap 12.5%", "Error per output diagonal",
+		"100 held-out validation matrices (evaluated_on: validation); 101 rows, of which 1 exact rows",
+		"over 100 notebook probes (seed 1)", "gap_p95", "95th percentile",
+		`<td class="num">9%</td>`, // the network's gap_p95 in the gap statistics
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
@@ -207,10 +227,13 @@ func TestDegenerate(t *testing.T) {
 			{Name: "only X", X: notebookX},
 			{Name: "zero", X: make([]float64, 11), Network: make([]float64, 7)},
 		}}, []string{"Not drawn: X", "network approximation is not drawn", "No network approximation", "All residuals are zero"}, 0 + 2 + 1 + 1},
-		{"exact", Data{N: 11, InBand: 5, OutBand: 5, Examples: []Example{{X: notebookX, Network: notebookX, Optimal: notebookX}}}, []string{"All residuals are zero"}, 1},
+		{"exact", Data{N: 11, InBand: 5, OutBand: 5, Examples: []Example{{X: notebookX, Network: notebookX, Optimal: notebookX}}}, []string{"All residuals are zero"}, 2},
 		{"huge N", Data{N: 1 << 20, InBand: 1, OutBand: 0, Examples: []Example{{X: []float64{1, 2, 3}}}}, []string{"exceeds"}, 0},
 		{"one gap", Data{Gaps: []float64{0.1}}, nil, 1},
-		{"one summary row", Data{Summary: []Row{{Method: "network", ProbeLoss: nan, Frobenius: 1, Spectral: math.Inf(1), Gap: -0.5}}}, nil, 0},
+		{"one summary row", Data{Summary: &eval.Summary{Methods: []eval.MethodSummary{{Method: "network", ProbeLoss: nan, Frobenius: 1, Spectral: math.Inf(1), Gap: -0.5}}}}, []string{"No error per diagonal"}, 0},
+		{"zero diagonal errors", Data{OutBand: 1, Summary: &eval.Summary{Methods: []eval.MethodSummary{{Method: "network", DiagonalRMS: []float64{0, 0, 0}}}}}, []string{"equal the optimum on every diagonal"}, 0},
+		{"no gap per epoch", Data{Epochs: []Epoch{{Epoch: 1, Train: 2, Val: 3, ValGap: nan, LR: 0.1}}}, []string{"No validation gap was recorded"}, 1},
+		{"negative gap per epoch", Data{Epochs: []Epoch{{Epoch: 1, Train: 2, Val: 3, ValGap: -1e-9, LR: 0.1}, {Epoch: 2, Train: 2, Val: 3, ValGap: 0.01, LR: 0.1}}}, []string{"1 gap value not positive"}, 2},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -229,7 +252,7 @@ func TestDegenerate(t *testing.T) {
 
 func TestZeroOptimalIsAbsent(t *testing.T) {
 	page := render(t, Data{Epochs: []Epoch{{Epoch: 1, Train: 2, Val: 3, LR: 0.1}}})
-	if strings.Contains(page, "optimal validation loss</td>") || strings.Contains(page, "best / optimal") {
+	if strings.Contains(page, "optimal validation loss</td>") {
 		t.Error("the zero OptimalVal is reported as a known optimum")
 	}
 	if !strings.Contains(page, "(1 epoch)") {
@@ -322,4 +345,38 @@ func FuzzWrite(f *testing.F) {
 		}
 		checkHTML(t, buf.String())
 	})
+}
+
+// TestTopTickLabelled checks that every tick marker of the report labels
+// the highest tick of its axis, over many ranges.
+func TestTopTickLabelled(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for i := 0; i < 500; i++ {
+		lo := math.Pow(10, -12+20*rng.Float64())
+		hi := lo * math.Pow(10, 6*rng.Float64())
+		for name, ticks := range map[string][]plot.Tick{
+			"log": logTicks{}.Ticks(lo, hi), "lin": linTicks{}.Ticks(lo, hi), "lin0": linTicks{}.Ticks(0, hi),
+			"int": intTicks{}.Ticks(math.Floor(lo), math.Floor(hi)+1), "index": indexTicks(2+rng.IntN(1000), rng.IntN(2) == 0),
+		} {
+			if len(ticks) == 0 {
+				continue
+			}
+			top := ticks[0]
+			for _, tk := range ticks {
+				if tk.Value > top.Value {
+					top = tk
+				}
+			}
+			if top.Label == "" {
+				t.Fatalf("%s ticks over [%g, %g]: the top tick %g has no label: %v", name, lo, hi, top.Value, ticks)
+			}
+		}
+	}
+	// Index axes label the last index.
+	for _, n := range []int{2, 7, 11, 12, 31, 32, 129, 1000} {
+		ticks := indexTicks(n, false)
+		if last := ticks[len(ticks)-1]; last.Label != strconv.Itoa(n-1) {
+			t.Errorf("n = %d: last index label %q", n, last.Label)
+		}
+	}
 }

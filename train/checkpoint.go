@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/internal/atomicfile"
 	"github.com/matapprox/matapprox/optim"
 )
@@ -37,7 +38,7 @@ type checkpoint struct {
 	ConfigHash   string
 	DataHash     string
 	Epoch, Pos   int
-	Perm         []int32
+	Perm         []int // the epoch's order of the rows (data.LoaderState)
 	EpochLoss    float64
 	EpochSamples int
 	LastBatch    float64
@@ -53,6 +54,7 @@ type checkpoint struct {
 	BestEpoch    int
 	Best         []float64
 	Stale        int
+	Ref          float64 // the early-stopping reference loss
 }
 
 // resumeHash identifies a configuration up to its epoch count, so that a
@@ -79,15 +81,21 @@ func (t *Trainer) dataHash() string {
 	return t.dataSum
 }
 
+// computeDataHash hashes the values' little-endian bytes in blocks of 64
+// KiB (one Write per value made a checkpoint of 10⁸ rows take minutes).
 func (t *Trainer) computeDataHash() string {
 	h := sha256.New()
-	var buf [8]byte
+	buf := make([]byte, 0, 1<<16)
 	for _, s := range []*[]float64{&t.Train.X, &t.Val.X, &t.Probes} {
 		for _, v := range *s {
-			binary.LittleEndian.PutUint64(buf[:], math.Float64bits(v))
-			h.Write(buf[:])
+			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(v))
+			if len(buf) == cap(buf) {
+				h.Write(buf)
+				buf = buf[:0]
+			}
 		}
 	}
+	h.Write(buf)
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
@@ -107,11 +115,11 @@ func (t *Trainer) WriteCheckpoint(path string) error {
 	}
 	ck := checkpoint{
 		ConfigHash: resumeHash(&t.Cfg), DataHash: t.dataHash(),
-		Epoch: t.epoch, Pos: t.pos, Perm: t.perm,
+		Epoch: t.epoch, Pos: t.pos, Perm: t.activeLoader().State().Perm,
 		EpochLoss: t.epochLoss, EpochSamples: t.epochSamples, LastBatch: t.lastBatch, InitLoss: t.initLoss, Elapsed: t.elapsed,
 		Params: t.Model.Params, Mean: t.Model.Mean, Std: t.Model.Std,
 		Optimizer: opt, RNG: rng,
-		HistoryLen: len(t.History), HistoryTail: t.History[max(0, len(t.History)-checkpointHistory):], BestVal: t.BestVal, BestEpoch: t.BestEpoch, Best: t.best, Stale: t.stale,
+		HistoryLen: len(t.History), HistoryTail: t.History[max(0, len(t.History)-checkpointHistory):], BestVal: t.BestVal, BestEpoch: t.BestEpoch, Best: t.best, Stale: t.stale, Ref: t.ref,
 	}
 	var body bytes.Buffer
 	if err := gob.NewEncoder(&body).Encode(&ck); err != nil {
@@ -155,7 +163,7 @@ func (t *Trainer) Resume(path string) error {
 	if ck.Epoch > t.Cfg.Epochs {
 		return bad(fmt.Sprintf("the run has done %d epochs, more than the %d asked for", ck.Epoch, t.Cfg.Epochs))
 	}
-	if len(ck.Params) != len(t.Model.Params) || len(ck.Perm) != len(t.perm) || ck.Pos < 0 || ck.Pos > len(t.perm) || ck.Epoch < 0 || ck.Epoch > t.Cfg.Epochs {
+	if len(ck.Params) != len(t.Model.Params) || ck.Epoch < 0 || ck.Epoch > t.Cfg.Epochs {
 		return bad("its shapes do not match the configuration")
 	}
 	if ck.HistoryLen < len(ck.HistoryTail) || ck.HistoryLen > ck.Epoch || len(ck.HistoryTail) > checkpointHistory {
@@ -171,9 +179,13 @@ func (t *Trainer) Resume(path string) error {
 	if err := t.src.UnmarshalBinary(ck.RNG); err != nil {
 		return bad("random state: " + err.Error())
 	}
+	t.epoch = ck.Epoch
+	if err := t.activeLoader().Restore(data.LoaderState{Epoch: ck.Epoch, Pos: ck.Pos, Perm: ck.Perm}); err != nil {
+		return bad(err.Error())
+	}
 	copy(t.Model.Params, ck.Params)
 	t.Model.Mean, t.Model.Std = ck.Mean, ck.Std
-	t.epoch, t.pos, t.perm = ck.Epoch, ck.Pos, ck.Perm
+	t.pos = ck.Pos
 	t.epochLoss, t.epochSamples, t.lastBatch, t.initLoss, t.elapsed = ck.EpochLoss, ck.EpochSamples, ck.LastBatch, ck.InitLoss, ck.Elapsed
 	hist, err := checkpointHistoryOf(path, ck)
 	if err != nil {
@@ -182,6 +194,10 @@ func (t *Trainer) Resume(path string) error {
 	t.History, t.BestVal, t.BestEpoch, t.best, t.stale = hist, ck.BestVal, ck.BestEpoch, ck.Best, ck.Stale
 	if t.BestVal == 0 && ck.BestEpoch == 0 {
 		t.BestVal = math.Inf(1)
+	}
+	t.ref = ck.Ref
+	if t.ref == 0 {
+		t.ref = t.BestVal
 	}
 	return nil
 }
@@ -237,5 +253,13 @@ func checkpointHistoryOf(path string, ck *checkpoint) ([]EpochStats, error) {
 // to NaN: the log writes non-finite values as null).
 func sameStats(a, b EpochStats) bool {
 	eq := func(x, y float64) bool { return x == y || math.IsNaN(x) && math.IsNaN(y) }
-	return a.Epoch == b.Epoch && eq(a.TrainLoss, b.TrainLoss) && eq(a.ValLoss, b.ValLoss) && eq(a.LR, b.LR)
+	return a.Epoch == b.Epoch && eq(a.TrainLoss, b.TrainLoss) && eq(a.ValLoss, b.ValLoss) && eq(a.ValGap, b.ValGap) && eq(a.LR, b.LR)
+}
+
+// activeLoader returns the loader of the epoch in progress (or next).
+func (t *Trainer) activeLoader() *data.Loader {
+	if t.epoch < t.Cfg.WarmStart {
+		return t.warmLoader
+	}
+	return t.loader
 }

@@ -206,6 +206,9 @@ type Origin struct {
 	Flag bool
 }
 
+// Error formats the error as "FILE:LINE: key: value: reason; want …" for a
+// file, "-key value: …" for a flag and "key: value: …" otherwise, with
+// "(did you mean …?)" when there is a suggestion.
 func (e *ConfigError) Error() string {
 	var b strings.Builder
 	value := e.Value
@@ -547,6 +550,7 @@ func Preset(name string) (Config, error) {
 			Want: "one of " + choice.List(names), Suggestion: choice.Closest(name, names)}
 	}
 	c.Hidden = append([]int(nil), c.Hidden...)
+	c.ValFraction = DefaultValFraction
 	return c, nil
 }
 

@@ -143,13 +143,27 @@ func yamlErrorLine(err error) (int, string) {
 // reads, so that -config /dev/zero or a huge file fails at once.
 const MaxConfigSize = 1 << 20
 
+// ReadConfigFile returns the bytes of the configuration file path, refusing
+// a file (or a device such as /dev/zero) larger than MaxConfigSize.
+func ReadConfigFile(path string) ([]byte, error) { return readBounded(path, MaxConfigSize) }
+
 // LoadConfig reads a YAML configuration file onto base.
 func LoadConfig(path string, base Config) (Config, error) {
+	b := NewBuilder(base)
+	if err := b.ReadFile(path); err != nil {
+		return Config{}, err
+	}
+	return b.Current(), nil
+}
+
+// ReadFile reads the YAML file path (at most MaxConfigSize bytes) with
+// ReadYAML.
+func (b *Builder) ReadFile(path string) error {
 	src, err := readBounded(path, MaxConfigSize)
 	if err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
+		return fmt.Errorf("config: %w", err)
 	}
-	return ParseConfig(src, path, base)
+	return b.ReadYAML(src, path)
 }
 
 // MarshalConfig returns c as YAML, one `key: value` line per key in

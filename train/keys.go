@@ -307,9 +307,33 @@ func (b *Builder) Config() (Config, error) {
 	}
 	if err := c.Validate(); err != nil {
 		if ce, ok := err.(*ConfigError); ok {
-			ce.Origin = b.origin[ce.Key]
+			at, set := b.origin[ce.Key]
+			ce.Origin = at
+			if !set {
+				// An inherited value made invalid by a key that was set:
+				// point at that key.
+				for _, dep := range dependsOn[ce.Key] {
+					if at, ok := b.origin[dep]; ok {
+						k, _ := LookupKey(dep)
+						ce.Origin = at
+						ce.Reason = fmt.Sprintf("the inherited value does not fit %s = %s", dep, k.Value(&c))
+						break
+					}
+				}
+			}
 		}
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// dependsOn lists, for the keys whose valid range depends on other keys,
+// those keys.
+var dependsOn = map[string][]string{
+	"in-band":    {"n"},
+	"out-band":   {"in-band", "n"},
+	"warm-start": {"epochs"},
+	"nesterov":   {"momentum", "optimizer"},
+	"probes":     {"loss"},
+	"num-probes": {"loss", "probes"},
 }

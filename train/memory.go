@@ -90,19 +90,8 @@ func TrainingEstimate(cfg *Config) Estimate {
 		e.Add("data split into training and validation copies", rows*L, 8)
 	}
 	e.Add("data", rows*L, 8)
-	e.Add("shuffling permutation", rows, 4)
-	switch cfg.Loss {
-	case "probe":
-		p := float64(cfg.NumProbes)
-		if !isDistribution(cfg.Probes) {
-			p = fileRows(cfg.Probes, cfg.N)
-		}
-		e.Add("probes", p*N, 8)
-		e.Add("probe-loss matrix", L*L+N, 8)
-		e.Flops += p * N * L // building the loss
-	case "spectral":
-		e.Add("spectral loss (dense N×N matrix and SVD work space)", 6*N*N, 8)
-	}
+	e.Add("shuffling permutation, and its copy encoded in each checkpoint", rows, 4+2*5)
+	addLoss(&e, cfg)
 	sizes := append(append([]int{in.Len()}, cfg.Hidden...), out.Len())
 	var params, acts, widest float64
 	for i := 1; i < len(sizes); i++ {
@@ -129,6 +118,32 @@ func TrainingEstimate(cfg *Config) Estimate {
 	return e
 }
 
+// LossEstimate estimates the memory and arithmetic of building cfg's loss
+// (its probes, the probe-loss matrix, the spectral loss's work space), what
+// `optimal` and `eval` allocate before the first row.
+func LossEstimate(cfg *Config) Estimate {
+	var e Estimate
+	addLoss(&e, cfg)
+	return e
+}
+
+func addLoss(e *Estimate, cfg *Config) {
+	in, _ := cfg.Bands()
+	L, N := float64(in.Len()), float64(cfg.N)
+	switch cfg.Loss {
+	case "probe":
+		p := float64(cfg.NumProbes)
+		if !isDistribution(cfg.Probes) {
+			p = fileRows(cfg.Probes, cfg.N)
+		}
+		e.Add("probes", p*N, 8)
+		e.Add("probe-loss matrix", L*L+N, 8)
+		e.Flops += p * N * L // building the loss
+	case "spectral":
+		e.Add("spectral loss (dense N×N matrix and SVD work space)", 6*N*N, 8)
+	}
+}
+
 // ApproxEstimate estimates the memory of applying a network of
 // architecture c to batches of batch rows.
 func ApproxEstimate(c nn.Config, batch int) Estimate {
@@ -148,22 +163,46 @@ func ApproxEstimate(c nn.Config, batch int) Estimate {
 func fileRows(path string, dim int) float64 { return float64(data.MaxRows(path, dim)) }
 
 // DefaultMaxMemory returns the default memory limit: half the machine's
-// memory (MemTotal in /proc/meminfo), or 4 GiB when that is unknown.
+// memory (MemTotal in /proc/meminfo), or nine tenths of the memory
+// available now (MemAvailable) if that is less, so that a run that would
+// push a busy machine into the out-of-memory killer is refused; 4 GiB when
+// /proc/meminfo cannot be read.
 func DefaultMaxMemory() int64 {
+	total, avail := meminfo()
+	switch {
+	case total <= 0:
+		return 4 << 30
+	case avail > 0 && avail*9/10 < total/2:
+		return avail * 9 / 10
+	}
+	return total / 2
+}
+
+// meminfo returns MemTotal and MemAvailable in bytes (0 if unknown).
+func meminfo() (total, avail int64) {
 	f, err := os.Open("/proc/meminfo")
-	if err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
-				kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-				if err == nil && kb > 0 {
-					return kb * 1024 / 2
-				}
-			}
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "MemTotal":
+			total = kb * 1024
+		case "MemAvailable":
+			avail = kb * 1024
 		}
 	}
-	return 4 << 30
+	return total, avail
 }
 
 // ParseBytes parses a memory size such as 8GB, 512MiB, 1.5e9 or 100k

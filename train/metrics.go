@@ -24,6 +24,7 @@ type metricsRecord struct {
 	Epoch     int      `json:"epoch"`
 	TrainLoss *float64 `json:"train_loss"`
 	ValLoss   *float64 `json:"val_loss"`
+	ValGap    *float64 `json:"val_gap,omitempty"`
 	LastBatch *float64 `json:"last_batch"`
 	LR        *float64 `json:"lr"`
 	Elapsed   *float64 `json:"elapsed_s"`
@@ -37,7 +38,7 @@ func encodeStats(s EpochStats) []byte {
 		}
 		return &v
 	}
-	b, err := json.Marshal(metricsRecord{Epoch: s.Epoch, TrainLoss: f(s.TrainLoss), ValLoss: f(s.ValLoss),
+	b, err := json.Marshal(metricsRecord{Epoch: s.Epoch, TrainLoss: f(s.TrainLoss), ValLoss: f(s.ValLoss), ValGap: f(s.ValGap),
 		LastBatch: f(s.LastBatch), LR: f(s.LR), Elapsed: f(s.Elapsed), WarmStart: s.WarmStart})
 	if err != nil {
 		panic("train: encoding EpochStats cannot fail: " + err.Error())
@@ -97,7 +98,7 @@ func ReadMetrics(path string) ([]EpochStats, error) {
 		if err := dec.Decode(&m); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}
-		h = append(h, EpochStats{Epoch: m.Epoch, TrainLoss: get(m.TrainLoss), ValLoss: get(m.ValLoss),
+		h = append(h, EpochStats{Epoch: m.Epoch, TrainLoss: get(m.TrainLoss), ValLoss: get(m.ValLoss), ValGap: get(m.ValGap),
 			LastBatch: get(m.LastBatch), LR: get(m.LR), Elapsed: get(m.Elapsed), WarmStart: m.WarmStart})
 	}
 }

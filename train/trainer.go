@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/eval"
 	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/nn"
 	"github.com/matapprox/matapprox/optim"
+	"github.com/matapprox/matapprox/optimal"
 	"github.com/matapprox/matapprox/structure"
 )
 
@@ -50,8 +52,18 @@ type EpochStats struct {
 	LastBatch float64 `json:"last_batch"`
 	LR        float64 `json:"lr"`
 	Elapsed   float64 `json:"elapsed_s"` // seconds since the start of training
+	// ValGap is the validation optimality gap, mean network loss / mean
+	// optimal loss − 1 over the validation rows whose optimum is not zero
+	// (eval.Exact), the statistic eval.MethodSummary.Gap reports; NaN
+	// without a validation set or during the warm start.
+	ValGap    float64 `json:"val_gap"`
 	WarmStart bool    `json:"warm_start,omitempty"`
 }
+
+// DefaultValFraction is the fraction of a data file's rows every preset
+// holds out for validation (val-fraction); 0 trains on all of them and
+// evaluates on training rows, and says so.
+const DefaultValFraction = 0.1
 
 // Callbacks are called by Run; any may be nil.
 type Callbacks struct {
@@ -80,20 +92,33 @@ type Trainer struct {
 	src   *rand.PCG
 	rng   *rand.Rand
 
-	// Position and running sums.
-	epoch, pos   int
-	perm         []int32
-	epochLoss    float64
-	epochSamples int
-	lastBatch    float64
-	elapsed      time.Duration
-	initLoss     float64 // per-sample loss of the first batch
+	// Position and running sums. loader serves the training rows,
+	// warmLoader the warm start's (the same loader when they coincide).
+	epoch, pos         int
+	loader, warmLoader *data.Loader
+	epochLoss          float64
+	epochSamples       int
+	lastBatch          float64
+	elapsed            time.Duration
+	initLoss           float64 // per-sample loss of the first batch
 
-	History   []EpochStats
+	History []EpochStats
+	// BestVal and BestEpoch are the lowest validation loss and its epoch,
+	// whatever MinDelta is: best/ holds those weights.
 	BestVal   float64
 	BestEpoch int
 	best      []float64
-	stale     int
+	// Early stopping: stale counts the epochs since the validation loss
+	// last improved on ref by more than MinDelta (relative).
+	stale   int
+	ref     float64
+	stopped *EarlyStop
+
+	// Validation gap: the rows out of the exact ones (nil: all), and the
+	// mean optimal loss over them (0: not computed yet).
+	gapSet  *data.Set
+	gapOpt  float64
+	gapDone bool
 
 	// Warm start targets: the optimal generators of the training rows.
 	targets []float64
@@ -136,7 +161,7 @@ func NewWithOptions(cfg Config, opt Options) (*Trainer, error) {
 	if err := TrainingEstimate(&cfg).Check(limit, "this configuration", "-max-memory"); err != nil {
 		return nil, err
 	}
-	t := &Trainer{Cfg: cfg, BestVal: math.Inf(1), progress: opt.Progress}
+	t := &Trainer{Cfg: cfg, BestVal: math.Inf(1), ref: math.Inf(1), progress: opt.Progress}
 	t.In, t.Out = cfg.Bands()
 	var err error
 	if err = t.loadData(); err != nil {
@@ -173,9 +198,19 @@ func NewWithOptions(cfg Config, opt Options) (*Trainer, error) {
 	if t.sched, err = cfg.LRSchedule(); err != nil {
 		return nil, err
 	}
+	t.dataSum = t.computeDataHash() // now, in setup, not at the first checkpoint
 	t.rng, t.src = newRNG(cfg.Seed, streamShuffle)
-	t.perm = make([]int32, t.Train.Rows)
 	bs := min(cfg.BatchSize, t.Train.Rows)
+	if t.loader, err = data.NewLoader(t.Train, bs, false); err != nil {
+		return nil, fmt.Errorf("training data: %w", err)
+	}
+	t.warmLoader = t.loader
+	if w := t.warmSet(); w != t.Train {
+		if t.warmLoader, err = data.NewLoader(w, min(bs, w.Rows), false); err != nil {
+			return nil, fmt.Errorf("warm-start data: %w", err)
+		}
+	}
+	t.ref = math.Inf(1)
 	t.ws = t.Model.NewWorkspace(max(bs, 256))
 	t.xb = make([]float64, bs*t.In.Len())
 	t.grad = make([]float64, max(bs, 256)*t.Out.Len())
@@ -280,16 +315,46 @@ func (t *Trainer) Epoch() int { return t.epoch }
 // Optimizer returns the optimizer.
 func (t *Trainer) Optimizer() optim.Optimizer { return t.opt }
 
-// Run trains until Cfg.Epochs epochs are done, early stopping triggers, the
-// context is cancelled (ErrInterrupted, at a batch boundary) or the loss
-// stops being finite (ErrDiverged, weights of the last finite step kept).
+// EarlyStop records why and when early stopping ended a run.
+type EarlyStop struct {
+	// Epoch is the last epoch run (1-based).
+	Epoch int `json:"epoch"`
+	// Patience and MinDelta are the configured criterion: Patience epochs
+	// in a row without a relative improvement larger than MinDelta.
+	Patience int     `json:"patience"`
+	MinDelta float64 `json:"min_delta"`
+	// BestEpoch and BestVal are the best validation epoch and loss, the
+	// weights of best/.
+	BestEpoch int     `json:"best_epoch"`
+	BestVal   float64 `json:"best_val_loss"`
+}
+
+// String says in one line why and when training stopped.
+func (e EarlyStop) String() string {
+	delta := ""
+	if e.MinDelta > 0 {
+		delta = fmt.Sprintf(" by more than %g (relative)", e.MinDelta)
+	}
+	return fmt.Sprintf("early stopping after epoch %d: the validation loss did not improve%s for %d epochs; best epoch %d (validation loss %.5g)",
+		e.Epoch, delta, e.Patience, e.BestEpoch, e.BestVal)
+}
+
+// Stopped returns the early-stopping record, or nil if early stopping has
+// not ended the run.
+func (t *Trainer) Stopped() *EarlyStop { return t.stopped }
+
+// Run trains until Cfg.Epochs epochs are done, early stopping triggers
+// (Stopped then says why), the context is cancelled (ErrInterrupted, at a
+// batch boundary) or the loss stops being finite (ErrDiverged, weights of
+// the last finite step kept).
 func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 	start := time.Now()
 	base := t.elapsed
 	defer func() { t.elapsed = base + time.Since(start) }()
-	L, Lo := t.In.Len(), t.Out.Len()
+	Lo := t.Out.Len()
 	for t.epoch < t.Cfg.Epochs {
 		if t.Cfg.Patience > 0 && t.stale >= t.Cfg.Patience {
+			t.stopped = &EarlyStop{Epoch: t.epoch, Patience: t.Cfg.Patience, MinDelta: t.Cfg.MinDelta, BestEpoch: t.BestEpoch, BestVal: t.BestVal}
 			break
 		}
 		// Interrupt before drawing the next permutation, so that a
@@ -298,30 +363,33 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 			return ErrInterrupted
 		}
 		warm := t.epoch < t.Cfg.WarmStart
+		ld := t.loader
+		if warm {
+			ld = t.warmLoader
+		}
 		nTrain := t.Train.Rows
 		if warm {
 			nTrain = t.warmSet().Rows
 		}
 		if t.pos == 0 {
-			for i := range t.perm {
-				t.perm[i] = int32(i)
-			}
-			t.rng.Shuffle(nTrain, func(i, j int) { t.perm[i], t.perm[j] = t.perm[j], t.perm[i] })
+			ld.Reset(t.rng)
 			t.epochLoss, t.epochSamples = 0, 0
 		}
 		lr := t.sched.LR(t.epoch)
 		t.opt.SetLR(lr)
-		bs := t.Cfg.BatchSize
-		for t.pos < nTrain {
-			if ctx.Err() != nil {
+		bs := ld.BatchSize()
+		for {
+			// At least one batch follows a shuffle (see above).
+			if t.pos > 0 && ctx.Err() != nil {
 				return ErrInterrupted
 			}
-			n := min(bs, nTrain-t.pos)
-			xb := t.xb[:n*L]
-			for i := 0; i < n; i++ {
-				r := int(t.perm[t.pos+i])
-				copy(xb[i*L:(i+1)*L], t.Train.X[r*L:(r+1)*L])
-				if warm {
+			n, ok := ld.Next(t.xb)
+			if !ok {
+				break
+			}
+			xb := t.xb[:n*t.In.Len()]
+			if warm {
+				for i, r := range ld.Indices() {
 					copy(t.tb[i*Lo:(i+1)*Lo], t.targets[r*Lo:(r+1)*Lo])
 				}
 			}
@@ -354,7 +422,7 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 			t.epochLoss += raw
 			t.epochSamples += n
 			t.lastBatch = v
-			t.pos += n
+			t.pos = ld.Pos()
 			if cb.Batch != nil {
 				cb.Batch(t.epoch+1, t.pos, nTrain)
 			}
@@ -368,6 +436,7 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 			Epoch:     t.epoch,
 			TrainLoss: t.epochLoss / float64(max(t.epochSamples, 1)),
 			ValLoss:   t.ValLoss(),
+			ValGap:    math.NaN(),
 			LastBatch: t.lastBatch,
 			LR:        lr,
 			Elapsed:   (base + time.Since(start)).Seconds(),
@@ -379,6 +448,14 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 		if math.IsNaN(st.ValLoss) && t.Val.Rows > 0 || math.IsInf(st.ValLoss, 0) {
 			return fmt.Errorf("%w: the validation loss became %v after epoch %d; lower the learning rate (now %g) or set clip-norm", ErrDiverged, st.ValLoss, t.epoch, lr)
 		}
+		if !warm && t.Val.Rows > 0 {
+			g, err := t.valGap(st.ValLoss)
+			if err != nil {
+				return err
+			}
+			st.ValGap = g
+		}
+		st.Elapsed = (base + time.Since(start)).Seconds()
 		t.History = append(t.History, st)
 		if err := t.track(st, warm, cb); err != nil {
 			return err
@@ -388,6 +465,9 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 				return err
 			}
 		}
+	}
+	if t.Cfg.Patience > 0 && t.stale >= t.Cfg.Patience && t.stopped == nil && t.epoch < t.Cfg.Epochs {
+		t.stopped = &EarlyStop{Epoch: t.epoch, Patience: t.Cfg.Patience, MinDelta: t.Cfg.MinDelta, BestEpoch: t.BestEpoch, BestVal: t.BestVal}
 	}
 	return nil
 }
@@ -400,20 +480,69 @@ func (t *Trainer) divergence() float64 {
 	return t.Cfg.Divergence
 }
 
-// track updates the best validation loss and the early-stopping counter.
+// valGap returns the validation gap for a validation loss val: it solves
+// the validation optima once, on the first call.
+func (t *Trainer) valGap(val float64) (float64, error) {
+	if !t.gapDone {
+		sol, err := optimal.NewSolver(t.Loss, nil)
+		if err != nil {
+			return math.NaN(), fmt.Errorf("validation gap: %w", err)
+		}
+		L, Lo := t.In.Len(), t.Out.Len()
+		rows := t.Val.Rows
+		dst := make([]float64, rows*Lo)
+		res := make([]optimal.Result, rows)
+		if err := sol.SolveBatch(dst, res, t.Val.X, rows); err != nil {
+			return math.NaN(), fmt.Errorf("validation gap: %w", err)
+		}
+		zero := make([]float64, Lo)
+		var keep []int
+		var opt float64
+		for i := 0; i < rows; i++ {
+			z := t.Loss.Eval(nil, t.Val.X[i*L:(i+1)*L], zero, 1)
+			if !eval.Exact(t.Loss, res[i].Value, z, 0) {
+				keep = append(keep, i)
+				opt += res[i].Value
+			}
+		}
+		if len(keep) < rows {
+			t.gapSet = &data.Set{Dim: L, Rows: len(keep), X: make([]float64, len(keep)*L)}
+			for j, i := range keep {
+				copy(t.gapSet.Row(j), t.Val.Row(i))
+			}
+		}
+		if len(keep) > 0 {
+			t.gapOpt = opt / float64(len(keep))
+		}
+		t.gapDone = true
+	}
+	if t.gapOpt <= 0 {
+		return math.NaN(), nil
+	}
+	if t.gapSet != nil {
+		val = MeanLoss(t.Model, t.ws, t.Loss, t.gapSet)
+	}
+	return val/t.gapOpt - 1, nil
+}
+
+// track updates the best validation loss (any decrease) and the
+// early-stopping counter (decreases by more than MinDelta, relative).
 func (t *Trainer) track(st EpochStats, warm bool, cb Callbacks) error {
 	if t.Val.Rows == 0 || warm {
 		return nil
 	}
-	if st.ValLoss < t.BestVal*(1-t.Cfg.MinDelta) {
-		t.BestVal, t.BestEpoch, t.stale = st.ValLoss, st.Epoch, 0
+	if st.ValLoss < t.ref*(1-t.Cfg.MinDelta) {
+		t.ref, t.stale = st.ValLoss, 0
+	} else {
+		t.stale++
+	}
+	if st.ValLoss < t.BestVal {
+		t.BestVal, t.BestEpoch = st.ValLoss, st.Epoch
 		t.best = append(t.best[:0], t.Model.Params...)
 		if cb.Improved != nil {
 			return cb.Improved(st)
 		}
-		return nil
 	}
-	t.stale++
 	return nil
 }
 

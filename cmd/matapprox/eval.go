@@ -121,6 +121,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	input := fs.String("input", "", "CSV or .npy file of input generators, one per row (read as a stream)")
 	probes := fs.String("probes", "", "CSV or .npy file of probe vectors for the probe_loss metric only (default: the run's probes); the trained loss and its optimum do not change")
 	asJSON := fs.Bool("json", false, "print one JSON object, streamed row by row")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	count := fs.Int("count", 1000, "random matrices drawn from the run's data generator when no -matrix or -input is given")
 	seed := fs.Uint64("seed", 12345, "seed of the random matrices")
 	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
@@ -226,8 +227,14 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rows := 0
+	total := 0
+	if !perRow {
+		total = *count
+	}
+	ph := newReporter(stderr, *quiet).Start("evaluation", total, "matrices")
 	sum, err := ev.Run(src, func(r *eval.Row) error {
 		rows++
+		ph.Add(1)
 		if err := cert.add(r); err != nil {
 			return err
 		}
@@ -242,6 +249,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	})
+	ph.Finish()
 	if err != nil {
 		return err
 	}

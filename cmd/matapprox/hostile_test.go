@@ -187,6 +187,8 @@ func TestHostileSizesAndValues(t *testing.T) {
 		{[]string{"eval", "-model", dir, "-matrix", "1e400,0,0,1,2,4,2,1,0,0,0"}, 2, "out of the float64 range"},
 		{[]string{"eval", "-model", dir, "-matrix", "1e308,0,0,1,2,4,2,1,0,0,0"}, 2, "2^1023"},
 		{[]string{"optimal", "-matrix", "1,2,,3", "-out-band", "0"}, 2, "empty"},
+		{[]string{"optimal", "-matrix", "1,2,3", "-out-band", "0", "-n", "4096", "-num-probes", "1000000"}, 2, "probes"},
+		{[]string{"optimal", "-input", in, "-output", filepath.Join(t.TempDir(), "o.jsonl"), "-out-band", "0", "-n", "4096", "-num-probes", "1000000"}, 2, "probes"},
 		{[]string{"optimal", "-matrix", "1,2,3,4", "-out-band", "0"}, 2, "odd"},
 		{[]string{"eval", "-model", dir, "-matrix", ok}, 0, ""},
 		{[]string{"eval", "-model", dir, "-matrix", "[0 0 0 1 2 4 2 1 0 0 0]"}, 0, ""},
@@ -223,8 +225,9 @@ func TestUnfinishedRunRefused(t *testing.T) {
 	if code, _, errs := runCLI(t, "train", "-resume", dir, "-no-report"); code != 0 {
 		t.Fatalf("resume to finish: %s", errs)
 	}
-	if code, _, errs := runCLI(t, "train", "-resume", dir); code != 1 || !strings.Contains(errs, "finished") {
-		t.Errorf("resume of a finished run: exit %d, %s", code, errs)
+	// A finished run with nothing to do says so, exits 0 and changes nothing.
+	if code, out, errs := runCLI(t, "train", "-resume", dir); code != 0 || !strings.Contains(out, "nothing to do") {
+		t.Errorf("resume of a finished run: exit %d, %s %s", code, out, errs)
 	}
 	if code, _, errs := runCLI(t, "eval", "-model", dir, "-count", "5"); code != 0 {
 		t.Errorf("eval after finishing: %s", errs)

@@ -85,7 +85,7 @@ func (in *interrupts) stop() {
 // memoryFlag registers -max-memory on fs.
 func memoryFlag(fs *flag.FlagSet) *byteSize {
 	b := &byteSize{}
-	fs.Var(b, "max-memory", "refuse work whose estimated memory exceeds this, e.g. 8GB or 512MiB (default half the machine's memory)")
+	fs.Var(b, "max-memory", "refuse work whose estimated memory exceeds this, e.g. 8GB or 512MiB (default half the machine's memory, or 90% of what is available if less)")
 	return b
 }
 

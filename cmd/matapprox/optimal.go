@@ -18,6 +18,7 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("n", 0, "matrix size N (default 2K+1, as in the notebook)")
 	probes := fs.String("probes", "notebook", "probe distribution (notebook, gaussian, rademacher) or a CSV/.npy probe file")
 	numProbes := fs.Int("num-probes", 100, "probes drawn from a distribution")
+	maxMem := memoryFlag(fs)
 	seed := fs.Uint64("seed", 1, "seed for drawn probes (the seed preset's probes with the default)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	batch := addBatchFlags(fs) // optimal_batch.go: -input, -output, -shard
@@ -47,6 +48,9 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 	cfg.N, cfg.InBand, cfg.OutBand = size, k, *outBand
 	cfg.Loss, cfg.Probes, cfg.NumProbes, cfg.Seed = *lossName, *probes, *numProbes, *seed
 	if err := cfg.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	if err := train.LossEstimate(&cfg).Check(maxMem.limit(), "this problem", "-max-memory"); err != nil {
 		return usagef("%v", err)
 	}
 	in, _ := cfg.Bands()

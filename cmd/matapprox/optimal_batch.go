@@ -58,7 +58,7 @@ const batchRows = 256
 var optimalKeys = map[string]bool{"loss": true, "out-band": true, "n": true, "probes": true, "num-probes": true, "seed": true, "tol": true}
 
 // notSettings are the flags that do not change the records.
-var notSettings = map[string]bool{"input": true, "output": true, "shard": true, "json": true, "matrix": true}
+var notSettings = map[string]bool{"input": true, "output": true, "shard": true, "json": true, "matrix": true, "max-memory": true}
 
 // run solves every row of the input (or of one shard of it) and writes the
 // records. fs holds the parsed flags of the optimal command.
@@ -121,6 +121,11 @@ func (b *batchFlags) run(fs *flag.FlagSet, stdout io.Writer) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return usagef("%v", err)
+	}
+	if mm, ok := fs.Lookup("max-memory").Value.(*byteSize); ok {
+		if err := train.LossEstimate(&cfg).Check(mm.limit(), "this problem", "-max-memory"); err != nil {
+			return usagef("%v", err)
+		}
 	}
 	var opts optimal.Options
 	if f := fs.Lookup("tol"); f != nil {

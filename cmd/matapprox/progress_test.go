@@ -54,6 +54,13 @@ func TestProgress(t *testing.T) {
 	if code != 0 || !strings.Contains(errs, "approx 3 rows") || !strings.Contains(errs, "approx: 10 rows in") {
 		t.Errorf("approx progress: %d %q", code, errs)
 	}
+	code, _, errs = runCLI(t, "eval", "-model", dir, "-count", "20")
+	if code != 0 || !strings.Contains(errs, "evaluation   5% 1/20 matrices") || !strings.Contains(errs, "evaluation: 20 matrices in") {
+		t.Errorf("eval progress: %d %q", code, errs)
+	}
+	if code, _, errs = runCLI(t, "eval", "-quiet", "-model", dir, "-count", "20"); code != 0 || errs != "" {
+		t.Errorf("eval -quiet: %d %q", code, errs)
+	}
 	code, _, errs = runCLI(t, "train", "-preset", "seed", "-epochs", "1", "-train-size", "5000", "-val-size", "50",
 		"-no-report", "-quiet", "-out", filepath.Join(tmp, "quiet"))
 	if code != 0 || errs != "" {

@@ -162,6 +162,8 @@ func FuzzParseMatrix(f *testing.F) {
 	f.Add("1,NaN,3", 3, 1)
 	f.Add("[1 2 3]", 3, 1)
 	f.Add("", 1, 0)
+	f.Add("1,,2", 3, 1) // issue 16: the empty entry was dropped
+	f.Add("1e400,1,2", 3, 1)
 	f.Fuzz(func(t *testing.T, s string, n, k int) {
 		b := train.Config{N: n, InBand: k}
 		in, _ := b.Bands()
@@ -171,6 +173,9 @@ func FuzzParseMatrix(f *testing.F) {
 		x, err := parseMatrix(s, in)
 		if err == nil && len(x) != in.Len() {
 			t.Fatalf("accepted %q with %d entries for %v", s, len(x), in)
+		}
+		if err == nil && strings.Contains(s, ",") && strings.Count(s, ",")+1 != len(x) {
+			t.Fatalf("accepted %q as %d entries: an entry was dropped or split", s, len(x))
 		}
 	})
 }

@@ -138,20 +138,27 @@ func reportData(cfg *train.Config, hist []train.EpochStats, re *runEvaluation) r
 		d.Config = append(d.Config, report.Field{Name: k, Value: v})
 	}
 	for _, h := range hist {
-		d.Epochs = append(d.Epochs, report.Epoch{Epoch: h.Epoch, Train: h.TrainLoss, Val: h.ValLoss, LR: h.LR, Elapsed: h.Elapsed})
+		d.Epochs = append(d.Epochs, report.Epoch{Epoch: h.Epoch, Train: h.TrainLoss, Val: h.ValLoss, ValGap: h.ValGap, LR: h.LR, Elapsed: h.Elapsed})
 	}
 	if o := sum.Method(eval.Optimal); o != nil {
 		d.OptimalVal = o.Loss
 	}
-	for _, ms := range sum.Methods {
-		d.Summary = append(d.Summary, report.Row{Method: ms.Method, ProbeLoss: ms.ProbeLoss, Frobenius: ms.Frobenius, Spectral: ms.Spectral, Gap: ms.Gap})
-	}
-	add := func(name string, r *eval.Row) {
+	d.Summary = sum
+	example := func(name string, r *eval.Row) report.Example {
 		ex := report.Example{Name: name, X: r.X, Optimal: r.Method(eval.Optimal).A, Truncation: r.Method(eval.Truncation).A}
 		if a := r.Method(eval.Network); a != nil {
 			ex.Network = a.A
+			ex.Note = fmt.Sprintf("Network gap (%s loss / optimal loss − 1): %s.", sum.Loss, pct(a.Gap))
+			if r.Exact {
+				ex.Note = fmt.Sprintf("An exact row: the optimum is 0, so there is no gap; the network's %s loss is %.4g.", sum.Loss, a.Loss)
+			}
 		}
-		d.Examples = append(d.Examples, ex)
+		return ex
+	}
+	add := func(name string, r *eval.Row) { d.Examples = append(d.Examples, example(name, r)) }
+	for i, r := range re.worst.Rows() {
+		ex := example(fmt.Sprintf("worst %d: %s matrix %d", i+1, sum.EvaluatedOn, r.Index+1), r)
+		d.Worst = append(d.Worst, ex)
 	}
 	if in, _ := cfg.Bands(); in.N == 11 && in.K == 5 {
 		if r, err := re.ev.Evaluate(notebookTest); err == nil {
@@ -165,12 +172,14 @@ func reportData(cfg *train.Config, hist []train.EpochStats, re *runEvaluation) r
 }
 
 // writeSummary writes DIR/summary.json, the last file of a finished run:
-// the configuration, the epochs run, the best validation epoch and the
-// final evaluation (eval.Summary, with "evaluated_on" and "exact_rows").
+// the configuration, the epochs run, the best validation epoch (the
+// weights of best/), the early-stopping record (null when the run was not
+// stopped early) and the final evaluation (eval.Summary, with
+// "evaluated_on" and "exact_rows").
 func writeSummary(dir string, cfg *train.Config, tr *train.Trainer, sum *eval.Summary) error {
 	obj := map[string]any{
 		"config": cfg, "epochs": tr.Epoch(), "best_epoch": tr.BestEpoch, "best_val_loss": jsonNum(tr.BestVal),
-		"elapsed_s": lastElapsed(tr.History), "eval": sum,
+		"elapsed_s": lastElapsed(tr.History), "eval": sum, "early_stop": tr.Stopped(),
 	}
 	b, err := json.MarshalIndent(obj, "", "  ")
 	if err != nil {

@@ -31,17 +31,17 @@ func (c *countdown) Err() error {
 // interruptAfter makes the next training run stop after n checks.
 func interruptAfter(t *testing.T, n int64) {
 	t.Helper()
-	old := interruptContext
-	t.Cleanup(func() { interruptContext = old })
-	interruptContext = func() (context.Context, context.CancelFunc) {
-		c := &countdown{Context: context.Background()}
+	old := runContext
+	t.Cleanup(func() { runContext = old })
+	runContext = func(ctx context.Context) context.Context {
+		c := &countdown{Context: ctx}
 		c.n.Store(n)
-		interruptContext = old // one run only
-		return c, func() {}
+		runContext = old // one run only
+		return c
 	}
 }
 
-func readFile(t *testing.T, path string) []byte {
+func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -76,19 +76,19 @@ func TestResumeCommandRepeatsRunFlags(t *testing.T) {
 	}
 	dir := filepath.Join(tmp, "run dir")
 	interruptAfter(t, 6) // 3 batches an epoch: in the second epoch
-	code, _, errs := runCLI(t, append(args, "-out", dir, "-tensorboard")...)
+	code, _, errs := runCLI(t, append(args, "-out", dir, "-tensorboard", "-max-memory", "2GiB")...)
 	if code != 130 {
 		t.Fatalf("interrupted run: exit %d, %s", code, errs)
 	}
-	want := "matapprox train -resume '" + dir + "' -tensorboard -no-report\n"
+	want := "matapprox train -resume '" + dir + "' -tensorboard -no-report -max-memory 2147483648B\n"
 	i := strings.Index(errs, "matapprox train -resume")
 	if i < 0 || !strings.HasPrefix(errs[i:], want) {
 		t.Fatalf("resume hint %q, want %q", errs, want)
 	}
-	if code, _, errs := runCLI(t, "train", "-resume", dir, "-tensorboard", "-no-report"); code != 0 {
+	if code, _, errs := runCLI(t, "train", "-resume", dir, "-tensorboard", "-no-report", "-max-memory", "2147483648B"); code != 0 {
 		t.Fatalf("resume: %s", errs)
 	}
-	if !bytes.Equal(readFile(t, filepath.Join(ref, nn.WeightsFile)), readFile(t, filepath.Join(dir, nn.WeightsFile))) {
+	if !bytes.Equal(mustRead(t, filepath.Join(ref, nn.WeightsFile)), mustRead(t, filepath.Join(dir, nn.WeightsFile))) {
 		t.Error("the resumed model differs from the uninterrupted one")
 	}
 	if m, _ := filepath.Glob(filepath.Join(dir, "*tfevents*")); len(m) == 0 {
@@ -130,7 +130,7 @@ func TestResumeExtends(t *testing.T) {
 	if code, out, errs := runCLI(t, "train", "-resume", dir, "-epochs", "4", "-no-report"); code != 0 || !strings.Contains(out, "extending") {
 		t.Fatalf("extend: exit %d %s %s", code, out, errs)
 	}
-	if !bytes.Equal(readFile(t, filepath.Join(four, nn.WeightsFile)), readFile(t, filepath.Join(dir, nn.WeightsFile))) {
+	if !bytes.Equal(mustRead(t, filepath.Join(four, nn.WeightsFile)), mustRead(t, filepath.Join(dir, nn.WeightsFile))) {
 		t.Error("a constant-schedule run extended from 2 to 4 epochs differs from a 4-epoch run")
 	}
 	if h, _ := train.ReadMetrics(filepath.Join(dir, train.MetricsFile)); len(h) != 4 {
@@ -153,7 +153,7 @@ func TestResumeExtends(t *testing.T) {
 	if code, _, errs := runCLI(t, "train", "-resume", cut, "-epochs", "4", "-no-report"); code != 0 {
 		t.Fatal(errs)
 	}
-	if !bytes.Equal(readFile(t, filepath.Join(four, nn.WeightsFile)), readFile(t, filepath.Join(cut, nn.WeightsFile))) {
+	if !bytes.Equal(mustRead(t, filepath.Join(four, nn.WeightsFile)), mustRead(t, filepath.Join(cut, nn.WeightsFile))) {
 		t.Error("an interrupted run extended to 4 epochs differs from a 4-epoch run")
 	}
 	if code, _, errs := runCLI(t, "train", "-resume", cut, "-epochs", "3"); code != 0 || errs != "" {

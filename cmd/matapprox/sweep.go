@@ -34,17 +34,19 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	if *gridFile == "" || (*out == "" && !*list) {
 		return usagef("-grid GRID.yaml and -out DIR are required (or -summarize DIR)")
 	}
-	src, err := os.ReadFile(*gridFile)
+	src, err := train.ReadConfigFile(*gridFile)
 	if err != nil {
 		return err
 	}
+	// A grid that does not parse or expand is bad input (exit 2), as a bad
+	// configuration file is.
 	g, err := sweep.Parse(src, *gridFile)
 	if err != nil {
-		return err
+		return usagef("%v", err)
 	}
 	trials, err := g.Trials()
 	if err != nil {
-		return err
+		return usagef("%v", err)
 	}
 	spec, _, err := parseShardFlag(*shardFlag)
 	if err != nil {

@@ -83,11 +83,7 @@ func resolveConfig(tf trainFlags, settings []configSetting) (train.Config, strin
 	}
 	b := train.NewBuilder(base)
 	if *tf.config != "" {
-		src, err := os.ReadFile(*tf.config)
-		if err != nil {
-			return train.Config{}, "", fmt.Errorf("-config: %w", err)
-		}
-		if err := b.ReadYAML(src, *tf.config); err != nil {
+		if err := b.ReadFile(*tf.config); err != nil {
 			return train.Config{}, "", err
 		}
 	}
@@ -188,7 +184,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err := parseQuiet(fs, args); err != nil {
 		return err
 	}
-	opt := trainOptions{quiet: *tf.quiet, report: !*tf.noReport, tensorboard: *tf.tensorboard, maxMemory: tf.maxMem.limit()}
+	opt := trainOptions{quiet: *tf.quiet, report: !*tf.noReport, tensorboard: *tf.tensorboard, maxMemory: tf.maxMem.limit(), memoryFlag: tf.maxMem.n}
 	if *tf.resume != "" {
 		return resumeRun(*tf.resume, fs, tf, *settings, opt, stdout, stderr)
 	}
@@ -268,7 +264,7 @@ func resumeRun(dir string, fs *flag.FlagSet, tf trainFlags, settings []configSet
 	finished := train.StatusOf(dir) == train.RunFinished
 	switch {
 	case finished && (cfg.Epochs <= done || cfg.Epochs == asked):
-		fmt.Fprintf(stdout, "%s is complete: %d of %d epochs done; nothing to do (extend it with -resume %s -epochs M, M > %d)\n",
+		fmt.Fprintf(stdout, "%s is finished: %d of %d epochs done; nothing to do (extend it with -resume %s -epochs M, M > %d)\n",
 			dir, done, asked, dir, done)
 		return nil
 	case finished && done < asked:
@@ -292,7 +288,8 @@ func resumeRun(dir string, fs *flag.FlagSet, tf trainFlags, settings []configSet
 }
 
 // resumeCommand is the command line that continues the run in dir with
-// the same run-level flags.
+// the run-level flags that were given: -tensorboard, -no-report, -quiet
+// and -max-memory (the configuration is the run's config.yaml).
 func resumeCommand(dir string, opt trainOptions) string {
 	cmd := "matapprox train -resume " + shellQuote(dir)
 	if opt.tensorboard {
@@ -303,6 +300,9 @@ func resumeCommand(dir string, opt trainOptions) string {
 	}
 	if opt.quiet {
 		cmd += " -quiet"
+	}
+	if opt.memoryFlag > 0 {
+		cmd += fmt.Sprintf(" -max-memory %dB", opt.memoryFlag)
 	}
 	return cmd
 }
@@ -331,6 +331,9 @@ type trainOptions struct {
 	// notebook prints "Epoch E Loss: L" lines as the notebook does.
 	notebook  bool
 	maxMemory int64 // 0: the default
+	// memoryFlag is the -max-memory the command line gave, in bytes (0 if
+	// none), for the resume command.
+	memoryFlag int64
 }
 
 // makeRunDir creates and locks a fresh run directory: out if given (it
@@ -396,7 +399,7 @@ func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOpti
 		fmt.Fprintf(stdout, "training %s: %s loss, %d→%v→%d network, %s lr %g, %d epochs of %d batches of %d\n",
 			dir, cfg.Loss, 2*cfg.InBand+1, cfg.Hidden, 2*cfg.OutBand+1, cfg.Optimizer, cfg.LR, cfg.Epochs,
 			(tr.Train.Rows+cfg.BatchSize-1)/cfg.BatchSize, cfg.BatchSize)
-		fmt.Fprintf(stdout, "%6s  %12s  %12s  %10s  %8s\n", "epoch", "train loss", "val loss", "lr", "elapsed")
+		fmt.Fprintf(stdout, "%6s  %12s  %12s  %10s  %10s  %8s\n", "epoch", "train loss", "val loss", "val gap", "lr", "elapsed")
 	}
 	cb := rd.Callbacks(tr, train.Callbacks{
 		Batch: func(epoch, done, total int) {
@@ -412,7 +415,7 @@ func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOpti
 			case opt.notebook:
 				fmt.Fprintf(stdout, "Epoch %d Loss: %v\n", s.Epoch, float32(s.LastBatch))
 			case !opt.quiet:
-				fmt.Fprintf(stdout, "%6d  %12.5g  %12.5g  %10.3g  %7.2fs\n", s.Epoch, s.TrainLoss, s.ValLoss, s.LR, s.Elapsed)
+				fmt.Fprintf(stdout, "%6d  %12.5g  %12.5g  %10s  %10.3g  %7.2fs\n", s.Epoch, s.TrainLoss, s.ValLoss, pct(s.ValGap), s.LR, s.Elapsed)
 			}
 			events.epoch(s)
 			return nil
@@ -437,10 +440,14 @@ func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOpti
 	if err := rd.SaveModel(tr.Model); err != nil {
 		return fmt.Errorf("%w; the training is complete and checkpointed: free space and finish with %s", err, resumeHint)
 	}
+	if st := tr.Stopped(); st != nil {
+		fmt.Fprintln(stdout, st)
+	}
 	re, err := evaluateRun(tr.Model, tr.Loss, &cfg, tr.Train, tr.Val, rep)
 	if err != nil {
 		return err
 	}
+	events.summary(&re.sum, int64(tr.Epoch()))
 	if !opt.notebook {
 		fmt.Fprintln(stdout)
 		printSummary(stdout, &re.sum)
