@@ -31,7 +31,7 @@ const maxDenseOracleN = 64
 // Defaults of CertifyOptions.
 const (
 	// DefaultPolishSteps is the default limit on polish steps per row.
-	DefaultPolishSteps = 6
+	DefaultPolishSteps = 12
 )
 
 // CertifyOptions configures a Certifier. The zero value of every field

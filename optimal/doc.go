@@ -28,7 +28,28 @@
 // # Spectral norm
 //
 // Under the operator 2-norm the problem min_a ||T(x) − T(Ea)||_2 is convex
-// but not smooth and has no closed form; SDP solves it as a
-// semidefinite program with a certified lower bound (see its documentation
-// and docs/SPECTRAL.md).
+// but not smooth and has no closed form. Every solver uses the in-band
+// invariance T(x) − T(Ea) = T(x_out) − T(E(a − x_I)) (x_I the central
+// 2K'+1 entries of x): it solves for δ = a − x_I on x_out scaled by a
+// power of two, so neither the in-band entries nor the scale of x affect
+// it. Every answer carries a certified lower bound from weak duality: for a
+// (possibly complex) matrix Y with ⟨Y, S_d⟩ = 0 for |d| <= K',
+// |⟨Y, T(x)⟩| / ||Y||_* <= min_a ||T(x) − T(Ea)||_2.
+//
+//   - SDP solves the semidefinite form by the barrier method (Boyd &
+//     Vandenberghe, Convex Optimization, 2004, §11), certified to 1e-8, at
+//     O(K'²N²) per Hessian entry: the method for N up to about 64.
+//   - SolveSymbol solves the N → ∞ problem, the complex Chebyshev
+//     approximation of the symbol x̂(θ) by a trigonometric polynomial of
+//     degree K' (Tang, Math. Comp. 51, 1988; Karam & McClellan, IEEE Trans.
+//     Circuits Syst. II 42(3), 1995), with a rigorous Upper and a dual Lower;
+//     since T_N is a compression of the Laurent operator, opt_N <= opt_∞ and
+//     opt_N is nondecreasing in N, and SymbolResult.LowerN turns the dual
+//     measure into a finite-N bound at a cost independent of N.
+//   - Banded certifies the symbol's solution at finite N with the banded
+//     singular-value oracle structure.TopSingular: O(N·K²) time, O(N·K)
+//     memory, certified gap O(K²/N²).
+//
+// Solver picks SDP or Banded by size. See docs/SPECTRAL.md for the
+// mathematics and docs/BENCHMARKS.md for the cost against N.
 package optimal

@@ -27,7 +27,36 @@ type Options struct {
 	// Workers is the number of goroutines SolveBatch uses for iterative
 	// solves. Zero or negative means runtime.GOMAXPROCS(0).
 	Workers int
+	// Method selects the 2-norm solver: MethodAuto (""), MethodSDP or
+	// MethodBanded. Other losses ignore it.
+	Method string
 }
+
+// The 2-norm methods of Options.Method.
+const (
+	// MethodAuto picks MethodSDP for N <= AutoSDPMaxN and MethodBanded
+	// above (see docs/BENCHMARKS.md, "Spectral solver vs N").
+	MethodAuto = ""
+	// MethodSDP is the barrier-method SDP (SDP): certified to 1e-8, cost
+	// O(K'²N³) per Newton step.
+	MethodSDP = "sdp"
+	// MethodBanded is the large-N solver (Banded): O(N·K²), certified gap
+	// O(K²/N²).
+	MethodBanded = "banded"
+)
+
+// AutoSDPMaxN is the largest N for which MethodAuto uses the SDP.
+const AutoSDPMaxN = 64
+
+// spectralMethod is a 2-norm solver workspace.
+type spectralMethod interface {
+	Solve(x []float64) (Result, error)
+}
+
+var (
+	_ spectralMethod = (*SDP)(nil)
+	_ spectralMethod = (*Banded)(nil)
+)
 
 // RowError is the error of SolveBatch for one row it could not solve.
 type RowError struct {
@@ -44,8 +73,9 @@ func (e *RowError) Error() string { return fmt.Sprintf("row %d: %v", e.Row+1, e.
 func (e *RowError) Unwrap() error { return e.Err }
 
 // Solver computes the exact optimum of a loss.Loss: the closed-form
-// projection for quadratic losses (probe and Frobenius), the certified
-// spectral-norm solver for the 2-norm loss. It is safe for concurrent use.
+// projection for quadratic losses (probe and Frobenius), a certified
+// spectral-norm solver for the 2-norm loss, chosen by Options.Method: the
+// SDP up to N = AutoSDPMaxN, Banded above. It is safe for concurrent use.
 //
 // Every answer is a Result: the generator, its exact loss value and a
 // certified lower bound on the optimum. The policy for an iterative solve
@@ -62,7 +92,7 @@ type Solver struct {
 	quad *loss.Quadratic
 
 	mu   sync.Mutex
-	free []*SDP // idle SDP workspaces (one per concurrent solve)
+	free []spectralMethod // idle 2-norm workspaces (one per concurrent solve)
 }
 
 // NewSolver returns the exact solver for l. opts may be nil. A loss
@@ -78,6 +108,11 @@ func NewSolver(l loss.Loss, opts *Options) (*Solver, error) {
 	}
 	if s.opts.MaxIter < 0 {
 		return nil, fmt.Errorf("optimal: MaxIter %d: must not be negative: %w", s.opts.MaxIter, ErrOption)
+	}
+	switch s.opts.Method {
+	case MethodAuto, MethodSDP, MethodBanded:
+	default:
+		return nil, fmt.Errorf("optimal: method %q: want %q, %q or empty (automatic): %w", s.opts.Method, MethodSDP, MethodBanded, ErrOption)
 	}
 	s.in, s.out = l.Bands()
 	switch l := l.(type) {
@@ -110,11 +145,26 @@ func (s *Solver) Bands() (in, out structure.Band) { return s.in, s.out }
 // spectral loss, rather than closed form.
 func (s *Solver) Iterative() bool { return s.proj == nil }
 
-func (s *Solver) newSDP() (*SDP, error) {
+// Method returns the 2-norm method in use (MethodSDP or MethodBanded), or
+// "" for losses with a closed-form optimum.
+func (s *Solver) Method() string {
+	if s.proj != nil {
+		return ""
+	}
+	if s.opts.Method == MethodBanded || (s.opts.Method == MethodAuto && s.in.N > AutoSDPMaxN) {
+		return MethodBanded
+	}
+	return MethodSDP
+}
+
+func (s *Solver) newSDP() (spectralMethod, error) {
+	if s.Method() == MethodBanded {
+		return NewBanded(s.in, s.out, s.opts.Tol)
+	}
 	return NewSDP(s.in, s.out, &SDPOptions{Tol: s.opts.Tol, MaxNewton: s.opts.MaxIter})
 }
 
-func (s *Solver) getSDP() (*SDP, error) {
+func (s *Solver) getSDP() (spectralMethod, error) {
 	s.mu.Lock()
 	if n := len(s.free); n > 0 {
 		sdp := s.free[n-1]
@@ -126,7 +176,7 @@ func (s *Solver) getSDP() (*SDP, error) {
 	return s.newSDP()
 }
 
-func (s *Solver) putSDP(sdp *SDP) {
+func (s *Solver) putSDP(sdp spectralMethod) {
 	s.mu.Lock()
 	s.free = append(s.free, sdp)
 	s.mu.Unlock()

@@ -356,7 +356,7 @@ func (s *SDP) barrier() (Result, error) {
 		// the gap no longer shrinks.
 		if gap < bestGap/2 {
 			bestGap, slow = gap, 0
-		} else if slow++; slow >= 3 {
+		} else if slow++; slow >= 5 {
 			return notConverged("precision exhausted")
 		}
 		mu /= muFactor
@@ -662,8 +662,22 @@ func (s *SDP) lower() float64 {
 		kmax++
 	}
 	kmax = min(n, kmax+2)
-	ur, vr := s.u.RawMatrix().Data, s.v.RawMatrix().Data
+	// A degenerate top cluster (e.g. a residual close to a multiple of one
+	// shift, whose singular values are 1 with multiplicity N−|d|) needs
+	// its whole span: also try k = the cluster's size.
+	cluster := 1
+	for cluster < n && s.sig[cluster] >= s.sig[0]*(1-1e-3) {
+		cluster++
+	}
+	ks := make([]int, 0, kmax+2)
 	for k := 1; k <= kmax; k++ {
+		ks = append(ks, k)
+	}
+	if cluster > kmax {
+		ks = append(ks, cluster, min(n, cluster+1))
+	}
+	ur, vr := s.u.RawMatrix().Data, s.v.RawMatrix().Data
+	for _, k := range ks {
 		p := k * (k + 1) / 2
 		mm := mat.NewDense(nd, p, nil)
 		z0 := make([]float64, p)

@@ -46,6 +46,10 @@ type Data struct {
 	// Gaps holds network loss / optimal loss − 1 for each evaluated row
 	// outside the exact rows, drawn as a histogram.
 	Gaps []float64
+	// CertifiedGaps holds the certified relative gap (optimal.Certificate)
+	// of the network's answer for each evaluated row, drawn as a second
+	// histogram; nil leaves it out.
+	CertifiedGaps []float64
 	// Summary is the evaluation: one set of statistics, the one the CLI
 	// prints and summary.json holds. The report shows its table, its gap
 	// statistics and its error per output diagonal; nil leaves them out.

@@ -92,6 +92,7 @@ type view struct {
 	Gaps      *figure
 	GapStats  []Field
 	GapsNotes []string
+	Certified *figure // certified gaps of the network's answers
 
 	Summary *summaryView
 }
@@ -387,6 +388,11 @@ func buildGaps(d *Data, v *view) error {
 		return err
 	}
 	v.Gaps = &fig
+	if cf, ok, err := certifiedHistogram(d.CertifiedGaps); err != nil {
+		return err
+	} else if ok {
+		v.Certified = &cf
+	}
 	if s := d.Summary; s != nil {
 		if m := s.Method(eval.Network); m != nil {
 			v.GapStats = []Field{
@@ -617,6 +623,11 @@ a[d] − a<sub>optimal</sub>[d], the difference between a method's generator ent
 </table>
 {{- end}}
 </div>
+{{- end}}
+{{- with .Certified}}
+<p>Certified gaps: for each row, (value − certified lower bound)/value of the network's answer
+(<code>optimal.Certifier</code>, the answers as they are): the optimum is provably within this of the answer.</p>
+<img {{.SrcAttr}} width="{{.Width}}" alt="{{.Alt}}">
 {{- end}}
 
 <h2 id="summary">Evaluation summary</h2>

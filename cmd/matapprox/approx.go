@@ -25,6 +25,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	maxMem := memoryFlag(fs)
 	certify := fs.Bool("certify", false, "attach to every row its exact loss, a certified lower bound on the optimum and the certified gap (in FILE.cert.csv next to a CSV/.npy output; in the rows of a .jsonl output)")
 	maxGap := fs.Float64("max-gap", 0, "with -certify: re-solve with the exact solver every row whose certified gap exceeds this (e.g. 0.01), so every row is within it")
+	polish := fs.Bool("polish", true, "with -certify: improve a row whose certified gap is above the target by a few cheap polish steps (false keeps the network's answers, except the rows -max-gap re-solves)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -61,7 +62,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := train.ApproxEstimate(lm.model.Config, *batch).Check(maxMem.limit(), fmt.Sprintf("-batch %d", *batch), "-max-memory or a smaller -batch"); err != nil {
+	if err := train.ApproxEstimate(lm.model.Config, *batch).Check(maxMem.limit(), fmt.Sprintf("-batch %d", *batch), "-max-memory"); err != nil {
 		return usagef("%v", err)
 	}
 	sig := catchInterrupts(stderr, fmt.Sprintf("%s was not written (a file already there is unchanged) and no temporary file is left; run the command again", *output))
@@ -123,7 +124,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	}
 	var ac *approxCertifier
 	if *certify {
-		if ac, err = newApproxCertifier(&lm.cfg, *maxGap, *batch); err != nil {
+		if ac, err = newApproxCertifier(&lm.cfg, *maxGap, *polish, *batch); err != nil {
 			return err
 		}
 		err = withCertOutput(*output, newGen, func(cw *certRowWriter) error {

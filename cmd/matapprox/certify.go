@@ -38,12 +38,16 @@ type approxCertifier struct {
 	maxSeen float64
 }
 
-func newApproxCertifier(cfg *train.Config, maxGap float64, batch int) (*approxCertifier, error) {
+func newApproxCertifier(cfg *train.Config, maxGap float64, polish bool, batch int) (*approxCertifier, error) {
 	l, _, err := train.BuildLoss(cfg)
 	if err != nil {
 		return nil, err
 	}
-	c, err := optimal.NewCertifier(l, &optimal.CertifyOptions{MaxGap: maxGap})
+	opts := &optimal.CertifyOptions{MaxGap: maxGap}
+	if !polish {
+		opts.PolishSteps = -1
+	}
+	c, err := optimal.NewCertifier(l, opts)
 	if err != nil {
 		return nil, err
 	}

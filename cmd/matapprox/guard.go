@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -83,22 +81,4 @@ func parseNumbers(s string) ([]float64, error) {
 		x = append(x, v)
 	}
 	return x, nil
-}
-
-// readBoundedFile reads at most limit bytes of path and fails if it holds
-// more, so that -config /dev/zero fails at once instead of reading forever.
-func readBoundedFile(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes: not a configuration file", path, limit)
-	}
-	return b, nil
 }

@@ -187,8 +187,6 @@ func TestHostileSizesAndValues(t *testing.T) {
 		{[]string{"eval", "-model", dir, "-matrix", "1e400,0,0,1,2,4,2,1,0,0,0"}, 2, "out of the float64 range"},
 		{[]string{"eval", "-model", dir, "-matrix", "1e308,0,0,1,2,4,2,1,0,0,0"}, 2, "2^1023"},
 		{[]string{"optimal", "-matrix", "1,2,,3", "-out-band", "0"}, 2, "empty"},
-		{[]string{"optimal", "-matrix", "1,2,3", "-out-band", "0", "-n", "4096", "-num-probes", "1000000"}, 2, "probes"},
-		{[]string{"optimal", "-input", in, "-output", filepath.Join(t.TempDir(), "o.jsonl"), "-out-band", "0", "-n", "4096", "-num-probes", "1000000"}, 2, "probes"},
 		{[]string{"optimal", "-matrix", "1,2,3,4", "-out-band", "0"}, 2, "odd"},
 		{[]string{"eval", "-model", dir, "-matrix", ok}, 0, ""},
 		{[]string{"eval", "-model", dir, "-matrix", "[0 0 0 1 2 4 2 1 0 0 0]"}, 0, ""},

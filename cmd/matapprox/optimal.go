@@ -2,20 +2,26 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/matapprox/matapprox/eval"
 	"github.com/matapprox/matapprox/loss"
+	"github.com/matapprox/matapprox/optimal"
+	"github.com/matapprox/matapprox/structure"
 	"github.com/matapprox/matapprox/train"
 )
 
 func runOptimal(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("optimal", "optimal -loss probe|frobenius|spectral -matrix \"x1,x2,…\" -out-band K [-n N] [-probes FILE|DIST] [-json]", stderr)
+	fs := newFlagSet("optimal", "optimal -loss probe|frobenius|spectral -matrix \"x1,x2,…\" -out-band K [-n N] [-tol T] [-method sdp|banded] [-symbol] [-probes FILE|DIST] [-json]", stderr)
 	lossName := fs.String("loss", "probe", "loss to minimise: probe, frobenius or spectral")
 	matrix := fs.String("matrix", "", "the input generator, comma-separated 2K+1 numbers (required)")
 	outBand := fs.Int("out-band", -1, "half-bandwidth K' of the approximation (required)")
 	n := fs.Int("n", 0, "matrix size N (default 2K+1, as in the notebook)")
+	tol := fs.Float64("tol", 0, "spectral loss: certified relative gap at which the solver stops (default 1e-8)")
+	method := fs.String("method", "", "spectral loss: sdp or banded (default: sdp up to N = 64, banded above)")
+	symbol := fs.Bool("symbol", false, "spectral loss: solve the N → ∞ problem (Chebyshev approximation of the symbol) and print its certified bounds and the finite-N sandwich")
 	probes := fs.String("probes", "notebook", "probe distribution (notebook, gaussian, rademacher) or a CSV/.npy probe file")
 	numProbes := fs.Int("num-probes", 100, "probes drawn from a distribution")
 	maxMem := memoryFlag(fs)
@@ -44,6 +50,28 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 	if size == 0 {
 		size = 2*k + 1
 	}
+	if !(*tol >= 0 && *tol < 1) {
+		return usagef("-tol %v: must be in [0, 1)", *tol)
+	}
+	if *symbol {
+		// The symbol problem does not depend on N, which only enters the
+		// finite-N sandwich: no matrix is formed, so any N > K is fine.
+		if *lossName != "spectral" {
+			return usagef("-symbol applies to -loss spectral")
+		}
+		in, err := structure.NewBand(size, k)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		out := structure.Band{N: size, K: *outBand}
+		if err := structure.CheckNested(in, out); err != nil {
+			return usagef("-out-band: %v", err)
+		}
+		if x, err = parseMatrix(*matrix, in); err != nil {
+			return err
+		}
+		return printSymbol(stdout, in, out, x, *tol, *asJSON)
+	}
 	cfg, _ := train.Preset("seed")
 	cfg.N, cfg.InBand, cfg.OutBand = size, k, *outBand
 	cfg.Loss, cfg.Probes, cfg.NumProbes, cfg.Seed = *lossName, *probes, *numProbes, *seed
@@ -61,7 +89,15 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts := &eval.Options{}
+	// One solve per matrix: the evaluator uses this solver for the optimum.
+	sol, err := optimal.NewSolver(trained, &optimal.Options{Tol: *tol, Method: *method})
+	if err != nil {
+		if errors.Is(err, optimal.ErrOption) {
+			return usagef("%v", err)
+		}
+		return err
+	}
+	opts := &eval.Options{Solver: sol}
 	if cfg.Loss != "probe" {
 		// probe_loss is measured with the -probes distribution or file.
 		pc := cfg
@@ -91,6 +127,11 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 			gap = (best.Loss - row.Lower) / best.Loss
 		}
 		obj["lower_bound"], obj["relative_gap"] = row.Lower, gap
+		// The fields match the batch records (optimal_batch.go); whether the
+		// solve stopped short is said on stderr.
+		if !row.Converged {
+			fmt.Fprintf(stderr, "warning: the solver stopped at a certified relative gap of %.3g, short of the tolerance; the answer is within that gap of the optimum\n", gap)
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -103,5 +144,32 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 	if lb, ok := obj["lower_bound"]; ok {
 		fmt.Fprintf(stdout, "certified lower bound on the spectral optimum %.9g (relative gap %.2g)\n", lb, obj["relative_gap"])
 	}
+	return nil
+}
+
+// printSymbol solves the symbol problem and prints its certified bounds on
+// opt_∞ and the sandwich LowerN(N) <= opt_N <= Upper.
+func printSymbol(w io.Writer, in, out structure.Band, x []float64, tol float64, asJSON bool) error {
+	r, err := optimal.SolveSymbol(in, out, x, tol)
+	if err != nil {
+		return err
+	}
+	lowN := r.LowerN(in.N)
+	gapN := 0.0
+	if r.Upper > 0 {
+		gapN = (r.Upper - lowN) / r.Upper
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"loss": "spectral", "symbol": true, "n": in.N, "in_band": in.K, "out_band": out.K,
+			"generator": r.A, "upper_inf": jsonNum(r.Upper), "lower_inf": jsonNum(r.Lower), "relative_gap_inf": jsonNum(r.Gap()),
+			"lower_n": jsonNum(lowN), "upper_n": jsonNum(r.Upper), "relative_gap_n": jsonNum(gapN)})
+	}
+	fmt.Fprintf(w, "Chebyshev approximation of the symbol, half-bandwidth %d → %d\n", in.K, out.K)
+	fmt.Fprintf(w, "generator   %s\n", fmtVec(r.A))
+	fmt.Fprintf(w, "opt_∞ in [%.12g, %.12g] (certified relative gap %.2g)\n", r.Lower, r.Upper, r.Gap())
+	fmt.Fprintf(w, "N = %d: opt_N in [%.12g, %.12g] (relative gap %.2g); the generator above attains at most %.12g\n",
+		in.N, lowN, r.Upper, gapN, r.Upper)
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/matapprox/matapprox/internal/progress"
 	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/nn"
+	"github.com/matapprox/matapprox/optimal"
 	"github.com/matapprox/matapprox/report"
 	"github.com/matapprox/matapprox/train"
 )
@@ -80,6 +81,7 @@ type runEvaluation struct {
 	ev    *eval.Evaluator
 	sum   eval.Summary
 	gaps  []float64   // the network's per-row gaps (ratio rows)
+	cert  []float64   // the certified gaps of the network's answers (spectral loss)
 	first []*eval.Row // the first rows, as random examples
 	worst eval.Worst  // the rows with the largest network gap
 }
@@ -93,6 +95,15 @@ func evaluateRun(m *nn.MLP, l loss.Loss, cfg *train.Config, trainSet, valSet *da
 		return nil, err
 	}
 	re := &runEvaluation{ev: ev, worst: eval.Worst{K: 3}}
+	// The report draws the certified gaps of the network's own answers
+	// (no polishing) for the spectral loss; for the quadratic losses they
+	// equal the gaps above.
+	var cf *optimal.Certifier
+	if _, ok := l.(*loss.Spectral); ok {
+		if cf, err = optimal.NewCertifier(l, &optimal.CertifyOptions{PolishSteps: -1}); err != nil {
+			return nil, err
+		}
+	}
 	src := train.EvalSource(trainSet, valSet)
 	ph := rep.Start("evaluation", evalRows(trainSet, valSet), "matrices")
 	defer ph.Finish()
@@ -102,6 +113,13 @@ func evaluateRun(m *nn.MLP, l loss.Loss, cfg *train.Config, trainSet, valSet *da
 			if a := r.Method(eval.Network); a != nil {
 				re.gaps = append(re.gaps, a.Gap)
 			}
+		}
+		if cf != nil && r.Method(eval.Network) != nil {
+			c, err := eval.CertifyRow(cf, r, nil)
+			if err != nil {
+				return err
+			}
+			re.cert = append(re.cert, c.Gap())
 		}
 		if len(re.first) < 3 {
 			re.first = append(re.first, r.Clone())
@@ -126,8 +144,9 @@ func reportData(cfg *train.Config, hist []train.EpochStats, re *runEvaluation) r
 		Title:     fmt.Sprintf("matapprox: %d×%d, half-bandwidth %d → %d, %s loss", cfg.N, cfg.N, cfg.InBand, cfg.OutBand, cfg.Loss),
 		Generated: time.Now(),
 		Loss:      cfg.Loss, N: cfg.N, InBand: cfg.InBand, OutBand: cfg.OutBand,
-		OptimalVal: math.NaN(),
-		Gaps:       re.gaps,
+		OptimalVal:    math.NaN(),
+		Gaps:          re.gaps,
+		CertifiedGaps: re.cert,
 	}
 	cv := reflect.ValueOf(*cfg)
 	for i, k := range train.Keys() {

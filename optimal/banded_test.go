@@ -1,0 +1,116 @@
+package optimal
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/matapprox/matapprox/structure"
+)
+
+// TestBandedAgainstSDP: the banded solver's pair brackets the SDP's
+// optimum, and its Value bounds the residual of its answer.
+func TestBandedAgainstSDP(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 61))
+	for _, c := range []struct{ n, k, kp int }{{24, 5, 3}, {48, 5, 2}, {64, 6, 3}} {
+		in, out := structure.Band{N: c.n, K: c.k}, structure.Band{N: c.n, K: c.kp}
+		sdp := mustSpectral(t, in, out, nil)
+		bd, err := NewBanded(in, out, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for trial := 0; trial < 2; trial++ {
+			x := notebookInput(rng, in)
+			r, err := acceptShort(bd.Solve(x))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := acceptShort(sdp.Solve(x))
+			if err != nil {
+				t.Fatal(err)
+			}
+			what := fmt.Sprintf("%v->%d", in, c.kp)
+			if !(r.Lower <= s.Value*(1+1e-9)) {
+				t.Errorf("%s: banded Lower %v above the optimum %v", what, r.Lower, s.Value)
+			}
+			if !(r.Value >= s.Lower*(1-1e-9)) {
+				t.Errorf("%s: banded Value %v below the certified optimum %v", what, r.Value, s.Lower)
+			}
+			if v := residualValue(in, out, x, r.A); !(v <= r.Value*(1+1e-12)) || v < r.Value*(1-1e-9) {
+				t.Errorf("%s: Value %v, but ||T(x)−T(A)||_2 = %v", what, r.Value, v)
+			}
+			t.Logf("%s: SDP %.10g; banded [%.10g, %.10g] gap %.2g", what, s.Value, r.Lower, r.Value, r.Gap())
+		}
+	}
+}
+
+// TestBandedLargeN: at N = 3000 the certified gap is small and the bounds
+// are ordered; the in-band entries do not matter.
+func TestBandedLargeN(t *testing.T) {
+	in, out := structure.Band{N: 3000, K: 5}, structure.Band{N: 3000, K: 3}
+	bd, err := NewBanded(in, out, 1e-5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(62, 62))
+	x := notebookInput(rng, in)
+	r, err := acceptShort(bd.Solve(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(r.Lower > 0 && r.Lower <= r.Value) || r.Gap() > 1e-4 {
+		t.Errorf("N=3000: [%v, %v], gap %v", r.Lower, r.Value, r.Gap())
+	}
+	for i := 2; i < 2+out.Len(); i++ {
+		x[i] += 1e12
+	}
+	r2, err := acceptShort(bd.Solve(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(r2.Lower-r.Lower) > 1e-9*r.Value || math.Abs(r2.Value-r.Value) > 1e-3*r.Value {
+		t.Errorf("in-band 1e12: [%v, %v], without [%v, %v]", r2.Lower, r2.Value, r.Lower, r.Value)
+	}
+}
+
+// BenchmarkSpectralVsN times one certified solve per method and size (K
+// 16 → 8 above N = 64) and reports the certified relative gap: run with
+// -benchtime=1x for docs/BENCHMARKS.md.
+func BenchmarkSpectralVsN(b *testing.B) {
+	for _, n := range []int{16, 32, 64, 256, 1024, 4096, 16384, 100000} {
+		k, kp := 16, 8
+		if n <= 32 {
+			k, kp = n/2-1, n/4
+		}
+		in, out := structure.Band{N: n, K: k}, structure.Band{N: n, K: kp}
+		rng := rand.New(rand.NewPCG(63, 63))
+		x := notebookInput(rng, in)
+		if n <= 64 {
+			b.Run(fmt.Sprintf("SDP/N=%d", n), func(b *testing.B) {
+				s := mustSpectral(b, in, out, nil)
+				var gap float64
+				for i := 0; i < b.N; i++ {
+					r, _ := acceptShort(s.Solve(x))
+					gap = r.Gap()
+				}
+				b.ReportMetric(gap, "gap")
+			})
+		}
+		b.Run(fmt.Sprintf("Banded/N=%d", n), func(b *testing.B) {
+			bd, err := NewBanded(in, out, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var gap float64
+			for i := 0; i < b.N; i++ {
+				r, err := acceptShort(bd.Solve(x))
+				if err != nil {
+					b.Fatal(err)
+				}
+				gap = r.Gap()
+			}
+			b.ReportMetric(gap, "gap")
+		})
+	}
+}
