@@ -334,6 +334,9 @@ func (e *Evaluator) batchRows(n, index int, each func(*Row) error) error {
 		}
 		structure.Restrict(r.trunc, xi, e.in, e.out)
 		r.Approximations = append(r.Approximations, e.measure(Truncation, xi, r.trunc), opt)
+		if err := representable(r.Approximations, index+i); err != nil {
+			return err
+		}
 		for j := range r.Approximations {
 			a := &r.Approximations[j]
 			switch {
@@ -347,6 +350,26 @@ func (e *Evaluator) batchRows(n, index int, each func(*Row) error) error {
 		}
 		if err := each(r); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// representable returns an error wrapping structure.ErrNonFinite when a
+// metric of row (0-based) is not a finite float64: its true value is
+// beyond the float64 range (for example the squared entries of a probe
+// loss above 1e154), and a table of Inf and NaN would say nothing true.
+func representable(aps []Approximation, row int) error {
+	for _, a := range aps {
+		for _, m := range [...]struct {
+			name string
+			v    float64
+			nan  bool // NaN means "not computed"
+		}{{"loss", a.Loss, false}, {"frobenius", a.Frobenius, false}, {"spectral", a.Spectral, false}, {"probe_loss", a.ProbeLoss, true}} {
+			if math.IsInf(m.v, 0) || (math.IsNaN(m.v) && !m.nan) {
+				return fmt.Errorf("eval: input row %d: the %s of the %s approximation is %v, beyond the float64 range; rescale the input: %w",
+					row+1, m.name, a.Method, m.v, structure.ErrNonFinite)
+			}
 		}
 	}
 	return nil

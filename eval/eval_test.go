@@ -413,3 +413,36 @@ func TestWorst(t *testing.T) {
 		}
 	}
 }
+
+// TestUnrepresentableMetrics: a row whose metrics exceed the float64 range
+// (squared entries of 1e300 in the probe loss, a Frobenius norm above the
+// largest float64) is an error naming the row, not a table of Inf and NaN;
+// the same row scaled into range evaluates.
+func TestUnrepresentableMetrics(t *testing.T) {
+	big := func(v float64) []float64 {
+		return []float64{v, v, v, 1, 2, 4, 2, 1, v, v, v}
+	}
+	for name, l := range losses(t, in11, out11) {
+		ev, err := New(scaled(in11, out11, 1, 0), l, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []float64{1e300, 8e307} {
+			_, err := ev.Run(FromSet(set(big(1), big(v)), Validation, ""), nil)
+			if name == "spectral" && v == 1e300 {
+				// The 2-norm of 1e300 entries is representable; so are all
+				// its metrics but the probe metric, which is not computed.
+				if err != nil {
+					t.Errorf("%s, entries %v: %v", name, v, err)
+				}
+				continue
+			}
+			if !errors.Is(err, structure.ErrNonFinite) || !strings.Contains(err.Error(), "row 2") {
+				t.Errorf("%s, entries %v: err = %v, want ErrNonFinite naming row 2", name, v, err)
+			}
+		}
+		if _, err := ev.Run(FromSet(set(big(1e150)), Validation, ""), nil); err != nil {
+			t.Errorf("%s, entries 1e150: %v", name, err)
+		}
+	}
+}
