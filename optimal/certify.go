@@ -397,12 +397,18 @@ type certWork struct {
 }
 
 func newCertWork(in, out structure.Band, spectral bool) (*certWork, error) {
-	n, m := in.N, out.Len()
 	kmax := 1
-	for kmax*(kmax+1)/2 < m+1 {
+	for kmax*(kmax+1)/2 < out.Len()+1 {
 		kmax++
 	}
-	kmax = min(n, kmax+2)
+	return newCertWorkPairs(in, out, spectral, kmax+2, nil)
+}
+
+// newCertWorkPairs is newCertWork with kmax singular pairs (capped at N)
+// and the oracle options opts (nil: the defaults).
+func newCertWorkPairs(in, out structure.Band, spectral bool, kmax int, opts *structure.TopSingularOptions) (*certWork, error) {
+	n, m := in.N, out.Len()
+	kmax = min(n, kmax)
 	w := &certWork{in: in, out: out, n: n, m: m, kmax: kmax,
 		a: make([]float64, m), ao: make([]float64, m), best: make([]float64, m),
 		r: make([]float64, in.Len()), xo: make([]float64, in.Len()),
@@ -415,7 +421,7 @@ func newCertWork(in, out structure.Band, spectral bool) (*certWork, error) {
 		delta: make([]float64, m), dl: make([]float64, m),
 	}
 	if spectral && n > maxDenseOracleN {
-		ts, err := structure.NewTopSingular(in, kmax, nil)
+		ts, err := structure.NewTopSingular(in, kmax, opts)
 		if err != nil {
 			return nil, err
 		}
