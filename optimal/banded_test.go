@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/matapprox/matapprox/structure"
 )
@@ -139,10 +141,12 @@ func TestBandedRefinedSandwich(t *testing.T) {
 }
 
 // BenchmarkSpectralVsN times one certified solve per method and size (K
-// 16 → 8 above N = 64) and reports the certified relative gap: run with
-// -benchtime=1x for docs/BENCHMARKS.md.
+// 16 → 8 above N = 32) and reports the certified relative gap in parts per
+// billion and the process CPU time per solve: run with -benchtime=1x for
+// docs/BENCHMARKS.md. The banded solver runs at the tolerance of issue 18's
+// goals: 1e-8 up to N = 16384, 1e-6 at N = 10⁵.
 func BenchmarkSpectralVsN(b *testing.B) {
-	for _, n := range []int{16, 32, 64, 256, 1024, 4096, 16384, 100000} {
+	for _, n := range []int{16, 32, 64, 128, 256, 1024, 4096, 16384, 100000} {
 		k, kp := 16, 8
 		if n <= 32 {
 			k, kp = n/2-1, n/4
@@ -150,23 +154,33 @@ func BenchmarkSpectralVsN(b *testing.B) {
 		in, out := structure.Band{N: n, K: k}, structure.Band{N: n, K: kp}
 		rng := rand.New(rand.NewPCG(63, 63))
 		x := notebookInput(rng, in)
-		if n <= 64 {
+		report := func(b *testing.B, gap float64, cpu0 time.Duration) {
+			b.ReportMetric(gap*1e9, "gap-ppb")
+			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+		}
+		if n <= 128 {
 			b.Run(fmt.Sprintf("SDP/N=%d", n), func(b *testing.B) {
 				s := mustSpectral(b, in, out, nil)
 				var gap float64
+				cpu0 := cpuTime()
 				for i := 0; i < b.N; i++ {
 					r, _ := acceptShort(s.Solve(x))
 					gap = r.Gap()
 				}
-				b.ReportMetric(gap, "gap")
+				report(b, gap, cpu0)
 			})
 		}
+		tol := 0.0
+		if n >= 100000 {
+			tol = 1e-6
+		}
 		b.Run(fmt.Sprintf("Banded/N=%d", n), func(b *testing.B) {
-			bd, err := NewBanded(in, out, 0)
+			bd, err := NewBanded(in, out, tol)
 			if err != nil {
 				b.Fatal(err)
 			}
 			var gap float64
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				r, err := acceptShort(bd.Solve(x))
 				if err != nil {
@@ -174,7 +188,16 @@ func BenchmarkSpectralVsN(b *testing.B) {
 				}
 				gap = r.Gap()
 			}
-			b.ReportMetric(gap, "gap")
+			report(b, gap, cpu0)
 		})
 	}
+}
+
+// cpuTime returns the process's user plus system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

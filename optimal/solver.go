@@ -40,13 +40,14 @@ const (
 	// MethodSDP is the barrier-method SDP (SDP): certified to 1e-8, cost
 	// O(K'²N³) per Newton step.
 	MethodSDP = "sdp"
-	// MethodBanded is the large-N solver (Banded): O(N·K²), certified gap
-	// O(K²/N²).
+	// MethodBanded is the large-N solver (Banded): the symbol's solution,
+	// O(N·K²), refined at finite N by a spectral-bundle method; its
+	// certified gap may stop short of the tolerance.
 	MethodBanded = "banded"
 )
 
 // AutoSDPMaxN is the largest N for which MethodAuto uses the SDP.
-const AutoSDPMaxN = 64
+const AutoSDPMaxN = 128
 
 // spectralMethod is a 2-norm solver workspace.
 type spectralMethod interface {

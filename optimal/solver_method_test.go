@@ -16,7 +16,7 @@ func TestSolverMethod(t *testing.T) {
 		n      int
 		method string
 		want   string
-	}{{11, "", MethodSDP}, {64, "", MethodSDP}, {65, "", MethodBanded}, {11, MethodBanded, MethodBanded}, {200, MethodSDP, MethodSDP}} {
+	}{{11, "", MethodSDP}, {128, "", MethodSDP}, {129, "", MethodBanded}, {11, MethodBanded, MethodBanded}, {200, MethodSDP, MethodSDP}} {
 		l, err := loss.NewSpectral(structure.Band{N: c.n, K: 5}, structure.Band{N: c.n, K: 3})
 		if err != nil {
 			t.Fatal(err)

@@ -20,7 +20,7 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 	outBand := fs.Int("out-band", -1, "half-bandwidth K' of the approximation (required)")
 	n := fs.Int("n", 0, "matrix size N (default 2K+1, as in the notebook)")
 	tol := fs.Float64("tol", 0, "spectral loss: certified relative gap at which the solver stops (default 1e-8)")
-	method := fs.String("method", "", "spectral loss: sdp or banded (default: sdp up to N = 64, banded above)")
+	method := fs.String("method", "", "spectral loss: sdp or banded (default: sdp up to N = 128, banded above)")
 	symbol := fs.Bool("symbol", false, "spectral loss: solve the N → ∞ problem (Chebyshev approximation of the symbol) and print its certified bounds and the finite-N sandwich")
 	probes := fs.String("probes", "notebook", "probe distribution (notebook, gaussian, rademacher) or a CSV/.npy probe file")
 	numProbes := fs.Int("num-probes", 100, "probes drawn from a distribution")
