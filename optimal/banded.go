@@ -10,10 +10,11 @@ import (
 )
 
 // Banded is the 2-norm solver for large N: it never forms an N×N matrix,
-// costs O(N·K²) time and O(N·K) memory, and returns a certified pair.
+// costs O(N·K²) time per oracle call and O(N·K) memory, and returns a
+// certified pair.
 //
-// The answer is the symbol's Chebyshev solution a_∞ (SolveSymbol), which
-// is within O(K²/N²) of the finite-N optimum. Value is the smaller of two
+// The starting answer is the symbol's Chebyshev solution a_∞ (SolveSymbol),
+// which is within O(K²/N²) of the finite-N optimum. Value is the smaller of two
 // upper bounds on ||T_N(x) − T_N(embed(a_∞))||_2: the symbol's Upper, and
 // the bound of structure.TopSingular (a banded Cholesky factorisation of
 // μI − RᵀR, μ just above the computed σ_1²). Lower is the larger of two
@@ -28,8 +29,8 @@ import (
 //     removed by subtracting c_d S_d/(N−|d|), and ||Y||_* bounded by
 //     ||Z||_*·||U_k||·||V_k|| + Σ_d |c_d| (since ||S_d||_* = N−|d|).
 //
-// Both bounds approach the optimum as N grows, but at moderate N the gap is
-// that of a_∞ itself, O(K²/N²). When it exceeds the tolerance, a_∞ is
+// Both bounds approach the optimum as N grows, but for a_∞ the gap is that
+// of a_∞ itself, O(K²/N²). When it exceeds the tolerance, a_∞ is
 // refined at finite N by the spectral-bundle polish of Certifier (certify.go):
 // at the current point the top BandedPairs singular pairs of the residual
 // R(δ) = T(x_out) − T(Eδ) are computed by structure.TopSingular; the
