@@ -14,7 +14,11 @@ import (
 // certified pair.
 //
 // The starting answer is the symbol's Chebyshev solution a_∞ (SolveSymbol),
-// which is within O(K²/N²) of the finite-N optimum. Value is the smaller of two
+// which is within O(K²/N²) of the finite-N optimum. When the symbol's own
+// certified sandwich SymbolResult.LowerN(N) <= opt_N <= SymbolResult.Upper
+// meets the tolerance (large N), that is the answer, with Value the symbol's
+// Upper (a bound on the loss of a_∞, not its exact value), and no finite-N
+// oracle runs. Otherwise Value is the smaller of two
 // upper bounds on ||T_N(x) − T_N(embed(a_∞))||_2: the symbol's Upper, and
 // the bound of structure.TopSingular (a banded Cholesky factorisation of
 // μI − RᵀR, μ just above the computed σ_1²). Lower is the larger of two
@@ -106,6 +110,13 @@ func (b *Banded) Solve(x []float64) (Result, error) {
 	res := Result{A: sym.A, Iterations: sym.Iterations}
 	big := maxOut(x, K, kp)
 	if big == 0 {
+		res.Converged = true
+		return res, nil
+	}
+	if lo := sym.LowerN(n); sym.Upper-lo <= b.tol*sym.Upper && sym.Upper > 0 && !math.IsInf(sym.Upper, 0) {
+		// The symbol's sandwich LowerN(N) <= opt_N <= Upper already meets
+		// the tolerance: no finite-N oracle call is needed.
+		res.Value, res.Lower = sym.Upper, math.Max(0, math.Min(lo, sym.Upper))
 		res.Converged = true
 		return res, nil
 	}

@@ -64,6 +64,15 @@ func TestBandedLargeN(t *testing.T) {
 	if !(r.Lower > 0 && r.Lower <= r.Value) || r.Gap() > 1e-4 {
 		t.Errorf("N=3000: [%v, %v], gap %v", r.Lower, r.Value, r.Gap())
 	}
+	// Value bounds the loss of A (here the symbol's sandwich meets the
+	// tolerance, so Value is the symbol's Upper, without an oracle call).
+	g := append([]float64(nil), x...)
+	for i, v := range r.A {
+		g[2+i] -= v
+	}
+	if v := SpectralNorm(in, g); !(v <= r.Value*(1+1e-12)) || v < r.Value*(1-1e-4) {
+		t.Errorf("N=3000: Value %v, ||T(x)−T(A)||_2 = %v", r.Value, v)
+	}
 	for i := 2; i < 2+out.Len(); i++ {
 		x[i] += 1e12
 	}
