@@ -99,7 +99,7 @@ func (b *batchFlags) run(fs *flag.FlagSet, stdout io.Writer) error {
 	}
 	defer src.Close()
 	if src.dim%2 == 0 {
-		return fmt.Errorf("%s: rows have %d entries; a generator of half-bandwidth K has 2K+1 (odd)", *b.input, src.dim)
+		return fmt.Errorf("%s: rows have %d entries; a generator of half-bandwidth K has 2K+1 (odd): %w", *b.input, src.dim, data.ErrFormat)
 	}
 	get := func(name string) string { return fs.Lookup(name).Value.String() }
 	cfg, _ := train.Preset("seed")
