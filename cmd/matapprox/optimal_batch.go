@@ -116,6 +116,9 @@ func (b *batchFlags) run(fs *flag.FlagSet, stdout io.Writer) error {
 		}
 	}
 	cfg.Seed, _ = strconv.ParseUint(get("seed"), 10, 64)
+	if cfg.OutBand < -1 || (cfg.OutBand == -1 && flagSet(fs, "out-band")) {
+		return usagef("-out-band %d: want a half-bandwidth K' >= 0", cfg.OutBand)
+	}
 	if cfg.OutBand < 0 {
 		return usagef("-out-band is required")
 	}

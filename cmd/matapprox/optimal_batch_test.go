@@ -193,6 +193,8 @@ func TestOptimalBatchErrors(t *testing.T) {
 		{[]string{"optimal", "-out-band", "3", "-input", in}, 2, "both -input FILE and -output"},
 		{[]string{"optimal", "-out-band", "3", "-output", out}, 2, "both -input FILE and -output"},
 		{[]string{"optimal", "-input", in, "-output", out}, 2, "-out-band is required"},
+		{[]string{"optimal", "-input", in, "-output", out, "-out-band", "-1"}, 2, "-out-band -1: want a half-bandwidth K' >= 0"},
+		{[]string{"optimal", "-matrix", "1,2,3", "-out-band", "-1"}, 2, "-out-band -1: want a half-bandwidth K' >= 0"},
 		{[]string{"optimal", "-out-band", "3", "-input", in, "-output", out, "-matrix", "1,2,3"}, 2, "not both"},
 		{[]string{"optimal", "-out-band", "3", "-input", in, "-output", in}, 2, "overwrite the input"},
 		{[]string{"optimal", "-out-band", "3", "-input", in, "-output", out, "-shard", "3/3"}, 2, "numbered from 1?"},
