@@ -182,7 +182,7 @@ func didYouMean(s string, candidates []string, prefix string) string {
 
 // runHelp lists the commands, or shows one command's flags.
 func runHelp(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
+	if len(args) == 0 || (len(args) == 1 && isHelpFlag(args[0])) {
 		usage(stdout)
 		return nil
 	}
