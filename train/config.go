@@ -502,6 +502,9 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	// Architecture and symmetry are checked by rules, not registries; their
+	// names are lower case.
+	c.Architecture, c.Symmetry = strings.ToLower(c.Architecture), strings.ToLower(c.Symmetry)
 	for _, k := range configKeys {
 		if ok, _ := c.Applies(k.Name); !ok {
 			continue

@@ -235,7 +235,7 @@ func TestBuilderArchitectureKeys(t *testing.T) {
 		preset, key, value string
 	}{
 		{"default", "architecture", "mlp"},
-		{"spectral", "architecture", "mlp"},
+		{"spectral", "architecture", "MLP"},
 		{"spectral-32", "loss", "frobenius"},
 	} {
 		b := NewBuilder(mustPreset(t, tc.preset))
@@ -255,6 +255,15 @@ func TestBuilderArchitectureKeys(t *testing.T) {
 		}
 	}
 	b := NewBuilder(mustPreset(t, "seed"))
+	for key, value := range map[string]string{"architecture": "Sphere", "symmetry": "ODD", "standardize": "false"} {
+		if err := b.Set(key, value, Origin{Flag: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, err := b.Config(); err != nil || c.Architecture != "sphere" || c.Symmetry != "odd" {
+		t.Errorf("architecture Sphere, symmetry ODD: %v, %q %q", err, c.Architecture, c.Symmetry)
+	}
+	b = NewBuilder(mustPreset(t, "seed"))
 	if err := b.Set("sphere-fraction", "0.3", Origin{Flag: true}); err != nil {
 		t.Fatal(err)
 	}
