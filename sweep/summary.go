@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -299,9 +300,17 @@ func Fixed(v float64, sig int) string {
 	return strconv.FormatFloat(v, 'f', max(0, dec), 64)
 }
 
-// header returns the column names.
+// header returns the column names. A setting named like a metric (a grid
+// over epochs or loss) is headed "config.KEY", so that no two columns share
+// a name.
 func (t *Table) header() []string {
-	h := append([]string{"trial"}, t.Keys...)
+	h := []string{"trial"}
+	for _, k := range t.Keys {
+		if slices.Contains(Metrics, k) {
+			k = "config." + k
+		}
+		h = append(h, k)
+	}
 	h = append(h, "status")
 	return append(h, Metrics...)
 }

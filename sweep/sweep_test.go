@@ -251,3 +251,20 @@ func TestSummarize(t *testing.T) {
 		t.Error("an empty directory was summarised")
 	}
 }
+
+// TestHeaderUnique checks that a grid over a key named like a metric
+// (epochs, loss) gives no two columns of one name.
+func TestHeaderUnique(t *testing.T) {
+	tab := &Table{Keys: []string{"epochs", "loss", "lr"}}
+	h := tab.header()
+	seen := map[string]bool{}
+	for _, c := range h {
+		if seen[c] {
+			t.Errorf("column %q twice in %v", c, h)
+		}
+		seen[c] = true
+	}
+	if !seen["config.epochs"] || !seen["config.loss"] || !seen["lr"] || !seen["epochs"] {
+		t.Errorf("header %v", h)
+	}
+}

@@ -415,15 +415,18 @@ var applicability = map[string]func(c *Config) (bool, string){
 	"num-probes": func(c *Config) (bool, string) {
 		return c.Loss == "probe" && isDistribution(c.Probes), numProbesReason(c)
 	},
-	"normalize":    lossIs("frobenius"),
-	"momentum":     optimizerIs(string(optim.AlgSGD)),
-	"nesterov":     optimizerIs(string(optim.AlgSGD)),
-	"drop-factor":  scheduleIs("piecewise"),
-	"drop-period":  scheduleIs("piecewise"),
-	"min-lr":       scheduleIs("cosine"),
-	"train-size":   generated(true),
-	"val-size":     generated(true),
-	"val-fraction": generated(false),
+	"normalize":          lossIs("frobenius"),
+	"spectral-smoothing": lossIs("spectral"),
+	"symmetry":           architectureIs("sphere"),
+	"sphere-fraction":    architectureIs("sphere"),
+	"momentum":           optimizerIs(string(optim.AlgSGD)),
+	"nesterov":           optimizerIs(string(optim.AlgSGD)),
+	"drop-factor":        scheduleIs("piecewise"),
+	"drop-period":        scheduleIs("piecewise"),
+	"min-lr":             scheduleIs("cosine"),
+	"train-size":         generated(true),
+	"val-size":           generated(true),
+	"val-fraction":       generated(false),
 	"min-delta": func(c *Config) (bool, string) {
 		return c.Patience > 0, "min-delta is for early stopping, which is off (patience is 0)"
 	},
@@ -443,6 +446,16 @@ func numProbesReason(c *Config) string {
 		return "it is for loss probe, and loss is " + c.Loss
 	}
 	return "the probes come from the file " + c.Probes
+}
+
+func architectureIs(name string) func(c *Config) (bool, string) {
+	return func(c *Config) (bool, string) {
+		arch := c.Architecture
+		if arch == "" {
+			arch = "mlp"
+		}
+		return strings.EqualFold(arch, name), fmt.Sprintf("it is for architecture %s, and architecture is %s", name, arch)
+	}
 }
 
 func optimizerIs(name string) func(c *Config) (bool, string) {
@@ -489,6 +502,9 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	// Architecture and symmetry are checked by rules, not registries; their
+	// names are lower case.
+	c.Architecture, c.Symmetry = strings.ToLower(c.Architecture), strings.ToLower(c.Symmetry)
 	for _, k := range configKeys {
 		if ok, _ := c.Applies(k.Name); !ok {
 			continue

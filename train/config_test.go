@@ -226,3 +226,48 @@ func TestValidateCanonicalizes(t *testing.T) {
 		t.Errorf("nesterov without momentum: %v", err)
 	}
 }
+
+// TestBuilderArchitectureKeys checks that the sphere presets' own settings
+// (sphere-fraction, symmetry, spectral-smoothing) are dropped when a flag
+// picks architecture mlp or another loss, and rejected when set explicitly.
+func TestBuilderArchitectureKeys(t *testing.T) {
+	for _, tc := range []struct {
+		preset, key, value string
+	}{
+		{"default", "architecture", "mlp"},
+		{"spectral", "architecture", "MLP"},
+		{"spectral-32", "loss", "frobenius"},
+	} {
+		b := NewBuilder(mustPreset(t, tc.preset))
+		if err := b.Set(tc.key, tc.value, Origin{Flag: true}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := b.Config()
+		if err != nil {
+			t.Errorf("%s -%s %s: %v", tc.preset, tc.key, tc.value, err)
+			continue
+		}
+		if c.Architecture != "sphere" && (c.SphereFraction != 0 || c.Symmetry != "") {
+			t.Errorf("%s -%s %s: sphere settings kept: %+v", tc.preset, tc.key, tc.value, c)
+		}
+		if c.Loss != "spectral" && c.SpectralSmoothing != 0 {
+			t.Errorf("%s -%s %s: spectral-smoothing kept: %g", tc.preset, tc.key, tc.value, c.SpectralSmoothing)
+		}
+	}
+	b := NewBuilder(mustPreset(t, "seed"))
+	for key, value := range map[string]string{"architecture": "Sphere", "symmetry": "ODD", "standardize": "false"} {
+		if err := b.Set(key, value, Origin{Flag: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, err := b.Config(); err != nil || c.Architecture != "sphere" || c.Symmetry != "odd" {
+		t.Errorf("architecture Sphere, symmetry ODD: %v, %q %q", err, c.Architecture, c.Symmetry)
+	}
+	b = NewBuilder(mustPreset(t, "seed"))
+	if err := b.Set("sphere-fraction", "0.3", Origin{Flag: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Config(); err == nil || !strings.Contains(err.Error(), "does not apply: it is for architecture sphere") {
+		t.Errorf("sphere-fraction on an mlp: got %v", err)
+	}
+}

@@ -19,7 +19,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	modelPath := fs.String("model", "", "run directory or .safetensors file (required)")
 	input := fs.String("input", "", "CSV or .npy file of input generators, one per row (required)")
 	output := fs.String("output", "", "CSV or .npy file to write the approximations' generators to (required)")
-	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
+	n := fs.Int("n", 0, "matrix size N to apply the model at (default: the run's N; for a bare .safetensors model its metadata's, or 2K+1)")
 	batch := fs.Int("batch", 4096, "rows per forward pass")
 	quiet := fs.Bool("quiet", false, "no progress and no warnings on stderr")
 	maxMem := memoryFlag(fs)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -92,5 +93,36 @@ func TestApproxCertify(t *testing.T) {
 	quickTrain(t, dir)
 	if code, _, _ := runCLI(t, "approx", "-model", dir, "-input", "x.csv", "-output", "o.jsonl", "-max-gap", "2"); code != 2 {
 		t.Errorf("-max-gap 2: exit %d, want 2", code)
+	}
+}
+
+// TestApproxRunDirAtOtherN checks that -n applies a run directory's model
+// at that size, as it does for the bare model file: the certificates of
+// both agree, and differ from those at the training size.
+func TestApproxRunDirAtOtherN(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "run")
+	quickTrain(t, dir)
+	in := filepath.Join(tmp, "in.csv")
+	if err := os.WriteFile(in, []byte("1,2,3,4,5,6,7,8,9,10,11\n3,1,4,1,5,9,2,6,5,3,5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := func(model string, n ...string) string {
+		o := filepath.Join(tmp, fmt.Sprintf("o%d.jsonl", len(n)))
+		args := append([]string{"approx", "-model", model, "-input", in, "-output", o, "-certify", "-quiet"}, n...)
+		if code, _, errs := runCLI(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		return string(readFile(t, o))
+	}
+	dirAt22, bareAt22, at11 := out(dir, "-n", "22"), out(filepath.Join(dir, "model.safetensors"), "-n", "22"), out(dir)
+	if dirAt22 != bareAt22 {
+		t.Errorf("-n 22: the run directory gives\n%s\nthe bare model file\n%s", dirAt22, bareAt22)
+	}
+	if dirAt22 == at11 {
+		t.Errorf("-n 22 on a run directory was ignored:\n%s", dirAt22)
+	}
+	if code, _, errs := runCLI(t, "approx", "-model", dir, "-input", in, "-output", filepath.Join(tmp, "x.csv"), "-n", "3"); code != 2 || !strings.Contains(errs, "-n 3") {
+		t.Errorf("-n 3 (narrower than the band): exit %d, %s", code, errs)
 	}
 }

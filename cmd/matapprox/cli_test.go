@@ -55,6 +55,9 @@ func TestHelpCommand(t *testing.T) {
 	if code, _, errs := runCLI(t, "help", "trian"); code != 2 || !strings.Contains(errs, "did you mean train?") {
 		t.Errorf("help trian: %d %q", code, errs)
 	}
+	if code, out, errs := runCLI(t, "help", "-h"); code != 0 || !strings.Contains(out, "Commands:") || errs != "" {
+		t.Errorf("help -h: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
 }
 
 func TestVersion(t *testing.T) {

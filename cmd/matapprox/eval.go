@@ -56,7 +56,13 @@ func loadModel(path string, n int, lossName, probes string) (*loadedModel, error
 	}
 	if lm.dir != "" {
 		if lm.cfg, err = train.LoadConfig(filepath.Join(lm.dir, train.ConfigFile), train.Config{}); err == nil {
+			if n > 0 {
+				lm.cfg.N = n // -n applies the run's model at another size
+			}
 			if err = lm.cfg.Validate(); err != nil {
+				if n > 0 {
+					return nil, usagef("-n %d: %v", n, err)
+				}
 				return nil, fmt.Errorf("model: %s: %w", filepath.Join(lm.dir, train.ConfigFile), err)
 			}
 			return lm, lm.check()
@@ -131,7 +137,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	count := fs.Int("count", 1000, "random matrices drawn from the run's data generator when no -matrix or -input is given")
 	seed := fs.Uint64("seed", 12345, "seed of the random matrices")
-	n := fs.Int("n", 0, "matrix size for a bare .safetensors model (default 2K+1)")
+	n := fs.Int("n", 0, "matrix size N to apply the model at (default: the run's N; for a bare .safetensors model its metadata's, or 2K+1)")
 	lossName := fs.String("loss", "", "for a bare model: the loss it was trained with (default probe)")
 	batch := addEvalBatchFlags(fs) // eval_batch.go: -output, -shard
 	fam := addFamilyFlags(fs)      // families.go: -families, -family-count, -other-n

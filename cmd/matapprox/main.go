@@ -31,6 +31,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/internal/choice"
 	"github.com/matapprox/matapprox/train"
 )
@@ -154,7 +155,7 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &ee):
 		return ee.code
-	case errors.Is(err, errUsage), errors.Is(err, train.ErrConfig):
+	case errors.Is(err, errUsage), errors.Is(err, train.ErrConfig), errors.Is(err, data.ErrFormat):
 		return 2
 	}
 	return 1
@@ -181,7 +182,7 @@ func didYouMean(s string, candidates []string, prefix string) string {
 
 // runHelp lists the commands, or shows one command's flags.
 func runHelp(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
+	if len(args) == 0 || (len(args) == 1 && isHelpFlag(args[0])) {
 		usage(stdout)
 		return nil
 	}

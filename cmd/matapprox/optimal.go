@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 
@@ -33,6 +34,9 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 	}
 	if batch.active() {
 		return batch.run(fs, stdout)
+	}
+	if *outBand < -1 || (*outBand == -1 && flagSet(fs, "out-band")) {
+		return usagef("-out-band %d: want a half-bandwidth K' >= 0", *outBand)
 	}
 	if *matrix == "" || *outBand < 0 {
 		return usagef("-matrix and -out-band are required")
@@ -172,4 +176,10 @@ func printSymbol(w io.Writer, in, out structure.Band, x []float64, tol float64, 
 	fmt.Fprintf(w, "N = %d: opt_N in [%.12g, %.12g] (relative gap %.2g); the generator above attains at most %.12g\n",
 		in.N, lowN, r.Upper, gapN, r.Upper)
 	return nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) (set bool) {
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

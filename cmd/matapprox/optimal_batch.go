@@ -99,7 +99,7 @@ func (b *batchFlags) run(fs *flag.FlagSet, stdout io.Writer) error {
 	}
 	defer src.Close()
 	if src.dim%2 == 0 {
-		return fmt.Errorf("%s: rows have %d entries; a generator of half-bandwidth K has 2K+1 (odd)", *b.input, src.dim)
+		return fmt.Errorf("%s: rows have %d entries; a generator of half-bandwidth K has 2K+1 (odd): %w", *b.input, src.dim, data.ErrFormat)
 	}
 	get := func(name string) string { return fs.Lookup(name).Value.String() }
 	cfg, _ := train.Preset("seed")
@@ -116,6 +116,9 @@ func (b *batchFlags) run(fs *flag.FlagSet, stdout io.Writer) error {
 		}
 	}
 	cfg.Seed, _ = strconv.ParseUint(get("seed"), 10, 64)
+	if cfg.OutBand < -1 || (cfg.OutBand == -1 && flagSet(fs, "out-band")) {
+		return usagef("-out-band %d: want a half-bandwidth K' >= 0", cfg.OutBand)
+	}
 	if cfg.OutBand < 0 {
 		return usagef("-out-band is required")
 	}
