@@ -383,13 +383,17 @@ func printSummary(w io.Writer, s *eval.Summary) {
 	fmt.Fprintf(w, "probe_loss, frobenius (‖X−A‖_F), spectral (‖X−A‖₂): means over all %d rows. gap = mean loss / mean optimal loss − 1;\n", s.Rows)
 	fmt.Fprintf(w, "gap_mean, gap_median, gap_p95, gap_max: of the per-matrix loss / optimal loss − 1; all gaps over the %d ratio rows (rows − exact_rows).\n", s.RatioRows)
 	if s.ExactRows > 0 {
-		fmt.Fprintf(w, "exact_rows: %d rows have optimum 0 (to rounding) and no ratio;", s.ExactRows)
+		rows := "rows have"
+		if s.ExactRows == 1 {
+			rows = "row has"
+		}
+		parts := []string{fmt.Sprintf("exact_rows: %d %s optimum 0 (to rounding) and no ratio", s.ExactRows, rows)}
 		for _, m := range s.Methods {
 			if m.Method != eval.Optimal {
-				fmt.Fprintf(w, " %s loss there: mean %.5g, max %.5g;", m.Method, m.ExactLossMean, m.ExactLossMax)
+				parts = append(parts, fmt.Sprintf("%s loss there: mean %.5g, max %.5g", m.Method, m.ExactLossMean, m.ExactLossMax))
 			}
 		}
-		fmt.Fprintln(w)
+		fmt.Fprintln(w, strings.Join(parts, "; "))
 	} else {
 		fmt.Fprintln(w, "exact_rows: 0 (no row has optimum 0)")
 	}
