@@ -109,3 +109,33 @@ func checkBands(in, out structure.Band) error {
 	}
 	return nil
 }
+
+// evalResiduals returns Σ_b f(g_b, r_b) over the residuals
+// r_b = x_b − embed(a_b) of a batch, with r (length 2K+1) as workspace. f
+// returns a per-sample loss and, when its first argument is not nil,
+// writes its gradient with respect to the residual there; if grad is not
+// nil, g (length 2K+1) receives it and grad the gradient with respect to
+// a_b, its negated output-band part.
+func evalResiduals(in, out structure.Band, r, g, grad, x, a []float64, n int, f func(g, r []float64) float64) float64 {
+	checkBatch(in, out, grad, x, a, n)
+	L, Lo := in.Len(), out.Len()
+	off := in.K - out.K
+	var gr []float64
+	if grad != nil {
+		gr = g
+	}
+	var s float64
+	for b := 0; b < n; b++ {
+		copy(r, x[b*L:(b+1)*L])
+		for j, v := range a[b*Lo : (b+1)*Lo] {
+			r[off+j] -= v
+		}
+		s += f(gr, r)
+		if grad != nil {
+			for j := range Lo {
+				grad[b*Lo+j] = -gr[off+j]
+			}
+		}
+	}
+	return s
+}

@@ -144,25 +144,5 @@ func unscale(v float64, e int) float64 {
 // Eval returns Σ_b ||T(x_b − embed(a_b))||_2 and, if grad is not nil, the
 // (sub)gradients with respect to a_b.
 func (l *Spectral) Eval(grad, x, a []float64, n int) float64 {
-	checkBatch(l.in, l.out, grad, x, a, n)
-	L, Lo := l.in.Len(), l.out.Len()
-	off := l.in.K - l.out.K
-	var gr []float64
-	if grad != nil {
-		gr = l.g
-	}
-	var s float64
-	for b := 0; b < n; b++ {
-		copy(l.r, x[b*L:(b+1)*L])
-		for j, v := range a[b*Lo : (b+1)*Lo] {
-			l.r[off+j] -= v
-		}
-		s += l.Norm(gr, l.r)
-		if grad != nil {
-			for j := range Lo {
-				grad[b*Lo+j] = -gr[off+j]
-			}
-		}
-	}
-	return s
+	return evalResiduals(l.in, l.out, l.r, l.g, grad, x, a, n, l.Norm)
 }
