@@ -1037,35 +1037,12 @@ func (md *model) solve(w *certWork, k int, rho, target float64) (lower, pred flo
 					md.hs[d*nv+e], md.hs[e*nv+d] = v, v
 				}
 			}
-			if !cholSolve(md.hl, md.hs, md.dz, md.gr, nv, 0) &&
-				!cholSolve(md.hl, md.hs, md.dz, md.gr, nv, 1e-12*math.Max(trW2, 1)) {
+			next, stop, good := newtonStep(md.hl, md.hs, md.dz, md.gr, md.zv, md.zt, nv, trW2, mu, cur, phi)
+			if !good {
 				return 0, 0, false
 			}
-			var lam2 float64
-			for i := 0; i < nv; i++ {
-				lam2 -= md.gr[i] * md.dz[i]
-			}
-			if !(lam2 >= 0) {
-				return 0, 0, false
-			}
-			if lam2/2 <= 1e-9 {
-				break
-			}
-			step := 1.0
-			moved := false
-			for ls := 0; ls < 50; ls++ {
-				for i := 0; i < nv; i++ {
-					md.zt[i] = md.zv[i] + step*md.dz[i]
-				}
-				if v, fok := phi(md.zt, mu); fok && v <= cur-0.1*step*lam2 {
-					copy(md.zv, md.zt)
-					cur = v
-					moved = true
-					break
-				}
-				step /= 2
-			}
-			if !moved {
+			cur = next
+			if stop {
 				break
 			}
 		}
@@ -1325,35 +1302,12 @@ func (md *symModel) solve(w *certWork, k int, rho, target float64, box []float64
 					md.hs[d*nv+e], md.hs[e*nv+d] = v, v
 				}
 			}
-			if !cholSolve(md.hl, md.hs, md.dz, md.gr, nv, 0) &&
-				!cholSolve(md.hl, md.hs, md.dz, md.gr, nv, 1e-12*math.Max(trW2, 1)) {
+			next, stop, good := newtonStep(md.hl, md.hs, md.dz, md.gr, md.zv, md.zt, nv, trW2, mu, cur, phi)
+			if !good {
 				return 0, 0, false
 			}
-			var lam2 float64
-			for i := 0; i < nv; i++ {
-				lam2 -= md.gr[i] * md.dz[i]
-			}
-			if !(lam2 >= 0) {
-				return 0, 0, false
-			}
-			if lam2/2 <= 1e-9 {
-				break
-			}
-			step := 1.0
-			moved := false
-			for ls := 0; ls < 50; ls++ {
-				for i := 0; i < nv; i++ {
-					md.zt[i] = md.zv[i] + step*md.dz[i]
-				}
-				if v, fok := phi(md.zt, mu); fok && v <= cur-0.1*step*lam2 {
-					copy(md.zv, md.zt)
-					cur = v
-					moved = true
-					break
-				}
-				step /= 2
-			}
-			if !moved {
+			cur = next
+			if stop {
 				break
 			}
 		}
@@ -1479,4 +1433,46 @@ func nuclearSym(z []float64, j int, work []float64) float64 {
 func pow2(v float64) float64 {
 	_, e := math.Frexp(v)
 	return math.Ldexp(1, e)
+}
+
+// newtonStep takes one damped Newton step of a barrier model: it solves
+// H dz = −g (hs the Hessian, hl its Cholesky workspace, gr the gradient,
+// regularised once if H is numerically singular) and backtracks from zv
+// along dz (zt as workspace) until phi(·, mu) decreases by the Armijo
+// fraction of the Newton decrement. It returns the new value of phi, stop
+// when centering is done (decrement below 1e-9 or no step decreases phi),
+// and ok false when the Newton system fails.
+func newtonStep(hl, hs, dz, gr, zv, zt []float64, nv int, trW2, mu, cur float64, phi func([]float64, float64) (float64, bool)) (next float64, stop, ok bool) {
+	if !cholSolve(hl, hs, dz, gr, nv, 0) &&
+		!cholSolve(hl, hs, dz, gr, nv, 1e-12*math.Max(trW2, 1)) {
+		return cur, false, false
+	}
+	var lam2 float64
+	for i := 0; i < nv; i++ {
+		lam2 -= gr[i] * dz[i]
+	}
+	if !(lam2 >= 0) {
+		return cur, false, false
+	}
+	if lam2/2 <= 1e-9 {
+		return cur, true, true
+	}
+	step := 1.0
+	moved := false
+	for ls := 0; ls < 50; ls++ {
+		for i := 0; i < nv; i++ {
+			zt[i] = zv[i] + step*dz[i]
+		}
+		if v, fok := phi(zt, mu); fok && v <= cur-0.1*step*lam2 {
+			copy(zv, zt)
+			cur = v
+			moved = true
+			break
+		}
+		step /= 2
+	}
+	if !moved {
+		return cur, true, true
+	}
+	return cur, false, true
 }
