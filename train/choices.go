@@ -57,17 +57,24 @@ var optimizers = choice.New(
 	choice.Option[optim.Algorithm]{Name: string(optim.AlgAdamW), Value: optim.AlgAdamW},
 )
 
-type scheduleBuilder func(c *Config) optim.Schedule
+type scheduleBuilder func(c *Config) (optim.Schedule, error)
+
+// scheduleFrom returns the builder of the named schedule: the configuration's
+// settings passed to optim.NewSchedule, the one constructor and validator of
+// schedules.
+func scheduleFrom(name string) scheduleBuilder {
+	return func(c *Config) (optim.Schedule, error) {
+		return optim.NewSchedule(optim.ScheduleSpec{Name: name, Rate: c.LR,
+			DropFactor: c.DropFactor, DropPeriod: c.DropPeriod, Min: c.MinLR, Epochs: c.Epochs})
+	}
+}
 
 var schedules = choice.New(
-	choice.Option[scheduleBuilder]{Name: "constant", Doc: "lr throughout",
-		Value: func(c *Config) optim.Schedule { return optim.Constant{Rate: c.LR} }},
+	choice.Option[scheduleBuilder]{Name: "constant", Doc: "lr throughout", Value: scheduleFrom("constant")},
 	choice.Option[scheduleBuilder]{Name: "piecewise", Doc: "lr × drop-factor every drop-period epochs",
-		Value: func(c *Config) optim.Schedule {
-			return optim.Piecewise{Rate: c.LR, DropFactor: c.DropFactor, DropPeriod: c.DropPeriod}
-		}},
+		Value: scheduleFrom("piecewise")},
 	choice.Option[scheduleBuilder]{Name: "cosine", Doc: "cosine from lr to min-lr over the epochs",
-		Value: func(c *Config) optim.Schedule { return optim.Cosine{Rate: c.LR, Min: c.MinLR, Epochs: c.Epochs} }},
+		Value: scheduleFrom("cosine")},
 )
 
 var activations = choice.New(

@@ -192,14 +192,15 @@ func (c *Config) OptimizerConfig() (optim.Config, error) {
 
 // LRSchedule returns the learning-rate schedule.
 func (c *Config) LRSchedule() (optim.Schedule, error) {
-	if c.Schedule == "" {
-		return optim.Constant{Rate: c.LR}, nil
+	name := c.Schedule
+	if name == "" {
+		name = "constant"
 	}
-	o, ok := schedules.Lookup(c.Schedule)
+	o, ok := schedules.Lookup(name)
 	if !ok {
 		return nil, c.choiceError("schedule", c.Schedule)
 	}
-	return o.Value(c), nil
+	return o.Value(c)
 }
 
 // Reduce returns the batch reduction.
@@ -534,6 +535,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.OptimizerConfig(); err != nil {
 		return &ConfigError{Key: "optimizer", Value: c.Optimizer, Reason: err.Error()}
+	}
+	if _, err := c.LRSchedule(); err != nil {
+		return &ConfigError{Key: "schedule", Value: c.Schedule, Reason: err.Error()}
 	}
 	return nil
 }

@@ -2,9 +2,11 @@ package train
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -172,5 +174,43 @@ func TestOneScheduleParser(t *testing.T) {
 	c.Schedule = "step" // an alias of the text form only
 	if _, err := c.LRSchedule(); err == nil {
 		t.Error("schedule: step accepted in a configuration")
+	}
+}
+
+// TestScheduleRegistryValidates checks that every schedule of the
+// configuration registry is built by optim.NewSchedule: the registry lists
+// exactly optim.ScheduleNames, and settings NewSchedule rejects are rejected
+// by LRSchedule too, with optim.ErrConfig.
+func TestScheduleRegistryValidates(t *testing.T) {
+	if got := Choices("schedule"); !slices.Equal(got, optim.ScheduleNames) {
+		t.Errorf("schedule registry %v, optim.ScheduleNames %v", got, optim.ScheduleNames)
+	}
+	for _, c := range []struct {
+		name string
+		set  func(c *Config)
+	}{
+		{"piecewise drop factor 0", func(c *Config) { c.Schedule, c.DropFactor, c.DropPeriod = "piecewise", 0, 3 }},
+		{"piecewise period 0", func(c *Config) { c.Schedule, c.DropFactor, c.DropPeriod = "piecewise", 0.5, 0 }},
+		{"cosine min above lr", func(c *Config) { c.Schedule, c.MinLR = "cosine", 2*c.LR }},
+		{"cosine no epochs", func(c *Config) { c.Schedule, c.Epochs = "cosine", 0 }},
+		{"constant NaN rate", func(c *Config) { c.Schedule, c.LR = "constant", math.NaN() }},
+	} {
+		cfg, _ := Preset("default")
+		c.set(&cfg)
+		if s, err := cfg.LRSchedule(); !errors.Is(err, optim.ErrConfig) {
+			t.Errorf("%s: LRSchedule = %v, %v; want an optim.ErrConfig", c.name, s, err)
+		}
+	}
+}
+
+// TestValidateChecksSchedule checks that Validate rejects, as a
+// ConfigError on "schedule", settings only optim.NewSchedule knows are
+// wrong (cosine to a minimum above the rate).
+func TestValidateChecksSchedule(t *testing.T) {
+	c, _ := Preset("default")
+	c.Schedule, c.MinLR = "cosine", 2*c.LR
+	var ce *ConfigError
+	if err := c.Validate(); !errors.As(err, &ce) || ce.Key != "schedule" {
+		t.Errorf("Validate = %v, want a ConfigError on schedule", err)
 	}
 }
