@@ -2,7 +2,6 @@ package eval
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 
@@ -170,7 +169,12 @@ func (a *Accumulator) Add(r *Row) {
 // merging gives the summary of all their rows.
 func (a *Accumulator) Merge(b *Accumulator) error {
 	if len(a.methods) != len(b.methods) || a.out != b.out || a.loss != b.loss {
-		return errors.New("eval: merging accumulators of different evaluations")
+		return errMergeKinds
+	}
+	for i, m := range a.methods {
+		if m.name != b.methods[i].name {
+			return errMergeKinds
+		}
 	}
 	a.rows += b.rows
 	a.exact += b.exact

@@ -122,6 +122,10 @@ type Trailer struct {
 	Records int `json:"records"`
 	// SHA256 is the hex SHA-256 of the record lines, newlines included.
 	SHA256 string `json:"sha256"`
+	// Data is what the command computed over the part's records besides
+	// them, as one JSON value (for eval, its summary accumulator), or
+	// empty; it is not written by Merge, which returns it to the caller.
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // ParseHeader decodes and validates a header line (without its newline).
@@ -170,6 +174,7 @@ type Writer struct {
 	want int // records a part must hold
 	n    int
 	sum  hash.Hash
+	data json.RawMessage
 	err  error
 }
 
@@ -227,6 +232,21 @@ func (w *Writer) Write(record []byte) error {
 	return nil
 }
 
+// SetData sets the Data of a part's trailer, written by Close: one JSON
+// value, compacted to one line. It is an error on a Writer of plain
+// records, which has no trailer.
+func (w *Writer) SetData(v json.RawMessage) error {
+	if !w.part {
+		return errors.New("shard: plain records have no trailer to carry data")
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, v); err != nil {
+		return fmt.Errorf("shard: trailer data: %w", err)
+	}
+	w.data = buf.Bytes()
+	return nil
+}
+
 // Close writes a part's trailer (an error if fewer records were written
 // than its block has rows) and flushes.
 func (w *Writer) Close() error {
@@ -238,7 +258,15 @@ func (w *Writer) Close() error {
 			w.err = fmt.Errorf("shard: the part holds %d records but %d were written", w.want, w.n)
 			return w.err
 		}
-		b, _ := json.Marshal(Trailer{Format: TrailerFormat, Records: w.n, SHA256: hex.EncodeToString(w.sum.Sum(nil))})
+		b, err := json.Marshal(Trailer{Format: TrailerFormat, Records: w.n, SHA256: hex.EncodeToString(w.sum.Sum(nil)), Data: w.data})
+		if err != nil {
+			w.err = err
+			return err
+		}
+		if len(b) > MaxHeader {
+			w.err = fmt.Errorf("shard: trailer of %d bytes is longer than %d", len(b), MaxHeader)
+			return w.err
+		}
 		if _, err := w.bw.Write(append(b, '\n')); err != nil {
 			w.err = err
 			return err
@@ -310,19 +338,26 @@ type Source struct {
 // shards; a body that does not match its header and trailer (ErrCorrupt) is
 // found while copying, so dst must be discarded on error.
 func Merge(dst io.Writer, parts []Source) error {
+	_, err := MergeData(dst, parts)
+	return err
+}
+
+// MergeData is Merge that also returns the trailer Data of every part, in
+// shard order (nil entries for parts without data).
+func MergeData(dst io.Writer, parts []Source) ([]json.RawMessage, error) {
 	if len(parts) == 0 {
-		return fmt.Errorf("merge: no parts given: %w", ErrMissing)
+		return nil, fmt.Errorf("merge: no parts given: %w", ErrMissing)
 	}
 	heads := make([]Header, len(parts))
 	for i, p := range parts {
 		rc, err := p.Open()
 		if err != nil {
-			return fmt.Errorf("merge: %w", err)
+			return nil, fmt.Errorf("merge: %w", err)
 		}
 		heads[i], err = ReadHeader(rc, p.Name)
 		rc.Close()
 		if err != nil {
-			return fmt.Errorf("merge: %w", err)
+			return nil, fmt.Errorf("merge: %w", err)
 		}
 	}
 	ref := heads[0]
@@ -332,10 +367,10 @@ func Merge(dst io.Writer, parts []Source) error {
 	}
 	for i, h := range heads {
 		if why := foreign(&ref, &h); why != "" {
-			return fmt.Errorf("merge: %s is not part of the set of %s: %s: %w", parts[i].Name, parts[0].Name, why, ErrForeign)
+			return nil, fmt.Errorf("merge: %s is not part of the set of %s: %s: %w", parts[i].Name, parts[0].Name, why, ErrForeign)
 		}
 		if j := byIndex[h.Shard.Index]; j >= 0 {
-			return fmt.Errorf("merge: %s and %s both hold shard %s: give each shard once: %w", parts[j].Name, parts[i].Name, h.Shard, ErrDuplicate)
+			return nil, fmt.Errorf("merge: %s and %s both hold shard %s: give each shard once: %w", parts[j].Name, parts[i].Name, h.Shard, ErrDuplicate)
 		}
 		byIndex[h.Shard.Index] = i
 	}
@@ -350,15 +385,18 @@ func Merge(dst io.Writer, parts []Source) error {
 		if len(missing) == 1 {
 			which = fmt.Sprintf("shard %d is", missing[0])
 		}
-		return fmt.Errorf("merge: %d of %d shards have no part: %s missing (run them with -shard %d/%d …): %w",
+		return nil, fmt.Errorf("merge: %d of %d shards have no part: %s missing (run them with -shard %d/%d …): %w",
 			len(missing), ref.Shard.Count, which, missing[0], ref.Shard.Count, ErrMissing)
 	}
-	for _, j := range byIndex {
-		if err := copyBody(dst, parts[j], heads[j]); err != nil {
-			return fmt.Errorf("merge: %s: %w", parts[j].Name, err)
+	data := make([]json.RawMessage, len(byIndex))
+	for i, j := range byIndex {
+		t, err := copyBody(dst, parts[j], heads[j])
+		if err != nil {
+			return nil, fmt.Errorf("merge: %s: %w", parts[j].Name, err)
 		}
+		data[i] = t.Data
 	}
-	return nil
+	return data, nil
 }
 
 // foreign returns why h does not belong with ref, or "".
@@ -420,15 +458,15 @@ func ranges(v []int) string {
 
 // copyBody copies the records of one part to dst, checking their count and
 // checksum against the header and trailer.
-func copyBody(dst io.Writer, p Source, h Header) error {
+func copyBody(dst io.Writer, p Source, h Header) (Trailer, error) {
 	rc, err := p.Open()
 	if err != nil {
-		return err
+		return Trailer{}, err
 	}
 	defer rc.Close()
 	br := bufio.NewReaderSize(rc, 1<<16)
 	if _, err := readLine(br, MaxHeader); err != nil {
-		return err
+		return Trailer{}, err
 	}
 	sum := sha256.New()
 	out := io.MultiWriter(dst, sum)
@@ -437,39 +475,39 @@ func copyBody(dst io.Writer, p Source, h Header) error {
 		line, err := br.ReadSlice('\n')
 		for err == bufio.ErrBufferFull {
 			if _, werr := out.Write(line); werr != nil {
-				return werr
+				return Trailer{}, werr
 			}
 			line, err = br.ReadSlice('\n')
 		}
 		if err == io.EOF {
-			return fmt.Errorf("the file ends after %d of its %d records (truncated): %w", i, want, ErrCorrupt)
+			return Trailer{}, fmt.Errorf("the file ends after %d of its %d records (truncated): %w", i, want, ErrCorrupt)
 		}
 		if err != nil {
-			return err
+			return Trailer{}, err
 		}
 		if _, err := out.Write(line); err != nil {
-			return err
+			return Trailer{}, err
 		}
 	}
 	line, err := readLine(br, MaxHeader)
 	if err == io.EOF {
-		return fmt.Errorf("no trailer after its %d records (truncated): %w", want, ErrCorrupt)
+		return Trailer{}, fmt.Errorf("no trailer after its %d records (truncated): %w", want, ErrCorrupt)
 	}
 	if err != nil {
-		return err
+		return Trailer{}, err
 	}
 	t, err := parseTrailer(line)
 	if err != nil {
-		return fmt.Errorf("after its %d records: %w: %w", want, err, ErrCorrupt)
+		return Trailer{}, fmt.Errorf("after its %d records: %w: %w", want, err, ErrCorrupt)
 	}
 	if got := hex.EncodeToString(sum.Sum(nil)); t.Records != want || t.SHA256 != got {
-		return fmt.Errorf("the records do not match the trailer (%d records, SHA-256 %s…; trailer says %d, %s…): the file was changed: %w",
+		return Trailer{}, fmt.Errorf("the records do not match the trailer (%d records, SHA-256 %s…; trailer says %d, %s…): the file was changed: %w",
 			want, got[:12], t.Records, t.SHA256[:12], ErrCorrupt)
 	}
 	if _, err := readLine(br, MaxHeader); err != io.EOF {
-		return fmt.Errorf("data after the trailer: %w", ErrCorrupt)
+		return Trailer{}, fmt.Errorf("data after the trailer: %w", ErrCorrupt)
 	}
-	return nil
+	return t, nil
 }
 
 // FileSource returns the Source of the part file at path.

@@ -2,6 +2,7 @@ package shard
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -333,4 +334,52 @@ func FuzzParseHeader(f *testing.F) {
 			t.Fatalf("round trip: %+v vs %+v (%v)", h2, h, err)
 		}
 	})
+}
+
+// TestMergeData checks that trailer data travels with its part, comes back
+// from MergeData in shard order whatever the order of the parts, leaves the
+// merged records unchanged, and is refused on plain records.
+func TestMergeData(t *testing.T) {
+	plain, _ := writeParts(t, 10, 3)
+	parts := map[string][]byte{}
+	for i := 0; i < 3; i++ {
+		var b bytes.Buffer
+		h := header(i, 3, 10)
+		pw, _ := NewPartWriter(&b, h)
+		for r := h.Begin; r < h.End; r++ {
+			pw.Write([]byte(record(r)))
+		}
+		if i != 1 { // part 1 carries no data
+			if err := pw.SetData(json.RawMessage(fmt.Sprintf("{\n \"shard\": %d}", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := pw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		parts[fmt.Sprintf("part-%d", i)] = b.Bytes()
+	}
+	var out bytes.Buffer
+	data, err := MergeData(&out, sources(parts, "part-2", "part-0", "part-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), plain) {
+		t.Errorf("merged records differ from the plain ones")
+	}
+	want := []string{`{"shard":0}`, ``, `{"shard":2}`}
+	for i, d := range data {
+		if string(d) != want[i] {
+			t.Errorf("data of shard %d: %s, want %s", i, d, want[i])
+		}
+	}
+	var pw bytes.Buffer
+	h := header(0, 1, 0)
+	w, _ := NewPartWriter(&pw, h)
+	if err := w.SetData(json.RawMessage(`{not json`)); err == nil {
+		t.Error("SetData accepted invalid JSON")
+	}
+	if err := NewWriter(&pw).SetData(json.RawMessage(`1`)); err == nil {
+		t.Error("SetData accepted on plain records")
+	}
 }

@@ -78,7 +78,7 @@ func (b *evalBatchFlags) run(fs *flag.FlagSet, ev *eval.Evaluator, input string,
 			return err
 		})
 		return err
-	})
+	}, func() ([]byte, error) { return json.Marshal(acc) })
 	if err != nil {
 		return err
 	}

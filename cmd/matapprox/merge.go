@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/matapprox/matapprox/eval"
 	"github.com/matapprox/matapprox/internal/atomicfile"
 	"github.com/matapprox/matapprox/shard"
 )
@@ -47,7 +49,12 @@ func runMerge(args []string, stdout, stderr io.Writer) error {
 	}
 	sig := catchInterrupts(stderr, *output+" was not written (a file already there is unchanged) and no temporary file is left")
 	defer sig.stop()
-	err = atomicfile.Write(*output, 0o644, func(w io.Writer) error { return shard.Merge(w, srcs) })
+	var data []json.RawMessage
+	err = atomicfile.Write(*output, 0o644, func(w io.Writer) error {
+		var err error
+		data, err = shard.MergeData(w, srcs)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -60,6 +67,50 @@ func runMerge(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if h.Command == "eval" && h.InputRows > 0 {
+		sum, err := mergeEvalSummaries(data, fmt.Sprintf("%d rows of %s", h.InputRows, h.Input))
+		if err != nil {
+			return fmt.Errorf("%s was written, but its summary cannot be computed: %w", *output, err)
+		}
+		if sum == nil {
+			fmt.Fprintln(stdout, "(the parts carry no evaluation summary: they were written by an older matapprox)")
+		} else {
+			printSummary(stdout, sum)
+		}
+	}
 	fmt.Fprintf(stdout, "merged %d parts (%s of %s, %d rows) into %s\n", len(parts), h.Command, h.Input, h.InputRows, *output)
 	return nil
+}
+
+// mergeEvalSummaries merges the summary accumulators that the parts of a
+// sharded `eval -input` carry in their trailers (in shard order) into the
+// Summary of all rows, described as desc: the summary the unsharded run
+// prints. It returns nil when no part carries one.
+func mergeEvalSummaries(data []json.RawMessage, desc string) (*eval.Summary, error) {
+	var all *eval.Accumulator
+	for i, d := range data {
+		if len(d) == 0 {
+			continue
+		}
+		var a eval.Accumulator
+		if err := json.Unmarshal(d, &a); err != nil {
+			return nil, fmt.Errorf("shard %d: %w", i, err)
+		}
+		if all == nil {
+			all = &a
+		} else if err := all.Merge(&a); err != nil {
+			return nil, fmt.Errorf("shard %d: %w", i, err)
+		}
+	}
+	if all == nil {
+		return nil, nil
+	}
+	for i, d := range data {
+		if len(d) == 0 {
+			return nil, fmt.Errorf("shard %d carries no summary while others do", i)
+		}
+	}
+	all.SetDescription(desc)
+	s := all.Summary()
+	return &s, nil
 }

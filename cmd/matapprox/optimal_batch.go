@@ -149,7 +149,7 @@ func (b *batchFlags) run(fs *flag.FlagSet, stdout io.Writer) error {
 	if h, ok := fileSHA256(cfg.Probes); ok {
 		settings["probes"] = "sha256:" + h
 	}
-	n, err := writeRecords(*b.output, src, sharded, "optimal", settings, rs.records)
+	n, err := writeRecords(*b.output, src, sharded, "optimal", settings, rs.records, nil)
 	if err != nil {
 		return err
 	}
@@ -325,8 +325,10 @@ type recordFunc func(lines [][]byte, x []float64, k, first int) error
 
 // writeRecords streams the rows of src through fn in chunks of batchRows
 // and writes the records to path atomically: plainly, or as a part file
-// of the command and settings when sharded. It returns the number of rows.
-func writeRecords(path string, src *rowSource, sharded bool, command string, settings map[string]string, fn recordFunc) (int, error) {
+// of the command and settings when sharded, whose trailer then carries
+// what data (if not nil) returns after the last row. It returns the number
+// of rows.
+func writeRecords(path string, src *rowSource, sharded bool, command string, settings map[string]string, fn recordFunc, data func() ([]byte, error)) (int, error) {
 	n := 0
 	err := atomicfile.Write(path, 0o644, func(w io.Writer) error {
 		var rw *shard.Writer
@@ -349,6 +351,15 @@ func writeRecords(path string, src *rowSource, sharded bool, command string, set
 				return err
 			}
 			if k == 0 {
+				if sharded && data != nil {
+					d, err := data()
+					if err != nil {
+						return err
+					}
+					if err := rw.SetData(d); err != nil {
+						return err
+					}
+				}
 				return rw.Close()
 			}
 			for i := range lines[:k] {
