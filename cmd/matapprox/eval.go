@@ -15,6 +15,7 @@ import (
 
 	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/eval"
+	"github.com/matapprox/matapprox/internal/progress"
 	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/nn"
 	"github.com/matapprox/matapprox/structure"
@@ -197,10 +198,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		if *certify {
 			return usagef("-certify does not apply to -output; use approx -certify -output FILE.jsonl")
 		}
-		return batch.run(fs, ev, *input, stdout)
+		return batch.run(fs, ev, *input, stdout, stderr)
 	}
 	var src eval.Source
 	perRow := true
+	total := 0 // rows, when known
 	switch {
 	case *matrix != "":
 		x, err := parseMatrix(*matrix, in)
@@ -208,6 +210,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		src = eval.FromSet(&data.Set{Dim: in.Len(), Rows: 1, X: x}, eval.File, "1 matrix given by -matrix")
+		total = 1
 	case *input != "":
 		f, err := os.Open(*input)
 		if err != nil {
@@ -223,6 +226,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		src = eval.FromReader(rd, in, *input)
+		total = max(rd.Rows(), 0)
 	default:
 		name := lm.cfg.Data
 		if _, err := data.GeneratorByName(name, in); err != nil {
@@ -232,6 +236,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		src = eval.FromGenerator(g, in, *count, rand.New(rand.NewPCG(*seed, 0xe7a1)),
 			fmt.Sprintf("%d random matrices drawn afresh from the %s generator (seed %d)", *count, name, *seed))
 		perRow = false
+		total = *count
 	}
 	var fams []eval.FamilyResult
 	if *fam.on {
@@ -239,19 +244,16 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	rep := newReporter(stderr, *quiet)
 	if *asJSON {
-		return streamJSON(stdout, ev, src, fams)
+		return streamJSON(stdout, ev, src, fams, rep.Start("evaluation", total, "matrices"))
 	}
 	cert, err := newEvalCertifier(*certify, trained)
 	if err != nil {
 		return err
 	}
 	rows := 0
-	total := 0
-	if !perRow {
-		total = *count
-	}
-	ph := newReporter(stderr, *quiet).Start("evaluation", total, "matrices")
+	ph := rep.Start("evaluation", total, "matrices")
 	sum, err := ev.Run(src, func(r *eval.Row) error {
 		rows++
 		ph.Add(1)
@@ -298,8 +300,9 @@ func printEvalHeader(w io.Writer, ev *eval.Evaluator, src eval.Source) {
 
 // streamJSON writes {"n", "in_band", "out_band", "loss", "probes",
 // "results": [...], "summary": {...}} with one result per line as it is
-// computed, so that memory does not grow with the number of rows.
-func streamJSON(w io.Writer, ev *eval.Evaluator, src eval.Source, fams []eval.FamilyResult) error {
+// computed, so that memory does not grow with the number of rows. It
+// reports the rows done to ph and finishes it.
+func streamJSON(w io.Writer, ev *eval.Evaluator, src eval.Source, fams []eval.FamilyResult, ph *progress.Phase) error {
 	in, out := ev.Bands()
 	head, _ := json.Marshal(map[string]any{"n": in.N, "in_band": in.K, "out_band": out.K, "loss": ev.Loss().Name(), "probes": ev.Probes(), "evaluated_on": src.Origin()})
 	bw := bufio.NewWriterSize(w, 1<<16)
@@ -307,6 +310,7 @@ func streamJSON(w io.Writer, ev *eval.Evaluator, src eval.Source, fams []eval.Fa
 	bw.WriteString(`,"results":[`)
 	first := true
 	sum, err := ev.Run(src, func(r *eval.Row) error {
+		ph.Add(1)
 		b, err := json.Marshal(rowJSON(r))
 		if err != nil {
 			return err
@@ -319,6 +323,7 @@ func streamJSON(w io.Writer, ev *eval.Evaluator, src eval.Source, fams []eval.Fa
 		_, err = bw.Write(b)
 		return err
 	})
+	ph.Finish()
 	if err != nil {
 		bw.Flush()
 		return err

@@ -32,7 +32,7 @@ func (b *evalBatchFlags) active() bool { return *b.output != "" || *b.shard != "
 // run evaluates the rows of input (or of one shard of them) with ev and
 // writes one record per row: the row objects of `eval -json`, "index"
 // being the row's 0-based position in the whole input.
-func (b *evalBatchFlags) run(fs *flag.FlagSet, ev *eval.Evaluator, input string, stdout io.Writer) error {
+func (b *evalBatchFlags) run(fs *flag.FlagSet, ev *eval.Evaluator, input string, stdout, stderr io.Writer) error {
 	if input == "" || *b.output == "" {
 		return usagef("-output and -shard need -input FILE and -output FILE.jsonl")
 	}
@@ -67,6 +67,8 @@ func (b *evalBatchFlags) run(fs *flag.FlagSet, ev *eval.Evaluator, input string,
 		settings["probes"] = "sha256:" + h
 	}
 	acc := ev.NewAccumulator(eval.File, "")
+	quiet := fs.Lookup("quiet").Value.String() == "true"
+	ph := newReporter(stderr, quiet).Start("evaluation", src.total(), "matrices")
 	n, err := writeRecords(*b.output, src, sharded, "eval", settings, func(lines [][]byte, x []float64, k, first int) error {
 		set := &data.Set{Dim: src.dim, Rows: k, X: x}
 		_, err := ev.Run(eval.FromSet(set, eval.File, ""), func(r *eval.Row) error {
@@ -78,7 +80,7 @@ func (b *evalBatchFlags) run(fs *flag.FlagSet, ev *eval.Evaluator, input string,
 			return err
 		})
 		return err
-	}, func() ([]byte, error) { return json.Marshal(acc) })
+	}, func() ([]byte, error) { return json.Marshal(acc) }, ph)
 	if err != nil {
 		return err
 	}

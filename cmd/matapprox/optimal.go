@@ -28,12 +28,13 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 	maxMem := memoryFlag(fs)
 	seed := fs.Uint64("seed", 1, "seed for drawn probes (the seed preset's probes with the default)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	fs.Bool("quiet", false, "batch mode: no progress on stderr")
 	batch := addBatchFlags(fs) // optimal_batch.go: -input, -output, -shard
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if batch.active() {
-		return batch.run(fs, stdout)
+		return batch.run(fs, stdout, stderr)
 	}
 	if *outBand < -1 || (*outBand == -1 && flagSet(fs, "out-band")) {
 		return usagef("-out-band %d: want a half-bandwidth K' >= 0", *outBand)

@@ -18,6 +18,7 @@ import (
 	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/eval"
 	"github.com/matapprox/matapprox/internal/atomicfile"
+	"github.com/matapprox/matapprox/internal/progress"
 	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/optimal"
 	"github.com/matapprox/matapprox/shard"
@@ -58,11 +59,11 @@ const batchRows = 256
 var optimalKeys = map[string]bool{"loss": true, "out-band": true, "n": true, "probes": true, "num-probes": true, "seed": true, "tol": true}
 
 // notSettings are the flags that do not change the records.
-var notSettings = map[string]bool{"input": true, "output": true, "shard": true, "json": true, "matrix": true, "max-memory": true}
+var notSettings = map[string]bool{"input": true, "output": true, "shard": true, "json": true, "matrix": true, "max-memory": true, "quiet": true}
 
 // run solves every row of the input (or of one shard of it) and writes the
 // records. fs holds the parsed flags of the optimal command.
-func (b *batchFlags) run(fs *flag.FlagSet, stdout io.Writer) error {
+func (b *batchFlags) run(fs *flag.FlagSet, stdout, stderr io.Writer) error {
 	if *b.input == "" || *b.output == "" {
 		return usagef("batch mode needs both -input FILE and -output FILE.jsonl")
 	}
@@ -149,7 +150,9 @@ func (b *batchFlags) run(fs *flag.FlagSet, stdout io.Writer) error {
 	if h, ok := fileSHA256(cfg.Probes); ok {
 		settings["probes"] = "sha256:" + h
 	}
-	n, err := writeRecords(*b.output, src, sharded, "optimal", settings, rs.records, nil)
+	quiet := fs.Lookup("quiet").Value.String() == "true"
+	ph := newReporter(stderr, quiet).Start(cfg.Loss+" optima", src.total(), "rows")
+	n, err := writeRecords(*b.output, src, sharded, "optimal", settings, rs.records, nil, ph)
 	if err != nil {
 		return err
 	}
@@ -240,6 +243,15 @@ type rowSource struct {
 	next   int // index of the next row
 }
 
+// total returns the number of rows src will read: its block's for a shard,
+// the file's for a .npy file, 0 (unknown) for a CSV file.
+func (s *rowSource) total() int {
+	if s.hi >= 0 {
+		return s.hi - s.lo
+	}
+	return max(s.rd.Rows(), 0)
+}
+
 // openRows opens path. For a shard it first reads the whole file once, to
 // hash it, count and validate its rows (so that every shard refuses a bad
 // file alike), then skips to the shard's block.
@@ -327,8 +339,9 @@ type recordFunc func(lines [][]byte, x []float64, k, first int) error
 // and writes the records to path atomically: plainly, or as a part file
 // of the command and settings when sharded, whose trailer then carries
 // what data (if not nil) returns after the last row. It returns the number
-// of rows.
-func writeRecords(path string, src *rowSource, sharded bool, command string, settings map[string]string, fn recordFunc, data func() ([]byte, error)) (int, error) {
+// of rows. It reports the rows done to ph and finishes it.
+func writeRecords(path string, src *rowSource, sharded bool, command string, settings map[string]string, fn recordFunc, data func() ([]byte, error), ph *progress.Phase) (int, error) {
+	defer ph.Finish()
 	n := 0
 	err := atomicfile.Write(path, 0o644, func(w io.Writer) error {
 		var rw *shard.Writer
@@ -374,6 +387,7 @@ func writeRecords(path string, src *rowSource, sharded bool, command string, set
 				}
 			}
 			n += k
+			ph.Add(k)
 		}
 	})
 	return n, err

@@ -71,3 +71,51 @@ func TestProgress(t *testing.T) {
 		t.Errorf("approx -quiet: exit %d, stderr %q", code, errs)
 	}
 }
+
+// TestBatchProgress checks that `optimal -input`, `eval -json` and
+// `eval -input -output` (a shard's block included) report their rows with
+// rate and ETA on stderr, that -quiet silences them, and that -quiet is not
+// a setting of a part file (parts with and without it merge).
+func TestBatchProgress(t *testing.T) {
+	slowClock(t)
+	tmp := t.TempDir()
+	run := filepath.Join(tmp, "run")
+	quickTrain(t, run, "-quiet")
+	in, _ := writeInput(t, tmp, "in.npy", 600, 5, 11)
+	out := func(name string) string { return filepath.Join(tmp, name) }
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"optimal", "-out-band", "3", "-input", in, "-output", out("opt.jsonl")},
+			[]string{"probe optima  43% 256/600 rows", "rows/s, ETA ", "probe optima: 600 rows in"}},
+		{[]string{"eval", "-model", run, "-input", in, "-json"},
+			[]string{"evaluation   0% 1/600 matrices", "matrices/s, ETA ", "evaluation: 600 matrices in"}},
+		{[]string{"eval", "-model", run, "-input", in, "-output", out("e0.part"), "-shard", "0/2"},
+			[]string{"evaluation  85% 256/300 matrices", "matrices/s, ETA ", "evaluation: 300 matrices in"}},
+	} {
+		code, _, errs := runCLI(t, c.args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", c.args, code, errs)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(errs, w) {
+				t.Errorf("%v: progress lacks %q:\n%s", c.args, w, errs)
+			}
+		}
+		// -quiet before the other flags: it must not change them.
+		q := append([]string{c.args[0], "-quiet"}, c.args[1:]...)
+		for i, a := range q {
+			if a == out("e0.part") {
+				q[i] = out("e1.part")
+				q[i+2] = "1/2"
+			}
+		}
+		if code, _, errs := runCLI(t, q...); code != 0 || errs != "" {
+			t.Errorf("%v: exit %d, stderr %q", q, code, errs)
+		}
+	}
+	if code, _, errs := runCLI(t, "merge", "-output", out("e.jsonl"), out("e0.part"), out("e1.part")); code != 0 {
+		t.Errorf("merge of parts written with and without -quiet: exit %d\n%s", code, errs)
+	}
+}
