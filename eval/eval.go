@@ -263,11 +263,18 @@ func (e *Evaluator) Run(src Source, each func(*Row) error) (Summary, error) {
 		acc.SetDescription(src.Describe())
 		return acc.Summary(), err
 	}
+	ss, solved := src.(solvedSource)
 	index := 0
 	for {
-		n, err := src.Next(e.x)
+		var n int
+		var err error
+		if solved {
+			n, err = ss.nextSolved(e.x, e.opt, e.res)
+		} else {
+			n, err = src.Next(e.x)
+		}
 		if n > 0 {
-			if err := e.batchRows(n, index, func(r *Row) error {
+			if err := e.batchRows(n, index, solved, func(r *Row) error {
 				acc.Add(r)
 				if each != nil {
 					return each(r)
@@ -294,21 +301,24 @@ func (e *Evaluator) Evaluate(x []float64) (*Row, error) {
 	}
 	copy(e.x, x)
 	var out *Row
-	err := e.batchRows(1, 0, func(r *Row) error { out = r.Clone(); return nil })
+	err := e.batchRows(1, 0, false, func(r *Row) error { out = r.Clone(); return nil })
 	return out, err
 }
 
-// batchRows evaluates the first n rows of e.x.
-func (e *Evaluator) batchRows(n, index int, each func(*Row) error) error {
+// batchRows evaluates the first n rows of e.x; solved says that e.opt and
+// e.res already hold their optima.
+func (e *Evaluator) batchRows(n, index int, solved bool, each func(*Row) error) error {
 	L, Lo := e.in.Len(), e.out.Len()
 	x := e.x[:n*L]
-	if err := e.solver.SolveBatch(e.opt, e.res, x, n); err != nil {
-		var re *optimal.RowError
-		if errors.As(err, &re) {
-			re.Row += index
-			return fmt.Errorf("eval: optimum: %w", re)
+	if !solved {
+		if err := e.solver.SolveBatch(e.opt, e.res, x, n); err != nil {
+			var re *optimal.RowError
+			if errors.As(err, &re) {
+				re.Row += index
+				return fmt.Errorf("eval: optimum: %w", re)
+			}
+			return fmt.Errorf("eval: optimum: %w", err)
 		}
-		return fmt.Errorf("eval: optimum: %w", err)
 	}
 	if e.model != nil {
 		if err := e.model.Approximate(e.net[:n*Lo], x, n); err != nil {

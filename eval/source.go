@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/optimal"
 	"github.com/matapprox/matapprox/structure"
 )
 
@@ -72,6 +73,56 @@ func (s *setSource) Next(dst []float64) (int, error) {
 
 func (s *setSource) Origin() Origin   { return s.origin }
 func (s *setSource) Describe() string { return s.desc }
+
+// Optima are the exact optima of a trained loss for the rows of a set,
+// computed before (by the trainer, for its validation gap), so that an
+// evaluation of the set need not solve them again: A holds the optimal
+// generators (2K'+1 per row, row-major) and Results each row's
+// optimal.Result, as optimal.Solver.SolveBatch writes them.
+type Optima struct {
+	A       []float64
+	Results []optimal.Result
+}
+
+// solvedSource is a Source that knows the optima of its rows.
+type solvedSource interface {
+	Source
+	// nextSolved is Next that also writes each row's optimal generator
+	// into opt and its Result into res.
+	nextSolved(x, opt []float64, res []optimal.Result) (int, error)
+}
+
+type solvedSetSource struct {
+	setSource
+	known Optima
+}
+
+// FromSolvedSet is FromSet for rows whose optima under the trained loss are
+// known: Evaluator.Run uses known instead of solving the rows. The caller
+// guarantees that known are the optima of the Evaluator's trained loss as
+// its solver computes them (the same loss, solver options and rows); Run
+// checks only their sizes, and stops with an error if they do not fit.
+func FromSolvedSet(s *data.Set, known Optima, origin Origin, desc string) Source {
+	src := FromSet(s, origin, desc).(*setSource)
+	return &solvedSetSource{setSource: *src, known: known}
+}
+
+func (s *solvedSetSource) nextSolved(x, opt []float64, res []optimal.Result) (int, error) {
+	rows, d := s.s.Rows, s.s.Dim
+	if d == 0 || len(x) < d {
+		return 0, io.EOF
+	}
+	lo := len(opt) / (len(x) / d)
+	if len(s.known.A) != rows*lo || len(s.known.Results) != rows {
+		return 0, fmt.Errorf("eval: known optima: %d generator entries and %d results for %d rows of %d-entry optima",
+			len(s.known.A), len(s.known.Results), rows, lo)
+	}
+	first := s.pos
+	n, err := s.Next(x)
+	copy(opt, s.known.A[first*lo:(first+n)*lo])
+	copy(res, s.known.Results[first:first+n])
+	return n, err
+}
 
 type readerSource struct {
 	r     *data.Reader

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/optimal"
 )
 
 // TestAccumulatorJSON checks that an Accumulator's state survives JSON
@@ -127,4 +128,56 @@ func FuzzAccumulatorJSON(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestFromSolvedSet checks that Run uses the optima a solved set carries:
+// the true optima give the evaluation of FromSet exactly, other "optima"
+// (here the truncation) show up as the optimal method, and optima of the
+// wrong size stop the run with an error.
+func TestFromSolvedSet(t *testing.T) {
+	for name, l := range losses(t, in11, out11) {
+		ev, err := New(scaled(in11, out11, 0.8, 0), l, &Options{Batch: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := data.Generate(data.Notebook{Scale: 11}, in11, 20, rand.New(rand.NewPCG(5, 5)))
+		copy(s.Row(3), notebookTest)
+		sol, err := optimal.NewSolver(l, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		Lo := out11.Len()
+		known := Optima{A: make([]float64, s.Rows*Lo), Results: make([]optimal.Result, s.Rows)}
+		if err := sol.SolveBatch(known.A, known.Results, s.X, s.Rows); err != nil {
+			t.Fatal(err)
+		}
+		want, err := ev.Run(FromSet(s, Validation, "rows"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ev.Run(FromSolvedSet(s, known, Validation, "rows"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, w := mustJSON(t, got), mustJSON(t, want); g != w {
+			t.Errorf("%s: with known optima\n%s\nwant\n%s", name, g, w)
+		}
+		fake := Optima{A: make([]float64, s.Rows*Lo), Results: known.Results}
+		for i := 0; i < s.Rows; i++ {
+			copy(fake.A[i*Lo:(i+1)*Lo], s.Row(i)[2:9])
+		}
+		var rows []*Row
+		if _, err := ev.Run(FromSolvedSet(s, fake, Validation, ""), func(r *Row) error { rows = append(rows, r.Clone()); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if o, tr := r.Method(Optimal), r.Method(Truncation); o.Loss != tr.Loss {
+				t.Fatalf("%s row %d: optimal loss %v, the supplied optimum (the truncation) has %v", name, r.Index, o.Loss, tr.Loss)
+			}
+		}
+		short := Optima{A: known.A[:len(known.A)-Lo], Results: known.Results[:s.Rows-1]}
+		if _, err := ev.Run(FromSolvedSet(s, short, Validation, ""), nil); err == nil {
+			t.Errorf("%s: optima for %d of %d rows accepted", name, s.Rows-1, s.Rows)
+		}
+	}
 }

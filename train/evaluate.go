@@ -60,6 +60,19 @@ func (t *Trainer) Evaluator() (*eval.Evaluator, error) {
 // its validation set, or, for a run without one, of its training set,
 // named as such.
 func EvalSource(trainSet, valSet *data.Set) eval.Source {
+	return evalSource(trainSet, valSet, eval.Optima{})
+}
+
+// EvalSource returns the rows the trainer's run is evaluated on (see the
+// function EvalSource) with the validation optima the trainer has solved
+// for its validation gap (ValidationOptima), so that an Evaluator from
+// NewEvaluator does not solve them again; the evaluation is the same.
+func (t *Trainer) EvalSource() eval.Source {
+	return evalSource(t.Train, t.Val, t.valOpt)
+}
+
+// evalSource is EvalSource with the optima of valSet's rows when known.
+func evalSource(trainSet, valSet *data.Set, known eval.Optima) eval.Source {
 	set, origin := valSet, eval.Validation
 	if set == nil || set.Rows == 0 {
 		set, origin = trainSet, eval.Training
@@ -74,6 +87,10 @@ func EvalSource(trainSet, valSet *data.Set) eval.Source {
 	desc := fmt.Sprintf("%d %s", n, what)
 	if n < total {
 		desc = fmt.Sprintf("the first %d of %d %s", n, total, what)
+	}
+	if origin == eval.Validation && len(known.Results) == total && total > 0 {
+		lo := len(known.A) / total
+		return eval.FromSolvedSet(sub, eval.Optima{A: known.A[:n*lo], Results: known.Results[:n]}, origin, desc)
 	}
 	return eval.FromSet(sub, origin, desc)
 }

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -212,5 +213,50 @@ func TestValidateChecksSchedule(t *testing.T) {
 	var ce *ConfigError
 	if err := c.Validate(); !errors.As(err, &ce) || ce.Key != "schedule" {
 		t.Errorf("Validate = %v, want a ConfigError on schedule", err)
+	}
+}
+
+// TestEvalSourceReusesValidationOptima checks that the trainer keeps the
+// validation optima it solved for val_gap, and that the final evaluation
+// from Trainer.EvalSource, which reuses them, is exactly the evaluation
+// that solves them again (for each loss, a spectral one included).
+func TestEvalSourceReusesValidationOptima(t *testing.T) {
+	for _, lossName := range []string{"probe", "frobenius", "spectral"} {
+		c := small(t, "default")
+		c.Loss, c.Epochs, c.ValSize = lossName, 1, 30
+		if lossName != "probe" {
+			c.Probes, c.NumProbes = "", 0
+		}
+		tr, err := New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k := tr.ValidationOptima(); k.A != nil || k.Results != nil {
+			t.Fatalf("%s: optima before the first epoch", lossName)
+		}
+		if err := tr.Run(context.Background(), Callbacks{}); err != nil {
+			t.Fatal(err)
+		}
+		_, out := c.Bands()
+		if k := tr.ValidationOptima(); len(k.Results) != tr.Val.Rows || len(k.A) != tr.Val.Rows*out.Len() {
+			t.Fatalf("%s: %d optima (%d entries) for %d validation rows", lossName, len(k.Results), len(k.A), tr.Val.Rows)
+		}
+		ev, err := tr.Evaluator()
+		if err != nil {
+			t.Fatal(err)
+		}
+		reused, err := ev.Run(tr.EvalSource(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		solved, err := ev.Run(EvalSource(tr.Train, tr.Val), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := json.Marshal(reused)
+		b, _ := json.Marshal(solved)
+		if string(a) != string(b) {
+			t.Errorf("%s: evaluation with the trainer's optima\n%s\nsolving again\n%s", lossName, a, b)
+		}
 	}
 }

@@ -120,6 +120,9 @@ type Trainer struct {
 	gapSet  *data.Set
 	gapOpt  float64
 	gapDone bool
+	// The exact optima of every validation row, solved once for the gap
+	// and reused by the final evaluation (ValidationOptima).
+	valOpt eval.Optima
 
 	// Warm start targets: the optimal generators of the training rows.
 	targets []float64
@@ -535,6 +538,7 @@ func (t *Trainer) valGap(val float64) (float64, error) {
 		if err := sol.SolveBatch(dst, res, t.Val.X, rows); err != nil {
 			return math.NaN(), fmt.Errorf("validation gap: %w", err)
 		}
+		t.valOpt = eval.Optima{A: dst, Results: res}
 		zero := make([]float64, Lo)
 		var keep []int
 		var opt float64
@@ -564,6 +568,13 @@ func (t *Trainer) valGap(val float64) (float64, error) {
 	}
 	return val/t.gapOpt - 1, nil
 }
+
+// ValidationOptima returns the exact optima of the loss for the
+// validation rows, as solved (once) for the validation gap: what
+// optimal.NewSolver(t.Loss, nil) gives, which an Evaluator built by
+// NewEvaluator also uses. It is the zero Optima before the first validated
+// epoch of this process (a resumed run solves them again).
+func (t *Trainer) ValidationOptima() eval.Optima { return t.valOpt }
 
 // track updates the best validation loss (any decrease) and the
 // early-stopping counter (decreases by more than MinDelta, relative).

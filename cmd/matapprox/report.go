@@ -64,7 +64,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	re, err := evaluateRun(lm.model, l, &lm.cfg, trainSet, valSet, nil)
+	re, err := evaluateRun(lm.model, l, &lm.cfg, trainSet, valSet, train.EvalSource(trainSet, valSet), nil)
 	if err != nil {
 		return err
 	}
@@ -86,10 +86,11 @@ type runEvaluation struct {
 	worst eval.Worst  // the rows with the largest network gap
 }
 
-// evaluateRun evaluates network m, trained with loss l under cfg, on the
-// run's validation matrices (or training matrices when it has none; see
-// train.EvalSource).
-func evaluateRun(m *nn.Approximator, l loss.Loss, cfg *train.Config, trainSet, valSet *data.Set, rep *progress.Reporter) (*runEvaluation, error) {
+// evaluateRun evaluates network m, trained with loss l under cfg, on src:
+// the run's validation matrices (or training matrices when it has none),
+// from train.EvalSource or, after training, Trainer.EvalSource (which
+// reuses the trainer's validation optima).
+func evaluateRun(m *nn.Approximator, l loss.Loss, cfg *train.Config, trainSet, valSet *data.Set, src eval.Source, rep *progress.Reporter) (*runEvaluation, error) {
 	ev, err := train.NewEvaluator(eval.NetworkModel(m, 0), l, cfg)
 	if err != nil {
 		return nil, err
@@ -104,7 +105,6 @@ func evaluateRun(m *nn.Approximator, l loss.Loss, cfg *train.Config, trainSet, v
 			return nil, err
 		}
 	}
-	src := train.EvalSource(trainSet, valSet)
 	ph := rep.Start("evaluation", evalRows(trainSet, valSet), "matrices")
 	defer ph.Finish()
 	re.sum, err = ev.Run(src, func(r *eval.Row) error {

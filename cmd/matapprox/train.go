@@ -448,7 +448,7 @@ func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOpti
 	if st := tr.Stopped(); st != nil {
 		fmt.Fprintln(stdout, st)
 	}
-	re, err := evaluateRun(tr.Model, tr.Loss, &cfg, tr.Train, tr.Val, rep)
+	re, err := evaluateRun(tr.Model, tr.Loss, &cfg, tr.Train, tr.Val, tr.EvalSource(), rep)
 	if err != nil {
 		return err
 	}
