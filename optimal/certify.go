@@ -1015,21 +1015,11 @@ func (md *model) solve(w *certWork, k int, rho, target float64) (lower, pred flo
 				}
 				md.gr[d] = -tr + 2*md.zv[d]/s
 				// tr(W P_d) = Σ_ab W[a][b] P_d[b][a] = ⟨W, P_dᵀ⟩; W symmetric: ⟨W, P_d⟩ would differ, so index.
-				var htd float64
-				for a := 0; a < n2; a++ {
-					for b := 0; b < n2; b++ {
-						htd += wi[a*n2+b] * p[b*n2+a]
-					}
-				}
+				htd := traceProd(wi, p, n2)
 				md.hs[d*nv+m], md.hs[m*nv+d] = htd, htd
 				for e := d; e < m; e++ {
 					q := md.p[e*n2*n2 : (e+1)*n2*n2]
-					var v float64
-					for a := 0; a < n2; a++ {
-						for b := 0; b < n2; b++ {
-							v += p[a*n2+b] * q[b*n2+a]
-						}
-					}
+					v := traceProd(p, q, n2)
 					v += 4 * md.zv[d] * md.zv[e] / (s * s)
 					if d == e {
 						v += 2 / s
@@ -1281,12 +1271,7 @@ func (md *symModel) solve(w *certWork, k int, rho, target float64, box []float64
 				for e := d; e < m; e++ {
 					we := md.wh[e*k*k : (e+1)*k*k]
 					// tr(W H_d W H_e) = Σ_ab (WH_d)[a][b] (WH_e)[b][a]
-					var v float64
-					for a := 0; a < k; a++ {
-						for b := 0; b < k; b++ {
-							v += wh[a*k+b] * we[b*k+a]
-						}
-					}
+					v := traceProd(wh, we, k)
 					if box != nil {
 						if d == e {
 							y, t := box[d]+md.zv[d], md.zv[m]
@@ -1338,6 +1323,17 @@ func matmul(c, a, b []float64, k int) {
 			axpy(a[i*k+p], b[p*k:(p+1)*k], ci)
 		}
 	}
+}
+
+// traceProd returns tr(A B) = Σ_ab A[a][b] B[b][a] for n×n row-major A, B.
+func traceProd(a, b []float64, n int) float64 {
+	var t float64
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			t += a[i*n+j] * b[j*n+i]
+		}
+	}
+	return t
 }
 
 func dot(a, b []float64) float64 {
