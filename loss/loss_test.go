@@ -279,3 +279,40 @@ func TestQuadraticNoAllocs(t *testing.T) {
 		t.Errorf("Eval allocates %v times per batch, want 0", n)
 	}
 }
+
+// TestQuadraticValueScaled: rᵀQr of residuals near overflow and underflow
+// is the scaled value, +Inf only where the true value exceeds the float64
+// range (never NaN), and ordinary residuals give the unscaled sum exactly.
+func TestQuadraticValueScaled(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	in, out := structure.Band{N: 11, K: 5}, structure.Band{N: 11, K: 3}
+	probe, _ := NewProbe(in, out, GaussianProbes(rng, 50, 11), 50)
+	frob, _ := NewFrobenius(in, out, false)
+	for _, l := range []*Quadratic{probe, frob} {
+		r := randVec(rng, in.Len())
+		base := l.Value(r)
+		for _, c := range []struct {
+			scale, want float64
+		}{
+			{0x1p450, math.Ldexp(base, 900)},
+			{0x1p-450, math.Ldexp(base, -900)},
+			{0x1p-530, math.Ldexp(base, -1060)}, // subnormal
+			{1e200, math.Inf(1)},
+			{1e-200, 0},
+		} {
+			rs := make([]float64, len(r))
+			for i, v := range r {
+				rs[i] = v * c.scale
+			}
+			got := l.Value(rs)
+			switch {
+			case math.IsInf(c.want, 1) || c.want == 0:
+				if got != c.want {
+					t.Errorf("%s: scale %g: %v, want %v", l.Name(), c.scale, got, c.want)
+				}
+			case math.Abs(got-c.want) > 1e-12*c.want && !(c.want < 0x1p-1000 && math.Abs(got-c.want) < 1e-6*c.want):
+				t.Errorf("%s: scale %g: %v, want %v", l.Name(), c.scale, got, c.want)
+			}
+		}
+	}
+}

@@ -152,27 +152,40 @@ func (l *Quadratic) Clone() *Quadratic {
 }
 
 // Value returns rᵀ Q r for a single residual generator r (length 2K+1).
+// Residuals with entries beyond 2^±400 are scaled by a power of two
+// first, so the result overflows to +Inf or underflows to 0 only where the
+// true value does, never becoming NaN from Inf − Inf.
 func (l *Quadratic) Value(r []float64) float64 {
 	L := l.in.Len()
 	if len(r) != L {
 		panic(fmt.Sprintf("loss: residual of length %d, want %d", len(r), L))
 	}
+	var big float64
+	for _, v := range r {
+		big = math.Max(big, math.Abs(v))
+	}
+	sc, e := 1.0, 0 // multiplying by 1 is exact: ordinary residuals are unchanged
+	if big > 0x1p400 || (big > 0 && big < 0x1p-400) {
+		_, e = math.Frexp(big)
+		sc = math.Ldexp(1, -e)
+	}
 	var s float64
 	if l.diag != nil {
 		for i, v := range r {
+			v *= sc
 			s += l.diag[i] * v * v
 		}
-		return s
+		return math.Ldexp(s, 2*e)
 	}
 	for i, ri := range r {
 		row := l.q[i*L : (i+1)*L]
 		var t float64
 		for j, v := range row {
-			t += v * r[j]
+			t += v * (r[j] * sc)
 		}
-		s += ri * t
+		s += ri * sc * t
 	}
-	return s
+	return math.Ldexp(s, 2*e)
 }
 
 // Eval returns Σ_b r_bᵀ Q r_b and, if grad is not nil, ∂/∂a_b = −2 (Q r_b)
