@@ -34,38 +34,44 @@ import (
 //     ||Z||_*·||U_k||·||V_k|| + Σ_d |c_d| (since ||S_d||_* = N−|d|).
 //
 // Both bounds approach the optimum as N grows, but for a_∞ the gap is that
-// of a_∞ itself, O(K²/N²). When it exceeds the tolerance, a_∞ is
-// refined at finite N by the spectral-bundle polish of Certifier (certify.go):
-// at the current point the top BandedPairs singular pairs of the residual
-// R(δ) = T(x_out) − T(Eδ) are computed by structure.TopSingular; the
-// compressed model min_Δ λ_max(Σ_k − Σ_d Δ_d sym(U_kᵀ S_d V_k)) over the
-// 2K'+1 unknowns with a trust radius (Overton, "Large-scale optimization of
-// eigenvalues", SIAM J. Optim. 2(1), 1992; Helmberg & Rendl, "A spectral
-// bundle method for semidefinite programming", SIAM J. Optim. 10(3), 2000)
-// is solved by a barrier method; the step is accepted when the oracle's σ_1
-// decreases, and the trust radius is adapted as in a trust-region method.
-// The model's dual matrix Y = U_k W V_kᵀ, projected orthogonally to the
-// output diagonals (multiples of shifts, ||S_d||_* = N−|d|), gives the
-// certified lower bound at each iterate. The refinement stops at the
-// tolerance or after BandedPolishSteps oracle calls; the result is the best
-// certified pair over a_∞ and the iterates. Memory stays O(N·BandedPairs).
+// of a_∞ itself, O(K²/N²). When it exceeds the tolerance, a_∞ is refined
+// at finite N by the subspace method of subspaceWork (subspace.go; Kangal,
+// Meerbergen, Mengi & Michiels, SIAM J. Matrix Anal. Appl. 39(1), 2018):
+// each oracle call (structure.TopSingular) adds the top 2K'+1+BandedPairs
+// singular pairs of the residual at the current point to orthonormal bases
+// U, V; the compressed model ||Uᵀ R(δ) V||_2, a relaxation of the problem,
+// is minimised over the 2K'+1 unknowns by a barrier method, its minimiser
+// is the next point and its dual block, made exactly feasible by one
+// primal–dual correction, certifies a lower bound through Y = U W Vᵀ. It
+// converges superlinearly once the bases hold the optimum's active
+// subspaces (two to four oracle calls from a_∞ in the benchmarks of
+// docs/BENCHMARKS.md). The refinement stops at the tolerance or after
+// BandedPolishSteps oracle calls; the result is the best certified pair
+// over a_∞ and the iterates. Memory stays O(N·(2K'+1)).
 // A Banded is not safe for concurrent use.
 type Banded struct {
 	in, out structure.Band
 	tol     float64
 	k       int
 	top     *structure.TopSingular
-	polish  *certWork // finite-N refinement (spectral-bundle polish)
+	sub     *subspaceWork // finite-N refinement (subspace method)
 }
 
 // Limits of the finite-N refinement in Banded.
 const (
-	// BandedPairs is the number of top singular pairs in the refinement's
-	// compressed model (capped at N).
-	BandedPairs = 16
+	// BandedPairs is the number of top singular triplets each oracle call
+	// of the refinement adds beyond the 2K'+1 unknowns (capped at N).
+	BandedPairs = 3
 	// BandedPolishSteps is the most oracle calls of the refinement.
-	BandedPolishSteps = 60
+	BandedPolishSteps = 40
 )
+
+// subspaceSizes returns the triplets per oracle call and the largest
+// basis of the subspace method for an output band of p = 2K'+1 diagonals.
+func subspaceSizes(n, p int) (kNew, mMax int) {
+	kNew = min(n, p+BandedPairs)
+	return kNew, min(n, kNew+(kNew+1)/2)
+}
 
 // NewBanded returns a large-N solver for the bands (see NewSDP for the
 // checks). tol is the relative gap at or below which a result counts as
@@ -85,12 +91,12 @@ func NewBanded(in, out structure.Band, tol float64) (*Banded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("optimal: banded spectral solver: %w", err)
 	}
-	kp := min(in.N, BandedPairs)
-	polish, err := newCertWorkPairs(in, out, true, kp, &structure.TopSingularOptions{Block: kp, Basis: min(in.N, 2*kp+8), Tol: 1e-10, MaxRestarts: 20})
+	kn, mm := subspaceSizes(in.N, out.Len())
+	sub, err := newSubspaceWork(in, out, kn, mm, &structure.TopSingularOptions{Block: kn, Basis: min(in.N, 2*kn+8), Tol: 1e-10, MaxRestarts: 20})
 	if err != nil {
 		return nil, fmt.Errorf("optimal: banded spectral solver: %w", err)
 	}
-	return &Banded{in: in, out: out, tol: tol, k: k, top: top, polish: polish}, nil
+	return &Banded{in: in, out: out, tol: tol, k: k, top: top, sub: sub}, nil
 }
 
 // Solve returns a certified answer for the input generator x. Invalid or
@@ -147,10 +153,7 @@ func (b *Banded) Solve(x []float64) (Result, error) {
 	if res.Gap() > b.tol && !math.IsInf(res.Value, 0) && !math.IsNaN(res.Value) {
 		// Finite-N refinement from a_∞; every lower bound is a bound on
 		// opt_N whatever the point, the Value is that of the returned A.
-		if b.polish.ts != nil {
-			b.polish.ts.Reset()
-		}
-		c := b.polish.spectral(x, sym.A, b.tol, BandedPolishSteps)
+		c := b.sub.solve(x, sym.A, b.tol, BandedPolishSteps)
 		if finite(c.A) && c.Value < res.Value && !math.IsNaN(c.Value) {
 			res.A, res.Value = c.A, c.Value
 		}

@@ -7,8 +7,10 @@ import (
 	"runtime"
 	"sync"
 
+	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/matapprox/matapprox/internal/gemm"
 	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/structure"
 )
@@ -118,19 +120,16 @@ func (c Certificate) Gap() float64 {
 // singular subspace); near it the bound is a convex combination of the top
 // singular values and tight to second order.
 //
-// When the gap exceeds the target, a polish step improves the candidate
-// and the bound together: the local model
-//
-//	min_Δ λ_max(Σ_j − Σ_d Δ_d H_d),  ||Δ||_2 <= ρ,  H_d = sym(U_jᵀ S_d V_j),
-//
-// the first-order model of the top j singular values (the SQP step of
-// Overton, "Large-scale optimization of eigenvalues", SIAM J. Optim. 2(1),
-// 1992, and the spectral bundle model of Helmberg & Rendl, SIAM J. Optim.
-// 10(3), 2000), is a j×j semidefinite program solved by a barrier method;
-// its primal step Δ moves the candidate (kept only if the exact value
-// drops, with ρ adapted as in a trust-region method) and its dual matrix
-// Z ⪰ 0 gives a candidate certificate. Lower is the best bound found over
-// all iterates, Value the exact loss of the returned generator.
+// When the gap exceeds the target, polish steps improve the candidate and
+// the bound together, by the subspace method of Banded (subspace.go): the
+// compressed model min_δ ||Uᵀ R(δ) V||_2 over bases U, V accumulated from
+// the top singular pairs of the residuals at the iterates (Kangal,
+// Meerbergen, Mengi & Michiels, SIAM J. Matrix Anal. Appl. 39(1), 2018) is
+// a relaxation whose minimum is a lower bound and whose minimiser is the
+// next point (kept only if its exact value drops, within a trust region);
+// its dual block, made exactly feasible by one primal–dual correction, is
+// the certificate. Lower is the best bound found over all iterates, Value
+// the exact loss of the returned generator.
 type Certifier struct {
 	l       loss.Loss
 	in, out structure.Band
@@ -391,7 +390,7 @@ type certWork struct {
 	z      []float64 // dual matrix, kmax×kmax
 	jac    []float64 // Jacobi workspace, kmax×kmax
 	md     model
-	sm     symModel // the symmetric model, for polish steps
+	sub    *subspaceWork // the polish (subspace method), made on first use
 	delta  []float64
 	dl     []float64 // a − x_I, scaled
 }
@@ -407,8 +406,15 @@ func newCertWork(in, out structure.Band, spectral bool) (*certWork, error) {
 // newCertWorkPairs is newCertWork with kmax singular pairs (capped at N)
 // and the oracle options opts (nil: the defaults).
 func newCertWorkPairs(in, out structure.Band, spectral bool, kmax int, opts *structure.TopSingularOptions) (*certWork, error) {
+	return newCertWorkOracle(in, out, spectral, kmax, kmax, opts)
+}
+
+// newCertWorkOracle is newCertWorkPairs with blocks for kmax pairs and a
+// banded oracle (N > maxDenseOracleN) for the top koracle <= kmax triplets.
+func newCertWorkOracle(in, out structure.Band, spectral bool, kmax, koracle int, opts *structure.TopSingularOptions) (*certWork, error) {
 	n, m := in.N, out.Len()
 	kmax = min(n, kmax)
+	koracle = min(kmax, koracle)
 	w := &certWork{in: in, out: out, n: n, m: m, kmax: kmax,
 		a: make([]float64, m), ao: make([]float64, m), best: make([]float64, m),
 		r: make([]float64, in.Len()), xo: make([]float64, in.Len()),
@@ -421,7 +427,7 @@ func newCertWorkPairs(in, out structure.Band, spectral bool, kmax int, opts *str
 		delta: make([]float64, m), dl: make([]float64, m),
 	}
 	if spectral && n > maxDenseOracleN {
-		ts, err := structure.NewTopSingular(in, kmax, opts)
+		ts, err := structure.NewTopSingular(in, koracle, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -433,7 +439,6 @@ func newCertWorkPairs(in, out structure.Band, spectral bool, kmax int, opts *str
 	}
 	if spectral {
 		w.md = newModel(kmax, m)
-		w.sm = newSymModel(kmax, m)
 		if n <= maxExactNuclearN {
 			w.ydense = mat.NewDense(n, n, nil)
 			w.yval = make([]float64, n)
@@ -497,7 +502,11 @@ func (w *certWork) factor() bool {
 
 // pairs computes, for the top kmax singular pairs, the blocks
 // G_d[a][b] = Σ_i u_a[i] v_b[i+d] for |d| <= K' and B = U_kᵀ T(x_out) V_k.
-func (w *certWork) pairs() {
+func (w *certWork) pairs() { w.pairsJ(w.kmax) }
+
+// pairsJ is pairs for the first j <= kmax columns of w.u and w.v (the
+// blocks keep the stride kmax).
+func (w *certWork) pairsJ(j int) {
 	n, k, kp, km := w.n, w.in.K, w.out.K, w.kmax
 	ur, vr := w.u.RawMatrix(), w.v.RawMatrix()
 	for di := 0; di < w.m; di++ {
@@ -507,8 +516,8 @@ func (w *certWork) pairs() {
 			g[i] = 0
 		}
 		for i := max(0, -d); i < min(n, n-d); i++ {
-			urow := ur.Data[i*ur.Stride : i*ur.Stride+km]
-			vrow := vr.Data[(i+d)*vr.Stride : (i+d)*vr.Stride+km]
+			urow := ur.Data[i*ur.Stride : i*ur.Stride+j]
+			vrow := vr.Data[(i+d)*vr.Stride : (i+d)*vr.Stride+j]
 			for a, ua := range urow {
 				ga := g[a*km : (a+1)*km]
 				for b, vb := range vrow {
@@ -520,18 +529,18 @@ func (w *certWork) pairs() {
 	for i := range w.bm {
 		w.bm[i] = 0
 	}
-	for b := 0; b < km; b++ {
+	for b := 0; b < j; b++ {
 		// tv = T(x_out) v_b
 		for i := 0; i < n; i++ {
 			var s float64
-			for j := max(0, i-k); j <= min(n-1, i+k); j++ {
-				if d := j - i; d < -kp || d > kp {
-					s += w.xo[k+d] * vr.Data[j*vr.Stride+b]
+			for c := max(0, i-k); c <= min(n-1, i+k); c++ {
+				if d := c - i; d < -kp || d > kp {
+					s += w.xo[k+d] * vr.Data[c*vr.Stride+b]
 				}
 			}
 			w.tv[i] = s
 		}
-		for a := 0; a < km; a++ {
+		for a := 0; a < j; a++ {
 			var s float64
 			for i := 0; i < n; i++ {
 				s += ur.Data[i*ur.Stride+a] * w.tv[i]
@@ -709,83 +718,15 @@ func (w *certWork) spectral(x, a []float64, target float64, steps int) Certifica
 		}
 		return Certificate{A: append([]float64(nil), a...), Value: v, Lower: 0}
 	}
-	scale := pow2(outside)
-	for i := range w.xo {
-		w.xo[i] /= scale
+	if w.sub == nil {
+		kn, mm := subspaceSizes(w.n, w.m)
+		sub, err := newSubspaceWork(w.in, w.out, kn, mm, &structure.TopSingularOptions{Block: kn, Basis: min(w.n, 2*kn+8), Tol: 1e-10, MaxRestarts: 20})
+		if err != nil {
+			return Certificate{A: append([]float64(nil), a...), Value: math.NaN()}
+		}
+		w.sub = sub
 	}
-	// A candidate far off (huge residual) is scaled by its own residual.
-	w.residual(x, w.a, scale)
-	if !w.factor() {
-		return Certificate{A: append([]float64(nil), a...), Value: math.NaN()}
-	}
-	if w.sig[0] > 4 {
-		s2 := pow2(w.sig[0])
-		scale *= s2
-		for i := range w.xo {
-			w.xo[i] /= s2
-		}
-		w.residual(x, w.a, scale)
-		w.factor()
-	}
-	value := w.sig[0]
-	copy(w.best, w.a)
-	w.pairs()
-	lower := 0.0
-	cert := Certificate{}
-	rho := 0.05 * value
-	for {
-		k := w.pairCount()
-		if lo, _, _ := w.md.solve(w, k, 1e3*value, target); lo > lower {
-			lower = lo
-		}
-		if (value - lower) > target*value {
-			for i := range w.dl {
-				w.dl[i] = (w.a[i] - x[off+i]) / scale
-			}
-			if lo, _, _ := w.sm.solve(w, w.symPairCount(), 0, target, w.dl); lo > lower {
-				lower = lo
-			}
-		}
-		if (value-lower) <= target*value || cert.Steps >= steps {
-			break
-		}
-		_, pred, ok := w.sm.solve(w, w.symPairCount(), rho, target, nil)
-		if !ok {
-			break
-		}
-		// Trial point a + Δ (in units of x).
-		var dn float64
-		for i := range w.ao {
-			w.ao[i] = w.a[i] + w.sm.delta[i]*scale
-			dn += w.sm.delta[i] * w.sm.delta[i]
-		}
-		dn = math.Sqrt(dn)
-		w.residual(x, w.ao, scale)
-		cert.Steps++
-		if !w.factor() {
-			break
-		}
-		if trial := w.sig[0]; trial < value {
-			actual := value - trial
-			copy(w.a, w.ao)
-			copy(w.best, w.a)
-			value = trial
-			w.pairs()
-			if actual > 0.5*pred && dn > 0.8*rho {
-				rho *= 2
-			}
-			cert.Polished = true
-		} else {
-			// Back to the accepted point with a smaller trust region.
-			rho = dn / 4
-			w.residual(x, w.a, scale)
-			w.factor()
-		}
-	}
-	cert.A = append([]float64(nil), w.best...)
-	cert.Value = value * scale
-	cert.Lower = math.Min(lower, value) * scale
-	return cert
+	return w.sub.solve(x, a, target, steps)
 }
 
 // model is the barrier solver of the compressed local model
@@ -802,15 +743,18 @@ func (w *certWork) spectral(x, a []float64, target float64, steps int) Certifica
 // Barrier method as in SDP (Boyd & Vandenberghe, Convex Optimization,
 // §11.3), on a 2k×2k matrix.
 type model struct {
-	k, m        int
-	g           []float64 // m blocks k×k: G_d
-	f, l, wi    []float64 // F, its Cholesky factor, W = F⁻¹ (2k×2k)
-	p           []float64 // m blocks 2k×2k: W F_d
-	zv, zt, dz  []float64
-	gr, hs, hl  []float64
-	delta, col  []float64
-	w12, sigTop []float64
-	ldet        float64
+	k, m       int
+	g          []float64 // m blocks k×k: G_d
+	f, l, wi   []float64 // F, its Cholesky factor, W = F⁻¹ (2k×2k)
+	p          []float64 // m blocks 2k×2k: W F_d
+	zv, zt, dz []float64
+	gr, hs, hl []float64
+	delta, col []float64
+	w12, b0    []float64 // dual block; base matrix M(0) (k×k)
+	gg, ggt    []float64 // the blocks side by side, k × mk, and transposed
+	x1, x2, pt []float64 // products with them (2k × mk); P_dᵀ blocks
+	hm         []float64 // tr(P_d P_e), m×m
+	ldet       float64
 }
 
 func newModel(k, m int) model {
@@ -820,7 +764,9 @@ func newModel(k, m int) model {
 		p:  make([]float64, m*k2),
 		zv: make([]float64, nv), zt: make([]float64, nv), dz: make([]float64, nv), gr: make([]float64, nv),
 		hs: make([]float64, nv*nv), hl: make([]float64, nv*nv),
-		delta: make([]float64, m), col: make([]float64, 2*k), w12: make([]float64, k*k), sigTop: make([]float64, k),
+		delta: make([]float64, m), col: make([]float64, 2*k), w12: make([]float64, k*k), b0: make([]float64, k*k),
+		gg: make([]float64, k*m*k), ggt: make([]float64, k*m*k),
+		x1: make([]float64, 2*k*m*k), x2: make([]float64, 2*k*m*k), pt: make([]float64, m*k2), hm: make([]float64, m*m),
 	}
 }
 
@@ -839,10 +785,7 @@ func (md *model) build(z []float64) bool {
 	}
 	for a := 0; a < k; a++ {
 		for b := 0; b < k; b++ {
-			v := 0.0
-			if a == b {
-				v = md.sigTop[a]
-			}
+			v := md.b0[a*k+b]
 			for d := 0; d < m; d++ {
 				v -= z[d] * md.g[d*k*k+a*k+b]
 			}
@@ -901,44 +844,20 @@ func (md *model) inverse() {
 	}
 }
 
-// pairCount returns the number of top singular pairs the model uses: at
-// least one more than a general dual block needs generically
-// (k² >= 2K'+2), those within 10 % of σ_1, and at most kmax.
-func (w *certWork) pairCount() int {
-	k := 1
-	for k*k < w.m+1 {
-		k++
-	}
-	k++
-	for k < w.kmax && w.sig[k] >= 0.9*w.sig[0] {
-		k++
-	}
-	return min(k, w.kmax)
-}
-
-// symPairCount is pairCount for the symmetric model, whose dual has
-// k(k+1)/2 degrees of freedom.
-func (w *certWork) symPairCount() int {
-	k := 1
-	for k*(k+1)/2 < w.m+1 {
-		k++
-	}
-	for k < w.kmax && w.sig[k] >= 0.9*w.sig[0] {
-		k++
-	}
-	return min(k, w.kmax)
-}
-
 // solve runs the barrier method on the compressed model of the top k
 // pairs of w (scaled units) with trust radius rho. It leaves the step in
 // md.delta and returns the certified bound of its dual block, the
 // predicted decrease σ_1 − t and whether it succeeded.
 func (md *model) solve(w *certWork, k int, rho, target float64) (lower, pred float64, ok bool) {
 	md.k = k
-	m, km, n2 := md.m, w.kmax, 2*k
-	nv := m + 1
-	copy(md.sigTop, w.sig[:k])
-	for d := 0; d < m; d++ {
+	km := w.kmax
+	for i := range md.b0[:k*k] {
+		md.b0[i] = 0
+	}
+	for a := 0; a < k; a++ {
+		md.b0[a*k+a] = w.sig[a]
+	}
+	for d := 0; d < md.m; d++ {
 		g := w.g[d*km*km:]
 		for a := 0; a < k; a++ {
 			for b := 0; b < k; b++ {
@@ -946,7 +865,16 @@ func (md *model) solve(w *certWork, k int, rho, target float64) (lower, pred flo
 			}
 		}
 	}
-	s1 := md.sigTop[0]
+	return md.solveBase(w, k, w.sig[0], rho, target)
+}
+
+// solveBase is solve for the model M(Δ) = B₀ − Σ_d Δ_d G_d whose base
+// matrix B₀ and blocks G_d (k×k) are already in md.b0 and md.g; s1 is an
+// upper bound on ||B₀||_2 (for instance σ_1 of the residual it compresses).
+func (md *model) solveBase(w *certWork, k int, s1, rho, target float64) (lower, pred float64, ok bool) {
+	md.k = k
+	m, n2 := md.m, 2*k
+	nv := m + 1
 	for i := range md.zv {
 		md.zv[i] = 0
 	}
@@ -977,24 +905,8 @@ func (md *model) solve(w *certWork, k int, rho, target float64) (lower, pred flo
 				return 0, 0, false
 			}
 			md.inverse()
-			// P_d = W F_d, F_d = −[[0, G_d], [G_dᵀ, 0]]:
-			// P_d[:, :k] = −W[:, k:] G_dᵀ, P_d[:, k:] = −W[:, :k] G_d.
-			for d := 0; d < m; d++ {
-				g := md.g[d*k*k : (d+1)*k*k]
-				p := md.p[d*n2*n2 : (d+1)*n2*n2]
-				for i := 0; i < n2; i++ {
-					wr := wi[i*n2 : (i+1)*n2]
-					pr := p[i*n2 : (i+1)*n2]
-					for b := 0; b < k; b++ {
-						var s1, s2 float64
-						for a := 0; a < k; a++ {
-							s1 += wr[k+a] * g[b*k+a] // (W[:, k:] G_dᵀ)[i][b]
-							s2 += wr[a] * g[a*k+b]   // (W[:, :k] G_d)[i][b]
-						}
-						pr[b], pr[k+b] = -s1, -s2
-					}
-				}
-			}
+			md.products()
+			md.hessian(md.hm)
 			var dd float64
 			for _, v := range md.zv[:m] {
 				dd += v * v
@@ -1018,8 +930,7 @@ func (md *model) solve(w *certWork, k int, rho, target float64) (lower, pred flo
 				htd := traceProd(wi, p, n2)
 				md.hs[d*nv+m], md.hs[m*nv+d] = htd, htd
 				for e := d; e < m; e++ {
-					q := md.p[e*n2*n2 : (e+1)*n2*n2]
-					v := traceProd(p, q, n2)
+					v := md.hm[d*m+e]
 					v += 4 * md.zv[d] * md.zv[e] / (s * s)
 					if d == e {
 						v += 2 / s
@@ -1053,276 +964,109 @@ func (md *model) solve(w *certWork, k int, rho, target float64) (lower, pred flo
 		}
 	}
 	lower = w.bound(md.w12[:k*k], k)
+	if md.restore() {
+		lower = math.Max(lower, w.bound(md.w12[:k*k], k))
+	}
 	copy(md.delta, md.zv[:m])
 	return lower, s1 - md.zv[m], true
 }
 
-// symModel is the barrier solver of the symmetric local model SDP
-//
-//	minimise t  subject to  F(Δ, t) = t I − Σ_j + Σ_d Δ_d H_d ⪰ 0,  ||Δ||² <= ρ²,
-//
-// over the top j singular pairs, H_d = sym(G_d) (Boyd & Vandenberghe,
-// Convex Optimization, §11.3; the same method as SDP on a j×j matrix).
-type symModel struct {
-	k, m               int
-	h                  []float64 // m blocks k×k
-	f, l, wi, wh, wsq  []float64 // F, its Cholesky factor, W = F⁻¹, W H_d (m blocks), W²
-	zv, zt, dz, gr, hs []float64
-	hl                 []float64
-	delta, vec, sigTop []float64
-	ldet               float64
-}
-
-func newSymModel(k, m int) symModel {
-	nv := m + 1
-	return symModel{k: k, m: m,
-		h: make([]float64, m*k*k), f: make([]float64, k*k), l: make([]float64, k*k),
-		wi: make([]float64, k*k), wh: make([]float64, m*k*k), wsq: make([]float64, k*k),
-		zv: make([]float64, nv), zt: make([]float64, nv), dz: make([]float64, nv), gr: make([]float64, nv),
-		hs: make([]float64, nv*nv), hl: make([]float64, nv*nv),
-		delta: make([]float64, m), vec: make([]float64, k*(k+1)/2+nv), sigTop: make([]float64, k),
-	}
-}
-
-// build writes F(z) into md.f and reports whether it is positive definite,
-// leaving its Cholesky factor in md.l and log det in md.ldet.
-func (md *symModel) build(z []float64) bool {
+// products sets md.p[d] = W F_d for W = md.wi and
+// F_d = −[[0, G_d], [G_dᵀ, 0]]: P_d[:, :k] = −W[:, k:] G_dᵀ,
+// P_d[:, k:] = −W[:, :k] G_d.
+func (md *model) products() {
 	k, m := md.k, md.m
-	t := z[m]
-	for i := range md.f {
-		md.f[i] = 0
-	}
-	for a := 0; a < k; a++ {
-		md.f[a*k+a] = t - md.sigTop[a]
-	}
+	n2, mk := 2*k, m*k
+	wi := md.wi[:n2*n2]
+	// GG = [G_0 | G_1 | …] and GGt = [G_0ᵀ | G_1ᵀ | …], k × mk.
+	gg, ggt := md.gg[:k*mk], md.ggt[:k*mk]
 	for d := 0; d < m; d++ {
-		if z[d] == 0 {
-			continue
-		}
-		axpy(z[d], md.h[d*k*k:(d+1)*k*k], md.f)
-	}
-	// Cholesky.
-	ld := 0.0
-	for j := 0; j < k; j++ {
-		for i := j; i < k; i++ {
-			v := md.f[i*k+j]
-			for p := 0; p < j; p++ {
-				v -= md.l[i*k+p] * md.l[j*k+p]
-			}
-			if i == j {
-				if !(v > 0) {
-					return false
-				}
-				md.l[j*k+j] = math.Sqrt(v)
-				ld += math.Log(v)
-			} else {
-				md.l[i*k+j] = v / md.l[j*k+j]
-			}
-		}
-	}
-	md.ldet = ld
-	return true
-}
-
-// inverse sets md.wi = F⁻¹ from the Cholesky factor.
-func (md *symModel) inverse() {
-	k := md.k
-	// Solve L Lᵀ W = I column by column.
-	for c := 0; c < k; c++ {
-		col := md.vec[:k]
-		for i := 0; i < k; i++ {
-			v := 0.0
-			if i == c {
-				v = 1
-			}
-			for p := 0; p < i; p++ {
-				v -= md.l[i*k+p] * col[p]
-			}
-			col[i] = v / md.l[i*k+i]
-		}
-		for i := k - 1; i >= 0; i-- {
-			v := col[i]
-			for p := i + 1; p < k; p++ {
-				v -= md.l[p*k+i] * col[p]
-			}
-			col[i] = v / md.l[i*k+i]
-		}
-		for i := 0; i < k; i++ {
-			md.wi[i*k+c] = col[i]
-		}
-	}
-}
-
-// solve runs the barrier method on the model of the top k pairs of w
-// (scaled units) with trust radius rho. It leaves the step in md.delta and
-// returns the certified bound of its dual matrix, the predicted decrease
-// σ_1 − t and whether a usable step was found.
-//
-// With box not nil (the candidate's a − x_I, scaled) the ball is replaced
-// by the box |box_d + Δ_d| <= t: that model's dual is the best bound of
-// the certificate family for these pairs, max ⟨Z, B⟩ over Z ⪰ 0 with
-// tr Z + Σ_d |⟨Z, G_d⟩| <= 1 (the nuclear-norm estimate of the
-// Certifier documentation), so this mode is used for bounds and the ball
-// for steps.
-func (md *symModel) solve(w *certWork, k int, rho, target float64, box []float64) (lower, pred float64, ok bool) {
-	md.k = k
-	m, km := md.m, w.kmax
-	nv := m + 1
-	copy(md.sigTop, w.sig[:k])
-	for d := 0; d < m; d++ {
-		g := w.g[d*km*km:]
-		h := md.h[d*k*k : (d+1)*k*k]
+		g := md.g[d*k*k : (d+1)*k*k]
 		for a := 0; a < k; a++ {
+			copy(gg[a*mk+d*k:a*mk+(d+1)*k], g[a*k:(a+1)*k])
 			for b := 0; b < k; b++ {
-				h[a*k+b] = (g[a*km+b] + g[b*km+a]) / 2
+				ggt[b*mk+d*k+a] = g[a*k+b]
 			}
 		}
 	}
-	s1 := md.sigTop[0]
-	for i := range md.zv {
-		md.zv[i] = 0
-	}
-	md.zv[m] = s1 + 0.1*s1 + rho
-	if box != nil {
-		bmax := 0.0
-		for _, v := range box {
-			bmax = math.Max(bmax, math.Abs(v))
-		}
-		md.zv[m] = math.Max(1.1*s1, 1.1*bmax) + 0.01*s1
-	}
-	if !md.build(md.zv) {
-		return 0, 0, false
-	}
-	rho2 := rho * rho
-	phi := func(z []float64, mu float64) (float64, bool) {
-		if box != nil {
-			t, v := z[m], 0.0
-			for d, b := range box {
-				y := b + z[d]
-				if !(t-y > 0 && t+y > 0) {
-					return 0, false
-				}
-				v -= math.Log(t-y) + math.Log(t+y)
-			}
-			if !md.build(z) {
-				return 0, false
-			}
-			return t/mu - md.ldet + v, true
-		}
-		var dd float64
-		for _, v := range z[:m] {
-			dd += v * v
-		}
-		s := rho2 - dd
-		if !(s > 0) || !md.build(z) {
-			return 0, false
-		}
-		return z[m]/mu - md.ldet - math.Log(s), true
-	}
-	mu := 0.1 * s1 / float64(k+1)
-	// The dual matrix need be accurate only well below the target gap.
-	muStop := 0.05 * target * s1 / float64(k)
-	cur, _ := phi(md.zv, mu)
-	for outer := 0; outer < 12; outer++ {
-		for it := 0; it < 30; it++ {
-			if !md.build(md.zv) {
-				return 0, 0, false
-			}
-			md.inverse()
-			// W H_d and W².
-			wi := md.wi
-			for d := 0; d < m; d++ {
-				h, wh := md.h[d*k*k:(d+1)*k*k], md.wh[d*k*k:(d+1)*k*k]
-				matmul(wh, wi, h, k)
-			}
-			matmul(md.wsq, wi, wi, k)
-			var dd float64
-			for _, v := range md.zv[:m] {
-				dd += v * v
-			}
-			s := rho2 - dd
-			var trW, trW2 float64
-			for a := 0; a < k; a++ {
-				trW += wi[a*k+a]
-				trW2 += md.wsq[a*k+a]
-			}
-			md.gr[m] = 1/mu - trW
-			md.hs[m*nv+m] = trW2
-			for d := 0; d < m; d++ {
-				wh := md.wh[d*k*k : (d+1)*k*k]
-				var tr, trt float64
-				for a := 0; a < k; a++ {
-					tr += wh[a*k+a]
-				}
-				// tr(W H_d W) = tr(W² H_d) = ⟨W², H_d⟩ (symmetric).
-				trt = dot(md.wsq[:k*k], md.h[d*k*k:(d+1)*k*k])
-				md.gr[d] = -tr
-				if box != nil {
-					y, t := box[d]+md.zv[d], md.zv[m]
-					p, q := 1/(t-y), 1/(t+y)
-					md.gr[d] += p - q
-					md.gr[m] -= p + q
-					md.hs[m*nv+m] += p*p + q*q
-					trt += -p*p + q*q
-				} else {
-					md.gr[d] += 2 * md.zv[d] / s
-				}
-				md.hs[d*nv+m], md.hs[m*nv+d] = trt, trt
-				for e := d; e < m; e++ {
-					we := md.wh[e*k*k : (e+1)*k*k]
-					// tr(W H_d W H_e) = Σ_ab (WH_d)[a][b] (WH_e)[b][a]
-					v := traceProd(wh, we, k)
-					if box != nil {
-						if d == e {
-							y, t := box[d]+md.zv[d], md.zv[m]
-							p, q := 1/(t-y), 1/(t+y)
-							v += p*p + q*q
-						}
-					} else {
-						v += 4 * md.zv[d] * md.zv[e] / (s * s)
-						if d == e {
-							v += 2 / s
-						}
-					}
-					md.hs[d*nv+e], md.hs[e*nv+d] = v, v
-				}
-			}
-			next, stop, good := newtonStep(md.hl, md.hs, md.dz, md.gr, md.zv, md.zt, nv, trW2, mu, cur, phi)
-			if !good {
-				return 0, 0, false
-			}
-			cur = next
-			if stop {
-				break
+	// X1 = W[:, :k]·GG, X2 = W[:, k:]·GGt (n2 × mk).
+	x1, x2 := md.x1[:n2*mk], md.x2[:n2*mk]
+	gemm.Dgemm(blas.NoTrans, blas.NoTrans, n2, mk, k, 1, wi, n2, gg, mk, 0, x1, mk)
+	gemm.Dgemm(blas.NoTrans, blas.NoTrans, n2, mk, k, 1, wi[k:], n2, ggt, mk, 0, x2, mk)
+	for d := 0; d < m; d++ {
+		p := md.p[d*n2*n2 : (d+1)*n2*n2]
+		for i := 0; i < n2; i++ {
+			pr := p[i*n2 : (i+1)*n2]
+			r2 := x2[i*mk+d*k : i*mk+(d+1)*k]
+			r1 := x1[i*mk+d*k : i*mk+(d+1)*k]
+			for b := 0; b < k; b++ {
+				pr[b], pr[k+b] = -r2[b], -r1[b]
 			}
 		}
-		if mu <= muStop {
-			break
-		}
-		mu = math.Max(mu/50, muStop/2)
-		cur, _ = phi(md.zv, mu)
 	}
-	// Dual matrix Z = μ W at the last centered point.
-	if !md.build(md.zv) {
-		return 0, 0, false
-	}
-	md.inverse()
-	lower = w.bound(md.wi, k)
-	copy(md.delta, md.zv[:m])
-	return lower, s1 - md.zv[m], true
 }
 
-// matmul sets c = a b for k×k row-major matrices.
-func matmul(c, a, b []float64, k int) {
-	for i := 0; i < k; i++ {
-		ci := c[i*k : (i+1)*k]
-		for j := range ci {
-			ci[j] = 0
-		}
-		for p := 0; p < k; p++ {
-			axpy(a[i*k+p], b[p*k:(p+1)*k], ci)
+// hessian sets h (m×m) to tr(P_d P_e) = ⟨P_d, P_eᵀ⟩ by one product with the
+// transposed blocks.
+func (md *model) hessian(h []float64) {
+	k, m := md.k, md.m
+	n2 := 2 * k
+	q := n2 * n2
+	pt := md.pt[:m*q]
+	for d := 0; d < m; d++ {
+		p := md.p[d*q : (d+1)*q]
+		t := pt[d*q : (d+1)*q]
+		for a := 0; a < n2; a++ {
+			for b := 0; b < n2; b++ {
+				t[b*n2+a] = p[a*n2+b]
+			}
 		}
 	}
+	gemm.Dgemm(blas.NoTrans, blas.Trans, m, m, q, 1, md.p[:m*q], q, pt, q, 0, h, m)
+}
+
+// restore makes the dual block exactly feasible to first order: at the
+// final barrier point W = F⁻¹ satisfies tr(W F_d) = c_d, which vanishes
+// only up to the centering error (large relative to ||W|| when F is nearly
+// singular, near the optimum). W' = W + Σ_e y_e W F_e W with
+// Σ_e tr(W F_d W F_e) y_e = −c_d has tr(W' F_d) = 0, and the correction
+// lies in the range of W, so W' stays positive semidefinite when it is
+// small (the dual feasibility step of a primal–dual method). It leaves the
+// block W'₁₂ in md.w12 and reports whether the system was solved.
+func (md *model) restore() bool {
+	k, m := md.k, md.m
+	n2 := 2 * k
+	wi := md.wi[:n2*n2]
+	md.products()
+	h, l, y, c := md.hs[:m*m], md.hl[:m*m], md.dz[:m], md.gr[:m]
+	for d := 0; d < m; d++ {
+		p := md.p[d*n2*n2 : (d+1)*n2*n2]
+		var tr float64
+		for a := 0; a < n2; a++ {
+			tr += p[a*n2+a]
+		}
+		c[d] = tr
+	}
+	md.hessian(h)
+	if !cholSolve(l, h, y, c, m, 0) {
+		return false
+	}
+	// (P_e W)[a][k+b] = Σ_c P_e[a][c] W[c][k+b] for the 12-block.
+	for e := 0; e < m; e++ {
+		p := md.p[e*n2*n2 : (e+1)*n2*n2]
+		ye := y[e]
+		for a := 0; a < k; a++ {
+			pr := p[a*n2 : (a+1)*n2]
+			wr := md.w12[a*k : (a+1)*k]
+			for cc, pv := range pr {
+				if pv == 0 {
+					continue
+				}
+				axpy(ye*pv, wi[cc*n2+k:cc*n2+n2], wr)
+			}
+		}
+	}
+	return true
 }
 
 // traceProd returns tr(A B) = Σ_ab A[a][b] B[b][a] for n×n row-major A, B.
