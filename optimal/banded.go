@@ -66,6 +66,15 @@ const (
 	BandedPolishSteps = 40
 )
 
+// subspaceOracle returns the options of the subspace method's banded
+// oracle for kn triplets per call: one block of kn, a basis of 2kn+8, and
+// only the leading subspaceConverge triplets held to the tolerance (the
+// others are Ritz vectors of the final basis: the model needs a good
+// subspace, not every vector to full accuracy).
+func subspaceOracle(n, kn int) *structure.TopSingularOptions {
+	return &structure.TopSingularOptions{Block: kn, Basis: min(n, 2*kn+8), Tol: 1e-10, MaxRestarts: 20, Converge: max(4, kn/2)}
+}
+
 // subspaceSizes returns the triplets per oracle call and the largest
 // basis of the subspace method for an output band of p = 2K'+1 diagonals.
 func subspaceSizes(n, p int) (kNew, mMax int) {
@@ -92,7 +101,7 @@ func NewBanded(in, out structure.Band, tol float64) (*Banded, error) {
 		return nil, fmt.Errorf("optimal: banded spectral solver: %w", err)
 	}
 	kn, mm := subspaceSizes(in.N, out.Len())
-	sub, err := newSubspaceWork(in, out, kn, mm, &structure.TopSingularOptions{Block: kn, Basis: min(in.N, 2*kn+8), Tol: 1e-10, MaxRestarts: 20})
+	sub, err := newSubspaceWork(in, out, kn, mm, subspaceOracle(in.N, kn))
 	if err != nil {
 		return nil, fmt.Errorf("optimal: banded spectral solver: %w", err)
 	}

@@ -8,6 +8,9 @@ import (
 	"sync"
 
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/matapprox/matapprox/internal/gemm"
@@ -387,6 +390,7 @@ type certWork struct {
 	g      []float64 // G_d = U_kᵀ S_d V_k, m blocks of kmax×kmax
 	bm     []float64 // U_kᵀ T(x_out) V_k, kmax×kmax
 	tv     []float64 // T(x_out) v, length n
+	tvm    []float64 // T(x_out) V, n×kmax (made on first use)
 	z      []float64 // dual matrix, kmax×kmax
 	jac    []float64 // Jacobi workspace, kmax×kmax
 	md     model
@@ -512,42 +516,27 @@ func (w *certWork) pairsJ(j int) {
 	for di := 0; di < w.m; di++ {
 		d := di - kp
 		g := w.g[di*km*km : (di+1)*km*km]
-		for i := range g {
-			g[i] = 0
+		lo, hi := max(0, -d), min(n, n-d)
+		gemm.Dgemm(blas.Trans, blas.NoTrans, j, j, hi-lo, 1, ur.Data[lo*ur.Stride:], ur.Stride, vr.Data[(lo+d)*vr.Stride:], vr.Stride, 0, g, km)
+	}
+	// TV = T(x_out)·V_j row by row (rows of V are contiguous), then
+	// B = U_jᵀ·TV.
+	if len(w.tvm) < n*km {
+		w.tvm = make([]float64, n*km)
+	}
+	tv := w.tvm[:n*j]
+	for i := 0; i < n; i++ {
+		row := tv[i*j : (i+1)*j]
+		for c := range row {
+			row[c] = 0
 		}
-		for i := max(0, -d); i < min(n, n-d); i++ {
-			urow := ur.Data[i*ur.Stride : i*ur.Stride+j]
-			vrow := vr.Data[(i+d)*vr.Stride : (i+d)*vr.Stride+j]
-			for a, ua := range urow {
-				ga := g[a*km : (a+1)*km]
-				for b, vb := range vrow {
-					ga[b] += ua * vb
-				}
+		for c := max(0, i-k); c <= min(n-1, i+k); c++ {
+			if d := c - i; d < -kp || d > kp {
+				axpy(w.xo[k+d], vr.Data[c*vr.Stride:c*vr.Stride+j], row)
 			}
 		}
 	}
-	for i := range w.bm {
-		w.bm[i] = 0
-	}
-	for b := 0; b < j; b++ {
-		// tv = T(x_out) v_b
-		for i := 0; i < n; i++ {
-			var s float64
-			for c := max(0, i-k); c <= min(n-1, i+k); c++ {
-				if d := c - i; d < -kp || d > kp {
-					s += w.xo[k+d] * vr.Data[c*vr.Stride+b]
-				}
-			}
-			w.tv[i] = s
-		}
-		for a := 0; a < j; a++ {
-			var s float64
-			for i := 0; i < n; i++ {
-				s += ur.Data[i*ur.Stride+a] * w.tv[i]
-			}
-			w.bm[a*km+b] = s
-		}
-	}
+	gemm.Dgemm(blas.Trans, blas.NoTrans, j, j, n, 1, ur.Data, ur.Stride, tv, j, 0, w.bm, km)
 }
 
 // bound returns the certified lower bound (in the scaled units) of the
@@ -658,20 +647,14 @@ func abs(i int) int {
 // of q (N×N): sqrt(1 + ||Q_jᵀQ_j − I||_F).
 func orthFactor(q *mat.Dense, n, j int) float64 {
 	raw := q.RawMatrix()
+	g := make([]float64, j*j)
+	gemm.Dgemm(blas.Trans, blas.NoTrans, j, j, n, 1, raw.Data, raw.Stride, raw.Data, raw.Stride, 0, g, j)
 	var e float64
 	for a := 0; a < j; a++ {
-		for b := a; b < j; b++ {
-			var s float64
-			for i := 0; i < n; i++ {
-				s += raw.Data[i*raw.Stride+a] * raw.Data[i*raw.Stride+b]
-			}
-			if a == b {
-				s--
-				e += s * s
-			} else {
-				e += 2 * s * s
-			}
-		}
+		g[a*j+a]--
+	}
+	for _, v := range g {
+		e += v * v
 	}
 	return math.Sqrt(1 + math.Sqrt(e) + float64(n)*epsilon)
 }
@@ -720,7 +703,7 @@ func (w *certWork) spectral(x, a []float64, target float64, steps int) Certifica
 	}
 	if w.sub == nil {
 		kn, mm := subspaceSizes(w.n, w.m)
-		sub, err := newSubspaceWork(w.in, w.out, kn, mm, &structure.TopSingularOptions{Block: kn, Basis: min(w.n, 2*kn+8), Tol: 1e-10, MaxRestarts: 20})
+		sub, err := newSubspaceWork(w.in, w.out, kn, mm, subspaceOracle(w.n, kn))
 		if err != nil {
 			return Certificate{A: append([]float64(nil), a...), Value: math.NaN()}
 		}
@@ -797,10 +780,7 @@ func (md *model) build(z []float64) bool {
 	ld := 0.0
 	for j := 0; j < n2; j++ {
 		for i := j; i < n2; i++ {
-			v := f[i*n2+j]
-			for p := 0; p < j; p++ {
-				v -= l[i*n2+p] * l[j*n2+p]
-			}
+			v := f[i*n2+j] - floats.Dot(l[i*n2:i*n2+j], l[j*n2:j*n2+j])
 			if i == j {
 				if !(v > 0) {
 					return false
@@ -819,27 +799,19 @@ func (md *model) build(z []float64) bool {
 // inverse sets md.wi = F⁻¹ from the Cholesky factor.
 func (md *model) inverse() {
 	n2 := 2 * md.k
-	l, col := md.l, md.col[:n2]
-	for c := 0; c < n2; c++ {
-		for i := 0; i < n2; i++ {
-			v := 0.0
-			if i == c {
-				v = 1
-			}
-			for p := 0; p < i; p++ {
-				v -= l[i*n2+p] * col[p]
-			}
-			col[i] = v / l[i*n2+i]
+	wi := md.wi[:n2*n2]
+	copy(wi, md.l[:n2*n2])
+	if _, ok := lapack64.Potri(blas64.Triangular{Uplo: blas.Lower, Diag: blas.NonUnit, N: n2, Stride: n2, Data: wi}); !ok {
+		// A zero pivot cannot occur after build succeeded; fall back to
+		// NaN so that callers see the failure.
+		for i := range wi {
+			wi[i] = math.NaN()
 		}
-		for i := n2 - 1; i >= 0; i-- {
-			v := col[i]
-			for p := i + 1; p < n2; p++ {
-				v -= l[p*n2+i] * col[p]
-			}
-			col[i] = v / l[i*n2+i]
-		}
-		for i := 0; i < n2; i++ {
-			md.wi[i*n2+c] = col[i]
+		return
+	}
+	for i := 0; i < n2; i++ {
+		for j := i + 1; j < n2; j++ {
+			wi[i*n2+j] = wi[j*n2+i]
 		}
 	}
 }

@@ -183,16 +183,15 @@ func (s *subspaceWork) solve(x, a []float64, target float64, steps int) Certific
 		return Certificate{A: append([]float64(nil), a...), Value: math.NaN()}
 	}
 	if value > 4 {
-		// A candidate far off: scale by its own residual.
+		// A candidate far off: scale by its own residual (exactly, by a
+		// power of two, so the singular vectors stay those computed).
 		s2 := pow2(value)
 		scale *= s2
 		for i := range w.xo {
 			w.xo[i] /= s2
 		}
 		w.residual(x, w.a, scale)
-		if value, ok = s.oracle(); !ok {
-			return Certificate{A: append([]float64(nil), a...), Value: math.NaN()}
-		}
+		value /= s2
 	}
 	s.merge()
 	cert := Certificate{}

@@ -43,6 +43,13 @@ type TopSingularOptions struct {
 	// Seed seeds the random start block (and the random vectors that
 	// replace directions lost to deflation).
 	Seed uint64
+	// Converge is the number of leading triplets that must reach Tol; the
+	// others are returned as the Ritz triplets of the final basis, at
+	// whatever accuracy they have (their Residuals say). Zero means k.
+	// An outer optimisation that needs σ_1 and a good approximation of
+	// the top singular subspace, not every vector to full accuracy, sets
+	// it low.
+	Converge int
 }
 
 // Singular holds the top k singular triplets of T(g) found by
@@ -118,6 +125,7 @@ type Singular struct {
 type TopSingular struct {
 	b               Band
 	k, block, basis int
+	nconv           int // leading triplets that must reach tol
 	tol             float64
 	maxRestarts     int
 	rng             *rand.Rand
@@ -158,10 +166,13 @@ func NewTopSingular(b Band, k int, opts *TopSingularOptions) (*TopSingular, erro
 	if !(o.Tol >= 0 && o.Tol < 1) {
 		return nil, fmt.Errorf("structure: tolerance %v: must be in [0, 1): %w", o.Tol, ErrSingularOption)
 	}
-	if o.Block < 0 || o.Basis < 0 || o.MaxRestarts < 0 {
-		return nil, fmt.Errorf("structure: Block %d, Basis %d, MaxRestarts %d: must not be negative: %w", o.Block, o.Basis, o.MaxRestarts, ErrSingularOption)
+	if o.Block < 0 || o.Basis < 0 || o.MaxRestarts < 0 || o.Converge < 0 {
+		return nil, fmt.Errorf("structure: Block %d, Basis %d, MaxRestarts %d, Converge %d: must not be negative: %w", o.Block, o.Basis, o.MaxRestarts, o.Converge, ErrSingularOption)
 	}
-	t := &TopSingular{b: b, k: k, tol: o.Tol, maxRestarts: o.MaxRestarts}
+	t := &TopSingular{b: b, k: k, tol: o.Tol, maxRestarts: o.MaxRestarts, nconv: min(k, o.Converge)}
+	if t.nconv == 0 {
+		t.nconv = k
+	}
 	if t.tol == 0 {
 		t.tol = DefaultSingularTol
 	}
@@ -209,6 +220,20 @@ func (t *TopSingular) K() int { return t.k }
 // Reset forgets the vectors of the previous call, so the next Compute
 // starts from a random block.
 func (t *TopSingular) Reset() { t.warm = false }
+
+// SetTol changes the residual tolerance of the following calls (see
+// TopSingularOptions.Tol; zero means DefaultSingularTol). An outer
+// iteration can ask for less accuracy far from its solution. It panics on
+// a tolerance outside [0, 1), a programming error.
+func (t *TopSingular) SetTol(tol float64) {
+	if !(tol >= 0 && tol < 1) {
+		panic("structure: TopSingular.SetTol: tolerance outside [0, 1)")
+	}
+	if tol == 0 {
+		tol = DefaultSingularTol
+	}
+	t.tol = tol
+}
 
 func (t *TopSingular) col(s []float64, j int) []float64 { return s[j*t.b.N : (j+1)*t.b.N] }
 
@@ -434,7 +459,7 @@ func (t *TopSingular) run(start, maxCycles int, sig []float64) (products int, co
 		conv = true
 		stagnant := cycle > 0
 		var s1 float64
-		for c := 0; c < k; c++ {
+		for c := 0; c < t.nconv; c++ {
 			sg, r := t.triplet(uvec, t.col(t.keepQ, c))
 			if c == 0 {
 				s1 = sg
