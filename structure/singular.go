@@ -7,8 +7,12 @@ import (
 	"math/rand/v2"
 	"sort"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/matapprox/matapprox/internal/gemm"
 )
 
 // ErrSingularOption reports an invalid TopSingularOptions field or count.
@@ -138,6 +142,7 @@ type TopSingular struct {
 	evec            mat.Dense
 	keepQ, keepAQ   []float64
 	theta           []float64 // Ritz values of Op, decreasing
+	cbuf, ebuf      []float64 // projections (basis), Ritz coefficients (basis²)
 	order           []int
 
 	// Shift-and-invert.
@@ -207,6 +212,8 @@ func NewTopSingular(b Band, k int, opts *TopSingularOptions) (*TopSingular, erro
 	t.keepQ = make([]float64, n*m)
 	t.keepAQ = make([]float64, n*m)
 	t.theta = make([]float64, m)
+	t.cbuf = make([]float64, m)
+	t.ebuf = make([]float64, m*m)
 	t.order = make([]int, m)
 	return t, nil
 }
@@ -324,10 +331,15 @@ func (t *TopSingular) orth(j int) bool {
 	if !(before > 0) || math.IsInf(before, 0) {
 		return false
 	}
-	for pass := 0; pass < 2; pass++ {
-		for i := 0; i < j; i++ {
-			qi := t.col(t.q, i)
-			floats.AddScaled(v, -floats.Dot(qi, v), qi)
+	if j > 0 {
+		// Classical Gram–Schmidt twice, as two matrix–vector products per
+		// pass with the basis (rows of t.q).
+		n := t.b.N
+		q := blas64.General{Rows: j, Cols: n, Stride: n, Data: t.q[:j*n]}
+		c := t.cbuf[:j]
+		for pass := 0; pass < 2; pass++ {
+			blas64.Gemv(blas.NoTrans, 1, q, blas64.Vector{N: n, Inc: 1, Data: v}, 0, blas64.Vector{N: j, Inc: 1, Data: c})
+			blas64.Gemv(blas.Trans, -1, q, blas64.Vector{N: j, Inc: 1, Data: c}, 1, blas64.Vector{N: n, Inc: 1, Data: v})
 		}
 	}
 	after := floats.Norm(v, 2)
@@ -358,8 +370,10 @@ func (t *TopSingular) addColumn(j int) bool {
 	}
 	a := t.col(t.aq, j)
 	t.apply(a, t.col(t.q, j))
-	for i := 0; i <= j; i++ {
-		hij := floats.Dot(t.col(t.q, i), a)
+	c := t.cbuf[:j+1]
+	blas64.Gemv(blas.NoTrans, 1, blas64.General{Rows: j + 1, Cols: n, Stride: n, Data: t.q[:(j+1)*n]},
+		blas64.Vector{N: n, Inc: 1, Data: a}, 0, blas64.Vector{N: j + 1, Inc: 1, Data: c})
+	for i, hij := range c {
 		t.h[i*m+j], t.h[j*m+i] = hij, hij
 	}
 	return true
@@ -442,19 +456,18 @@ func (t *TopSingular) run(start, maxCycles int, sig []float64) (products int, co
 		sort.SliceStable(order, func(a, b int) bool { return theta[order[a]] > theta[order[b]] })
 		keep := min(used, m-bs, max(k+bs, k+(m-k)/2))
 		keep = max(keep, min(used, k))
+		// Ritz vectors: keepQ = E·Q and keepAQ = E·AQ (rows are vectors),
+		// E[c][j] = evec[j][order[c]].
+		e := t.ebuf[:keep*used]
 		for c := 0; c < keep; c++ {
 			oc := order[c]
-			kq, ka := t.col(t.keepQ, c), t.col(t.keepAQ, c)
-			for i := range kq {
-				kq[i], ka[i] = 0, 0
-			}
 			for j := 0; j < used; j++ {
-				s := t.evec.At(j, oc)
-				floats.AddScaled(kq, s, t.col(t.q, j))
-				floats.AddScaled(ka, s, t.col(t.aq, j))
+				e[c*used+j] = t.evec.At(j, oc)
 			}
 			t.theta[c] = theta[oc]
 		}
+		gemm.Dgemm(blas.NoTrans, blas.NoTrans, keep, n, used, 1, e, used, t.q, n, 0, t.keepQ, n)
+		gemm.Dgemm(blas.NoTrans, blas.NoTrans, keep, n, used, 1, e, used, t.aq, n, 0, t.keepAQ, n)
 		complete := used == n
 		conv = true
 		stagnant := cycle > 0
