@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/matapprox/matapprox/structure"
 )
 
@@ -52,8 +50,6 @@ import (
 type Banded struct {
 	in, out structure.Band
 	tol     float64
-	k       int
-	top     *structure.TopSingular
 	sub     *subspaceWork // finite-N refinement (subspace method)
 }
 
@@ -61,14 +57,14 @@ type Banded struct {
 const (
 	// BandedPairs is the number of top singular triplets each oracle call
 	// of the refinement adds beyond the 2K'+1 unknowns (capped at N).
-	BandedPairs = 3
+	BandedPairs = 5
 	// BandedPolishSteps is the most oracle calls of the refinement.
 	BandedPolishSteps = 40
 )
 
 // subspaceOracle returns the options of the subspace method's banded
 // oracle for kn triplets per call: one block of kn, a basis of 2kn+8, and
-// only the leading subspaceConverge triplets held to the tolerance (the
+// only the leading max(4, kn/2) triplets held to the tolerance (the
 // others are Ritz vectors of the final basis: the model needs a good
 // subspace, not every vector to full accuracy).
 func subspaceOracle(n, kn int) *structure.TopSingularOptions {
@@ -95,17 +91,12 @@ func NewBanded(in, out structure.Band, tol float64) (*Banded, error) {
 	if tol == 0 {
 		tol = DefaultSpectralTol
 	}
-	k := min(in.N, out.Len()+2, 24)
-	top, err := structure.NewTopSingular(in, k, &structure.TopSingularOptions{Block: k, Basis: min(in.N, 2*k+8), Tol: 1e-10, MaxRestarts: 20})
-	if err != nil {
-		return nil, fmt.Errorf("optimal: banded spectral solver: %w", err)
-	}
 	kn, mm := subspaceSizes(in.N, out.Len())
 	sub, err := newSubspaceWork(in, out, kn, mm, subspaceOracle(in.N, kn))
 	if err != nil {
 		return nil, fmt.Errorf("optimal: banded spectral solver: %w", err)
 	}
-	return &Banded{in: in, out: out, tol: tol, k: k, top: top, sub: sub}, nil
+	return &Banded{in: in, out: out, tol: tol, sub: sub}, nil
 }
 
 // Solve returns a certified answer for the input generator x. Invalid or
@@ -117,7 +108,6 @@ func (b *Banded) Solve(x []float64) (Result, error) {
 		return Result{}, fmt.Errorf("optimal: banded spectral solve: %w", err)
 	}
 	K, kp, n := b.in.K, b.out.K, b.in.N
-	off := K - kp
 	sym, err := SolveSymbol(b.in, b.out, x, 0)
 	if err != nil {
 		return Result{}, err
@@ -135,40 +125,18 @@ func (b *Banded) Solve(x []float64) (Result, error) {
 		res.Converged = true
 		return res, nil
 	}
-	// Residual r = x − embed(a), scaled: out-of-band x, in-band x_I − a.
-	_, e := math.Frexp(big)
-	r := make([]float64, b.in.Len())
-	xo := make([]float64, b.in.Len())
-	for i, v := range x {
-		if i >= off && i < off+b.out.Len() {
-			r[i] = math.Ldexp(v-sym.A[i-off], -e)
-		} else {
-			r[i] = math.Ldexp(v, -e)
-			xo[i] = r[i]
-		}
+	// Finite-N: the subspace method from a_∞, whose first oracle call
+	// certifies a_∞ itself (and stops there if that meets the tolerance);
+	// every lower bound holds for opt_N whatever the point, and the Value
+	// is that of the returned A.
+	lo := sym.LowerN(n)
+	c := b.sub.solve(x, sym.A, b.tol, BandedPolishSteps, lo)
+	res.Value = sym.Upper
+	if finite(c.A) && !math.IsNaN(c.Value) && c.Value <= res.Value {
+		res.A, res.Value = c.A, c.Value
 	}
-	b.top.Reset()
-	s, err := b.top.Compute(r)
-	if err != nil {
-		return res, fmt.Errorf("optimal: banded spectral solve: %w", err)
-	}
-	up := s.Upper
-	if math.IsInf(up, 1) {
-		up = s.Values[0] * (1 + 1e-14) // the basis spans the space
-	}
-	res.Value = math.Min(math.Ldexp(up, e), sym.Upper)
-	lo := math.Max(sym.LowerN(n), math.Ldexp(pairDual(b.in, b.out, xo, s), e))
-	res.Lower = math.Min(lo, res.Value)
-	if res.Gap() > b.tol && !math.IsInf(res.Value, 0) && !math.IsNaN(res.Value) {
-		// Finite-N refinement from a_∞; every lower bound is a bound on
-		// opt_N whatever the point, the Value is that of the returned A.
-		c := b.sub.solve(x, sym.A, b.tol, BandedPolishSteps)
-		if finite(c.A) && c.Value < res.Value && !math.IsNaN(c.Value) {
-			res.A, res.Value = c.A, c.Value
-		}
-		res.Iterations += c.Steps
-		res.Lower = math.Min(math.Max(lo, c.Lower), res.Value)
-	}
+	res.Iterations += c.Steps
+	res.Lower = math.Min(math.Max(lo, c.Lower), res.Value)
 	if math.IsInf(res.Value, 0) || math.IsNaN(res.Value) {
 		return res, fmt.Errorf("optimal: banded spectral solve: optimum not representable: %w", structure.ErrNonFinite)
 	}
@@ -177,139 +145,4 @@ func (b *Banded) Solve(x []float64) (Result, error) {
 	}
 	res.Converged = true
 	return res, nil
-}
-
-// pairDual returns the weak-duality bound of Y = U_k Z V_kᵀ built from the
-// singular triplets s of the residual (scaled units; xo the scaled
-// out-of-band input), the best over the leading k' = 1..k pairs.
-func pairDual(in, out structure.Band, xo []float64, s *structure.Singular) float64 {
-	n, kp := in.N, out.K
-	nd := out.Len()
-	k := len(s.Values)
-	u, v := s.U.RawMatrix(), s.V.RawMatrix()
-	// C_d[a][b] = Σ_i U[i,a] V[i+d,b] = u_aᵀ S_d v_b for |d| <= K'.
-	c := make([][]float64, nd)
-	for di := range c {
-		d := di - kp
-		cd := make([]float64, k*k)
-		for i := max(0, -d); i < min(n, n-d); i++ {
-			ur := u.Data[i*u.Stride : i*u.Stride+k]
-			vr := v.Data[(i+d)*v.Stride : (i+d)*v.Stride+k]
-			for a, ua := range ur {
-				row := cd[a*k : (a+1)*k]
-				for bb, vb := range vr {
-					row[bb] += ua * vb
-				}
-			}
-		}
-		c[di] = cd
-	}
-	// G[a][b] = u_aᵀ T(x_out) v_b.
-	tv := make([]float64, n)
-	g := make([]float64, k*k)
-	col := make([]float64, n)
-	for bb := 0; bb < k; bb++ {
-		mat.Col(col, bb, s.V)
-		in.MulVec(tv, xo, col)
-		for a := 0; a < k; a++ {
-			var t float64
-			for i := 0; i < n; i++ {
-				t += u.Data[i*u.Stride+a] * tv[i]
-			}
-			g[a*k+bb] = t
-		}
-	}
-	// ||U_k||_2, ||V_k||_2 (1 up to the orthogonality of the vectors).
-	opNorm := func(m *mat.Dense) float64 {
-		var gm mat.SymDense
-		gm.SymOuterK(1, m.T())
-		var ev mat.EigenSym
-		if !ev.Factorize(&gm, false) {
-			return math.Inf(1)
-		}
-		vals := ev.Values(nil)
-		return math.Sqrt(vals[len(vals)-1])
-	}
-	nu, nv := opNorm(s.U), opNorm(s.V)
-	best := 0.0
-	for kk := 1; kk <= k; kk++ {
-		p := kk * (kk + 1) / 2
-		m := mat.NewDense(nd, p, nil)
-		z0 := make([]float64, p)
-		ci := 0
-		for a := 0; a < kk; a++ {
-			for bb := a; bb < kk; bb++ {
-				if a == bb {
-					z0[ci] = 1
-				}
-				for di := 0; di < nd; di++ {
-					val := c[di][a*k+bb]
-					if a != bb {
-						val += c[di][bb*k+a]
-					}
-					m.Set(di, ci, val)
-				}
-				ci++
-			}
-		}
-		// z = z0 minus its component in the row space of M: the nearest
-		// symmetric Z with vanishing diagonal sums.
-		var svd mat.SVD
-		if !svd.Factorize(m, mat.SVDFullV) {
-			continue
-		}
-		var q mat.Dense
-		svd.VTo(&q)
-		sv := svd.Values(nil)
-		z := append([]float64(nil), z0...)
-		for j := 0; j < len(sv); j++ {
-			if !(sv[j] > 1e-13*sv[0]) {
-				continue
-			}
-			var dot float64
-			for r := 0; r < p; r++ {
-				dot += q.At(r, j) * z0[r]
-			}
-			for r := 0; r < p; r++ {
-				z[r] -= dot * q.At(r, j)
-			}
-		}
-		zm := mat.NewSymDense(kk, nil)
-		ci = 0
-		for a := 0; a < kk; a++ {
-			for bb := a; bb < kk; bb++ {
-				zm.SetSym(a, bb, z[ci])
-				ci++
-			}
-		}
-		var ev mat.EigenSym
-		if !ev.Factorize(zm, false) {
-			continue
-		}
-		var nuc float64
-		for _, l := range ev.Values(nil) {
-			nuc += math.Abs(l)
-		}
-		nuc *= nu * nv
-		var num float64
-		for a := 0; a < kk; a++ {
-			for bb := 0; bb < kk; bb++ {
-				num += zm.At(a, bb) * g[a*k+bb]
-			}
-		}
-		// Remaining diagonal sums, removed by shifts of nuclear norm |c_d|.
-		for di := 0; di < nd; di++ {
-			var sum float64
-			for a := 0; a < kk; a++ {
-				for bb := 0; bb < kk; bb++ {
-					sum += zm.At(a, bb) * c[di][a*k+bb]
-				}
-			}
-			nuc += math.Abs(sum)
-		}
-		if lo := math.Abs(num) / nuc; lo > best && !math.IsInf(lo, 0) {
-			best = lo
-		}
-	}
-	return best
 }

@@ -709,7 +709,7 @@ func (w *certWork) spectral(x, a []float64, target float64, steps int) Certifica
 		}
 		w.sub = sub
 	}
-	return w.sub.solve(x, a, target, steps)
+	return w.sub.solve(x, a, target, steps, 0)
 }
 
 // model is the barrier solver of the compressed local model

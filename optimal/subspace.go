@@ -145,9 +145,12 @@ func orthAgainst(q []float64, m int, y []float64, n int) bool {
 
 // solve runs the subspace method from the candidate a for x until the
 // certified relative gap is at most target or steps oracle calls after the
-// first have been made. The certificate's A is the best iterate, Value its
-// σ_1 and Lower the best bound of all iterations.
-func (s *subspaceWork) solve(x, a []float64, target float64, steps int) Certificate {
+// first have been made. hint is a known lower bound on the optimum (0 if
+// none): it enters the stopping test and sets the first trust radius, since
+// a start whose value is within v − hint of the optimum is within about
+// that distance of a minimiser. The certificate's A is the best iterate,
+// Value its σ_1 and Lower the best bound of all iterations and hint.
+func (s *subspaceWork) solve(x, a []float64, target float64, steps int, hint float64) Certificate {
 	w := s.w
 	off, nd := w.in.K-w.out.K, w.m
 	outside := 0.0
@@ -195,9 +198,13 @@ func (s *subspaceWork) solve(x, a []float64, target float64, steps int) Certific
 	}
 	s.merge()
 	cert := Certificate{}
-	lower := 0.0
 	rhoBig := 1e3 * value
 	rho := rhoBig
+	lower := 0.0
+	if h := hint / scale; h > 0 && h < value {
+		lower = h
+		rho = 0.5 * (value - h)
+	}
 	md := &w.md
 	for {
 		j, km := s.m, w.kmax

@@ -38,7 +38,7 @@ func TestSubspaceAgainstSDP(t *testing.T) {
 			}
 			starts["random"] = rnd
 			for name, a0 := range starts {
-				cert := s.solve(x, a0, 1e-8, BandedPolishSteps)
+				cert := s.solve(x, a0, 1e-8, BandedPolishSteps, 0)
 				tag := fmt.Sprintf("N=%d K=%d->%d %s #%d", c.n, c.k, c.kp, name, trial)
 				if cert.Lower > ref.Value*(1+1e-12) {
 					t.Errorf("%s: Lower %.12g above the SDP's value %.12g", tag, cert.Lower, ref.Value)
@@ -77,7 +77,7 @@ func TestSubspaceAdversarial(t *testing.T) {
 		for i, v := range base {
 			x[i] = v * sc
 		}
-		cert := s.solve(x, trunc(x), 1e-8, BandedPolishSteps)
+		cert := s.solve(x, trunc(x), 1e-8, BandedPolishSteps, 0)
 		if cert.Gap() > 1e-8 || cert.Lower > ref.Value*sc*(1+1e-9) || cert.Value < ref.Lower*sc*(1-1e-9) {
 			t.Errorf("scale %g: [%.12g, %.12g], want around %.12g, gap %.3g", sc, cert.Lower/sc, cert.Value/sc, ref.Value, cert.Gap())
 		}
@@ -87,7 +87,7 @@ func TestSubspaceAdversarial(t *testing.T) {
 	for i := 2; i < 2+out.Len(); i++ {
 		x[i] *= 1e10
 	}
-	if cert := s.solve(x, trunc(x), 1e-8, BandedPolishSteps); cert.Gap() > 1e-8 || math.Abs(cert.Value-ref.Value) > 1e-7*ref.Value {
+	if cert := s.solve(x, trunc(x), 1e-8, BandedPolishSteps, 0); cert.Gap() > 1e-8 || math.Abs(cert.Value-ref.Value) > 1e-7*ref.Value {
 		t.Errorf("huge in-band entries: value %.12g, want %.12g (gap %.3g)", cert.Value, ref.Value, cert.Gap())
 	}
 	// A far-off candidate.
@@ -95,28 +95,38 @@ func TestSubspaceAdversarial(t *testing.T) {
 	for i := range far {
 		far[i] *= 1e6
 	}
-	if cert := s.solve(base, far, 1e-8, BandedPolishSteps); cert.Lower > ref.Value*(1+1e-12) || math.IsNaN(cert.Value) {
+	if cert := s.solve(base, far, 1e-8, BandedPolishSteps, 0); cert.Lower > ref.Value*(1+1e-12) || math.IsNaN(cert.Value) {
 		t.Errorf("far candidate: [%v, %v], optimum %v", cert.Lower, cert.Value, ref.Value)
 	}
 	// Only in-band entries: the truncation, value 0.
 	ib := make([]float64, len(base))
 	copy(ib[2:2+out.Len()], base[2:2+out.Len()])
-	if cert := s.solve(ib, make([]float64, out.Len()), 1e-8, BandedPolishSteps); cert.Value != 0 || cert.Lower != 0 || !cert.Polished {
+	if cert := s.solve(ib, make([]float64, out.Len()), 1e-8, BandedPolishSteps, 0); cert.Value != 0 || cert.Lower != 0 || !cert.Polished {
 		t.Errorf("in-band input: %+v", cert)
 	}
 }
 
 // BenchmarkSubspace times the finite-N refinement alone, from the symbol's
-// Chebyshev solution (K 16 → 8).
+// Chebyshev solution with its LowerN as the hint, on three inputs per size
+// and band.
 func BenchmarkSubspace(b *testing.B) {
-	for _, n := range []int{128, 1024, 4096} {
-		in, out := structure.Band{N: n, K: 16}, structure.Band{N: n, K: 8}
-		x := notebookInput(rand.New(rand.NewPCG(63, 63)), in)
+	for _, kk := range [][2]int{{16, 8}, {16, 4}, {5, 3}} {
+		for _, n := range []int{256, 1024, 4096} {
+			for seed := uint64(1); seed <= 3; seed++ {
+				benchSubspace(b, structure.Band{N: n, K: kk[0]}, structure.Band{N: n, K: kk[1]}, seed)
+			}
+		}
+	}
+}
+
+func benchSubspace(b *testing.B, in, out structure.Band, seed uint64) {
+	{
+		x := notebookInput(rand.New(rand.NewPCG(seed, 7)), in)
 		sym, err := SolveSymbol(in, out, x, 0)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+		b.Run(fmt.Sprintf("K=%d-%d/N=%d/seed=%d", in.K, out.K, in.N, seed), func(b *testing.B) {
 			kn, mm := subspaceSizes(in.N, out.Len())
 			s, err := newSubspaceWork(in, out, kn, mm, subspaceOracle(in.N, kn))
 			if err != nil {
@@ -125,7 +135,7 @@ func BenchmarkSubspace(b *testing.B) {
 			var c Certificate
 			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
-				c = s.solve(x, sym.A, 1e-8, BandedPolishSteps)
+				c = s.solve(x, sym.A, 1e-8, BandedPolishSteps, sym.LowerN(in.N))
 			}
 			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 			b.ReportMetric(c.Gap()*1e9, "gap-ppb")
