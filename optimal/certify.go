@@ -702,9 +702,10 @@ func (w *certWork) spectral(x, a []float64, target float64, steps int) Certifica
 		return Certificate{A: append([]float64(nil), a...), Value: v, Lower: 0}
 	}
 	if w.sub == nil {
-		// Two pairs fewer than Banded's: a network's answer starts much
-		// closer than a_∞ in the model's terms, and the model's cost grows
-		// as the cube of the pairs (docs/BENCHMARKS.md, issue 13).
+		// Two pairs fewer than Banded's: the model's cost grows as the
+		// cube of the pairs, and with 2K'+4 the certified gap of a
+		// perturbed optimum is already within 4 % of the true one at
+		// N = 11 and 32 (docs/BENCHMARKS.md, issue 13).
 		kn := min(w.n, w.m+3)
 		mm := min(w.n, kn+(kn+1)/2)
 		sub, err := newSubspaceWork(w.in, w.out, kn, mm, subspaceOracle(w.n, kn))
