@@ -146,3 +146,19 @@ func (b *Banded) Solve(x []float64) (Result, error) {
 	res.Converged = true
 	return res, nil
 }
+
+// BandedMemory returns an estimate, in bytes, of the peak memory of a
+// Banded solver for the bands (its workspace and that of its oracle), from
+// the sizes alone and without allocating: O(N·(K + K')). Callers compare
+// it with their memory limit before NewBanded.
+func BandedMemory(in, out structure.Band) float64 {
+	n := float64(in.N)
+	kn, mm := subspaceSizes(in.N, out.Len())
+	basis := float64(min(in.N, 2*kn+8))
+	k, m := float64(kn), float64(mm)
+	vectors := 2*m + 2*(m+k) + 2*m + m + // bases, candidates, row-major copies, T(x_out)V
+		4*basis + 2*k + 4 + // the oracle's Krylov basis, kept vectors, triplets, temporaries
+		2*float64(2*in.K+1) // TᵀT and its banded Cholesky factor
+	small := float64(out.Len())*m*m*12 + 64*m*m // compressed blocks and the model
+	return 8 * (n*vectors + small)
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -209,4 +210,34 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BandedMemory bounds what a solve allocates (measured with the Go heap
+// counters on one solve), and grows linearly in N.
+func TestBandedMemory(t *testing.T) {
+	in, out := structure.Band{N: 20000, K: 16}, structure.Band{N: 20000, K: 8}
+	est := BandedMemory(in, out)
+	if e2 := BandedMemory(structure.Band{N: 40000, K: 16}, structure.Band{N: 40000, K: 8}); math.Abs(e2/est-2) > 0.05 {
+		t.Errorf("estimate at 2N / at N = %.3f, want about 2", e2/est)
+	}
+	x := notebookInput(rand.New(rand.NewPCG(3, 3)), in)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b, err := NewBanded(in, out, 1e-6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acceptShort(b.Solve(x)); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	// TotalAlloc counts every allocation, freed or not: an upper bound on
+	// the peak.
+	got := float64(after.TotalAlloc - before.TotalAlloc)
+	t.Logf("allocated %.3g bytes, estimate %.3g", got, est)
+	if got > 2*est {
+		t.Errorf("a solve allocated %.3g bytes, estimate %.3g", got, est)
+	}
+	runtime.KeepAlive(b)
 }

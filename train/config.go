@@ -16,6 +16,12 @@ import (
 	"github.com/matapprox/matapprox/structure"
 )
 
+// MaxN is the largest matrix size a configuration accepts: training,
+// evaluation and the probe loss form N×N quadratic forms. (The spectral
+// solver alone goes further: optimal.Banded, `matapprox optimal -loss
+// spectral` above MaxN.)
+const MaxN = 4096
+
 // ErrConfig reports an invalid run configuration.
 var ErrConfig = errors.New("invalid configuration")
 
@@ -346,7 +352,7 @@ var rules = map[string]rule{
 	"spectral-smoothing": func(c *Config) (bool, string) {
 		return c.SpectralSmoothing >= 0 && c.SpectralSmoothing < 1 && (c.SpectralSmoothing == 0 || c.Loss == "spectral"), "a number in [0, 1), for loss spectral (0 = off)"
 	},
-	"n":       func(c *Config) (bool, string) { return intIn(&c.N, 1, 4096) },
+	"n":       func(c *Config) (bool, string) { return intIn(&c.N, 1, MaxN) },
 	"in-band": func(c *Config) (bool, string) { return intIn(&c.InBand, 0, max(c.N-1, 0)) },
 	"out-band": func(c *Config) (bool, string) {
 		return intIn(&c.OutBand, 0, max(c.InBand, 0))

@@ -74,3 +74,33 @@ func TestOptimalSymbol(t *testing.T) {
 		t.Errorf("unknown -method: exit %d, %s", code, errs)
 	}
 }
+
+// TestOptimalLargeN: above the configuration's N limit the spectral optimum
+// comes from the banded solver alone, certified; absurd sizes are refused
+// by the memory estimate before anything is allocated, and the SDP is
+// refused there.
+func TestOptimalLargeN(t *testing.T) {
+	code, out, errs := runCLI(t, "optimal", "-loss", "spectral", "-matrix", "1,-2,3,5,2,-1,4", "-out-band", "1", "-n", "20000", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(out), &obj); err != nil {
+		t.Fatal(err)
+	}
+	gap, _ := obj["relative_gap"].(float64)
+	lb, _ := obj["lower_bound"].(float64)
+	v, _ := obj["spectral"].(float64)
+	if !(gap >= 0 && gap <= 1e-8) || !(lb > 0 && lb <= v) || obj["probe_loss"] != nil || obj["n"] != 20000.0 {
+		t.Errorf("got %v", obj)
+	}
+	if code, _, errs := runCLI(t, "optimal", "-loss", "spectral", "-matrix", "1,-2,3,5,2,-1,4", "-out-band", "1", "-n", "1000000000000"); code != 2 || !strings.Contains(errs, "memory") {
+		t.Errorf("N = 10¹²: exit %d: %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "optimal", "-loss", "spectral", "-matrix", "1,-2,3,5,2,-1,4", "-out-band", "1", "-n", "5000", "-method", "sdp"); code != 2 || !strings.Contains(errs, "banded") {
+		t.Errorf("-method sdp at N = 5000: exit %d: %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "optimal", "-loss", "probe", "-matrix", "1,-2,3,5,2,-1,4", "-out-band", "1", "-n", "5000"); code != 2 {
+		t.Errorf("probe loss at N = 5000: exit %d: %s", code, errs)
+	}
+}
