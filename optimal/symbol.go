@@ -10,14 +10,12 @@ import (
 	"github.com/matapprox/matapprox/structure"
 )
 
-var symbolDebug, symbolDebugVerbose = false, false
-
 // Defaults of the symbol solver.
 const (
 	// DefaultSymbolTol is the default relative gap (Upper−Lower)/Upper of
 	// SolveSymbol.
 	DefaultSymbolTol = 1e-10
-	symbolRounds     = 12  // exchange rounds at most
+	symbolRounds     = 40  // exchange rounds at most
 	symbolSweepPer   = 8   // sweep grid points on [0, π] per unit of K
 	symbolInitPer    = 2   // initial active-set points on [0, π] per unit of K
 	symbolMaxSupport = 512 // cap on the support of the stored dual measure
@@ -136,20 +134,25 @@ func maxOut(x []float64, K, kp int) float64 {
 // is certified whether or not the gap reaches tol; see SymbolResult and
 // docs/SPECTRAL.md.
 //
-// Method: an exchange (cutting-plane) method for the semi-infinite
-// problem min t s.t. |e(θ)| <= t, θ ∈ [0, π] (real coefficients make
-// |e(−θ)| = |e(θ)|), as in the discretisation-and-exchange methods of
-// semi-infinite programming (Hettich & Kortanek, "Semi-infinite
-// programming: theory, methods, and applications", SIAM Review 35(3),
-// 1993, §7) and the complex Chebyshev design methods of Tang ("A fast
+// Method: the three phases of semi-infinite programming (Hettich &
+// Kortanek, "Semi-infinite programming: theory, methods, and
+// applications", SIAM Review 35(3), 1993, §6–7) for min t s.t.
+// |e(θ)| <= t, θ ∈ [0, π] (real coefficients make |e(−θ)| = |e(θ)|),
+// e = x̂ − â. (1) Discretisation: the problem on a small active set, a
+// second-order cone program in 2K'+2 unknowns, by the barrier method (Boyd
+// & Vandenberghe, Convex Optimization, 2004, §11; barrier
+// −Σ log(t² − |e_i|²)) to a moderate gap. (2) Sweep: |e|² and its
+// derivative on a uniform grid of [0, π] (e^{idθ} by rotation), local
+// maxima refined by safeguarded Newton. (3) Local reduction: Newton's
+// method on the optimality system of the extremal set the discrete
+// solution shows (the extremal points and the multipliers are unknowns;
+// see polish), which converges quadratically where plain exchange, for
+// complex approximation (no strong uniqueness), converges only linearly;
+// points whose multiplier turns negative leave, peaks above the level
+// join, as in the Remez-type complex Chebyshev methods of Tang ("A fast
 // algorithm for linear complex Chebyshev approximations", Math. Comp. 51,
-// 1988) and Karam & McClellan ("Complex Chebyshev approximation for FIR
-// filter design", IEEE Trans. Circuits Syst. II 42(3), 1995). Each round
-// solves the discrete problem on a small active set (a second-order cone
-// program in 2K'+2 unknowns) by the barrier method (Boyd & Vandenberghe,
-// Convex Optimization, 2004, §11; barrier −Σ log(t² − |e_i|²)), then
-// sweeps [0, π]: |e|², (|e|²)' on a uniform grid (e^{idθ} by rotation),
-// local maxima refined by safeguarded Newton, which join the active set.
+// 1988). Where (3) fails the refined maxima join the active set and (1)
+// repeats (an exchange step), eventually to the tolerance.
 //
 // Upper bounds max|e| on the whole circle rigorously: f = |e|² is a real
 // trigonometric polynomial of degree 2K, so Bernstein's inequality gives
@@ -157,11 +160,12 @@ func maxOut(x []float64, K, kp int) float64 {
 // interval of length h errs by at most (2K)⁴ max f · h⁴/384; hence
 // max f <= max_I max H_I/(1 − (2K h_I)⁴/384), with intervals bisected
 // until their bound is within the target of the largest value found,
-// plus a floating-point error term. Lower is weak duality for the dual
-// weights of the discrete problem: μ_j ∝ conj(e_j)/(t² − |e_j|²), projected
-// to annihilate e^{idθ}, |d| <= K', exactly; the optimum on any finite set
-// is at most opt_∞. Only the entries of x outside the output band enter
-// (in-band invariance), scaled by a power of two.
+// plus a floating-point error term (see sweep). Lower is weak duality for
+// a dual measure, from the multipliers of (3), μ_j = λ_j conj(e_j)/|e_j|,
+// or from the barrier's dual weights, μ_j ∝ conj(e_j)/(t² − |e_j|²),
+// projected to annihilate e^{idθ}, |d| <= K', exactly. Only the entries of
+// x outside the output band enter (in-band invariance), scaled by a power
+// of two.
 func SolveSymbol(in, out structure.Band, x []float64, tol float64) (SymbolResult, error) {
 	if err := structure.CheckNested(in, out); err != nil {
 		return SymbolResult{}, fmt.Errorf("optimal: symbol solve: %w", err)
@@ -221,6 +225,7 @@ type symbolProblem struct {
 	// the last two row-major with K'+1 columns (sn[i][0] = 0).
 	theta, cr, ci []float64
 	cs, sn        []float64
+	steps         int // Newton steps, barrier and polish
 }
 
 func newSymbolProblem(x []float64, K, kp, e int) *symbolProblem {
@@ -340,8 +345,7 @@ func (pb *symbolProblem) solve(tol float64) symbolSolution {
 		}
 		finalTarget := math.Max(1e-2*tol, 1e-14)
 		final := gapTarget <= finalTarget
-		its, muEnd := pb.barrier(z, mu, gapTarget, bw)
-		best.iterations += its
+		muEnd := pb.barrier(z, mu, gapTarget, bw)
 		lastMu, lastT = muEnd, z[nd]
 		v := z[:nd]
 		ra, rb := pb.residual(v)
@@ -355,101 +359,11 @@ func (pb *symbolProblem) solve(tol float64) symbolSolution {
 		if lo > best.lower {
 			best.lower, best.theta, best.mu = lo, th, mus
 		}
-		if symbolDebug {
-			fmt.Printf("round %d m %d its %d mu %.3g t %.15g up %.15g lo %.15g peaks %d\n", round, m, its, muEnd, z[nd], up, lo, len(peaks))
-		}
 		if best.upper-best.lower <= tol*best.upper {
 			break
 		}
 		t2 := z[nd] * z[nd]
-		added := 0
-		// Newton on the optimality system from the extremal set the
-		// discrete solution shows, with a Remez-like exchange inside:
-		// a multiplier turning negative drops its point, a peak above
-		// the level joins.
-		pts, lam := pb.extremal(z, peaks)
-		if symbolDebug {
-			fmt.Printf("  extremal: %d points (t² %.15g)\n", len(pts), t2)
-			if symbolDebugVerbose {
-				for _, p := range peaks {
-					fmt.Printf("    peak %.15g f %.15g\n", p.theta, p.f)
-				}
-				fmt.Printf("    pts %v\n    lam %v\n", pts, lam)
-			}
-		}
-		if len(pts) > 0 {
-			pv, ps := v, t2
-			drops := 0
-			for attempt := 0; attempt < 10 && len(pts) > 0; attempt++ {
-				v2, s2, pts2, lam2, status := pb.polish(pv, ps, pts, lam)
-				if status == polishFailed {
-					// Often two peaks of the discrete solution that merge
-					// at the optimum: drop the point of least weight.
-					if drops++; drops > 3 || len(pts) < 2 {
-						break
-					}
-					j := 0
-					for i := range lam {
-						if lam[i] < lam[j] {
-							j = i
-						}
-					}
-					pts = append(append([]float64(nil), pts[:j]...), pts[j+1:]...)
-					lam = append(append([]float64(nil), lam[:j]...), lam[j+1:]...)
-					continue
-				}
-				pv, ps = v2, s2
-				if status == polishNegative {
-					pts, lam = nil, nil
-					for j, l := range lam2 {
-						if l > 0 {
-							pts, lam = append(pts, pts2[j]), append(lam, l)
-						}
-					}
-					continue
-				}
-				ra, rb := pb.residual(v2)
-				up2, peaks2 := sweep(ra, rb, g, sweepEps)
-				up := math.Sqrt(up2)
-				lo, th, mus := pb.polishDual(v2, pts2, lam2)
-				if symbolDebug {
-					fmt.Printf("  polished: %d points up %.15g lo %.15g\n", len(pts2), up, lo)
-				}
-				if up < best.upper {
-					best.upper = up
-					copy(best.v, v2)
-				}
-				if lo > best.lower {
-					best.lower, best.theta, best.mu = lo, th, mus
-				}
-				for _, t := range pts2 {
-					if pb.add(t) {
-						added++
-					}
-				}
-				if best.upper-best.lower <= tol*best.upper {
-					break
-				}
-				// The highest peak above the level joins (multiplier 0).
-				var top symbolPeak
-				for _, p := range peaks2 {
-					near := false
-					for _, t := range pts2 {
-						near = near || math.Abs(t-p.theta) < 1e-6
-					}
-					if !near && p.f > s2*(1+1e-12) && p.f > top.f {
-						top = p
-					}
-					if p.f > t2*(1-1e-3) && pb.add(p.theta) {
-						added++
-					}
-				}
-				if top.f == 0 || len(pts2) > nd {
-					break
-				}
-				pts, lam = append(pts2, top.theta), append(lam2, 0)
-			}
-		}
+		added := pb.polishStage(z, peaks, g, sweepEps, tol, &best)
 		if best.upper-best.lower <= tol*best.upper {
 			break
 		}
@@ -464,11 +378,100 @@ func (pb *symbolProblem) solve(tol float64) symbolSolution {
 				added++
 			}
 		}
-		if added == 0 && final {
-			break
+		if added == 0 {
+			if final {
+				break
+			}
+			gapTarget = finalTarget
 		}
 	}
+	best.iterations = pb.steps
 	return best
+}
+
+// polishStage runs polish from the extremal set of the discrete solution
+// z, with a Remez-like exchange inside (a multiplier turning negative
+// drops its point, the highest peak above the level joins, a singular
+// system drops the point of least weight), certifies each answer into
+// best, and adds the points it finds to the active set; it returns how
+// many it added.
+func (pb *symbolProblem) polishStage(z []float64, peaks []symbolPeak, g int, sweepEps, tol float64, best *symbolSolution) int {
+	nd := 2*pb.kp + 1
+	v := z[:nd]
+	t2 := z[nd] * z[nd]
+	added := 0
+	pts, lam := pb.extremal(z, peaks)
+	if len(pts) > 0 {
+		pv, ps := v, t2
+		drops := 0
+		for attempt := 0; attempt < 10 && len(pts) > 0; attempt++ {
+			v2, s2, pts2, lam2, status := pb.polish(pv, ps, pts, lam)
+			if status == polishFailed {
+				// Usually a point that is not extremal at the optimum,
+				// forced to the level: drop the point of least weight.
+				if drops++; drops > 3 || len(pts) < 2 {
+					break
+				}
+				j := 0
+				for i := range lam {
+					if lam[i] < lam[j] {
+						j = i
+					}
+				}
+				pts = append(append([]float64(nil), pts[:j]...), pts[j+1:]...)
+				lam = append(append([]float64(nil), lam[:j]...), lam[j+1:]...)
+				continue
+			}
+			pv, ps = v2, s2
+			if status == polishNegative {
+				pts, lam = nil, nil
+				for j, l := range lam2 {
+					if l > 0 {
+						pts, lam = append(pts, pts2[j]), append(lam, l)
+					}
+				}
+				continue
+			}
+			ra, rb := pb.residual(v2)
+			up2, peaks2 := sweep(ra, rb, g, sweepEps)
+			up := math.Sqrt(up2)
+			lo, th, mus := pb.polishDual(v2, pts2, lam2)
+			if up < best.upper {
+				best.upper = up
+				copy(best.v, v2)
+			}
+			if lo > best.lower {
+				best.lower, best.theta, best.mu = lo, th, mus
+			}
+			for _, t := range pts2 {
+				if pb.add(t) {
+					added++
+				}
+			}
+			if best.upper-best.lower <= tol*best.upper {
+				break
+			}
+			// The highest peak above the level joins (multiplier 0).
+			var top symbolPeak
+			for _, p := range peaks2 {
+				near := false
+				for _, t := range pts2 {
+					near = near || math.Abs(t-p.theta) < 1e-6
+				}
+				if !near && p.f > s2*(1+1e-12) && p.f > top.f {
+					top = p
+				}
+				if p.f > t2*(1-1e-3) && pb.add(p.theta) {
+					added++
+				}
+			}
+			if top.f == 0 || len(pts2) > nd {
+				break
+			}
+			pts, lam = append(pts2, top.theta), append(lam2, 0)
+		}
+	}
+	return added
 }
 
 // barrierWork holds the Newton system of the barrier solves.
@@ -509,18 +512,17 @@ func (pb *symbolProblem) phi(z []float64, mu float64) float64 {
 
 // barrier runs the barrier method on the active set from the strictly
 // feasible z with initial μ, dividing μ by 20 after each centering until
-// the duality gap bound 2·m·μ is at most gapTarget·t. It returns the number
-// of Newton steps and the final μ.
-func (pb *symbolProblem) barrier(z []float64, mu, gapTarget float64, w *barrierWork) (int, float64) {
+// the duality gap bound 2·m·μ is at most gapTarget·t. It returns the final
+// μ.
+func (pb *symbolProblem) barrier(z []float64, mu, gapTarget float64, w *barrierWork) float64 {
 	kp := pb.kp
 	np := kp + 1
 	nd := 2*kp + 1
 	nv := nd + 1
 	m := pb.m()
-	its := 0
 	for outer := 0; outer < 80; outer++ {
 		for it := 0; it < 50; it++ {
-			its++
+			pb.steps++
 			t := z[nd]
 			clear(w.grad)
 			clear(w.hess)
@@ -617,7 +619,7 @@ func (pb *symbolProblem) barrier(z []float64, mu, gapTarget float64, w *barrierW
 		}
 		mu /= 20
 	}
-	return its, mu
+	return mu
 }
 
 // dual returns the weak-duality bound of the barrier's dual weights at z:
@@ -646,9 +648,9 @@ func (pb *symbolProblem) dual(z []float64) (float64, []float64, []complex128) {
 // μ_i = α_i + iβ_i with projection weights w_i, and the tables ĉ(θ_i),
 // cos dθ_i, sin dθ_i (d = 0..K').
 type dualMeasure struct {
-	np                      int
+	np                       int
 	theta, cr, ci, al, be, w []float64
-	cs, sn                  []float64
+	cs, sn                   []float64
 }
 
 func (dm *dualMeasure) add(th, cr, ci float64, cs, sn []float64, al, be, w float64) {
@@ -1101,16 +1103,11 @@ func (pb *symbolProblem) polish(v []float64, s float64, pts, lam []float64) ([]f
 		rhs.SetVec(nd, lsum-1)
 	}
 	build()
-	if symbolDebug {
-		fmt.Printf("  polish start pts %v lam %v\n", pts, lam)
-	}
 	converged := false
 	v0, pts0, lam0 := make([]float64, nd), make([]float64, m), make([]float64, m)
 	for it := 0; it < 40; it++ {
+		pb.steps++
 		if err := step.SolveVec(jac, rhs); err != nil {
-			if symbolDebug {
-				fmt.Printf("  polish singular: %v\n", err)
-			}
 			return nil, 0, nil, nil, polishFailed
 		}
 		var dmax float64
@@ -1148,10 +1145,7 @@ func (pb *symbolProblem) polish(v []float64, s float64, pts, lam []float64) ([]f
 			}
 			st /= 2
 		}
-		if symbolDebug && symbolDebugVerbose {
-			fmt.Printf("  polish it %d resid %.3g step %.3g st %.3g\n", it, r, dmax, st)
-		}
-		if st == 1 && dmax <= 1e-14 {
+		if (st == 1 && dmax <= 1e-14) || r <= 2e-13*(1+math.Abs(s)) {
 			converged = true
 			break
 		}
@@ -1159,13 +1153,7 @@ func (pb *symbolProblem) polish(v []float64, s float64, pts, lam []float64) ([]f
 			break // no descent: not in Newton's basin
 		}
 	}
-	if symbolDebug {
-		fmt.Printf("  polish end pts %v lam %v\n", pts, lam)
-	}
 	if !converged {
-		if symbolDebug {
-			fmt.Printf("  polish not converged: %d points, resid %.3g\n", m, resid())
-		}
 		return nil, 0, nil, nil, polishFailed
 	}
 	for _, l := range lam {
@@ -1208,7 +1196,7 @@ func (pb *symbolProblem) extremal(z []float64, peaks []symbolPeak) ([]float64, [
 	// weight, at most 2K'+2 of them (more make the system singular).
 	var idx []int
 	for j, p := range peaks {
-		if agg[j] >= 1e-4*sum && p.f >= t*t*(1-2e-2) {
+		if agg[j] >= 1e-7*sum && p.f >= t*t*(1-2e-2) {
 			idx = append(idx, j)
 		}
 	}

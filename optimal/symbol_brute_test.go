@@ -196,24 +196,42 @@ func TestSymbolBruteForce(t *testing.T) {
 	}
 }
 
-// TestSymbolRandomSweep: many small random problems, every (K, K') with
-// K <= 7, reach the default tolerance with a sandwich that holds against
-// brute force.
+// TestSymbolRandomSweep: many random problems, every (K, K') with K <= 7
+// and a spread of K' for K = 16 and 24, Gaussian and notebook-like
+// (uniform, positive) entries, reach the default tolerance with a sandwich
+// that holds against brute force.
 func TestSymbolRandomSweep(t *testing.T) {
 	rng := rand.New(rand.NewPCG(72, 72))
+	type kk struct{ k, kp int }
+	var cases []kk
 	for k := 1; k <= 7; k++ {
 		for kp := 0; kp < k; kp++ {
+			cases = append(cases, kk{k, kp})
+		}
+	}
+	for _, k := range []int{16, 24} {
+		for _, kp := range []int{0, 3, 8, 12, k - 1} {
+			cases = append(cases, kk{k, kp})
+		}
+	}
+	for _, c := range cases {
+		k, kp := c.k, c.kp
+		{
 			for trial := 0; trial < 3; trial++ {
 				x := make([]float64, 2*k+1)
 				for i := range x {
-					x[i] = rng.NormFloat64()
+					if trial == 1 {
+						x[i] = 10 * rng.Float64()
+					} else {
+						x[i] = rng.NormFloat64()
+					}
 				}
 				in, out := structure.Band{N: 100, K: k}, structure.Band{N: 100, K: kp}
 				r, err := SolveSymbol(in, out, x, 0)
 				if err != nil {
 					t.Fatal(err)
 				}
-				m := bruteSymbolMax(x, r.A, k, kp, 1<<13)
+				m := bruteSymbolMax(x, r.A, k, kp, 1<<12+256*k)
 				if !(r.Lower <= m*(1+1e-13)) || !(r.Upper >= m*(1-1e-13)) || r.Gap() > DefaultSymbolTol {
 					t.Errorf("K %d→%d trial %d: [%.17g, %.17g] gap %.3g, brute force %.17g", k, kp, trial, r.Lower, r.Upper, r.Gap(), m)
 				}
