@@ -5,8 +5,6 @@ import (
 	"math"
 	"sort"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/matapprox/matapprox/structure"
 )
 
@@ -326,7 +324,7 @@ func (pb *symbolProblem) solve(tol float64) symbolSolution {
 	// The discrete solves need only identify the extremal set: polish
 	// takes the answer to full accuracy. Where it fails, later rounds
 	// solve the discrete problem to the tolerance.
-	gapTarget := 1e-6
+	gapTarget := 1e-4
 	for round := 0; round < symbolRounds; round++ {
 		// Strictly feasible start: t just above the largest error on the set.
 		m := pb.m()
@@ -498,7 +496,7 @@ func (pb *symbolProblem) phi(z []float64, mu float64) float64 {
 	prod, exp := 1.0, 0
 	for i := 0; i < pb.m(); i++ {
 		er, ei := pb.err(i, z)
-		ae := math.Hypot(er, ei)
+		ae := math.Sqrt(er*er + ei*ei)
 		si := (t - ae) * (t + ae)
 		if !(si > 0) {
 			return math.Inf(1)
@@ -530,7 +528,8 @@ func (pb *symbolProblem) barrier(z []float64, mu, gapTarget float64, w *barrierW
 			gi := w.gi
 			for i := 0; i < m; i++ {
 				er, ei := pb.err(i, z)
-				si := (t - math.Hypot(er, ei)) * (t + math.Hypot(er, ei))
+				ae := math.Sqrt(er*er + ei*ei)
+				si := (t - ae) * (t + ae)
 				cs, sn := pb.cs[i*np:(i+1)*np], pb.sn[i*np:(i+1)*np]
 				// ∇s_i: p_d: 2·er·cos dθ; q_d: 2·ei·sin dθ; t: 2t.
 				for d := 0; d < np; d++ {
@@ -1024,97 +1023,123 @@ func (pb *symbolProblem) polish(v []float64, s float64, pts, lam []float64) ([]f
 	v = append([]float64(nil), v...)
 	pts = append([]float64(nil), pts...)
 	lam = append([]float64(nil), lam...)
-	col := make([]int, m) // column of θ_j, or −1 at 0 and π
-	n := nd + 1 + m
+	inner := make([]bool, m) // θ_j is an unknown (not 0 or π)
 	for j, t := range pts {
-		col[j] = -1
-		if t != 0 && t != math.Pi {
-			col[j] = n
-			n++
-		}
+		inner[j] = t != 0 && t != math.Pi
 	}
-	jac := mat.NewDense(n, n, nil)
-	rhs := mat.NewVecDense(n, nil)
-	var step mat.VecDense
-	gv := make([]float64, nd)  // ∇_v f
-	gvt := make([]float64, nd) // ∇_v f_θ
+	// The Newton system in (v, s, λ, θ), with θ eliminated: row R4_j,
+	// f_θ(θ_j) = 0, involves only v and θ_j, so Δθ_j = (R4_j − ∇_v f_θ·Δv)/f_θθ
+	// and the rest is a system of order 2K'+2+m.
+	n := nd + 1 + m
+	jac, lu := make([]float64, n*n), make([]float64, n*n)
+	rhs, step := make([]float64, n), make([]float64, n)
+	piv := make([]int, n)
+	r4, ftt := make([]float64, m), make([]float64, m)
+	gvt := make([]float64, m*nd) // ∇_v f_θ at θ_j
+	gv := make([]float64, nd)    // ∇_v f
 	var p symbolAt
-	resid := func() float64 {
-		var r float64
-		for i := 0; i < n; i++ {
-			r = math.Max(r, math.Abs(rhs.AtVec(i)))
-		}
-		return r
-	}
+	var res float64 // max-norm of the full residual
 	build := func() {
-		jac.Zero()
-		rhs.Zero()
+		clear(jac)
+		clear(rhs)
+		res = 0
 		var lsum float64
+		r1 := rhs[:nd] // accumulates R1 = Σ λ_j ∇_v f_j first
 		for j, t := range pts {
 			pb.at(v, t, &p)
 			l := lam[j]
 			lsum += l
 			f := p.er*p.er + p.ei*p.ei
 			ft := 2 * (p.er*p.dr + p.ei*p.di)
-			ftt := 2 * (p.dr*p.dr + p.di*p.di + p.er*p.sr + p.ei*p.si)
+			ftt[j] = 2 * (p.dr*p.dr + p.di*p.di + p.er*p.sr + p.ei*p.si)
+			g := gvt[j*nd : (j+1)*nd]
 			for d := 0; d < np; d++ {
 				fd := float64(d)
 				gv[d] = -2 * p.er * p.cs[d]
-				gvt[d] = -2 * (p.cs[d]*p.dr - fd*p.er*p.sn[d])
+				g[d] = -2 * (p.cs[d]*p.dr - fd*p.er*p.sn[d])
 				if d > 0 {
 					gv[kp+d] = -2 * p.ei * p.sn[d]
-					gvt[kp+d] = -2 * (p.sn[d]*p.di + fd*p.ei*p.cs[d])
+					g[kp+d] = -2 * (p.sn[d]*p.di + fd*p.ei*p.cs[d])
 				}
 			}
-			// R1 = Σ λ_j ∇_v f_j and its Jacobian.
 			for a := 0; a < nd; a++ {
-				rhs.SetVec(a, rhs.AtVec(a)+l*gv[a])
-				jac.Set(a, nd+1+j, gv[a])
-				if c := col[j]; c >= 0 {
-					jac.Set(a, c, l*gvt[a])
-				}
+				r1[a] += l * gv[a]
+				jac[a*n+nd+1+j] = gv[a]
 			}
 			for a := 0; a < np; a++ {
 				for b := 0; b < np; b++ {
-					jac.Set(a, b, jac.At(a, b)+2*l*p.cs[a]*p.cs[b])
+					jac[a*n+b] += 2 * l * p.cs[a] * p.cs[b]
 					if a > 0 && b > 0 {
-						jac.Set(kp+a, kp+b, jac.At(kp+a, kp+b)+2*l*p.sn[a]*p.sn[b])
+						jac[(kp+a)*n+kp+b] += 2 * l * p.sn[a] * p.sn[b]
 					}
 				}
 			}
-			// R3_j = f_j − s.
+			// R3_j = f_j − s, reduced by the elimination of θ_j.
 			r3 := nd + 1 + j
-			rhs.SetVec(r3, f-s)
+			rhs[r3] = f - s
+			res = math.Max(res, math.Abs(f-s))
 			for a := 0; a < nd; a++ {
-				jac.Set(r3, a, gv[a])
+				jac[r3*n+a] = gv[a]
 			}
-			jac.Set(r3, nd, -1)
-			// R4_j = f_θ(θ_j).
-			if c := col[j]; c >= 0 {
-				jac.Set(r3, c, ft)
-				rhs.SetVec(c, ft)
+			jac[r3*n+nd] = -1
+			jac[nd*n+nd+1+j] = 1
+			r4[j] = 0
+			if inner[j] {
+				r4[j] = ft
+				res = math.Max(res, math.Abs(ft))
+				c := ft / ftt[j]
+				rhs[r3] -= c * ft
 				for a := 0; a < nd; a++ {
-					jac.Set(c, a, gvt[a])
+					jac[r3*n+a] -= c * g[a]
 				}
-				jac.Set(c, c, ftt)
 			}
-			jac.Set(nd, nd+1+j, 1)
 		}
-		rhs.SetVec(nd, lsum-1)
+		for a := 0; a < nd; a++ {
+			res = math.Max(res, math.Abs(r1[a]))
+		}
+		rhs[nd] = lsum - 1
+		res = math.Max(res, math.Abs(lsum-1))
+		// R1 and its block, reduced.
+		for j := range pts {
+			if !inner[j] {
+				continue
+			}
+			g := gvt[j*nd : (j+1)*nd]
+			w := lam[j] / ftt[j]
+			for a := 0; a < nd; a++ {
+				r1[a] -= w * g[a] * r4[j]
+				row := jac[a*n : a*n+nd]
+				for b := 0; b < nd; b++ {
+					row[b] -= w * g[a] * g[b]
+				}
+			}
+		}
 	}
+	resid := func() float64 { return res }
+	dtheta := make([]float64, m)
 	build()
 	converged := false
 	v0, pts0, lam0 := make([]float64, nd), make([]float64, m), make([]float64, m)
 	for it := 0; it < 40; it++ {
 		pb.steps++
-		if err := step.SolveVec(jac, rhs); err != nil {
+		if !luSolve(lu, jac, piv, step, rhs, n) {
 			return nil, 0, nil, nil, polishFailed
 		}
 		var dmax float64
 		for j := range pts {
-			if c := col[j]; c >= 0 {
-				dmax = math.Max(dmax, math.Abs(step.AtVec(c)))
+			dtheta[j] = 0
+			if inner[j] {
+				g := gvt[j*nd : (j+1)*nd]
+				d := r4[j]
+				for a := 0; a < nd; a++ {
+					d -= g[a] * step[a]
+				}
+				dtheta[j] = d / ftt[j]
+				dmax = math.Max(dmax, math.Abs(dtheta[j]))
 			}
+		}
+		if !(dmax < math.Inf(1)) {
+			return nil, 0, nil, nil, polishFailed
 		}
 		// Damp steps that move a point by more than the sweep's spacing,
 		// then backtrack until the residual's norm falls.
@@ -1129,13 +1154,13 @@ func (pb *symbolProblem) polish(v []float64, s float64, pts, lam []float64) ([]f
 		var r float64
 		for ls := 0; ; ls++ {
 			for a := 0; a < nd; a++ {
-				v[a] = v0[a] - st*step.AtVec(a)
+				v[a] = v0[a] - st*step[a]
 			}
-			s = s0 - st*step.AtVec(nd)
+			s = s0 - st*step[nd]
 			for j := range pts {
-				lam[j] = lam0[j] - st*step.AtVec(nd+1+j)
-				if c := col[j]; c >= 0 {
-					pts[j] = math.Min(math.Max(pts0[j]-st*step.AtVec(c), 1e-300), math.Pi*(1-1e-16))
+				lam[j] = lam0[j] - st*step[nd+1+j]
+				if inner[j] {
+					pts[j] = math.Min(math.Max(pts0[j]-st*dtheta[j], 1e-300), math.Pi*(1-1e-16))
 				}
 			}
 			build()
@@ -1261,4 +1286,57 @@ func mergePeaks(peaks []symbolPeak) []symbolPeak {
 		out = append(out, p)
 	}
 	return out
+}
+
+// luSolve solves a x = b (a n×n row-major, copied into lu) by Gaussian
+// elimination with partial pivoting; false where a pivot vanishes against
+// the largest entry of a (numerically singular).
+func luSolve(lu, a []float64, piv []int, x, b []float64, n int) bool {
+	copy(lu, a)
+	copy(x, b)
+	var amax float64
+	for _, v := range a {
+		amax = math.Max(amax, math.Abs(v))
+	}
+	if !(amax > 0) || math.IsInf(amax, 0) {
+		return false
+	}
+	for k := 0; k < n; k++ {
+		p := k
+		for i := k + 1; i < n; i++ {
+			if math.Abs(lu[i*n+k]) > math.Abs(lu[p*n+k]) {
+				p = i
+			}
+		}
+		piv[k] = p
+		if !(math.Abs(lu[p*n+k]) > 1e-15*amax) {
+			return false
+		}
+		if p != k {
+			for j := 0; j < n; j++ {
+				lu[k*n+j], lu[p*n+j] = lu[p*n+j], lu[k*n+j]
+			}
+			x[k], x[p] = x[p], x[k]
+		}
+		inv := 1 / lu[k*n+k]
+		for i := k + 1; i < n; i++ {
+			f := lu[i*n+k] * inv
+			if f == 0 {
+				continue
+			}
+			row, rk := lu[i*n:(i+1)*n], lu[k*n:(k+1)*n]
+			for j := k + 1; j < n; j++ {
+				row[j] -= f * rk[j]
+			}
+			x[i] -= f * x[k]
+		}
+	}
+	for i := n - 1; i >= 0; i-- {
+		v := x[i]
+		for j := i + 1; j < n; j++ {
+			v -= lu[i*n+j] * x[j]
+		}
+		x[i] = v / lu[i*n+i]
+	}
+	return true
 }
