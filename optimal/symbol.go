@@ -321,6 +321,7 @@ func (pb *symbolProblem) solve(tol float64) symbolSolution {
 	z := make([]float64, nv) // (v, t)
 	bw := newBarrierWork(nv)
 	var lastMu, lastT float64
+	lastWidth, stall := math.Inf(1), 0
 	// The discrete solves need only identify the extremal set: polish
 	// takes the answer to full accuracy. Where it fails, later rounds
 	// solve the discrete problem to the tolerance.
@@ -361,7 +362,10 @@ func (pb *symbolProblem) solve(tol float64) symbolSolution {
 			break
 		}
 		t2 := z[nd] * z[nd]
-		added := pb.polishStage(z, peaks, g, sweepEps, tol, &best)
+		added, settled := pb.polishStage(z, peaks, g, sweepEps, tol, &best)
+		if settled {
+			break // a converged optimality system, no peak above its level
+		}
 		if best.upper-best.lower <= tol*best.upper {
 			break
 		}
@@ -382,6 +386,12 @@ func (pb *symbolProblem) solve(tol float64) symbolSolution {
 			}
 			gapTarget = finalTarget
 		}
+		// Stop where rounds no longer narrow the sandwich (rounding).
+		if w := best.upper - best.lower; w < 0.99*lastWidth {
+			lastWidth, stall = w, 0
+		} else if stall++; stall >= 4 {
+			break
+		}
 	}
 	best.iterations = pb.steps
 	return best
@@ -392,8 +402,9 @@ func (pb *symbolProblem) solve(tol float64) symbolSolution {
 // drops its point, the highest peak above the level joins, a singular
 // system drops the point of least weight), certifies each answer into
 // best, and adds the points it finds to the active set; it returns how
-// many it added.
-func (pb *symbolProblem) polishStage(z []float64, peaks []symbolPeak, g int, sweepEps, tol float64, best *symbolSolution) int {
+// many it added, and whether it settled: converged with no peak above
+// the level, so that the gap left is rounding.
+func (pb *symbolProblem) polishStage(z []float64, peaks []symbolPeak, g int, sweepEps, tol float64, best *symbolSolution) (int, bool) {
 	nd := 2*pb.kp + 1
 	v := z[:nd]
 	t2 := z[nd] * z[nd]
@@ -463,13 +474,16 @@ func (pb *symbolProblem) polishStage(z []float64, peaks []symbolPeak, g int, swe
 					added++
 				}
 			}
-			if top.f == 0 || len(pts2) > nd {
+			if top.f == 0 {
+				return added, true
+			}
+			if len(pts2) > nd {
 				break
 			}
 			pts, lam = append(pts2, top.theta), append(lam2, 0)
 		}
 	}
-	return added
+	return added, false
 }
 
 // barrierWork holds the Newton system of the barrier solves.
