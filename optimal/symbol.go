@@ -431,16 +431,18 @@ func (pb *symbolProblem) polishStage(z []float64, peaks []symbolPeak, g int, swe
 				lam = append(append([]float64(nil), lam[:j]...), lam[j+1:]...)
 				continue
 			}
-			pv, ps = v2, s2
 			if status == polishNegative {
-				pts, lam = nil, nil
+				// Restart from the same point without those points.
+				var p3, l3 []float64
 				for j, l := range lam2 {
 					if l > 0 {
-						pts, lam = append(pts, pts2[j]), append(lam, l)
+						p3, l3 = append(p3, pts[j]), append(l3, lam[j])
 					}
 				}
+				pts, lam = p3, l3
 				continue
 			}
+			pv, ps = v2, s2
 			ra, rb := pb.residual(v2)
 			up2, peaks2 := sweep(ra, rb, g, sweepEps)
 			up := math.Sqrt(up2)
@@ -1134,7 +1136,8 @@ func (pb *symbolProblem) polish(v []float64, s float64, pts, lam []float64) ([]f
 	build()
 	converged := false
 	v0, pts0, lam0 := make([]float64, nd), make([]float64, m), make([]float64, m)
-	for it := 0; it < 40; it++ {
+	damped := 0
+	for it := 0; it < 30; it++ {
 		pb.steps++
 		if !luSolve(lu, jac, piv, step, rhs, n) {
 			return nil, 0, nil, nil, polishFailed
@@ -1190,6 +1193,14 @@ func (pb *symbolProblem) polish(v []float64, s float64, pts, lam []float64) ([]f
 		}
 		if r > r0 && r > 1e-12*(1+math.Abs(s)) {
 			break // no descent: not in Newton's basin
+		}
+		// Damped steps three times running: far from Newton's basin.
+		if st < 1.0/16 {
+			if damped++; damped >= 3 {
+				break
+			}
+		} else {
+			damped = 0
 		}
 	}
 	if !converged {
