@@ -926,10 +926,12 @@ func sweep(ra, rb []float64, g int, eps float64) (float64, []symbolPeak) {
 		stack = append(stack, node{n.a, mid, n.fa, fm, n.ga, gm}, node{mid, n.b, fm, n.fb, gm, n.gb})
 	}
 	peaks = mergePeaks(peaks)
-	// Rounding: each computed e^{idθ} errs by <= (d+2)u in modulus, and
-	// the sums by <= (K+2)u·Σ|r|; f = |e|² then by <= 2·|e|·err + err².
-	u := 0x1p-52
-	errE := 2 * float64(K+3) * u * s1
+	// Rounding (u = 2⁻⁵² here, twice the unit roundoff): Sincos and the d
+	// rotations leave e^{idθ} within about (3d+1)u/2 of the truth, the sums
+	// add K·u/2·Σ|r|, and the Hermite bound reads f' as well as f; 8(K+2)u·Σ|r|
+	// on e covers both with a margin. f = |e|² then errs by <= 2|e|·err + err².
+	const u = 0x1p-52
+	errE := 8 * float64(K+2) * u * s1
 	fb := math.Max(fbest*(1+eps), capped)
 	return fb + 2*math.Sqrt(fb)*errE + errE*errE, peaks
 }
@@ -957,8 +959,12 @@ func hermiteMax(f0, f1, g0, g1 float64) float64 {
 	if disc < 0 {
 		return m
 	}
-	sq := math.Sqrt(disc)
-	for _, t := range []float64{(-qb + sq) / (2 * qa), (-qb - sq) / (2 * qa)} {
+	// The roots without cancellation, each polished by a Newton step.
+	q := -(qb + math.Copysign(math.Sqrt(disc), qb)) / 2
+	for _, t := range []float64{q / qa, qc / q} {
+		if d2 := qb + 2*qa*t; d2 != 0 {
+			t -= (qc + t*(qb+t*qa)) / d2
+		}
 		if t > 0 && t < 1 {
 			m = math.Max(m, p(t))
 		}

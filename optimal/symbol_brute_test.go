@@ -16,7 +16,7 @@ import (
 // the 8 largest grid maxima.
 func bruteSymbolMax(x, a []float64, K, kp, g int) float64 {
 	r := append([]float64(nil), x...)
-	for i, v := range a {
+	for i, v := range a { // a may be nil: the maximum of |x̂|
 		r[K-kp+i] -= v
 	}
 	f := func(th float64) float64 {
@@ -288,6 +288,66 @@ func TestSymbolScaleInvariance(t *testing.T) {
 		}
 		if r2.Upper != math.Ldexp(r1.Upper, e) || r2.Lower != math.Ldexp(r1.Lower, e) {
 			t.Errorf("2^%d: [%v, %v], want [%v, %v]", e, r2.Lower, r2.Upper, math.Ldexp(r1.Lower, e), math.Ldexp(r1.Upper, e))
+		}
+	}
+}
+
+// TestSymbolSweepBound: sweep's rigorous bound on max|e|² of random
+// trigonometric polynomials lies above a brute-force maximum and within
+// the requested slack of it, and each reported peak is a local maximum.
+func TestSymbolSweepBound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(74, 74))
+	for trial := 0; trial < 20; trial++ {
+		k := 1 + rng.IntN(20)
+		ra, rb := make([]float64, k+1), make([]float64, k+1)
+		for d := range ra {
+			ra[d] = rng.NormFloat64()
+			if d > 0 {
+				rb[d] = rng.NormFloat64()
+			}
+		}
+		up2, peaks := sweep(ra, rb, 8*(k+1), 1e-12)
+		// Brute force: 2^13 points on [0, 2π), golden-section refinement.
+		x := make([]float64, 2*k+1) // the generator with these coefficients
+		x[k] = ra[0]
+		for d := 1; d <= k; d++ {
+			x[k+d], x[k-d] = (ra[d]+rb[d])/2, (ra[d]-rb[d])/2
+		}
+		m := bruteSymbolMax(x, nil, k, 0, 1<<13)
+		if !(up2 >= m*m*(1-1e-14)) || up2 > m*m*(1+1e-11) {
+			t.Errorf("trial %d, K %d: bound %.17g, brute-force max %.17g", trial, k, up2, m*m)
+		}
+		for _, p := range peaks {
+			f0, _, _ := evalF(ra, rb, p.theta)
+			for _, o := range []float64{-1e-5, 1e-5} {
+				if th := p.theta + o; th >= 0 && th <= math.Pi {
+					if f, _, _ := evalF(ra, rb, th); f > f0*(1+1e-14) {
+						t.Errorf("trial %d: peak at %v is not a local maximum (%v > %v at %+g)", trial, p.theta, f, f0, o)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestHermiteMax: the closed-form maximum of a cubic Hermite interpolant
+// against dense sampling.
+func TestHermiteMax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(75, 75))
+	for trial := 0; trial < 200; trial++ {
+		f0, f1 := rng.Float64(), rng.Float64()
+		g0, g1 := 4*rng.NormFloat64(), 4*rng.NormFloat64()
+		if trial%10 == 0 {
+			g1 = -g0 // cubic term small
+		}
+		c2, c3 := 3*(f1-f0)-2*g0-g1, 2*(f0-f1)+g0+g1
+		var brute float64
+		for i := 0; i <= 20000; i++ {
+			s := float64(i) / 20000
+			brute = math.Max(brute, f0+s*(g0+s*(c2+s*c3)))
+		}
+		if got := hermiteMax(f0, f1, g0, g1); !(got >= brute-1e-12) || got > brute+1e-8 {
+			t.Errorf("trial %d: hermiteMax %v, dense sampling %v", trial, got, brute)
 		}
 	}
 }
