@@ -351,3 +351,27 @@ func TestHermiteMax(t *testing.T) {
 		}
 	}
 }
+
+// TestSymbolTolerance: a loose tolerance is met (and may stop early), one
+// below rounding returns a certified answer without error.
+func TestSymbolTolerance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(76, 76))
+	in, out := structure.Band{N: 100, K: 16}, structure.Band{N: 100, K: 8}
+	x := make([]float64, in.Len())
+	for i := range x {
+		x[i] = 10 * rng.Float64()
+	}
+	for _, tol := range []float64{1e-2, 1e-6, 1e-13, 1e-15} {
+		r, err := SolveSymbol(in, out, x, tol)
+		if err != nil {
+			t.Fatalf("tol %g: %v", tol, err)
+		}
+		m := bruteSymbolMax(x, r.A, in.K, out.K, 1<<14)
+		if !(r.Lower <= m*(1+1e-13)) || !(r.Upper >= m*(1-1e-13)) {
+			t.Errorf("tol %g: [%v, %v] misses the brute-force max %v", tol, r.Lower, r.Upper, m)
+		}
+		if want := math.Max(tol, 1e-12); r.Gap() > want {
+			t.Errorf("tol %g: gap %.3g", tol, r.Gap())
+		}
+	}
+}
