@@ -26,4 +26,3 @@ func ExampleSolveSymbol() {
 	// opt_∞ in [16.10510000, 16.10510000], gap below 1e-10: true
 	// opt_N >= 16.1050998 at N = 100000
 }
-
