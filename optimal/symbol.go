@@ -371,8 +371,10 @@ func (pb *symbolProblem) solve(tol float64) symbolSolution {
 		}
 		if (up-z[nd])/up < 1e-4 {
 			// The discrete problem is close to the continuum and polish
-			// still failed: solve it to the tolerance from now on.
-			gapTarget = finalTarget
+			// still failed: solve it more accurately, down to the
+			// tolerance (where phase 3 never succeeds, the barrier's
+			// dual weights must certify).
+			gapTarget = math.Max(finalTarget, gapTarget*1e-2)
 		}
 		// Exchange: the refined local maxima above the discrete optimum.
 		for _, p := range peaks {
@@ -384,7 +386,7 @@ func (pb *symbolProblem) solve(tol float64) symbolSolution {
 			if final {
 				break
 			}
-			gapTarget = finalTarget
+			gapTarget = math.Max(finalTarget, gapTarget*1e-2)
 		}
 		// Stop where rounds no longer narrow the sandwich (rounding).
 		if w := best.upper - best.lower; w < 0.99*lastWidth {
@@ -1017,6 +1019,33 @@ func (pb *symbolProblem) at(v []float64, th float64, p *symbolAt) {
 	p.er, p.ei, p.dr, p.di, p.sr, p.si, p.cr, p.ci = er, ei, dr, di, sr, si, cr, ci
 }
 
+// relocate moves each interior point θ_j to the local maximum of
+// f = |e|² at v next to it (Newton's method on f_θ, steps bounded by a
+// quarter of the sweep's spacing), so that the optimality system's
+// equations f_θ(θ_j) = 0 hold and Newton works on the reduced problem
+// in (v, s, λ) (local reduction, Hettich & Kortanek 1993, §6).
+func (pb *symbolProblem) relocate(v, pts []float64, inner []bool) {
+	ra, rb := pb.residual(v)
+	lim := math.Pi / float64(32*(pb.K+1))
+	for j, t := range pts {
+		if !inner[j] {
+			continue
+		}
+		for it := 0; it < 8; it++ {
+			_, f1, f2 := evalF(ra, rb, t)
+			if !(f2 < 0) {
+				break
+			}
+			d := math.Max(-lim, math.Min(lim, -f1/f2))
+			t = math.Min(math.Max(t+d, 1e-300), math.Pi*(1-1e-16))
+			if math.Abs(d) <= 1e-15*math.Max(1, t) {
+				break
+			}
+		}
+		pts[j] = t
+	}
+}
+
 // polishStatus is the outcome of polish.
 type polishStatus int
 
@@ -1139,6 +1168,7 @@ func (pb *symbolProblem) polish(v []float64, s float64, pts, lam []float64) ([]f
 	}
 	resid := func() float64 { return res }
 	dtheta := make([]float64, m)
+	pb.relocate(v, pts, inner)
 	build()
 	converged := false
 	v0, pts0, lam0 := make([]float64, nd), make([]float64, m), make([]float64, m)
@@ -1164,6 +1194,15 @@ func (pb *symbolProblem) polish(v []float64, s float64, pts, lam []float64) ([]f
 		if !(dmax < math.Inf(1)) {
 			return nil, 0, nil, nil, polishFailed
 		}
+		var vmax, vstep float64
+		for a := 0; a < nd; a++ {
+			vmax = math.Max(vmax, math.Abs(v[a]))
+			vstep = math.Max(vstep, math.Abs(step[a]))
+		}
+		if dmax <= 1e-14 && vstep <= 1e-14*(1+vmax) {
+			converged = true // the Newton step is at rounding
+			break
+		}
 		// Damp steps that move a point by more than the sweep's spacing,
 		// then backtrack until the residual's norm falls.
 		st := 1.0
@@ -1186,6 +1225,7 @@ func (pb *symbolProblem) polish(v []float64, s float64, pts, lam []float64) ([]f
 					pts[j] = math.Min(math.Max(pts0[j]-st*dtheta[j], 1e-300), math.Pi*(1-1e-16))
 				}
 			}
+			pb.relocate(v, pts, inner)
 			build()
 			r = resid()
 			if r <= (1-1e-4*st)*r0 || r <= 1e-14*(1+math.Abs(s)) || ls >= 20 {
