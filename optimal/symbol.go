@@ -492,13 +492,13 @@ func (pb *symbolProblem) polishStage(z []float64, peaks []symbolPeak, g int, swe
 
 // barrierWork holds the Newton system of the barrier solves.
 type barrierWork struct {
-	grad, hess, hl, step, zt, gi []float64
+	grad, hess, hl, step, zt []float64
 }
 
 func newBarrierWork(nv int) *barrierWork {
 	return &barrierWork{
 		grad: make([]float64, nv), hess: make([]float64, nv*nv), hl: make([]float64, nv*nv),
-		step: make([]float64, nv), zt: make([]float64, nv), gi: make([]float64, nv),
+		step: make([]float64, nv), zt: make([]float64, nv),
 	}
 }
 
@@ -543,47 +543,43 @@ func (pb *symbolProblem) barrier(z []float64, mu, gapTarget float64, w *barrierW
 			clear(w.grad)
 			clear(w.hess)
 			w.grad[nd] = 1 / mu
-			gi := w.gi
+			// Per point, with s_i = t² − |e_i|² and ∇s_i = 2(er·cos, ei·sin, t):
+			// ∇²(−log s_i) = ∇s∇sᵀ/s² + 2(cos cosᵀ ⊕ sin sinᵀ)/s − 2 e_t e_tᵀ/s,
+			// assembled blockwise (upper triangle).
 			for i := 0; i < m; i++ {
 				er, ei := pb.err(i, z)
 				ae := math.Sqrt(er*er + ei*ei)
 				si := (t - ae) * (t + ae)
 				cs, sn := pb.cs[i*np:(i+1)*np], pb.sn[i*np:(i+1)*np]
-				// ∇s_i: p_d: 2·er·cos dθ; q_d: 2·ei·sin dθ; t: 2t.
-				for d := 0; d < np; d++ {
-					gi[d] = 2 * er * cs[d]
-				}
-				for d := 1; d < np; d++ {
-					gi[kp+d] = 2 * ei * sn[d]
-				}
-				gi[nd] = 2 * t
 				inv := 1 / si
-				inv2 := inv * inv
-				for p := 0; p < nv; p++ {
-					w.grad[p] -= gi[p] * inv
-					gp := gi[p] * inv2
-					row := w.hess[p*nv:]
-					for q := p; q < nv; q++ {
-						row[q] += gp * gi[q]
-					}
-				}
-				// −∇²s_i/s_i: (p,p): +2 cos cosᵀ/s_i; (q,q): +2 sin sinᵀ/s_i; tt: −2/s_i.
-				i2 := 2 * inv
+				i4 := 4 * inv * inv
+				wpp := i4*er*er + 2*inv
+				wqq := i4*ei*ei + 2*inv
+				wpq := i4 * er * ei
+				wpt, wqt := i4*er*t, i4*ei*t
 				for p := 0; p < np; p++ {
-					cp := i2 * cs[p]
+					w.grad[p] -= 2 * er * cs[p] * inv
 					row := w.hess[p*nv:]
+					a, b := wpp*cs[p], wpq*cs[p]
 					for q := p; q < np; q++ {
-						row[q] += cp * cs[q]
+						row[q] += a * cs[q]
 					}
+					for q := 1; q < np; q++ {
+						row[kp+q] += b * sn[q]
+					}
+					row[nd] += wpt * cs[p]
 				}
 				for p := 1; p < np; p++ {
-					sp := i2 * sn[p]
+					w.grad[kp+p] -= 2 * ei * sn[p] * inv
 					row := w.hess[(kp+p)*nv:]
+					a := wqq * sn[p]
 					for q := p; q < np; q++ {
-						row[kp+q] += sp * sn[q]
+						row[kp+q] += a * sn[q]
 					}
+					row[nd] += wqt * sn[p]
 				}
-				w.hess[nd*nv+nd] -= i2
+				w.grad[nd] -= 2 * t * inv
+				w.hess[nd*nv+nd] += i4*t*t - 2*inv
 			}
 			for p := 0; p < nv; p++ {
 				for q := 0; q < p; q++ {
