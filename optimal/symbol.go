@@ -414,23 +414,26 @@ func (pb *symbolProblem) polishStage(z []float64, peaks []symbolPeak, g int, swe
 	pts, lam := pb.extremal(z, peaks)
 	if len(pts) > 0 {
 		pv, ps := v, t2
-		drops := 0
+		drops, fresh := 0, -1 // fresh: the point that joined last
 		for attempt := 0; attempt < 10 && len(pts) > 0; attempt++ {
 			v2, s2, pts2, lam2, status := pb.polish(pv, ps, pts, lam)
 			if status == polishFailed {
 				// Usually a point that is not extremal at the optimum,
-				// forced to the level: drop the point of least weight.
+				// forced to the level: drop the point of least weight
+				// (not the one that just joined: it enters, another
+				// leaves, as in Remez's exchange).
 				if drops++; drops > 3 || len(pts) < 2 {
 					break
 				}
-				j := 0
+				j := -1
 				for i := range lam {
-					if lam[i] < lam[j] {
+					if i != fresh && (j < 0 || lam[i] < lam[j]) {
 						j = i
 					}
 				}
 				pts = append(append([]float64(nil), pts[:j]...), pts[j+1:]...)
 				lam = append(append([]float64(nil), lam[:j]...), lam[j+1:]...)
+				fresh = -1
 				continue
 			}
 			if status == polishNegative {
@@ -441,7 +444,7 @@ func (pb *symbolProblem) polishStage(z []float64, peaks []symbolPeak, g int, swe
 						p3, l3 = append(p3, pts[j]), append(l3, lam[j])
 					}
 				}
-				pts, lam = p3, l3
+				pts, lam, fresh = p3, l3, -1
 				continue
 			}
 			pv, ps = v2, s2
@@ -479,12 +482,13 @@ func (pb *symbolProblem) polishStage(z []float64, peaks []symbolPeak, g int, swe
 				}
 			}
 			if top.f == 0 {
-				return added, true
+				// Settled where the certificate agrees to rounding.
+				return added, best.upper-best.lower <= 1e-11*best.upper
 			}
 			if len(pts2) > nd {
 				break
 			}
-			pts, lam = append(pts2, top.theta), append(lam2, 0)
+			pts, lam, fresh = append(pts2, top.theta), append(lam2, 0), len(pts2)
 		}
 	}
 	return added, false
