@@ -111,6 +111,8 @@ func (r SymbolResult) dualBound(rho func(d int) float64) float64 {
 	return math.Ldexp(lo, e)
 }
 
+// maxOut returns the largest magnitude of the entries of x outside the
+// output band.
 func maxOut(x []float64, K, kp int) float64 {
 	var m float64
 	for i, v := range x {
@@ -226,6 +228,8 @@ type symbolProblem struct {
 	steps         int // Newton steps, barrier and polish
 }
 
+// newSymbolProblem returns the problem of x's out-of-band entries scaled
+// by 2^−e, with an empty active set.
 func newSymbolProblem(x []float64, K, kp, e int) *symbolProblem {
 	pb := &symbolProblem{K: K, kp: kp, a: make([]float64, K+1), b: make([]float64, K+1)}
 	for d := kp + 1; d <= K; d++ {
@@ -235,6 +239,7 @@ func newSymbolProblem(x []float64, K, kp, e int) *symbolProblem {
 	return pb
 }
 
+// m returns the size of the active set.
 func (pb *symbolProblem) m() int { return len(pb.theta) }
 
 // add appends θ to the active set unless it is already there.
@@ -499,6 +504,7 @@ type barrierWork struct {
 	grad, hess, hl, step, zt []float64
 }
 
+// newBarrierWork returns the workspace for nv unknowns.
 func newBarrierWork(nv int) *barrierWork {
 	return &barrierWork{
 		grad: make([]float64, nv), hess: make([]float64, nv*nv), hl: make([]float64, nv*nv),
@@ -670,6 +676,8 @@ type dualMeasure struct {
 	cs, sn                   []float64
 }
 
+// add appends a point with its tables, weight α + iβ and projection
+// weight w.
 func (dm *dualMeasure) add(th, cr, ci float64, cs, sn []float64, al, be, w float64) {
 	dm.theta, dm.cr, dm.ci = append(dm.theta, th), append(dm.cr, cr), append(dm.ci, ci)
 	dm.al, dm.be, dm.w = append(dm.al, al), append(dm.be, be), append(dm.w, w)
