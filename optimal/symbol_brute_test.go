@@ -375,3 +375,34 @@ func TestSymbolTolerance(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSolveSymbol: arbitrary generators (K = 3, any K') never panic; a
+// nil error comes with a sandwich that holds against brute force.
+func FuzzSolveSymbol(f *testing.F) {
+	f.Add(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, uint8(1))
+	f.Add(1e-300, 0.0, -1e300, 0.0, 0.0, 3.0, 1e-10, uint8(0))
+	f.Add(0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, uint8(2))
+	f.Add(1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, uint8(2))
+	f.Fuzz(func(t *testing.T, a, b, c, d, e, g, h float64, kp uint8) {
+		x := []float64{a, b, c, d, e, g, h}
+		in, out := structure.Band{N: 50, K: 3}, structure.Band{N: 50, K: int(kp % 4)}
+		r, err := SolveSymbol(in, out, x, 0)
+		if err != nil {
+			return
+		}
+		if !(r.Lower >= 0 && r.Lower <= r.Upper) || math.IsInf(r.Upper, 0) {
+			t.Fatalf("x %v → %d: sandwich [%v, %v]", x, out.K, r.Lower, r.Upper)
+		}
+		m := bruteSymbolMax(x, r.A, 3, out.K, 1<<12)
+		if math.IsInf(m, 0) {
+			return // the unscaled brute force overflows near 2^1023
+		}
+		var slack float64
+		for _, v := range r.A {
+			slack += math.Abs(v) * 0x1p-52
+		}
+		if !(r.Upper >= m*(1-1e-12)-slack) || !(r.Lower <= m*(1+1e-12)) {
+			t.Fatalf("x %v → %d: [%v, %v] misses the brute-force max %v", x, out.K, r.Lower, r.Upper, m)
+		}
+	})
+}
