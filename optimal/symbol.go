@@ -1070,10 +1070,13 @@ const (
 //
 //	Σ_j λ_j ∇_v f(θ_j) = 0,  Σ_j λ_j = 1,  f(θ_j) = s,  f_θ(θ_j) = 0 (θ_j ∉ {0, π}),
 //
-// square in (v, s, λ, θ). It converges quadratically where the extremal
-// set is right and nondegenerate; it reports false where the system is
-// singular, Newton does not converge, or a multiplier turns negative
-// (the caller then keeps exchanging).
+// square in (v, s, λ, θ), with the θ_j eliminated from each linear system
+// and moved back to their local maxima (relocate) after each step, so that
+// Newton works on the reduced problem in (v, s, λ); steps are damped by a
+// backtracking search on the residual. It converges quadratically where
+// the extremal set is right and nondegenerate. The status says
+// polishNegative (with the converged point) where a multiplier turned
+// negative, polishFailed where the system is singular or Newton gives up.
 func (pb *symbolProblem) polish(v []float64, s float64, pts, lam []float64) ([]float64, float64, []float64, []float64, polishStatus) {
 	kp := pb.kp
 	np := kp + 1
@@ -1097,7 +1100,7 @@ func (pb *symbolProblem) polish(v []float64, s float64, pts, lam []float64) ([]f
 	gvt := make([]float64, m*nd) // ∇_v f_θ at θ_j
 	gv := make([]float64, nd)    // ∇_v f
 	var p symbolAt
-	var res float64 // max-norm of the full residual
+	var res float64 // max-norm of the full residual (R4 included)
 	build := func() {
 		clear(jac)
 		clear(rhs)
