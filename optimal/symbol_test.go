@@ -91,14 +91,16 @@ func BenchmarkSolveSymbol(b *testing.B) {
 				x[i] = rng.Float64() * 10
 			}
 			var gap float64
+			var steps int
 			for i := 0; i < b.N; i++ {
 				r, err := SolveSymbol(in, out, x, 0)
 				if err != nil {
 					b.Fatal(err)
 				}
-				gap = r.Gap()
+				gap, steps = r.Gap(), r.Iterations
 			}
-			b.ReportMetric(gap, "gap")
+			b.ReportMetric(gap*1e12, "gap/1e-12")
+			b.ReportMetric(float64(steps), "newton-steps")
 		})
 	}
 }
