@@ -91,12 +91,9 @@ func NewBanded(in, out structure.Band, tol float64) (*Banded, error) {
 	if tol == 0 {
 		tol = DefaultSpectralTol
 	}
-	kn, mm := subspaceSizes(in.N, out.Len())
-	sub, err := newSubspaceWork(in, out, kn, mm, subspaceOracle(in.N, kn))
-	if err != nil {
-		return nil, fmt.Errorf("optimal: banded spectral solver: %w", err)
-	}
-	return &Banded{in: in, out: out, tol: tol, sub: sub}, nil
+	// The refinement's workspace, O(N·K'), is made on first use: at large
+	// N the symbol's sandwich often meets the tolerance alone.
+	return &Banded{in: in, out: out, tol: tol}, nil
 }
 
 // Solve returns a certified answer for the input generator x. Invalid or
@@ -130,6 +127,14 @@ func (b *Banded) Solve(x []float64) (Result, error) {
 	// every lower bound holds for opt_N whatever the point, and the Value
 	// is that of the returned A.
 	lo := sym.LowerN(n)
+	if b.sub == nil {
+		kn, mm := subspaceSizes(n, b.out.Len())
+		sub, err := newSubspaceWork(b.in, b.out, kn, mm, subspaceOracle(n, kn))
+		if err != nil {
+			return res, fmt.Errorf("optimal: banded spectral solver: %w", err)
+		}
+		b.sub = sub
+	}
 	c := b.sub.solve(x, sym.A, b.tol, BandedPolishSteps, lo)
 	res.Value = sym.Upper
 	if finite(c.A) && !math.IsNaN(c.Value) && c.Value <= res.Value {

@@ -34,20 +34,27 @@ type Options struct {
 
 // The 2-norm methods of Options.Method.
 const (
-	// MethodAuto picks MethodSDP for N <= AutoSDPMaxN and MethodBanded
-	// above (see docs/BENCHMARKS.md, "Spectral solver vs N").
+	// MethodAuto picks MethodBanded above N = AutoSDPMaxN and wherever
+	// its subspace, 2K'+1+BandedPairs pairs, is at most half of N (there
+	// it is faster than the SDP, measured in docs/BENCHMARKS.md,
+	// "Spectral solver vs N"), and MethodSDP otherwise.
 	MethodAuto = ""
 	// MethodSDP is the barrier-method SDP (SDP): certified to 1e-8, cost
 	// O(K'²N³) per Newton step.
 	MethodSDP = "sdp"
-	// MethodBanded is the large-N solver (Banded): the symbol's solution,
-	// O(N·K²), refined at finite N by a spectral-bundle method; its
+	// MethodBanded is the large-N solver (Banded): the symbol's solution
+	// refined at finite N by the subspace method, O(N·K) memory; its
 	// certified gap may stop short of the tolerance.
 	MethodBanded = "banded"
 )
 
-// AutoSDPMaxN is the largest N for which MethodAuto uses the SDP.
+// AutoSDPMaxN is the largest N for which MethodAuto may use the SDP.
 const AutoSDPMaxN = 128
+
+// autoBanded reports whether MethodAuto uses Banded for the bands.
+func autoBanded(in, out structure.Band) bool {
+	return in.N > AutoSDPMaxN || 2*(out.Len()+BandedPairs) <= in.N
+}
 
 // spectralMethod is a 2-norm solver workspace.
 type spectralMethod interface {
@@ -75,8 +82,9 @@ func (e *RowError) Unwrap() error { return e.Err }
 
 // Solver computes the exact optimum of a loss.Loss: the closed-form
 // projection for quadratic losses (probe and Frobenius), a certified
-// spectral-norm solver for the 2-norm loss, chosen by Options.Method: the
-// SDP up to N = AutoSDPMaxN, Banded above. It is safe for concurrent use.
+// spectral-norm solver for the 2-norm loss, chosen by Options.Method (by
+// default the SDP for small N, Banded where it is faster; see MethodAuto).
+// It is safe for concurrent use.
 //
 // Every answer is a Result: the generator, its exact loss value and a
 // certified lower bound on the optimum. The policy for an iterative solve
@@ -152,7 +160,7 @@ func (s *Solver) Method() string {
 	if s.proj != nil {
 		return ""
 	}
-	if s.opts.Method == MethodBanded || (s.opts.Method == MethodAuto && s.in.N > AutoSDPMaxN) {
+	if s.opts.Method == MethodBanded || (s.opts.Method == MethodAuto && autoBanded(s.in, s.out)) {
 		return MethodBanded
 	}
 	return MethodSDP

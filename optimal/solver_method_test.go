@@ -9,15 +9,18 @@ import (
 	"github.com/matapprox/matapprox/structure"
 )
 
-// TestSolverMethod: the method follows the size under MethodAuto and the
-// option otherwise; a large-N answer is certified and flagged when short.
+// TestSolverMethod: the method follows the size and the output band under
+// MethodAuto (Banded where its subspace of 2K'+1+BandedPairs pairs is at
+// most N/2, or above AutoSDPMaxN) and the option otherwise; a large-N
+// answer is certified and flagged when short.
 func TestSolverMethod(t *testing.T) {
 	for _, c := range []struct {
-		n      int
+		n, kp  int
 		method string
 		want   string
-	}{{11, "", MethodSDP}, {128, "", MethodSDP}, {129, "", MethodBanded}, {11, MethodBanded, MethodBanded}, {200, MethodSDP, MethodSDP}} {
-		l, err := loss.NewSpectral(structure.Band{N: c.n, K: 5}, structure.Band{N: c.n, K: 3})
+	}{{11, 3, "", MethodSDP}, {23, 3, "", MethodSDP}, {24, 3, "", MethodBanded}, {128, 40, "", MethodSDP}, {129, 40, "", MethodBanded},
+		{11, 3, MethodBanded, MethodBanded}, {200, 3, MethodSDP, MethodSDP}} {
+		l, err := loss.NewSpectral(structure.Band{N: c.n, K: c.kp + 2}, structure.Band{N: c.n, K: c.kp})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -26,7 +29,7 @@ func TestSolverMethod(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := s.Method(); got != c.want {
-			t.Errorf("N=%d method %q: Method() = %q, want %q", c.n, c.method, got, c.want)
+			t.Errorf("N=%d K'=%d method %q: Method() = %q, want %q", c.n, c.kp, c.method, got, c.want)
 		}
 	}
 	l, _ := loss.NewSpectral(structure.Band{N: 500, K: 5}, structure.Band{N: 500, K: 3})
