@@ -741,7 +741,7 @@ type model struct {
 	gg, ggt    []float64 // the blocks side by side, k × mk, and transposed
 	x1, x2     []float64 // A·GG, B·GGt (k × mk)
 	v1, v2, zb []float64 // the same stacked vertically (mk × k); Z_d blocks
-	eb         []float64 // AB + BC (k×k)
+	eb, mz     []float64 // AB + BC; M(z) (k×k)
 	hm         []float64 // tr(W F_d W F_e), m×m
 	cd, td     []float64 // tr(W F_d), tr(W² F_d)
 	ldet       float64
@@ -756,7 +756,7 @@ func newModel(k, m int) model {
 		delta: make([]float64, m), col: make([]float64, 2*k), w12: make([]float64, k*k), b0: make([]float64, k*k),
 		gg: make([]float64, k*m*k), ggt: make([]float64, k*m*k),
 		x1: make([]float64, k*m*k), x2: make([]float64, k*m*k), v1: make([]float64, m*k*k), v2: make([]float64, m*k*k),
-		zb: make([]float64, m*k*k), eb: make([]float64, k*k), hm: make([]float64, m*m), cd: make([]float64, m), td: make([]float64, m),
+		zb: make([]float64, m*k*k), eb: make([]float64, k*k), mz: make([]float64, k*k), hm: make([]float64, m*m), cd: make([]float64, m), td: make([]float64, m),
 	}
 }
 
@@ -773,14 +773,16 @@ func (md *model) build(z []float64) bool {
 	for a := 0; a < n2; a++ {
 		f[a*n2+a] = t
 	}
+	// M(z) = B₀ − Σ_d z_d G_d, block by block (contiguous), then into F.
+	mz := md.mz[:k*k]
+	copy(mz, md.b0[:k*k])
+	for d := 0; d < m; d++ {
+		axpy(-z[d], md.g[d*k*k:(d+1)*k*k], mz)
+	}
 	for a := 0; a < k; a++ {
+		copy(f[a*n2+k:a*n2+n2], mz[a*k:(a+1)*k])
 		for b := 0; b < k; b++ {
-			v := md.b0[a*k+b]
-			for d := 0; d < m; d++ {
-				v -= z[d] * md.g[d*k*k+a*k+b]
-			}
-			f[a*n2+k+b] = v
-			f[(k+b)*n2+a] = v
+			f[(k+b)*n2+a] = mz[a*k+b]
 		}
 	}
 	l := md.l[:n2*n2]
@@ -1045,77 +1047,26 @@ func axpy(alpha float64, x, y []float64) {
 }
 
 // nuclearGen returns an upper bound on the nuclear norm of the general j×j
-// matrix z: half that of the symmetric embedding [[0, z], [zᵀ, 0]], whose
-// eigenvalues are ±σ_i(z). work holds 8j² numbers.
+// matrix z: the sum of its singular values computed by gonum's SVD, plus
+// their backward-error bound (the computed values are those of z + E with
+// ||E||_2 <= c·j·ε·||z||_2, so each moves by at most that). work holds 8j²
+// numbers.
 func nuclearGen(z []float64, j int, work []float64) float64 {
-	n2 := 2 * j
-	e := work[4*j*j : 8*j*j]
-	for i := range e {
-		e[i] = 0
+	if j == 0 {
+		return 0
 	}
-	for a := 0; a < j; a++ {
-		for b := 0; b < j; b++ {
-			e[a*n2+j+b] = z[a*j+b]
-			e[(j+b)*n2+a] = z[a*j+b]
-		}
+	a := mat.NewDense(j, j, work[:j*j])
+	copy(work[:j*j], z[:j*j])
+	var svd mat.SVD
+	if !svd.Factorize(a, mat.SVDNone) {
+		return math.Inf(1)
 	}
-	return nuclearSym(e, n2, work[:4*j*j]) / 2
-}
-
-// nuclearSym returns the nuclear norm Σ|λ_i| of the symmetric j×j matrix z
-// (row-major, stride j) by cyclic Jacobi rotations, using work (j×j).
-func nuclearSym(z []float64, j int, work []float64) float64 {
-	a := work[:j*j]
-	copy(a, z[:j*j])
-	for sweep := 0; sweep < 50; sweep++ {
-		var off, tot float64
-		for p := 0; p < j; p++ {
-			for q := 0; q < j; q++ {
-				v := a[p*j+q] * a[p*j+q]
-				tot += v
-				if p != q {
-					off += v
-				}
-			}
-		}
-		if off <= 1e-30*tot || off == 0 {
-			break
-		}
-		for p := 0; p < j; p++ {
-			for q := p + 1; q < j; q++ {
-				apq := a[p*j+q]
-				if apq == 0 {
-					continue
-				}
-				theta := (a[q*j+q] - a[p*j+p]) / (2 * apq)
-				t := math.Copysign(1, theta) / (math.Abs(theta) + math.Sqrt(theta*theta+1))
-				c := 1 / math.Sqrt(t*t+1)
-				s := t * c
-				for r := 0; r < j; r++ {
-					arp, arq := a[r*j+p], a[r*j+q]
-					a[r*j+p] = c*arp - s*arq
-					a[r*j+q] = s*arp + c*arq
-				}
-				for r := 0; r < j; r++ {
-					apr, aqr := a[p*j+r], a[q*j+r]
-					a[p*j+r] = c*apr - s*aqr
-					a[q*j+r] = s*apr + c*aqr
-				}
-			}
-		}
+	vals := svd.Values(work[j*j : j*j+j])
+	var nuc float64
+	for _, v := range vals {
+		nuc += v
 	}
-	var nuc, off float64
-	for p := 0; p < j; p++ {
-		nuc += math.Abs(a[p*j+p])
-		for q := 0; q < j; q++ {
-			if p != q {
-				off += math.Abs(a[p*j+q])
-			}
-		}
-	}
-	// Gershgorin: each eigenvalue is within the off-diagonal row sums of a
-	// diagonal entry, so this bounds the rounding left by the sweeps.
-	return nuc + off
+	return nuc + float64(j)*float64(16*j)*epsilon*vals[0]
 }
 
 // pow2 returns the power of two nearest above v > 0 (scaling by it is
