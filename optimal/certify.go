@@ -879,10 +879,11 @@ func (md *model) solveBase(w *certWork, k int, s1, rho, target float64) (lower, 
 	// The dual block need be accurate only well below the target gap.
 	muStop := 0.05 * target * s1 / float64(n2)
 	cur, _ := phi(md.zv, mu)
+	fresh := true // md.l holds the factor of F(md.zv)
 	wi := md.wi[:n2*n2]
 	for outer := 0; outer < 12; outer++ {
 		for it := 0; it < 30; it++ {
-			if !md.build(md.zv) {
+			if !fresh && !md.build(md.zv) {
 				return 0, 0, false
 			}
 			md.inverse()
@@ -918,6 +919,9 @@ func (md *model) solveBase(w *certWork, k int, s1, rho, target float64) (lower, 
 				return 0, 0, false
 			}
 			cur = next
+			// A step taken ends with phi at the new point, so its factor
+			// is in md.l; otherwise the last trial was rejected.
+			fresh = !stop
 			if stop {
 				break
 			}
@@ -926,7 +930,7 @@ func (md *model) solveBase(w *certWork, k int, s1, rho, target float64) (lower, 
 			break
 		}
 		mu = math.Max(mu/50, muStop/2)
-		cur, _ = phi(md.zv, mu)
+		cur, fresh = phi(md.zv, mu)
 	}
 	// Dual block W₁₂ of F⁻¹ at the last centered point.
 	if !md.build(md.zv) {
