@@ -200,8 +200,13 @@ func (s *subspaceWork) solve(x, a []float64, target float64, steps int, hint flo
 	cert := Certificate{}
 	rhoBig := 1e3 * value
 	rho := rhoBig
-	lower := 0.0
-	if h := hint / scale; h > 0 && h < value {
+	// The largest out-of-band entry is a lower bound: Y = ±S_d/(N−|d|) for
+	// that diagonal d is orthogonal to every output diagonal and has
+	// ⟨Y, T(x)⟩ = |x_d|, ||Y||_* = 1. It is the optimum when x_out is a
+	// single diagonal (whose singular values are all equal, a cluster no
+	// subspace of pairs can resolve).
+	lower := math.Min(outside/scale, value)
+	if h := hint / scale; h > lower && h < value {
 		lower = h
 		rho = 0.5 * (value - h)
 	}

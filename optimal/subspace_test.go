@@ -142,3 +142,88 @@ func benchSubspace(b *testing.B, in, out structure.Band, seed uint64) {
 		b.ReportMetric(float64(c.Steps), "steps")
 	})
 }
+
+// Structured and adversarial inputs at large N, where only the symbol's
+// sandwich can check the answer: LowerN(N) <= Lower <= Value <= Upper, the
+// gap reaches the tolerance, and Value is the loss of A.
+func TestBandedStructuredLargeN(t *testing.T) {
+	for _, n := range []int{40, 600} {
+		testBandedStructured(t, n)
+	}
+}
+
+// testBandedStructured checks the structured inputs at size n, against
+// the SDP too when n is small.
+func testBandedStructured(t *testing.T, n int) {
+	in, out := structure.Band{N: n, K: 6}, structure.Band{N: n, K: 2}
+	L := in.Len()
+	rng := rand.New(rand.NewPCG(18, 3))
+	cases := map[string][]float64{}
+	sym := make([]float64, L)
+	anti := make([]float64, L)
+	alt := make([]float64, L)
+	for d := 0; d <= 6; d++ {
+		v := rng.NormFloat64()
+		sym[6+d], sym[6-d] = v, v
+		anti[6+d], anti[6-d] = v, -v
+	}
+	for i := range alt {
+		alt[i] = float64(1 - 2*(i%2))
+	}
+	cases["symmetric"], cases["antisymmetric"], cases["alternating"] = sym, anti, alt
+	corner := make([]float64, L)
+	corner[0] = 1
+	cases["one corner entry"] = corner
+	two := make([]float64, L)
+	two[0], two[L-1] = 1, 1
+	cases["both corners"] = two
+	opp := make([]float64, L)
+	opp[0], opp[L-1], opp[1] = 1, -1, 0.5
+	cases["three outer entries"] = opp
+	noisy := make([]float64, L)
+	noisy[0] = 1
+	for i := 1; i < L; i++ {
+		noisy[i] = 1e-3 * rng.NormFloat64()
+	}
+	cases["corner plus noise"] = noisy
+	wide := make([]float64, L)
+	for i := range wide {
+		wide[i] = math.Pow(10, float64(rng.IntN(40)-20)) * rng.NormFloat64()
+	}
+	cases["dynamic range 1e±20"] = wide
+	tiny := make([]float64, L)
+	for i := range tiny {
+		tiny[i] = 1e-300 * rng.NormFloat64()
+	}
+	cases["scale 1e-300"] = tiny
+	for name, x := range cases {
+		b, err := NewBanded(in, out, 1e-8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := acceptShort(b.Solve(x))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		s, err := SolveSymbol(in, out, x, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo := s.LowerN(n)
+		if r.Lower < lo*(1-1e-12) || r.Value > s.Upper*(1+1e-12) || r.Lower > r.Value {
+			t.Errorf("%s N=%d: [%.12g, %.12g] outside the sandwich [%.12g, %.12g]", name, n, r.Lower, r.Value, lo, s.Upper)
+		}
+		if r.Gap() > 1e-8 {
+			t.Errorf("%s N=%d: gap %.3g", name, n, r.Gap())
+		}
+		if v := residualValue(in, out, x, r.A); math.Abs(v-r.Value) > 1e-9*r.Value {
+			t.Errorf("%s: Value %.12g, ||X−A||_2 = %.12g", name, r.Value, v)
+		}
+		if n <= 64 {
+			ref, _ := acceptShort(mustSpectral(t, in, out, nil).Solve(x))
+			if r.Lower > ref.Value*(1+1e-12) || r.Value < ref.Lower*(1-1e-12) {
+				t.Errorf("%s N=%d: [%.12g, %.12g], SDP [%.12g, %.12g]", name, n, r.Lower, r.Value, ref.Lower, ref.Value)
+			}
+		}
+	}
+}
