@@ -38,18 +38,27 @@
 //
 //   - SDP solves the semidefinite form by the barrier method (Boyd &
 //     Vandenberghe, Convex Optimization, 2004, §11), certified to 1e-8, at
-//     O(K'²N²) per Hessian entry: the method for N up to about 64.
+//     O(K'²N²) per Hessian entry: the method for small N.
 //   - SolveSymbol solves the N → ∞ problem, the complex Chebyshev
 //     approximation of the symbol x̂(θ) by a trigonometric polynomial of
 //     degree K' (Tang, Math. Comp. 51, 1988; Karam & McClellan, IEEE Trans.
-//     Circuits Syst. II 42(3), 1995), with a rigorous Upper and a dual Lower;
-//     since T_N is a compression of the Laurent operator, opt_N <= opt_∞ and
-//     opt_N is nondecreasing in N, and SymbolResult.LowerN turns the dual
-//     measure into a finite-N bound at a cost independent of N.
-//   - Banded certifies the symbol's solution at finite N with the banded
-//     singular-value oracle structure.TopSingular: O(N·K²) time, O(N·K)
-//     memory, certified gap O(K²/N²).
+//     Circuits Syst. II 42(3), 1995), by the three phases of semi-infinite
+//     programming (Hettich & Kortanek, SIAM Review 35(3), 1993), with a
+//     rigorous Upper and a dual Lower, in about a millisecond; since T_N is
+//     a compression of the Laurent operator, opt_N <= opt_∞ and opt_N is
+//     nondecreasing in N, and SymbolResult.LowerN turns the dual measure
+//     into a finite-N bound at a cost independent of N.
+//   - Banded starts at the symbol's solution and refines it at finite N by
+//     the subspace method for eigenvalue optimisation (Kangal, Meerbergen,
+//     Mengi & Michiels, SIAM J. Matrix Anal. Appl. 39(1), 2018): compressed
+//     models ||Uᵀ R(δ) V||_2 over bases accumulated from the top singular
+//     pairs of the residuals (the banded oracle structure.TopSingular), whose
+//     minima are lower bounds and whose minimisers converge superlinearly;
+//     O(N·K) memory, certified to 1e-8 in two to four oracle calls.
+//   - Certifier attaches to a given answer (a network's) its exact loss and
+//     a certified lower bound, by the same subspace method started there.
 //
-// Solver picks SDP or Banded by size. See docs/SPECTRAL.md for the
-// mathematics and docs/BENCHMARKS.md for the cost against N.
+// Solver picks SDP or Banded by size and output band (MethodAuto). See
+// docs/SPECTRAL.md for the mathematics and docs/BENCHMARKS.md for the cost
+// against N.
 package optimal
