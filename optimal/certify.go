@@ -929,7 +929,7 @@ func (md *model) solveBase(w *certWork, k int, s1, rho, target float64) (lower, 
 		if mu <= muStop {
 			break
 		}
-		mu = math.Max(mu/50, muStop/2)
+		mu = math.Max(mu/1000, muStop/2)
 		cur, fresh = phi(md.zv, mu)
 	}
 	// Dual block W₁₂ of F⁻¹ at the last centered point.

@@ -251,9 +251,12 @@ func (s *subspaceWork) solve(x, a []float64, target float64, steps int, hint flo
 			dn += md.delta[i] * md.delta[i]
 		}
 		dn = math.Sqrt(dn)
-		if dn > 0.9*rho && value-lower > target*value {
+		if dn > 0.9*rho && value-lower > target*value && cert.Steps+1 >= steps {
 			// The trust region is active, so the dual block carries its
-			// multiplier: bound from the unconstrained model instead.
+			// multiplier: on the last step, bound from the unconstrained
+			// model instead. (Before it, a step limited by the radius
+			// means the point is still moving, and the next iteration's
+			// model, with the new pairs, bounds better.)
 			if lo, _, ok := md.solveBase(w, j, value, rhoBig, mt); ok {
 				lower = math.Max(lower, lo)
 			}
