@@ -309,9 +309,7 @@ func packB[T elem](buf *[]T, p *params[T], pc, kb, jc, nb int, direct bool) []T 
 			if direct {
 				continue
 			}
-			for i := range kb {
-				copy(d[i*nr:i*nr+nr], b[(pc+i)*ldb+j:])
-			}
+			copyRows64B(d, b[pc*ldb+j:], ldb, kb)
 		case !p.bT:
 			for i := range kb {
 				row := d[i*nr : i*nr+nr]
@@ -372,9 +370,41 @@ func packAT[T elem](buf *[]T, p *params[T], ic, mb, pc, kb int) []T {
 		d := dst[q*kb*mr : (q+1)*kb*mr]
 		i := ic + q*mr
 		rows := min(mr, ic+mb-i)
+		if rows == mr && mr*int(unsafe.Sizeof(a[0])) == 32 {
+			copyRows32B(d, a[pc*lda+i:], lda, kb)
+			continue
+		}
 		for l := range kb {
 			copy(d[l*mr:l*mr+rows], a[(pc+l)*lda+i:(pc+l)*lda+i+rows])
 		}
 	}
 	return dst
+}
+
+// copyRows64B copies rows rows of 64 bytes, src rows ld elements apart, to
+// the contiguous dst. A fixed-size copy per row avoids a call of memmove
+// for every 64 bytes.
+func copyRows64B[T elem](dst, src []T, ld, rows int) {
+	if rows == 0 {
+		return
+	}
+	w := 64 / int(unsafe.Sizeof(dst[0]))
+	_ = dst[rows*w-1]
+	_ = src[(rows-1)*ld+w-1]
+	for i := range rows {
+		*(*[64]byte)(unsafe.Pointer(&dst[i*w])) = *(*[64]byte)(unsafe.Pointer(&src[i*ld]))
+	}
+}
+
+// copyRows32B is copyRows64B for rows of 32 bytes.
+func copyRows32B[T elem](dst, src []T, ld, rows int) {
+	if rows == 0 {
+		return
+	}
+	w := 32 / int(unsafe.Sizeof(dst[0]))
+	_ = dst[rows*w-1]
+	_ = src[(rows-1)*ld+w-1]
+	for i := range rows {
+		*(*[32]byte)(unsafe.Pointer(&dst[i*w])) = *(*[32]byte)(unsafe.Pointer(&src[i*ld]))
+	}
 }
