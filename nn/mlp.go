@@ -659,9 +659,8 @@ func (m *MLP) backward32Rows(ws *Workspace, dOut []float64, r0, r1 int, g []floa
 		vmath.AddFloat32(g[wOff:wOff+out*in], gw)
 		gb := g[wOff+out*in : wOff+out*in+out]
 		for i := 0; i < rows; i++ {
-			for j, v := range delta[i*out : i*out+out] {
-				gb[j] += float64(v)
-			}
+			// gb[j] += float64(δ[i][j]), row after row (vectorised).
+			vmath.AddFloat32(gb, delta[i*out:i*out+out])
 		}
 		if l == 0 {
 			break

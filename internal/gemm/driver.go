@@ -317,8 +317,12 @@ func packB[T elem](buf *[]T, p *params[T], pc, kb, jc, nb int, direct bool) []T 
 				clear(row[nv:])
 			}
 		case nv == nr:
-			for c0 := 0; c0 < nr; c0 += 8 {
-				transpose8(d[c0:], nr, b, ldb, j+c0, pc, kb)
+			done := 0
+			if d32, ok := any(d).([]float32); ok {
+				done = transpose16(d32, any(b).([]float32), ldb, j, pc, kb)
+			}
+			for c0 := 0; c0 < nr && done < kb; c0 += 8 {
+				transpose8(d[done*nr+c0:], nr, b, ldb, j+c0, pc+done, kb-done)
 			}
 		default:
 			// op(B)(i,j) = b[j*ldb+i]: one source column at a time.
@@ -382,8 +386,8 @@ func packAT[T elem](buf *[]T, p *params[T], ic, mb, pc, kb int) []T {
 }
 
 // copyRows64B copies rows rows of 64 bytes, src rows ld elements apart, to
-// the contiguous dst. A fixed-size copy per row avoids a call of memmove
-// for every 64 bytes.
+// the contiguous dst. Word copies avoid a call of memmove for every 64
+// bytes.
 func copyRows64B[T elem](dst, src []T, ld, rows int) {
 	if rows == 0 {
 		return
@@ -392,7 +396,8 @@ func copyRows64B[T elem](dst, src []T, ld, rows int) {
 	_ = dst[rows*w-1]
 	_ = src[(rows-1)*ld+w-1]
 	for i := range rows {
-		*(*[64]byte)(unsafe.Pointer(&dst[i*w])) = *(*[64]byte)(unsafe.Pointer(&src[i*ld]))
+		d, s := (*[8]uint64)(unsafe.Pointer(&dst[i*w])), (*[8]uint64)(unsafe.Pointer(&src[i*ld]))
+		d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
 	}
 }
 
@@ -405,6 +410,7 @@ func copyRows32B[T elem](dst, src []T, ld, rows int) {
 	_ = dst[rows*w-1]
 	_ = src[(rows-1)*ld+w-1]
 	for i := range rows {
-		*(*[32]byte)(unsafe.Pointer(&dst[i*w])) = *(*[32]byte)(unsafe.Pointer(&src[i*ld]))
+		d, s := (*[4]uint64)(unsafe.Pointer(&dst[i*w])), (*[4]uint64)(unsafe.Pointer(&src[i*ld]))
+		d[0], d[1], d[2], d[3] = s[0], s[1], s[2], s[3]
 	}
 }

@@ -232,3 +232,44 @@ func TestSgemmPanics(t *testing.T) {
 		})
 	}
 }
+
+// TestPackBTransposed checks the packing of op(B) = Bᵀ into micro-panels
+// (the AVX-512 16×16 transpose and the scalar rows around it) against the
+// definition, element by element, on every path, for panel heights around
+// multiples of 16, partial last micro-panels and offsets in k.
+func TestPackBTransposed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, path := range modes() {
+		withPath(t, path, func() {
+			nr := kernel32().nr
+			for _, kb := range []int{1, 15, 16, 17, 31, 32, 33, 129, 256} {
+				for _, nb := range []int{1, 16, 17, 40} {
+					for _, pc := range []int{0, 3} {
+						k, n := pc+kb, nb+5
+						ldb := k + rng.IntN(4)
+						b := make([]float32, n*ldb)
+						for i := range b {
+							b[i] = float32(rng.NormFloat64())
+						}
+						p := &params[float32]{bT: true, k: k, n: n, b: b, ldb: ldb, kern: kernel32()}
+						var buf []float32
+						got := packB(&buf, p, pc, kb, 2, nb, false)
+						for q := 0; q < (nb+nr-1)/nr; q++ {
+							for i := range kb {
+								for jj := range nr {
+									want := float32(0)
+									if j := 2 + q*nr + jj; j < 2+nb {
+										want = b[j*ldb+pc+i]
+									}
+									if v := got[q*kb*nr+i*nr+jj]; v != want {
+										t.Fatalf("%v kb=%d nb=%d pc=%d: panel %d row %d col %d = %v, want %v", path, kb, nb, pc, q, i, jj, v, want)
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
