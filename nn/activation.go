@@ -90,11 +90,11 @@ func (a Activation) apply(v, b []float64, n int) {
 	}
 }
 
-// apply32 is apply in float32.
-func (a Activation) apply32(v, b []float32, n int) {
+// apply32 is apply in float32 for a matrix v of n rows ld apart.
+func (a Activation) apply32(v, b []float32, n, ld int) {
 	w := len(b)
 	for i := 0; i < n; i++ {
-		row := v[i*w : i*w+w]
+		row := v[i*ld : i*ld+w]
 		switch a {
 		case Tanh:
 			vmath.AddTanh32(row, row, b)

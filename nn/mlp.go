@@ -358,12 +358,33 @@ type Workspace struct {
 }
 
 // workspace32 holds the float32 copies of one batch's operands.
+//
+// The rounded weights of layer l are an out×ldW[l] row-major matrix at
+// params[woff[l]:] followed by the out biases, and the activations act[l]
+// are maxBatch×ldA[l]: a row length of a multiple of 2 KiB is padded
+// (pad32) so that the products read these matrices in place without L1 set
+// conflicts instead of packing them.
 type workspace32 struct {
-	params, grads []float32 // rounded parameters; weight gradients of one Backward
-	in            []float32 // input, maxBatch×Inputs
-	act           [][]float32
-	d0, d1, dout  []float32
-	out           []float64 // outputs widened, maxBatch×Outputs
+	params    []float32 // rounded parameters, padded layout
+	woff, ldW []int     // offset and row stride of each layer's weights in params
+	ldA       []int     // row stride of act[l]
+	grads     []float32 // weight gradients of one Backward, laid out as Grads
+	in        []float32 // input, maxBatch×Inputs
+	act       [][]float32
+	d0, d1    []float32
+	dout      []float32
+	out       []float64 // outputs widened, maxBatch×Outputs
+}
+
+// pad32 returns the row stride of a float32 matrix with rows of w elements:
+// w, or w+16 when 4w bytes are a multiple of 2 KiB (rows that far apart
+// share L1 sets, so gemm packs such operands rather than reading them in
+// place).
+func pad32(w int) int {
+	if (4*w)%2048 == 0 {
+		return w + 16
+	}
+	return w
 }
 
 // ensure32 returns the float32 buffers of ws, allocating them on first use.
@@ -373,18 +394,28 @@ func (ws *Workspace) ensure32(m *MLP) *workspace32 {
 	}
 	b := ws.maxBatch
 	w := &workspace32{
-		params: make([]float32, len(m.Params)),
-		grads:  make([]float32, len(m.Params)),
-		in:     make([]float32, b*m.Config.Inputs),
-		dout:   make([]float32, b*m.Config.Outputs),
-		out:    make([]float64, b*m.Config.Outputs),
+		grads: make([]float32, len(m.Params)),
+		in:    make([]float32, b*m.Config.Inputs),
+		dout:  make([]float32, b*m.Config.Outputs),
+		out:   make([]float64, b*m.Config.Outputs),
 	}
+	size := 0
+	for l := range m.NumLayers() {
+		in, out := m.sizes[l], m.sizes[l+1]
+		w.woff = append(w.woff, size)
+		w.ldW = append(w.ldW, pad32(in))
+		size += out*pad32(in) + out
+	}
+	w.params = make([]float32, size)
 	widest := 0
 	for l := 1; l < len(m.sizes); l++ {
-		w.act = append(w.act, make([]float32, b*m.sizes[l]))
+		ld := m.sizes[l]
 		if l < len(m.sizes)-1 {
+			ld = pad32(ld)
 			widest = max(widest, m.sizes[l])
 		}
+		w.ldA = append(w.ldA, ld)
+		w.act = append(w.act, make([]float32, b*ld))
 	}
 	w.d0 = make([]float32, b*widest)
 	w.d1 = make([]float32, b*widest)
@@ -581,12 +612,31 @@ func (m *MLP) Predict(x []float64, n int) []float64 {
 // forward32 is Forward in float32; x has been checked.
 func (m *MLP) forward32(ws *Workspace, x []float64, n int) []float64 {
 	w := ws.ensure32(m)
-	vmath.ToFloat32(w.params, m.Params)
+	m.round32(w)
 	ws.x, ws.n, ws.cur = nil, n, x
 	m.parallel(ws, n, kindForward32)
 	ws.cur = nil
 	out := m.Config.Outputs
 	return w.out[:n*out]
+}
+
+// round32 rounds the parameters into w.params (the padded layout of
+// workspace32).
+func (m *MLP) round32(w *workspace32) {
+	for l := range m.NumLayers() {
+		in, out := m.sizes[l], m.sizes[l+1]
+		src := m.Params[m.off[l] : m.off[l]+out*in+out]
+		ld := w.ldW[l]
+		dst := w.params[w.woff[l] : w.woff[l]+out*ld+out]
+		if ld == in {
+			vmath.ToFloat32(dst, src)
+			continue
+		}
+		for i := range out {
+			vmath.ToFloat32(dst[i*ld:i*ld+in], src[i*in:i*in+in])
+		}
+		vmath.ToFloat32(dst[out*ld:], src[out*in:])
+	}
 }
 
 // forward32Rows computes rows [r0, r1) of the float32 forward pass from
@@ -607,24 +657,27 @@ func (m *MLP) forward32Rows(ws *Workspace, x []float64, r0, r1 int) {
 	}
 	rows := r1 - r0
 	L := m.NumLayers()
-	a := in
+	a, lda := in, d
 	for l := 0; l < L; l++ {
 		in, out := m.sizes[l], m.sizes[l+1]
-		wt := w.params[m.off[l] : m.off[l]+out*in]
-		b := w.params[m.off[l]+out*in : m.off[l]+out*in+out]
-		z := w.act[l][r0*out : r1*out]
+		ldw, ldz := w.ldW[l], w.ldA[l]
+		wt := w.params[w.woff[l] : w.woff[l]+out*ldw]
+		b := w.params[w.woff[l]+out*ldw : w.woff[l]+out*ldw+out]
+		z := w.act[l][r0*ldz : r1*ldz]
 		if rows > 0 {
-			gemm.Sgemm(blas.NoTrans, blas.Trans, rows, out, in, 1, a, in, wt, in, 0, z, out)
+			gemm.Sgemm(blas.NoTrans, blas.Trans, rows, out, in, 1, a, lda, wt, ldw, 0, z, ldz)
 		}
 		act := m.Config.Activation
 		if l == L-1 {
 			act = Identity
 		}
-		act.apply32(z, b, rows)
-		a = z
+		act.apply32(z, b, rows, ldz)
+		a, lda = z, ldz
 	}
 	Lo := m.Config.Outputs
-	vmath.ToFloat64(w.out[r0*Lo:r1*Lo], a)
+	for i := range rows {
+		vmath.ToFloat64(w.out[(r0+i)*Lo:(r0+i+1)*Lo], a[i*lda:i*lda+Lo])
+	}
 }
 
 // backward32 is Backward in float32 for a Forward in float32 of n > 0 rows.
@@ -648,14 +701,16 @@ func (m *MLP) backward32Rows(ws *Workspace, dOut []float64, r0, r1 int, g []floa
 	for l := m.NumLayers() - 1; l >= 0; l-- {
 		in, out := m.sizes[l], m.sizes[l+1]
 		var aPrev []float32
+		lda := in
 		if l > 0 {
-			aPrev = w.act[l-1][r0*in : r1*in]
+			lda = w.ldA[l-1]
+			aPrev = w.act[l-1][r0*lda : r1*lda]
 		} else {
 			aPrev = w.in[r0*in : r1*in]
 		}
 		wOff := m.off[l]
 		gw := g32[wOff : wOff+out*in]
-		gemm.Sgemm(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, out, aPrev, in, 0, gw, in)
+		gemm.Sgemm(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, out, aPrev, lda, 0, gw, in)
 		vmath.AddFloat32(g[wOff:wOff+out*in], gw)
 		gb := g[wOff+out*in : wOff+out*in+out]
 		for i := 0; i < rows; i++ {
@@ -666,8 +721,15 @@ func (m *MLP) backward32Rows(ws *Workspace, dOut []float64, r0, r1 int, g []floa
 			break
 		}
 		dp := next[r0*in : r1*in]
-		gemm.Sgemm(blas.NoTrans, blas.NoTrans, rows, in, out, 1, delta, out, w.params[wOff:wOff+out*in], in, 0, dp, in)
-		m.Config.Activation.backward32(dp, aPrev)
+		ldw := w.ldW[l]
+		gemm.Sgemm(blas.NoTrans, blas.NoTrans, rows, in, out, 1, delta, out, w.params[w.woff[l]:w.woff[l]+out*ldw], ldw, 0, dp, in)
+		if lda == in {
+			m.Config.Activation.backward32(dp, aPrev)
+		} else {
+			for i := range rows {
+				m.Config.Activation.backward32(dp[i*in:i*in+in], aPrev[i*lda:i*lda+in])
+			}
+		}
 		delta = dp
 		next, spare = spare, next
 	}

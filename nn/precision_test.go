@@ -13,14 +13,16 @@ import (
 // TestFloat32MatchesFloat64 checks the float32 forward and backward passes
 // against the float64 ones, on every kernel path of internal/gemm and
 // internal/vmath, for odd widths, every activation, with and without
-// standardisation: outputs and gradients must agree to float32 accuracy
-// relative to their scale.
+// standardisation, and widths whose float32 rows are padded: outputs and
+// gradients must agree to float32 accuracy relative to their scale.
 func TestFloat32MatchesFloat64(t *testing.T) {
 	cfgs := []Config{
 		NotebookConfig(),
 		{Inputs: 13, Hidden: []int{17, 33}, Outputs: 5, Activation: Tanh},
 		{Inputs: 7, Hidden: []int{9}, Outputs: 3, Activation: ReLU},
 		{Inputs: 3, Hidden: []int{5}, Outputs: 2, Activation: Identity},
+		// Rows of 512 floats are 2 KiB: padded float32 layout (pad32).
+		{Inputs: 512, Hidden: []int{512, 17}, Outputs: 3, Activation: Tanh},
 	}
 	for gp := gemm.Generic; gp <= gemm.BestPath(); gp++ {
 		for vp := vmath.Generic; vp <= vmath.Best(); vp++ {

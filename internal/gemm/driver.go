@@ -59,10 +59,12 @@ func kcFor(k int) int {
 // in place rather than packed. Packing costs k·n copies and pays off only
 // when a micro-panel is reused over many row tiles, or when the row stride of
 // B is a multiple of 2 KiB, which maps the rows of an in-place micro-panel to
-// few L1 sets (measured: README.md). It depends on the whole problem, not on
-// the block being computed, like everything that could change the result.
-var directB = func(m, ldbBytes int) bool {
-	return m <= 256 && ldbBytes%2048 != 0
+// few L1 sets (measured: README.md). m is given in bytes (the column of C
+// that reuses a micro-panel): in place up to 256 float64 or 512 float32
+// rows. It depends on the whole problem, not on the block being computed,
+// like everything that could change the result.
+var directB = func(mBytes, ldbBytes int) bool {
+	return mBytes <= 2048 && ldbBytes%2048 != 0
 }
 
 // packA reports whether a transposed A is packed into micro-panels. Read in
@@ -250,7 +252,8 @@ func compute[T elem](w *worker, p *params[T], i0, i1, j0, j1 int) {
 	kern, mr, nr := p.kern.fn, p.kern.mr, p.kern.nr
 	a, c, ldc, alpha := p.a, p.c, p.ldc, p.alpha
 	var zero T
-	direct := !p.bT && directB(p.m, p.ldb*int(unsafe.Sizeof(zero)))
+	size := int(unsafe.Sizeof(zero))
+	direct := !p.bT && directB(p.m*size, p.ldb*size)
 	packedA := p.aT && packA(p.m, p.n)
 	bufA, bufB := buffers[T](w)
 	for jc := j0; jc < j1; jc += ncMax {

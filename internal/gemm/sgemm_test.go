@@ -89,7 +89,7 @@ func TestSgemmShapes(t *testing.T) {
 
 func TestSgemmAlphaBeta(t *testing.T) {
 	cases := []struct{ alpha, beta float64 }{{1, 0}, {1, 1}, {-2.5, 0}, {0.75, -1.25}, {0, 0}, {0, 3}}
-	shapes := [][3]int{{1, 1, 1}, {4, 16, 5}, {9, 17, 300}, {33, 17, 6}, {100, 7, 100}, {13, 100, 11}}
+	shapes := [][3]int{{1, 1, 1}, {4, 16, 5}, {9, 17, 300}, {33, 17, 6}, {100, 7, 100}, {13, 100, 11}, {300, 33, 17}, {513, 17, 3}}
 	for _, path := range modes() {
 		withPath(t, path, func() {
 			rng := rand.New(rand.NewPCG(13, 14))
