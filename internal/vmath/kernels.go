@@ -191,7 +191,22 @@ func TanhDeriv32(d, y []float32) {
 // without modifying grads. It panics if grads or sum is shorter than params.
 func Adagrad64(params, grads, sum []float64, clr, eps, wd float64) {
 	checkLen("Adagrad64", len(params), len(grads), len(sum))
-	done := adagrad64Vec(Current(), params, grads, sum, clr, eps, wd)
+	adagrad64(params, grads, sum, nil, clr, eps, wd)
+}
+
+// Adagrad64Round32 is Adagrad64 that also sets r32[i] = float32(params[i])
+// (round to nearest) to the updated parameters in the same pass. It panics
+// if grads, sum or r32 is shorter than params.
+func Adagrad64Round32(params, grads, sum []float64, r32 []float32, clr, eps, wd float64) {
+	checkLen("Adagrad64Round32", len(params), len(grads), len(sum), len(r32))
+	if len(params) == 0 {
+		return
+	}
+	adagrad64(params, grads, sum, r32, clr, eps, wd)
+}
+
+func adagrad64(params, grads, sum []float64, r32 []float32, clr, eps, wd float64) {
+	done := adagrad64Vec(Current(), params, grads, sum, r32, clr, eps, wd)
 	for i := done; i < len(params); i++ {
 		g, p := grads[i], params[i]
 		if wd != 0 {
@@ -199,7 +214,11 @@ func Adagrad64(params, grads, sum []float64, clr, eps, wd float64) {
 		}
 		s := sum[i] + g*g
 		sum[i] = s
-		params[i] = p - clr*g/(math.Sqrt(s)+eps)
+		p -= clr * g / (math.Sqrt(s) + eps)
+		params[i] = p
+		if r32 != nil {
+			r32[i] = float32(p)
+		}
 	}
 }
 

@@ -91,12 +91,16 @@ func tanhDeriv32Vec(p Path, d, y []float32) int {
 	return n
 }
 
-func adagrad64Vec(p Path, params, grads, sum []float64, clr, eps, wd float64) int {
+func adagrad64Vec(p Path, params, grads, sum []float64, r32 []float32, clr, eps, wd float64) int {
 	n := len(params) &^ 3
 	if p == Generic || n == 0 {
 		return 0
 	}
-	adagrad64AVX2(&params[0], &grads[0], &sum[0], n, clr, eps, wd)
+	var pr *float32
+	if r32 != nil {
+		pr = &r32[0]
+	}
+	adagrad64AVX2(&params[0], &grads[0], &sum[0], pr, n, clr, eps, wd)
 	return n
 }
 
@@ -136,7 +140,7 @@ func tanhDeriv32AVX2(d, y *float32, n int)
 func tanhDeriv32AVX512(d, y *float32, n int)
 
 //go:noescape
-func adagrad64AVX2(p, gr, s *float64, n int, clr, eps, wd float64)
+func adagrad64AVX2(p, gr, s *float64, r32 *float32, n int, clr, eps, wd float64)
 
 //go:noescape
 func adam64AVX2(p, gr, m, v *float64, n int, c *adamConsts)

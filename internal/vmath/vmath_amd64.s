@@ -1225,21 +1225,30 @@ tanhDeriv32AVX512_loop:
 tanhDeriv32AVX512_done:
 	RET
 
-// func adagrad64AVX2(p, gr, s *float64, n int, clr, eps, wd float64)
-TEXT ·adagrad64AVX2(SB), NOSPLIT, $0-56
+// func adagrad64AVX2(p, gr, s *float64, r32 *float32, n int, clr, eps, wd float64)
+TEXT ·adagrad64AVX2(SB), NOSPLIT, $0-64
 	MOVQ p+0(FP), DI
 	MOVQ gr+8(FP), SI
 	MOVQ s+16(FP), BX
-	MOVQ n+24(FP), CX
-	VBROADCASTSD clr+32(FP), Y13
-	VBROADCASTSD eps+40(FP), Y14
-	VBROADCASTSD wd+48(FP), Y15
+	MOVQ r32+24(FP), R8
+	MOVQ n+32(FP), CX
+	VBROADCASTSD clr+40(FP), Y13
+	VBROADCASTSD eps+48(FP), Y14
+	VBROADCASTSD wd+56(FP), Y15
 	SHRQ $2, CX
 	JZ   adagrad64AVX2_done
 	VXORPD X12, X12, X12
+	TESTQ R8, R8
+	JNZ  adagrad64AVX2_r32
 	VUCOMISD X12, X15
 	JNE  adagrad64AVX2_wd
 	JP   adagrad64AVX2_wd
+	JMP  adagrad64AVX2_plain
+adagrad64AVX2_r32:
+	VUCOMISD X12, X15
+	JNE  adagrad64AVX2_wd_r32
+	JP   adagrad64AVX2_wd_r32
+	JMP  adagrad64AVX2_plain_r32
 adagrad64AVX2_plain:
 	VMOVUPD (DI), Y0
 	VMOVUPD (SI), Y1
@@ -1277,6 +1286,50 @@ adagrad64AVX2_wd:
 	ADDQ $32, BX
 	DECQ CX
 	JNZ  adagrad64AVX2_wd
+	JMP  adagrad64AVX2_done
+adagrad64AVX2_plain_r32:
+	VMOVUPD (DI), Y0
+	VMOVUPD (SI), Y1
+	VMULPD Y1, Y1, Y2
+	VADDPD (BX), Y2, Y2
+	VMOVUPD Y2, (BX)
+	VSQRTPD Y2, Y2
+	VADDPD Y14, Y2, Y2
+	VMULPD Y1, Y13, Y3
+	VDIVPD Y2, Y3, Y3
+	VSUBPD Y3, Y0, Y0
+	VMOVUPD Y0, (DI)
+	VCVTPD2PSY Y0, X4
+	VMOVUPS X4, (R8)
+	ADDQ $16, R8
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, BX
+	DECQ CX
+	JNZ  adagrad64AVX2_plain_r32
+	JMP  adagrad64AVX2_done
+adagrad64AVX2_wd_r32:
+	VMOVUPD (DI), Y0
+	VMOVUPD (SI), Y1
+	VMULPD Y0, Y15, Y2
+	VADDPD Y2, Y1, Y1
+	VMULPD Y1, Y1, Y2
+	VADDPD (BX), Y2, Y2
+	VMOVUPD Y2, (BX)
+	VSQRTPD Y2, Y2
+	VADDPD Y14, Y2, Y2
+	VMULPD Y1, Y13, Y3
+	VDIVPD Y2, Y3, Y3
+	VSUBPD Y3, Y0, Y0
+	VMOVUPD Y0, (DI)
+	VCVTPD2PSY Y0, X4
+	VMOVUPS X4, (R8)
+	ADDQ $16, R8
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, BX
+	DECQ CX
+	JNZ  adagrad64AVX2_wd_r32
 	JMP  adagrad64AVX2_done
 adagrad64AVX2_done:
 	VZEROUPPER

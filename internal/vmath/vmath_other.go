@@ -4,12 +4,14 @@ package vmath
 
 const best = Generic
 
-func tanh64Vec(Path, []float64, []float64, []float64) int                               { return 0 }
-func tanh32Vec(Path, []float32, []float32, []float32) int                               { return 0 }
-func tanhDeriv64Vec(Path, []float64, []float64) int                                     { return 0 }
-func tanhDeriv32Vec(Path, []float32, []float32) int                                     { return 0 }
-func adagrad64Vec(Path, []float64, []float64, []float64, float64, float64, float64) int { return 0 }
-func adam64Vec(Path, []float64, []float64, []float64, []float64, *AdamConsts) int       { return 0 }
+func tanh64Vec(Path, []float64, []float64, []float64) int { return 0 }
+func tanh32Vec(Path, []float32, []float32, []float32) int { return 0 }
+func tanhDeriv64Vec(Path, []float64, []float64) int       { return 0 }
+func tanhDeriv32Vec(Path, []float32, []float32) int       { return 0 }
+func adagrad64Vec(Path, []float64, []float64, []float64, []float32, float64, float64, float64) int {
+	return 0
+}
+func adam64Vec(Path, []float64, []float64, []float64, []float64, *AdamConsts) int { return 0 }
 
 func toFloat32Vec(Path, []float32, []float64) int       { return 0 }
 func toFloat64Vec(Path, []float64, []float32, bool) int { return 0 }

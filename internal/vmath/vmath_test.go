@@ -268,6 +268,9 @@ func TestShortSlicesPanic(t *testing.T) {
 		"Tanh64":    func() { Tanh64(make([]float64, 3), make([]float64, 2)) },
 		"AddTanh32": func() { AddTanh32(make([]float32, 3), make([]float32, 3), make([]float32, 2)) },
 		"Adagrad64": func() { Adagrad64(make([]float64, 3), make([]float64, 3), make([]float64, 2), 1, 1, 0) },
+		"Adagrad64Round32": func() {
+			Adagrad64Round32(make([]float64, 3), make([]float64, 3), make([]float64, 3), make([]float32, 2), 1, 1, 0)
+		},
 		"Adam64": func() {
 			Adam64(make([]float64, 1), make([]float64, 1), make([]float64, 1), make([]float64, 1), &AdamConsts{Mode: 3})
 		},
@@ -389,5 +392,38 @@ func TestTailsStayInside(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAdagradRound32 checks that Adagrad64Round32 updates params and sum
+// bit for bit as Adagrad64 does and writes their float32 rounding, on every
+// path, for every tail length, with and without weight decay.
+func TestAdagradRound32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for n := 0; n <= 21; n++ {
+		for _, wd := range []float64{0, 0.01} {
+			p0, g, s0 := make([]float64, n), make([]float64, n), make([]float64, n)
+			for i := range p0 {
+				p0[i], g[i], s0[i] = rng.NormFloat64(), rng.NormFloat64(), rng.Float64()
+			}
+			for _, p := range paths() {
+				withPath(t, p, func() {
+					pw, sw := append([]float64(nil), p0...), append([]float64(nil), s0...)
+					Adagrad64(pw, g, sw, 0.25, 1e-10, wd)
+					pr, sr := append([]float64(nil), p0...), append([]float64(nil), s0...)
+					r32 := make([]float32, n+1)
+					r32[n] = -7 // beyond the parameters: untouched
+					Adagrad64Round32(pr, g, sr, r32[:n], 0.25, 1e-10, wd)
+					for i := range n {
+						if pr[i] != pw[i] || sr[i] != sw[i] || r32[i] != float32(pw[i]) {
+							t.Fatalf("%v n=%d wd=%v: [%d] params %v sum %v r32 %v, want %v %v %v", p, n, wd, i, pr[i], sr[i], r32[i], pw[i], sw[i], float32(pw[i]))
+						}
+					}
+					if r32[n] != -7 {
+						t.Fatalf("%v n=%d: wrote past the parameters", p, n)
+					}
+				})
+			}
+		}
 	}
 }

@@ -433,51 +433,71 @@ func (g *gen) tanhDeriv(is isa, pr prec) {
 
 // adagrad is the float64 Adagrad update over 4 elements at a time (AVX2):
 // g += wd·p (when wd ≠ 0), s += g·g, p −= clr·g/(√s + eps), with the
-// operations of optim's scalar loop and no fusion.
+// operations of optim's scalar loop and no fusion; when r32 is not nil it
+// also stores the float32 rounding of the new p there.
 func (g *gen) adagrad() {
 	name := "adagrad64AVX2"
-	fmt.Fprintf(&g.s, "\n// func %s(p, gr, s *float64, n int, clr, eps, wd float64)\n", name)
-	fmt.Fprintf(&g.s, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	fmt.Fprintf(&g.s, "\n// func %s(p, gr, s *float64, r32 *float32, n int, clr, eps, wd float64)\n", name)
+	fmt.Fprintf(&g.s, "TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
 	g.p("MOVQ p+0(FP), DI")
 	g.p("MOVQ gr+8(FP), SI")
 	g.p("MOVQ s+16(FP), BX")
-	g.p("MOVQ n+24(FP), CX")
-	g.p("VBROADCASTSD clr+32(FP), Y13")
-	g.p("VBROADCASTSD eps+40(FP), Y14")
-	g.p("VBROADCASTSD wd+48(FP), Y15")
+	g.p("MOVQ r32+24(FP), R8")
+	g.p("MOVQ n+32(FP), CX")
+	g.p("VBROADCASTSD clr+40(FP), Y13")
+	g.p("VBROADCASTSD eps+48(FP), Y14")
+	g.p("VBROADCASTSD wd+56(FP), Y15")
 	g.p("SHRQ $2, CX")
 	g.p("JZ   %s_done", name)
 	g.p("VXORPD X12, X12, X12")
+	g.p("TESTQ R8, R8")
+	g.p("JNZ  %s_r32", name)
 	g.p("VUCOMISD X12, X15")
 	g.p("JNE  %s_wd", name)
 	g.p("JP   %s_wd", name)
-	for _, wd := range []bool{false, true} {
-		l := name + "_plain"
-		if wd {
-			l = name + "_wd"
+	g.p("JMP  %s_plain", name)
+	g.label(name + "_r32")
+	g.p("VUCOMISD X12, X15")
+	g.p("JNE  %s_wd_r32", name)
+	g.p("JP   %s_wd_r32", name)
+	g.p("JMP  %s_plain_r32", name)
+	for _, r32 := range []bool{false, true} {
+		for _, wd := range []bool{false, true} {
+			l := name + "_plain"
+			if wd {
+				l = name + "_wd"
+			}
+			if r32 {
+				l += "_r32"
+			}
+			g.label(l)
+			g.p("VMOVUPD (DI), Y0") // p
+			g.p("VMOVUPD (SI), Y1") // g
+			if wd {
+				g.p("VMULPD Y0, Y15, Y2")
+				g.p("VADDPD Y2, Y1, Y1")
+			}
+			g.p("VMULPD Y1, Y1, Y2")
+			g.p("VADDPD (BX), Y2, Y2") // s + g·g
+			g.p("VMOVUPD Y2, (BX)")
+			g.p("VSQRTPD Y2, Y2")
+			g.p("VADDPD Y14, Y2, Y2") // √s + eps
+			g.p("VMULPD Y1, Y13, Y3") // clr·g
+			g.p("VDIVPD Y2, Y3, Y3")
+			g.p("VSUBPD Y3, Y0, Y0")
+			g.p("VMOVUPD Y0, (DI)")
+			if r32 {
+				g.p("VCVTPD2PSY Y0, X4")
+				g.p("VMOVUPS X4, (R8)")
+				g.p("ADDQ $16, R8")
+			}
+			g.p("ADDQ $32, DI")
+			g.p("ADDQ $32, SI")
+			g.p("ADDQ $32, BX")
+			g.p("DECQ CX")
+			g.p("JNZ  %s", l)
+			g.p("JMP  %s_done", name)
 		}
-		g.label(l)
-		g.p("VMOVUPD (DI), Y0") // p
-		g.p("VMOVUPD (SI), Y1") // g
-		if wd {
-			g.p("VMULPD Y0, Y15, Y2")
-			g.p("VADDPD Y2, Y1, Y1")
-		}
-		g.p("VMULPD Y1, Y1, Y2")
-		g.p("VADDPD (BX), Y2, Y2") // s + g·g
-		g.p("VMOVUPD Y2, (BX)")
-		g.p("VSQRTPD Y2, Y2")
-		g.p("VADDPD Y14, Y2, Y2") // √s + eps
-		g.p("VMULPD Y1, Y13, Y3") // clr·g
-		g.p("VDIVPD Y2, Y3, Y3")
-		g.p("VSUBPD Y3, Y0, Y0")
-		g.p("VMOVUPD Y0, (DI)")
-		g.p("ADDQ $32, DI")
-		g.p("ADDQ $32, SI")
-		g.p("ADDQ $32, BX")
-		g.p("DECQ CX")
-		g.p("JNZ  %s", l)
-		g.p("JMP  %s_done", name)
 	}
 	g.label(name + "_done")
 	g.p("VZEROUPPER")
