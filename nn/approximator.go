@@ -217,6 +217,16 @@ func (a *Approximator) Grads() []float64 { return a.Net.Grads }
 // ZeroGrad sets every gradient to zero.
 func (a *Approximator) ZeroGrad() { a.Net.ZeroGrad() }
 
+// Params32 is the network's MLP.Params32 for ws.
+func (a *Approximator) Params32(ws *ApproxWorkspace) (off []int, dst [][]float32) {
+	return a.Net.Params32(ws.net)
+}
+
+// SetParams32Current is the network's MLP.SetParams32Current for ws.
+func (a *Approximator) SetParams32Current(ws *ApproxWorkspace, current bool) {
+	a.Net.SetParams32Current(ws.net, current)
+}
+
 // Inputs returns the length 2K+1 of the input generators.
 func (a *Approximator) Inputs() int {
 	if a.Kind == KindSphere {

@@ -44,7 +44,14 @@ func BenchmarkTrainStep(b *testing.B) {
 					}
 					m.ZeroGrad()
 					m.Backward(ws, dOut)
-					opt.Step(m.Params, m.Grads)
+					// As train.Trainer does: the float32 weights are
+					// rounded in the optimizer's pass.
+					if off, dst := m.Params32(ws); dst != nil {
+						opt.(optim.Rounder32).StepRound32(m.Params, m.Grads, off, dst)
+						m.SetParams32Current(ws, true)
+					} else {
+						opt.Step(m.Params, m.Grads)
+					}
 				}
 				b.ReportMetric(float64(b.N*bc.batch)/b.Elapsed().Seconds(), "samples/s")
 			})

@@ -374,6 +374,12 @@ type workspace32 struct {
 	d0, d1    []float32
 	dout      []float32
 	out       []float64 // outputs widened, maxBatch×Outputs
+	// runOff and runDst describe params as runs of Params (Params32);
+	// current says that params holds the rounding of Params now
+	// (SetParams32Current).
+	runOff  []int
+	runDst  [][]float32
+	current bool
 }
 
 // pad32 returns the row stride of a float32 matrix with rows of w elements:
@@ -407,6 +413,21 @@ func (ws *Workspace) ensure32(m *MLP) *workspace32 {
 		size += out*pad32(in) + out
 	}
 	w.params = make([]float32, size)
+	for l := range m.NumLayers() {
+		in, out := m.sizes[l], m.sizes[l+1]
+		ld, src, dst := w.ldW[l], m.off[l], w.woff[l]
+		if ld == in {
+			w.runOff = append(w.runOff, src)
+			w.runDst = append(w.runDst, w.params[dst:dst+out*in+out])
+			continue
+		}
+		for i := range out {
+			w.runOff = append(w.runOff, src+i*in)
+			w.runDst = append(w.runDst, w.params[dst+i*ld:dst+i*ld+in])
+		}
+		w.runOff = append(w.runOff, src+out*in)
+		w.runDst = append(w.runDst, w.params[dst+out*ld:dst+out*ld+out])
+	}
 	widest := 0
 	for l := 1; l < len(m.sizes); l++ {
 		ld := m.sizes[l]
@@ -612,12 +633,44 @@ func (m *MLP) Predict(x []float64, n int) []float64 {
 // forward32 is Forward in float32; x has been checked.
 func (m *MLP) forward32(ws *Workspace, x []float64, n int) []float64 {
 	w := ws.ensure32(m)
-	m.round32(w)
+	if !w.current {
+		m.round32(w)
+	}
+	w.current = false
 	ws.x, ws.n, ws.cur = nil, n, x
 	m.parallel(ws, n, kindForward32)
 	ws.cur = nil
 	out := m.Config.Outputs
 	return w.out[:n*out]
+}
+
+// Params32 returns the float32 copy of the parameters that Forward with ws
+// computes from in Float32 mode, as runs: dst[r] holds the rounding of
+// Params[off[r] : off[r]+len(dst[r])]; the runs are ascending and disjoint
+// and cover Params. An optimizer that writes this rounding while it updates
+// Params (optim.Rounder32), followed by SetParams32Current(ws, true), saves
+// Forward its own pass over the parameters. Params32 returns nil slices in
+// Float64 mode; the slices are views into ws, the same on every call.
+func (m *MLP) Params32(ws *Workspace) (off []int, dst [][]float32) {
+	m.checkWorkspace(ws)
+	if m.prec != Float32 {
+		return nil, nil
+	}
+	w := ws.ensure32(m)
+	return w.runOff, w.runDst
+}
+
+// SetParams32Current declares (current == true) that the float32
+// parameters of ws (Params32) hold the rounding of the current Params, so
+// that the next Forward with ws in Float32 mode uses them as they are
+// instead of rounding Params again; that Forward consumes the declaration.
+// Whoever declares it must not change Params before that Forward.
+// SetParams32Current(ws, false) withdraws it.
+func (m *MLP) SetParams32Current(ws *Workspace, current bool) {
+	m.checkWorkspace(ws)
+	if ws.f32 != nil {
+		ws.f32.current = current && m.prec == Float32
+	}
 }
 
 // round32 rounds the parameters into w.params (the padded layout of

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/matapprox/matapprox/internal/gemm"
 	"github.com/matapprox/matapprox/internal/vmath"
+	"github.com/matapprox/matapprox/optim"
 )
 
 // TestFloat32MatchesFloat64 checks the float32 forward and backward passes
@@ -196,5 +198,72 @@ func TestThreadsSplit(t *testing.T) {
 		if err := m.SetThreads(bad); !errors.Is(err, ErrConfig) {
 			t.Errorf("SetThreads(%d) = %v", bad, err)
 		}
+	}
+}
+
+// TestParams32 checks that training steps whose optimizer writes the
+// float32 parameters (Params32, optim.Rounder32, SetParams32Current) give
+// bit for bit the outputs and parameters of the usual steps, with padded
+// and unpadded layers, that the declaration is consumed by one Forward,
+// and that Params32 is empty in Float64 mode.
+func TestParams32(t *testing.T) {
+	cfg := Config{Inputs: 11, Hidden: []int{512, 9}, Outputs: 4, Activation: Tanh}
+	const n = 13
+	rng := rand.New(rand.NewPCG(21, 22))
+	base, err := New(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randBatch(rng, n, cfg.Inputs, 1)
+	dOut := randBatch(rng, n, cfg.Outputs, 1)
+	run := func(fused bool) (ys [][]float64, params []float64) {
+		m := base.Clone()
+		if err := m.SetPrecision(Float32); err != nil {
+			t.Fatal(err)
+		}
+		ws := m.NewWorkspace(n)
+		opt, err := optim.New(optim.Config{Algorithm: optim.AlgAdagrad, LR: 0.05, Eps: 1e-10}, len(m.Params))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 4 {
+			ys = append(ys, append([]float64(nil), m.Forward(ws, x, n)...))
+			m.ZeroGrad()
+			m.Backward(ws, dOut)
+			if !fused {
+				opt.Step(m.Params, m.Grads)
+				continue
+			}
+			off, dst := m.Params32(ws)
+			if len(off) == 0 || len(off) != len(dst) {
+				t.Fatalf("Params32: %d offsets, %d runs", len(off), len(dst))
+			}
+			opt.(optim.Rounder32).StepRound32(m.Params, m.Grads, off, dst)
+			m.SetParams32Current(ws, true)
+		}
+		ys = append(ys, append([]float64(nil), m.Forward(ws, x, n)...))
+		// The declaration is consumed: a change of Params now reaches
+		// the next Forward.
+		m.Params[0] += 1
+		y := m.Forward(ws, x, n)
+		m.Params[0] -= 1
+		if slices.Equal(y, ys[len(ys)-1]) {
+			t.Fatalf("fused=%v: Forward after a change of Params gives the old outputs", fused)
+		}
+		return ys, m.Params
+	}
+	y0, p0 := run(false)
+	y1, p1 := run(true)
+	for s := range y0 {
+		if !slices.Equal(y0[s], y1[s]) {
+			t.Fatalf("step %d: outputs differ", s)
+		}
+	}
+	if !slices.Equal(p0, p1) {
+		t.Fatal("parameters differ")
+	}
+	m := base.Clone()
+	if off, dst := m.Params32(m.NewWorkspace(1)); off != nil || dst != nil {
+		t.Fatal("Params32 in Float64 mode is not empty")
 	}
 }

@@ -363,6 +363,39 @@ func restore(st State, alg Algorithm, want map[string][]float64) error {
 	return nil
 }
 
+// Rounder32 is implemented by optimizers whose update can also write the
+// float32 rounding of the updated parameters in the same pass over them,
+// for a network that computes in float32 from float64 master parameters
+// (nn.MLP in Float32 mode, whose Params32 gives the runs): one pass instead
+// of an update and a separate rounding pass.
+type Rounder32 interface {
+	Optimizer
+	// StepRound32 performs Step and sets dst[r][i] =
+	// float32(params[off[r]+i]) to the updated parameters for every run r.
+	// The runs must be ascending and disjoint and lie within params;
+	// parameters outside them are updated as by Step. The result is the
+	// same as Step's, bit for bit. It panics on runs that break these
+	// rules.
+	StepRound32(params, grads []float64, off []int, dst [][]float32)
+}
+
+var _ Rounder32 = (*Adagrad)(nil)
+
+// checkRuns panics unless the runs (off, dst) are ascending, disjoint and
+// within n parameters.
+func checkRuns(n int, off []int, dst [][]float32) {
+	if len(off) != len(dst) {
+		panic(fmt.Sprintf("optim: %d run offsets for %d runs", len(off), len(dst)))
+	}
+	pos := 0
+	for r, lo := range off {
+		if lo < pos || lo+len(dst[r]) > n {
+			panic(fmt.Sprintf("optim: run %d [%d, %d) overlaps the previous one or lies beyond %d parameters", r, lo, lo+len(dst[r]), n))
+		}
+		pos = lo + len(dst[r])
+	}
+}
+
 func checkLens(what string, n int, params, grads []float64) {
 	if len(params) != n || len(grads) != n {
 		panic(fmt.Sprintf("optim: %s Step with %d parameters and %d gradients, want %d", what, len(params), len(grads), n))
@@ -386,6 +419,26 @@ func (o *Adagrad) Step(params, grads []float64) {
 	// One fused pass over the parameter slab (vectorised, the operations
 	// of the scalar rule in the same order: bit-identical to it).
 	vmath.Adagrad64(params, grads, o.sum, clr, o.cfg.Eps, o.cfg.WeightDecay)
+}
+
+// StepRound32 performs Step and writes the float32 rounding of the updated
+// parameters into dst in the same pass (see Rounder32).
+func (o *Adagrad) StepRound32(params, grads []float64, off []int, dst [][]float32) {
+	checkLens("Adagrad", len(o.sum), params, grads)
+	checkRuns(len(params), off, dst)
+	o.step++
+	clr := o.cfg.LR / (1 + float64(o.step-1)*o.cfg.LRDecay)
+	eps, wd := o.cfg.Eps, o.cfg.WeightDecay
+	pos := 0
+	for r, lo := range off {
+		hi := lo + len(dst[r])
+		if lo > pos {
+			vmath.Adagrad64(params[pos:lo], grads[pos:lo], o.sum[pos:lo], clr, eps, wd)
+		}
+		vmath.Adagrad64Round32(params[lo:hi], grads[lo:hi], o.sum[lo:hi], dst[r], clr, eps, wd)
+		pos = hi
+	}
+	vmath.Adagrad64(params[pos:], grads[pos:], o.sum[pos:], clr, eps, wd)
 }
 
 // SetLR sets the learning rate.

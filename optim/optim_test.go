@@ -369,3 +369,84 @@ func FuzzStateUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// TestAdagradStepRound32 checks that StepRound32 updates the parameters
+// and the state exactly as Step does, over several steps with learning-rate
+// decay and weight decay, writes the float32 rounding into every run (runs
+// with gaps between them, at the ends and none), and panics on bad runs.
+func TestAdagradStepRound32(t *testing.T) {
+	const n = 37
+	layouts := []struct{ off, lens []int }{
+		{nil, nil},
+		{[]int{0}, []int{n}},
+		{[]int{0, 5, 20}, []int{5, 9, 17}},
+		{[]int{3, 10}, []int{4, 1}},
+	}
+	for li, lay := range layouts {
+		cfg := Config{Algorithm: AlgAdagrad, LR: 0.1, LRDecay: 0.01, WeightDecay: 0.02, Eps: 1e-10}
+		ref, err := New(cfg, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := New(cfg, n)
+		pr, pg := make([]float64, n), make([]float64, n)
+		for i := range pr {
+			pr[i] = math.Sin(float64(i)) * 3
+			pg[i] = pr[i]
+		}
+		dst := make([][]float32, len(lay.off))
+		for r, l := range lay.lens {
+			dst[r] = make([]float32, l)
+		}
+		for step := range 4 {
+			grads := make([]float64, n)
+			for i := range grads {
+				grads[i] = math.Cos(float64(i*(step+2))) - 0.3
+			}
+			ref.Step(pr, grads)
+			got.(Rounder32).StepRound32(pg, grads, lay.off, dst)
+			for i := range pr {
+				if pr[i] != pg[i] {
+					t.Fatalf("layout %d step %d: param %d = %v, Step gives %v", li, step, i, pg[i], pr[i])
+				}
+			}
+			for r, lo := range lay.off {
+				for i, v := range dst[r] {
+					if v != float32(pr[lo+i]) {
+						t.Fatalf("layout %d step %d: run %d[%d] = %v, want %v", li, step, r, i, v, float32(pr[lo+i]))
+					}
+				}
+			}
+		}
+		if a, b := ref.State().Buffers["sum"], got.State().Buffers["sum"]; !slicesEqual(a, b) {
+			t.Fatalf("layout %d: state differs", li)
+		}
+	}
+	for _, bad := range []struct{ off, lens []int }{{[]int{0, 3}, []int{4, 1}}, {[]int{35}, []int{3}}, {[]int{0}, nil}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("runs %v %v: no panic", bad.off, bad.lens)
+				}
+			}()
+			o, _ := New(Config{Algorithm: AlgAdagrad, LR: 0.1}, n)
+			dst := make([][]float32, len(bad.lens))
+			for r, l := range bad.lens {
+				dst[r] = make([]float32, l)
+			}
+			o.(Rounder32).StepRound32(make([]float64, n), make([]float64, n), bad.off, dst)
+		}()
+	}
+}
+
+func slicesEqual(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -379,6 +379,20 @@ func (e EarlyStop) String() string {
 		e.Epoch, delta, e.Patience, e.BestEpoch, e.BestVal)
 }
 
+// step performs the optimizer step; in float32 mode with an optimizer
+// that can (optim.Rounder32) it also rounds the network's float32 weights
+// in the same pass, which the next Forward with t.ws then uses as they are.
+func (t *Trainer) step() {
+	if r, ok := t.opt.(optim.Rounder32); ok {
+		if off, dst := t.Model.Params32(t.ws); dst != nil {
+			r.StepRound32(t.Model.Params(), t.Model.Grads(), off, dst)
+			t.Model.SetParams32Current(t.ws, true)
+			return
+		}
+	}
+	t.opt.Step(t.Model.Params(), t.Model.Grads())
+}
+
 // Stopped returns the early-stopping record, or nil if early stopping has
 // not ended the run.
 func (t *Trainer) Stopped() *EarlyStop { return t.stopped }
@@ -392,6 +406,9 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 	base := t.elapsed
 	defer func() { t.elapsed = base + time.Since(start) }()
 	Lo := t.Out.Len()
+	// The parameters may have changed since the last step (a restored
+	// checkpoint): round them again.
+	t.Model.SetParams32Current(t.ws, false)
 	for t.epoch < t.Cfg.Epochs {
 		if t.Cfg.Patience > 0 && t.stale >= t.Cfg.Patience {
 			t.stopped = &EarlyStop{Epoch: t.epoch, Patience: t.Cfg.Patience, MinDelta: t.Cfg.MinDelta, BestEpoch: t.BestEpoch, BestVal: t.BestVal}
@@ -461,7 +478,7 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 			if t.Cfg.ClipNorm > 0 {
 				optim.ClipGlobalNorm(t.Model.Grads(), t.Cfg.ClipNorm)
 			}
-			t.opt.Step(t.Model.Params(), t.Model.Grads())
+			t.step()
 			t.epochLoss += raw
 			t.epochSamples += n
 			t.lastBatch = v
