@@ -440,8 +440,19 @@ func (a *Approximator) Forward(ws *ApproxWorkspace, x []float64, n int) []float6
 // ws (n×(2K'+1) row-major; not modified). It does not allocate. It panics if
 // Forward has not been called with ws or dOut is too short.
 func (a *Approximator) Backward(ws *ApproxWorkspace, dOut []float64) {
+	a.backward(ws, dOut, false)
+}
+
+// Gradient sets the network's gradients to those of the last Forward with
+// ws: ZeroGrad followed by Backward, bit for bit (see MLP.Gradient).
+func (a *Approximator) Gradient(ws *ApproxWorkspace, dOut []float64) {
+	a.backward(ws, dOut, true)
+}
+
+// backward is Backward, or Gradient when set is true.
+func (a *Approximator) backward(ws *ApproxWorkspace, dOut []float64, set bool) {
 	if a.Kind != KindSphere {
-		a.Net.Backward(ws.net, dOut)
+		a.Net.backward(ws.net, dOut, set)
 		return
 	}
 	n := ws.n
@@ -467,7 +478,7 @@ func (a *Approximator) Backward(ws *ApproxWorkspace, dOut []float64) {
 			act(ws.els[g], dy, aParity)
 		}
 	}
-	a.Net.Backward(ws.net, ws.dy[:G*n*lo])
+	a.Net.backward(ws.net, ws.dy[:G*n*lo], set)
 }
 
 // Predict returns the outputs for the n rows of x in a new slice. It

@@ -42,8 +42,7 @@ func BenchmarkTrainStep(b *testing.B) {
 					for i, v := range y {
 						dOut[i] = v - target[i]
 					}
-					m.ZeroGrad()
-					m.Backward(ws, dOut)
+					m.Gradient(ws, dOut)
 					// As train.Trainer does: the float32 weights are
 					// rounded in the optimizer's pass.
 					if off, dst := m.Params32(ws); dst != nil {

@@ -355,6 +355,9 @@ type Workspace struct {
 	cur      []float64 // the input of the pass being split (parallel)
 	parts    []*part   // blocks 1… of a split batch (SetThreads)
 	wg       sync.WaitGroup
+	// setGrads makes block 0 of a float32 Backward set Grads rather than
+	// add to them (Gradient).
+	setGrads bool
 }
 
 // workspace32 holds the float32 copies of one batch's operands.
@@ -557,6 +560,19 @@ func (m *MLP) forward64(ws *Workspace, x []float64, r0, r1 int) {
 // allocate. It panics if Forward has not been called with ws or dOut is too
 // short.
 func (m *MLP) Backward(ws *Workspace, dOut []float64) {
+	m.backward(ws, dOut, false)
+}
+
+// Gradient sets Grads to the gradient of E with respect to the parameters
+// for the last Forward with ws: the same as ZeroGrad followed by Backward,
+// bit for bit, with one pass fewer over Grads in Float32 mode. Its
+// conditions are Backward's.
+func (m *MLP) Gradient(ws *Workspace, dOut []float64) {
+	m.backward(ws, dOut, true)
+}
+
+// backward is Backward, or Gradient when set is true.
+func (m *MLP) backward(ws *Workspace, dOut []float64, set bool) {
 	m.checkWorkspace(ws)
 	n := ws.n
 	if n < 0 {
@@ -565,11 +581,16 @@ func (m *MLP) Backward(ws *Workspace, dOut []float64) {
 	if len(dOut) < n*m.Config.Outputs {
 		panic(fmt.Sprintf("nn: Backward gradient has %d values, want %d×%d", len(dOut), n, m.Config.Outputs))
 	}
+	if set && (n == 0 || !ws.last32) {
+		m.ZeroGrad()
+	}
 	if n == 0 {
 		return
 	}
 	if ws.last32 {
+		ws.setGrads = set
 		m.backward32(ws, dOut, n)
+		ws.setGrads = false
 		return
 	}
 	ws.cur = dOut
@@ -742,9 +763,10 @@ func (m *MLP) backward32(ws *Workspace, dOut []float64, n int) {
 }
 
 // backward32Rows computes the float32 backward pass of rows [r0, r1) and
-// adds their gradient to g (laid out as Grads), using g32 for the float32
-// weight gradients.
-func (m *MLP) backward32Rows(ws *Workspace, dOut []float64, r0, r1 int, g []float64, g32 []float32) {
+// adds their gradient to g (laid out as Grads), or sets g to it (set ==
+// true: the result of clearing g first, bit for bit), using g32 for the
+// float32 weight gradients.
+func (m *MLP) backward32Rows(ws *Workspace, dOut []float64, r0, r1 int, g []float64, g32 []float32, set bool) {
 	w := ws.f32
 	rows := r1 - r0
 	Lo := m.Config.Outputs
@@ -764,8 +786,13 @@ func (m *MLP) backward32Rows(ws *Workspace, dOut []float64, r0, r1 int, g []floa
 		wOff := m.off[l]
 		gw := g32[wOff : wOff+out*in]
 		gemm.Sgemm(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, out, aPrev, lda, 0, gw, in)
-		vmath.AddFloat32(g[wOff:wOff+out*in], gw)
 		gb := g[wOff+out*in : wOff+out*in+out]
+		if set {
+			vmath.SetFloat32(g[wOff:wOff+out*in], gw)
+			clear(gb)
+		} else {
+			vmath.AddFloat32(g[wOff:wOff+out*in], gw)
+		}
 		for i := 0; i < rows; i++ {
 			// gb[j] += float64(δ[i][j]), row after row (vectorised).
 			vmath.AddFloat32(gb, delta[i*out:i*out+out])
@@ -851,13 +878,12 @@ func (m *MLP) runPart(ws *Workspace, kind, p, r0, r1 int) {
 	case kindForward32:
 		m.forward32Rows(ws, ws.cur, r0, r1)
 	case kindBackward32:
-		g, g32 := m.Grads, ws.f32.grads
+		g, g32, set := m.Grads, ws.f32.grads, ws.setGrads
 		if p > 0 {
 			pt := ws.parts[p-1]
-			g, g32 = pt.grads, pt.grads32
-			clear(g)
+			g, g32, set = pt.grads, pt.grads32, true
 		}
-		m.backward32Rows(ws, ws.cur, r0, r1, g, g32)
+		m.backward32Rows(ws, ws.cur, r0, r1, g, g32, set)
 	}
 }
 

@@ -473,8 +473,7 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 			if div := t.divergence(); div > 0 && perSample > div*t.initLoss {
 				return fmt.Errorf("%w: the training loss grew to %.3g per sample at epoch %d, batch %d, more than %.0g times its initial %.3g (learning rate %g); lower the learning rate or set clip-norm (for example 1); if the data hold rows much larger than others, raise divergence or set it to -1 to turn this check off", ErrDiverged, perSample, t.epoch+1, t.pos/bs+1, div, t.initLoss, lr)
 			}
-			t.Model.ZeroGrad()
-			t.Model.Backward(t.ws, g)
+			t.Model.Gradient(t.ws, g)
 			if t.Cfg.ClipNorm > 0 {
 				optim.ClipGlobalNorm(t.Model.Grads(), t.Cfg.ClipNorm)
 			}

@@ -279,7 +279,7 @@ func ToFloat32(dst []float32, src []float64) {
 // src is shorter than dst.
 func ToFloat64(dst []float64, src []float32) {
 	checkLen("ToFloat64", len(dst), len(src))
-	done := toFloat64Vec(Current(), dst, src, false)
+	done := toFloat64Vec(Current(), dst, src, cvtSet)
 	for i := done; i < len(dst); i++ {
 		dst[i] = float64(src[i])
 	}
@@ -289,8 +289,26 @@ func ToFloat64(dst []float64, src []float32) {
 // src is shorter than dst.
 func AddFloat32(dst []float64, src []float32) {
 	checkLen("AddFloat32", len(dst), len(src))
-	done := toFloat64Vec(Current(), dst, src, true)
+	done := toFloat64Vec(Current(), dst, src, cvtAdd)
 	for i := done; i < len(dst); i++ {
 		dst[i] += float64(src[i])
 	}
 }
+
+// SetFloat32 sets dst[i] = 0 + float64(src[i]) for i < len(dst): what
+// clear(dst) then AddFloat32(dst, src) leave, bit for bit (a −0 becomes +0),
+// in one pass. It panics if src is shorter than dst.
+func SetFloat32(dst []float64, src []float32) {
+	checkLen("SetFloat32", len(dst), len(src))
+	done := toFloat64Vec(Current(), dst, src, cvtZeroAdd)
+	for i := done; i < len(dst); i++ {
+		dst[i] = 0 + float64(src[i])
+	}
+}
+
+// Modes of toFloat64Vec.
+const (
+	cvtSet     = iota // dst = float64(src)
+	cvtAdd            // dst += float64(src)
+	cvtZeroAdd        // dst = 0 + float64(src)
+)

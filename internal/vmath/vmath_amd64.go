@@ -154,18 +154,24 @@ func toFloat32Vec(p Path, dst []float32, src []float64) int {
 	return n
 }
 
-func toFloat64Vec(p Path, dst []float64, src []float32, add bool) int {
+func toFloat64Vec(p Path, dst []float64, src []float32, mode int) int {
 	n := len(dst) &^ 3
 	if p == Generic || n == 0 {
 		return 0
 	}
-	if add {
+	switch mode {
+	case cvtAdd:
 		add32to64AVX2(&dst[0], &src[0], n)
-	} else {
+	case cvtZeroAdd:
+		zadd32to64AVX2(&dst[0], &src[0], n)
+	default:
 		cvt32to64AVX2(&dst[0], &src[0], n)
 	}
 	return n
 }
+
+//go:noescape
+func zadd32to64AVX2(dst *float64, src *float32, n int)
 
 //go:noescape
 func cvt64to32AVX2(dst *float32, src *float64, n int)

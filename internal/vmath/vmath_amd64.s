@@ -1497,3 +1497,23 @@ add32to64AVX2_loop:
 add32to64AVX2_done:
 	VZEROUPPER
 	RET
+
+// func zadd32to64AVX2(dst *float64, src *float32, n int)
+TEXT ·zadd32to64AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $2, CX
+	JZ   zadd32to64AVX2_done
+	VXORPD Y1, Y1, Y1
+zadd32to64AVX2_loop:
+	VCVTPS2PD (SI), Y0
+	VADDPD Y1, Y0, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  zadd32to64AVX2_loop
+zadd32to64AVX2_done:
+	VZEROUPPER
+	RET

@@ -13,5 +13,5 @@ func adagrad64Vec(Path, []float64, []float64, []float64, []float32, float64, flo
 }
 func adam64Vec(Path, []float64, []float64, []float64, []float64, *AdamConsts) int { return 0 }
 
-func toFloat32Vec(Path, []float32, []float64) int       { return 0 }
-func toFloat64Vec(Path, []float64, []float32, bool) int { return 0 }
+func toFloat32Vec(Path, []float32, []float64) int      { return 0 }
+func toFloat64Vec(Path, []float64, []float32, int) int { return 0 }

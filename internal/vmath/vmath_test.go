@@ -265,9 +265,10 @@ func TestSetPath(t *testing.T) {
 
 func TestShortSlicesPanic(t *testing.T) {
 	for name, f := range map[string]func(){
-		"Tanh64":    func() { Tanh64(make([]float64, 3), make([]float64, 2)) },
-		"AddTanh32": func() { AddTanh32(make([]float32, 3), make([]float32, 3), make([]float32, 2)) },
-		"Adagrad64": func() { Adagrad64(make([]float64, 3), make([]float64, 3), make([]float64, 2), 1, 1, 0) },
+		"Tanh64":     func() { Tanh64(make([]float64, 3), make([]float64, 2)) },
+		"AddTanh32":  func() { AddTanh32(make([]float32, 3), make([]float32, 3), make([]float32, 2)) },
+		"Adagrad64":  func() { Adagrad64(make([]float64, 3), make([]float64, 3), make([]float64, 2), 1, 1, 0) },
+		"SetFloat32": func() { SetFloat32(make([]float64, 3), make([]float32, 2)) },
 		"Adagrad64Round32": func() {
 			Adagrad64Round32(make([]float64, 3), make([]float64, 3), make([]float64, 3), make([]float32, 2), 1, 1, 0)
 		},
@@ -337,6 +338,9 @@ func TestConversions(t *testing.T) {
 		if n > 4 {
 			src[1], src[2], src[3], src[4] = math.NaN(), math.Inf(-1), 1e300, 1+0x1p-24
 		}
+		if n > 6 {
+			src[5], src[6] = math.Copysign(0, -1), 0
+		}
 		for _, p := range paths() {
 			withPath(t, p, func() {
 				d32 := make([]float32, n)
@@ -345,6 +349,18 @@ func TestConversions(t *testing.T) {
 				ToFloat64(d64, d32)
 				acc := append([]float64(nil), src...)
 				AddFloat32(acc, d32)
+				set := append([]float64(nil), src...)
+				SetFloat32(set, d32)
+				ref := make([]float64, n)
+				AddFloat32(ref, d32) // clear, then add: what SetFloat32 does
+				for i := range src {
+					if math.Float64bits(set[i]) != math.Float64bits(ref[i]) && !(ref[i] != ref[i] && set[i] != set[i]) {
+						t.Fatalf("%v: SetFloat32 gives %v for %v, clear and add %v", p, set[i], d32[i], ref[i])
+					}
+					if d32[i] == 0 && math.Signbit(set[i]) {
+						t.Fatalf("%v: SetFloat32 keeps the sign of %v", p, d32[i])
+					}
+				}
 				for i := range src {
 					w32 := float32(src[i])
 					if math.Float32bits(d32[i]) != math.Float32bits(w32) && !(w32 != w32 && d32[i] != d32[i]) {

@@ -570,13 +570,14 @@ func (g *gen) adam() {
 
 // convert writes the AVX2 conversions between float64 and float32, four
 // elements at a time: cvt64to32AVX2 (dst = float32(src), rounding to
-// nearest), cvt32to64AVX2 (dst = float64(src)) and add32to64AVX2
-// (dst += float64(src)).
+// nearest), cvt32to64AVX2 (dst = float64(src)), add32to64AVX2
+// (dst += float64(src)) and zadd32to64AVX2 (dst = 0 + float64(src)).
 func (g *gen) convert() {
 	for _, k := range []struct{ name, sig string }{
 		{"cvt64to32AVX2", "(dst *float32, src *float64, n int)"},
 		{"cvt32to64AVX2", "(dst *float64, src *float32, n int)"},
 		{"add32to64AVX2", "(dst *float64, src *float32, n int)"},
+		{"zadd32to64AVX2", "(dst *float64, src *float32, n int)"},
 	} {
 		fmt.Fprintf(&g.s, "\n// func %s%s\n", k.name, k.sig)
 		fmt.Fprintf(&g.s, "TEXT ·%s(SB), NOSPLIT, $0-24\n", k.name)
@@ -585,6 +586,9 @@ func (g *gen) convert() {
 		g.p("MOVQ n+16(FP), CX")
 		g.p("SHRQ $2, CX")
 		g.p("JZ   %s_done", k.name)
+		if k.name == "zadd32to64AVX2" {
+			g.p("VXORPD Y1, Y1, Y1")
+		}
 		g.label(k.name + "_loop")
 		switch k.name {
 		case "cvt64to32AVX2":
@@ -594,6 +598,12 @@ func (g *gen) convert() {
 			g.p("ADDQ $16, DI")
 		case "cvt32to64AVX2":
 			g.p("VCVTPS2PD (SI), Y0")
+			g.p("VMOVUPD Y0, (DI)")
+			g.p("ADDQ $16, SI")
+			g.p("ADDQ $32, DI")
+		case "zadd32to64AVX2":
+			g.p("VCVTPS2PD (SI), Y0")
+			g.p("VADDPD Y1, Y0, Y0")
 			g.p("VMOVUPD Y0, (DI)")
 			g.p("ADDQ $16, SI")
 			g.p("ADDQ $32, DI")
