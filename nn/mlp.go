@@ -749,6 +749,10 @@ func (m *MLP) forward32Rows(ws *Workspace, x []float64, r0, r1 int) {
 		a, lda = z, ldz
 	}
 	Lo := m.Config.Outputs
+	if lda == Lo { // the output layer is never padded (pad32)
+		vmath.ToFloat64(w.out[r0*Lo:r1*Lo], a[:rows*Lo])
+		return
+	}
 	for i := range rows {
 		vmath.ToFloat64(w.out[(r0+i)*Lo:(r0+i+1)*Lo], a[i*lda:i*lda+Lo])
 	}
