@@ -24,6 +24,36 @@ var (
 	avx512Kernel32 = kernel[float32]{mr: 8, nr: 16, fn: kernAVX512F32, path: AVX512}
 )
 
+// hasVL reports AVX-512VL, which the ymm forms of the AVX-512 float32
+// kernel for narrow tiles need.
+var hasVL = cpu.X86.HasAVX512VL
+
+// kernAVX512F32Half computes a tile of at most 8 columns with the ymm
+// kernels (see _gen: the operations of the zmm kernels at half the cost
+// where zmm operations are split in two).
+func kernAVX512F32Half(rows, k int, pa *float32, rsa, csa int, pb *float32, rsb int, pc *float32, ldc, nv int, alpha, beta float32) {
+	switch rows {
+	case 8:
+		kern8x8AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 7:
+		kern7x8AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 6:
+		kern6x8AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 5:
+		kern5x8AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 4:
+		kern4x8AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 3:
+		kern3x8AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 2:
+		kern2x8AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	case 1:
+		kern1x8AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+	default:
+		panic("gemm: bad tile height")
+	}
+}
+
 // kernAVX2 dispatches to the AVX2 float64 kernel for the number of rows;
 // see kernelFunc. It checks that the tile it touches lies inside a, b and c
 // before entering assembly.
@@ -126,6 +156,10 @@ func kernAVX512F32(rows, nv, k int, a []float32, rsa, csa int, b []float32, rsb 
 		panic("gemm: bad tile width")
 	}
 	pa, pb, pc := &a[0], &b[0], &c[0]
+	if nv <= 8 && hasVL {
+		kernAVX512F32Half(rows, k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
+		return
+	}
 	switch rows {
 	case 8:
 		kern8x16AVX512F32(k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, beta)
@@ -231,3 +265,27 @@ func kern7x16AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *
 
 //go:noescape
 func kern8x16AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern1x8AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern2x8AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern3x8AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern4x8AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern5x8AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern6x8AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern7x8AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern8x8AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)

@@ -10,6 +10,8 @@
 //	kernRx16AVX2F32  float32, AVX2+FMA, 2 ymm per row (mr = 6)
 //	kernRx8AVX512    float64, AVX-512F, 1 zmm per row (mr = 8)
 //	kernRx16AVX512F32 float32, AVX-512F, 1 zmm per row (mr = 8)
+//	kernRx8AVX512F32 float32, AVX-512F+VL, 1 ymm per row, for tiles of
+//	                 at most 8 columns (the narrow last column tile)
 //
 // A kernel computes an R×nr tile of C = alpha·A·B + beta·C held in
 // accumulators, reading A with general strides (so that A needs no packing
@@ -73,6 +75,9 @@ func main() {
 		for r := 1; r <= 8; r++ {
 			kernelAVX512(&s, r, pr)
 		}
+	}
+	for r := 1; r <= 8; r++ {
+		kernelAVX512Half(&s, r)
 	}
 	os.Stdout.WriteString(s.String())
 }
@@ -323,6 +328,90 @@ func kernelAVX512(s *strings.Builder, rows int, pr prec) {
 	label(l("masked0"))
 	for i := range rows {
 		p("VMOVUP%s Z%d, K1, %s", pr.sfx[1:], i, rowAddr("DI", "R13", "DX", "R11", 0, i))
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// kernelAVX512Half writes the float32 kernel for tiles of at most 8 of the
+// 16 columns of a micro-panel: the zmm kernel on ymm registers (EVEX
+// encoded, AVX-512VL), which costs half a zmm FMA per row and k step on
+// CPUs that split zmm operations in two (Zen 4). The operations on each
+// element are those of the zmm kernel.
+func kernelAVX512Half(s *strings.Builder, rows int) {
+	pr := f32
+	p := func(format string, args ...any) { fmt.Fprintf(s, "\t"+format+"\n", args...) }
+	label := func(l string) { fmt.Fprintf(s, "%s:\n", l) }
+	name := fmt.Sprintf("kern%dx8AVX512F32", rows)
+	l := func(suffix string) string { return name + "_" + suffix }
+	alphaOff, betaOff := header(s, name, pr)
+	if rows > 3 {
+		p("LEAQ (SI)(R8*2), R12")
+		p("ADDQ R8, R12")
+	}
+	if rows > 6 {
+		p("LEAQ (R12)(R8*2), AX")
+		p("ADDQ R8, AX")
+	}
+	for i := range rows {
+		p("VPXORD Y%d, Y%d, Y%d", i, i, i)
+	}
+	kloop(p, label, l, func() {
+		p("VMOVUPS (DX), Y8")
+		for i := range rows {
+			p("VFMADD231PS.BCST %s, Y8, Y%d", rowAddr("SI", "R12", "AX", "R8", 0, i), i)
+		}
+		p("ADDQ R9, SI")
+		if rows > 3 {
+			p("ADDQ R9, R12")
+		}
+		if rows > 6 {
+			p("ADDQ R9, AX")
+		}
+		p("ADDQ R10, DX")
+	})
+	p("VBROADCASTSS alpha+%d(FP), Y9", alphaOff)
+	for i := range rows {
+		p("VMULPS Y9, Y%d, Y%d", i, i)
+	}
+	betaFlag(p, pr, betaOff, "Y10")
+	if rows > 3 {
+		p("LEAQ (DI)(R11*2), R13")
+		p("ADDQ R11, R13")
+	}
+	if rows > 6 {
+		p("LEAQ (R13)(R11*2), DX")
+		p("ADDQ R11, DX")
+	}
+	p("MOVQ nv+64(FP), CX")
+	p("CMPQ CX, $8")
+	p("JNE  %s", l("masked"))
+	p("TESTB AL, AL")
+	p("JZ   %s", l("full0"))
+	for i := range rows {
+		p("VFMADD231PS %s, Y10, Y%d", rowAddr("DI", "R13", "DX", "R11", 0, i), i)
+	}
+	label(l("full0"))
+	for i := range rows {
+		p("VMOVUPS Y%d, %s", i, rowAddr("DI", "R13", "DX", "R11", 0, i))
+	}
+	p("VZEROUPPER")
+	p("RET")
+
+	label(l("masked"))
+	p("MOVL $1, BX")
+	p("SHLL CX, BX")
+	p("DECL BX")
+	p("KMOVW BX, K1")
+	p("TESTB AL, AL")
+	p("JZ   %s", l("masked0"))
+	for i := range rows {
+		p("VMOVUPS.Z %s, K1, Y11", rowAddr("DI", "R13", "DX", "R11", 0, i))
+		p("VFMADD231PS Y11, Y10, Y%d", i)
+	}
+	label(l("masked0"))
+	for i := range rows {
+		p("VMOVUPS Y%d, K1, %s", i, rowAddr("DI", "R13", "DX", "R11", 0, i))
 	}
 	p("VZEROUPPER")
 	p("RET")
