@@ -68,7 +68,13 @@
 // and adds them to the float64 Grads (bias gradients are summed in float64).
 // Params, Grads and the optimizer state stay float64 (float64 master
 // weights, as in mixed-precision training), so checkpoints, model files and
-// optimizers are the same in both modes. Float64 is the default and the one
+// optimizers are the same in both modes. Rows of 2 KiB (512 floats) of the
+// rounded weights and hidden activations are padded, so that the products
+// read them in place without L1 set conflicts. A training loop can save
+// Forward its rounding pass by letting the optimizer write the rounding
+// (Params32, SetParams32Current, optim.Rounder32), and Backward's pass
+// over Grads by Gradient, which sets the gradients instead of adding to
+// them. Float64 is the default and the one
 // to use for parity with PyTorch's float64 and for exact evaluation.
 //
 // # Concurrency

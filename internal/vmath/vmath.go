@@ -1,7 +1,8 @@
 // Package vmath provides the vectorised elementwise kernels of training:
 // the hyperbolic tangent (with a fused bias), its derivative from the stored
-// output, and the fused Adagrad and Adam parameter updates, in float64 and
-// float32.
+// output, the fused Adagrad and Adam parameter updates (Adagrad64Round32
+// also writes the float32 rounding of the new parameters in the same pass),
+// and the float64↔float32 conversions, in float64 and float32.
 //
 // # Tanh, float64
 //
