@@ -803,10 +803,8 @@ func (m *MLP) backward32Rows(ws *Workspace, dOut []float64, r0, r1 int, g []floa
 		} else {
 			vmath.AddFloat32(g[wOff:wOff+out*in], gw)
 		}
-		for i := 0; i < rows; i++ {
-			// gb[j] += float64(δ[i][j]), row after row (vectorised).
-			vmath.AddFloat32(gb, delta[i*out:i*out+out])
-		}
+		// gb[j] += float64(δ[i][j]), row after row, in one pass.
+		vmath.AddColumns32(gb, delta, rows, out)
 		if l == 0 {
 			break
 		}

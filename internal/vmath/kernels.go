@@ -306,6 +306,30 @@ func SetFloat32(dst []float64, src []float32) {
 	}
 }
 
+// AddColumns32 adds to dst[j] the float64 values of column j of the
+// rows×len(dst) float32 matrix src whose rows are ld apart, for j <
+// len(dst): the sums of AddFloat32(dst, row) for each row in order, bit for
+// bit, in one pass (a bias gradient from the deltas of a batch). It panics
+// if ld < len(dst) or src is shorter than the matrix.
+func AddColumns32(dst []float64, src []float32, rows, ld int) {
+	n := len(dst)
+	if rows <= 0 || n == 0 {
+		return
+	}
+	if ld < n {
+		panic(fmt.Sprintf("vmath: AddColumns32: row stride %d below %d columns", ld, n))
+	}
+	checkLen("AddColumns32", (rows-1)*ld+n, len(src))
+	done := colSumVec(Current(), dst, src, ld, rows)
+	for j := done; j < n; j++ {
+		s := dst[j]
+		for i := range rows {
+			s += float64(src[i*ld+j])
+		}
+		dst[j] = s
+	}
+}
+
 // Modes of toFloat64Vec.
 const (
 	cvtSet     = iota // dst = float64(src)

@@ -170,6 +170,31 @@ func toFloat64Vec(p Path, dst []float64, src []float32, mode int) int {
 	return n
 }
 
+// colSumVec adds the first rows rows (ld apart) of src to dst column by
+// column for the first 16·⌊len(dst)/16⌋ columns (in blocks of 32, then 16)
+// and returns how many.
+func colSumVec(p Path, dst []float64, src []float32, ld, rows int) int {
+	if p == Generic || len(dst) < 16 || rows == 0 {
+		return 0
+	}
+	done := 0
+	if b := len(dst) / 32; b > 0 {
+		colsum32to64x2AVX2(&dst[0], &src[0], ld, rows, b)
+		done = 32 * b
+	}
+	if len(dst)-done >= 16 {
+		colsum32to64AVX2(&dst[done], &src[done], ld, rows, 1)
+		done += 16
+	}
+	return done
+}
+
+//go:noescape
+func colsum32to64AVX2(dst *float64, src *float32, ld, rows, blocks int)
+
+//go:noescape
+func colsum32to64x2AVX2(dst *float64, src *float32, ld, rows, blocks int)
+
 //go:noescape
 func zadd32to64AVX2(dst *float64, src *float32, n int)
 

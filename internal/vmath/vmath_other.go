@@ -15,3 +15,5 @@ func adam64Vec(Path, []float64, []float64, []float64, []float64, *AdamConsts) in
 
 func toFloat32Vec(Path, []float32, []float64) int      { return 0 }
 func toFloat64Vec(Path, []float64, []float32, int) int { return 0 }
+
+func colSumVec(Path, []float64, []float32, int, int) int { return 0 }

@@ -265,10 +265,12 @@ func TestSetPath(t *testing.T) {
 
 func TestShortSlicesPanic(t *testing.T) {
 	for name, f := range map[string]func(){
-		"Tanh64":     func() { Tanh64(make([]float64, 3), make([]float64, 2)) },
-		"AddTanh32":  func() { AddTanh32(make([]float32, 3), make([]float32, 3), make([]float32, 2)) },
-		"Adagrad64":  func() { Adagrad64(make([]float64, 3), make([]float64, 3), make([]float64, 2), 1, 1, 0) },
-		"SetFloat32": func() { SetFloat32(make([]float64, 3), make([]float32, 2)) },
+		"Tanh64":              func() { Tanh64(make([]float64, 3), make([]float64, 2)) },
+		"AddTanh32":           func() { AddTanh32(make([]float32, 3), make([]float32, 3), make([]float32, 2)) },
+		"Adagrad64":           func() { Adagrad64(make([]float64, 3), make([]float64, 3), make([]float64, 2), 1, 1, 0) },
+		"SetFloat32":          func() { SetFloat32(make([]float64, 3), make([]float32, 2)) },
+		"AddColumns32":        func() { AddColumns32(make([]float64, 3), make([]float32, 8), 3, 3) },
+		"AddColumns32 stride": func() { AddColumns32(make([]float64, 3), make([]float32, 9), 3, 2) },
 		"Adagrad64Round32": func() {
 			Adagrad64Round32(make([]float64, 3), make([]float64, 3), make([]float64, 3), make([]float32, 2), 1, 1, 0)
 		},
@@ -439,6 +441,45 @@ func TestAdagradRound32(t *testing.T) {
 						t.Fatalf("%v n=%d: wrote past the parameters", p, n)
 					}
 				})
+			}
+		}
+	}
+}
+
+// TestAddColumns32 checks AddColumns32 against AddFloat32 applied row by
+// row (generic path), bit for bit, on every path, for column counts around
+// the 16-column blocks, several row strides and row counts.
+func TestAddColumns32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, cols := range []int{1, 3, 15, 16, 17, 33, 65, 100} {
+		for _, rows := range []int{0, 1, 2, 7, 9} {
+			for _, pad := range []int{0, 5} {
+				ld := cols + pad
+				src := make([]float32, max(rows*ld, 1))
+				for i := range src {
+					src[i] = float32(rng.NormFloat64() * math.Exp2(float64(rng.IntN(40)-20)))
+				}
+				dst0 := make([]float64, cols)
+				for j := range dst0 {
+					dst0[j] = rng.NormFloat64()
+				}
+				want := append([]float64(nil), dst0...)
+				withPath(t, Generic, func() {
+					for i := range rows {
+						AddFloat32(want, src[i*ld:i*ld+cols])
+					}
+				})
+				for _, p := range paths() {
+					withPath(t, p, func() {
+						got := append([]float64(nil), dst0...)
+						AddColumns32(got, src, rows, ld)
+						for j := range got {
+							if math.Float64bits(got[j]) != math.Float64bits(want[j]) {
+								t.Fatalf("%v cols=%d rows=%d ld=%d: column %d = %v, row by row %v", p, cols, rows, ld, j, got[j], want[j])
+							}
+						}
+					})
+				}
 			}
 		}
 	}

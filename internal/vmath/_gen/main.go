@@ -171,6 +171,7 @@ func main() {
 	g.adagrad()
 	g.adam()
 	g.convert()
+	g.colsum()
 	os.Stdout.WriteString(g.s.String())
 }
 
@@ -617,6 +618,57 @@ func (g *gen) convert() {
 		g.p("DECQ CX")
 		g.p("JNZ  %s_loop", k.name)
 		g.label(k.name + "_done")
+		g.p("VZEROUPPER")
+		g.p("RET")
+	}
+}
+
+// colsum writes colsum32to64AVX2 and colsum32to64x2AVX2: dst[j] +=
+// Σ_i float64(src[i·ld + j]) for j < w·blocks, i < rows, the rows added one
+// after another to accumulators loaded from dst (the sums of AddFloat32
+// applied row by row, bit for bit), w = 16 or 32 columns (four or eight ymm
+// of float64) at a time.
+func (g *gen) colsum() {
+	for _, acc := range []int{4, 8} {
+		name := "colsum32to64AVX2"
+		if acc == 8 {
+			name = "colsum32to64x2AVX2"
+		}
+		fmt.Fprintf(&g.s, "\n// func %s(dst *float64, src *float32, ld, rows, blocks int)\n", name)
+		fmt.Fprintf(&g.s, "TEXT ·%s(SB), NOSPLIT, $0-40\n", name)
+		g.p("MOVQ dst+0(FP), DI")
+		g.p("MOVQ src+8(FP), SI")
+		g.p("MOVQ ld+16(FP), R8")
+		g.p("MOVQ rows+24(FP), R9")
+		g.p("MOVQ blocks+32(FP), R10")
+		g.p("SHLQ $2, R8")
+		g.p("TESTQ R10, R10")
+		g.p("JZ   %s_done", name)
+		g.label(name + "_block")
+		for i := range acc {
+			g.p("VMOVUPD %d(DI), Y%d", 32*i, i)
+		}
+		g.p("MOVQ SI, AX")
+		g.p("MOVQ R9, CX")
+		g.p("TESTQ CX, CX")
+		g.p("JZ   %s_store", name)
+		g.label(name + "_row")
+		for i := range acc {
+			g.p("VCVTPS2PD %d(AX), Y%d", 16*i, acc+i)
+			g.p("VADDPD Y%d, Y%d, Y%d", acc+i, i, i)
+		}
+		g.p("ADDQ R8, AX")
+		g.p("DECQ CX")
+		g.p("JNZ  %s_row", name)
+		g.label(name + "_store")
+		for i := range acc {
+			g.p("VMOVUPD Y%d, %d(DI)", i, 32*i)
+		}
+		g.p("ADDQ $%d, DI", 32*acc)
+		g.p("ADDQ $%d, SI", 16*acc)
+		g.p("DECQ R10")
+		g.p("JNZ  %s_block", name)
+		g.label(name + "_done")
 		g.p("VZEROUPPER")
 		g.p("RET")
 	}
