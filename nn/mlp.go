@@ -388,7 +388,7 @@ type workspace32 struct {
 	// (SetParams32Current).
 	runOff  []int
 	runDst  [][]float32
-	current bool
+	current *MLP // the network whose Params params holds, or nil
 }
 
 // pad32 returns the row stride of a float32 matrix with rows of w elements:
@@ -660,10 +660,10 @@ func (m *MLP) Predict(x []float64, n int) []float64 {
 // forward32 is Forward in float32; x has been checked.
 func (m *MLP) forward32(ws *Workspace, x []float64, n int) []float64 {
 	w := ws.ensure32(m)
-	if !w.current {
+	if w.current != m {
 		m.round32(w)
 	}
-	w.current = false
+	w.current = nil
 	ws.x, ws.n, ws.cur = nil, n, x
 	m.parallel(ws, n, kindForward32)
 	ws.cur = nil
@@ -688,15 +688,20 @@ func (m *MLP) Params32(ws *Workspace) (off []int, dst [][]float32) {
 }
 
 // SetParams32Current declares (current == true) that the float32
-// parameters of ws (Params32) hold the rounding of the current Params, so
-// that the next Forward with ws in Float32 mode uses them as they are
-// instead of rounding Params again; that Forward consumes the declaration.
+// parameters of ws (Params32) hold the rounding of m's current Params, so
+// that the next Forward of m with ws in Float32 mode uses them as they are
+// instead of rounding Params again; the next Forward with ws (of any
+// network) consumes the declaration.
 // Whoever declares it must not change Params before that Forward.
 // SetParams32Current(ws, false) withdraws it.
 func (m *MLP) SetParams32Current(ws *Workspace, current bool) {
 	m.checkWorkspace(ws)
-	if ws.f32 != nil {
-		ws.f32.current = current && m.prec == Float32
+	if ws.f32 == nil {
+		return
+	}
+	ws.f32.current = nil
+	if current && m.prec == Float32 {
+		ws.f32.current = m
 	}
 }
 

@@ -266,6 +266,21 @@ func TestParams32(t *testing.T) {
 	if off, dst := m.Params32(m.NewWorkspace(1)); off != nil || dst != nil {
 		t.Fatal("Params32 in Float64 mode is not empty")
 	}
+	// A declaration about one network does not apply to another network
+	// that uses the same workspace.
+	m.SetPrecision(Float32)
+	other := base.Clone()
+	other.SetPrecision(Float32)
+	for i := range other.Params {
+		other.Params[i] *= 0.5
+	}
+	want := append([]float64(nil), other.Forward(other.NewWorkspace(n), x, n)...)
+	ws := m.NewWorkspace(n)
+	m.Forward(ws, x, n)
+	m.SetParams32Current(ws, true)
+	if got := other.Forward(ws, x, n); !slices.Equal(got, want) {
+		t.Fatal("Forward of another network used the declared float32 parameters")
+	}
 }
 
 // TestGradientSets checks that Gradient gives bit for bit what ZeroGrad and
