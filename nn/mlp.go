@@ -72,9 +72,10 @@
 // rounded weights and hidden activations are padded, so that the products
 // read them in place without L1 set conflicts. A training loop can save
 // Forward its rounding pass by letting the optimizer write the rounding
-// (Params32, SetParams32Current, optim.Rounder32), and Backward's pass
+// (Params32, SetParams32Current, optim.Rounder32), and Backward's passes
 // over Grads by Gradient, which sets the gradients instead of adding to
-// them. Float64 is the default and the one
+// them: the weight gradients are then written in float64 by the products
+// themselves (internal/gemm.Sgemm64). Float64 is the default and the one
 // to use for parity with PyTorch's float64 and for exact evaluation.
 //
 // # Concurrency
@@ -799,13 +800,15 @@ func (m *MLP) backward32Rows(ws *Workspace, dOut []float64, r0, r1 int, g []floa
 			aPrev = w.in[r0*in : r1*in]
 		}
 		wOff := m.off[l]
-		gw := g32[wOff : wOff+out*in]
-		gemm.Sgemm(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, out, aPrev, lda, 0, gw, in)
 		gb := g[wOff+out*in : wOff+out*in+out]
 		if set {
-			vmath.SetFloat32(g[wOff:wOff+out*in], gw)
+			// The float32 product widened straight into g (the
+			// same bits as Sgemm into g32 and SetFloat32).
+			gemm.Sgemm64(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, out, aPrev, lda, g[wOff:wOff+out*in], in)
 			clear(gb)
 		} else {
+			gw := g32[wOff : wOff+out*in]
+			gemm.Sgemm(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, out, aPrev, lda, 0, gw, in)
 			vmath.AddFloat32(g[wOff:wOff+out*in], gw)
 		}
 		// gb[j] += float64(δ[i][j]), row after row, in one pass.

@@ -284,8 +284,8 @@ func TestParams32(t *testing.T) {
 }
 
 // TestGradientSets checks that Gradient gives bit for bit what ZeroGrad and
-// Backward give, in both precisions, with one and three threads, over
-// stale gradients.
+// Backward give, on every gemm path, in both precisions, with one and three
+// threads, over stale gradients.
 func TestGradientSets(t *testing.T) {
 	cfg := Config{Inputs: 9, Hidden: []int{512, 7}, Outputs: 5, Activation: Tanh}
 	rng := rand.New(rand.NewPCG(23, 24))
@@ -297,6 +297,13 @@ func TestGradientSets(t *testing.T) {
 	x := randBatch(rng, n, cfg.Inputs, 1)
 	dOut := randBatch(rng, n, cfg.Outputs, 1)
 	dOut[0] = math.Copysign(0, -1)
+	for gp := gemm.Generic; gp <= gemm.BestPath(); gp++ {
+		defer gemm.SetPath(gemm.SetPath(gp))
+		testGradientSets(t, m, x, dOut, n)
+	}
+}
+
+func testGradientSets(t *testing.T, m *MLP, x, dOut []float64, n int) {
 	for _, p := range []Precision{Float64, Float32} {
 		for _, th := range []int{1, 3} {
 			if err := m.SetPrecision(p); err != nil {
@@ -317,7 +324,7 @@ func TestGradientSets(t *testing.T) {
 			m.Gradient(ws, dOut)
 			for i := range want {
 				if math.Float64bits(m.Grads[i]) != math.Float64bits(want[i]) {
-					t.Fatalf("%v threads %d: Grads[%d] = %v, ZeroGrad and Backward give %v", p, th, i, m.Grads[i], want[i])
+					t.Fatalf("gemm %v, %v threads %d: Grads[%d] = %v, ZeroGrad and Backward give %v", gemm.CurrentPath(), p, th, i, m.Grads[i], want[i])
 				}
 			}
 		}

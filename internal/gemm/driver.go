@@ -29,10 +29,16 @@ type elem interface{ ~float32 | ~float64 }
 // is computed by the same operations whatever rows and nv are.
 type kernelFunc[T elem] func(rows, nv, k int, a []T, rsa, csa int, b []T, rsb int, c []T, ldc int, alpha, beta T)
 
-// kernel is a micro-kernel and the height mr and width nr of its tiles.
+// kernelFunc64 is a kernelFunc with beta = 0 that writes 0 + float64 of
+// each element of the tile to a float64 C (Sgemm64).
+type kernelFunc64[T elem] func(rows, nv, k int, a []T, rsa, csa int, b []T, rsb int, c []float64, ldc int, alpha T)
+
+// kernel is a micro-kernel and the height mr and width nr of its tiles;
+// fn64, when not nil, is its variant with a float64 C.
 type kernel[T elem] struct {
 	mr, nr int
 	fn     kernelFunc[T]
+	fn64   kernelFunc64[T]
 	path   Path
 }
 
@@ -42,6 +48,7 @@ type params[T elem] struct {
 	m, n, k, kc int
 	alpha, beta T
 	a, b, c     []T
+	c64         []float64 // the float64 C of Sgemm64 (c unused), one k panel
 	lda, ldb    int
 	ldc         int
 	kern        kernel[T]
@@ -93,6 +100,7 @@ type worker struct {
 	p32      params[float32]
 	b64, a64 []float64 // packed panel of op(B), block of op(A)
 	b32, a32 []float32
+	c32      []float32 // Sgemm64's float32 product where no kernel writes float64
 	tasks    [maxParts]task
 	wg       sync.WaitGroup
 }
@@ -251,6 +259,7 @@ func compute[T elem](w *worker, p *params[T], i0, i1, j0, j1 int) {
 	}
 	kern, mr, nr := p.kern.fn, p.kern.mr, p.kern.nr
 	a, c, ldc, alpha := p.a, p.c, p.ldc, p.alpha
+	kern64, c64 := p.kern.fn64, p.c64
 	var zero T
 	size := int(unsafe.Sizeof(zero))
 	direct := !p.bT && directB(p.m*size, p.ldb*size)
@@ -280,6 +289,12 @@ func compute[T elem](w *worker, p *params[T], i0, i1, j0, j1 int) {
 						bpan, rsb = p.b[pc*p.ldb+jc+jr:], p.ldb
 					}
 					coff := ic*ldc + jc + jr
+					if c64 != nil { // Sgemm64: k ≤ kcMax, one panel
+						for ir := 0; ir < mb; ir += mr {
+							kern64(min(mr, mb-ir), nv, kb, ablk[aoff+ir*step:], rsa, csa, bpan, rsb, c64[coff+ir*ldc:], ldc, alpha)
+						}
+						continue
+					}
 					for ir := 0; ir < mb; ir += mr {
 						kern(min(mr, mb-ir), nv, kb, ablk[aoff+ir*step:], rsa, csa, bpan, rsb, c[coff+ir*ldc:], ldc, alpha, beta)
 					}

@@ -209,10 +209,61 @@ func Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda i
 	putWorker(w)
 }
 
+// Sgemm64 computes P = alpha·op(A)·op(B) in float32 exactly as Sgemm with
+// beta = 0 does and sets the float64 matrix C to 0 + float64(P): the result
+// of Sgemm into a float32 matrix followed by widening each element (adding
+// zero turns −0 into +0), bit for bit, without the float32 matrix. C is
+// m×n with leading dimension ldc and is not read. The arguments are
+// checked as Sgemm's are. Sgemm64 allocates nothing in steady state. On the
+// AVX-512 path with k ≤ 256 the micro-kernels write float64 directly;
+// otherwise the product goes through a float32 buffer of the calling
+// goroutine.
+func Sgemm64(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float64, ldc int) {
+	aT, bT, ok := check(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+	if !ok {
+		return
+	}
+	if alpha == 0 || k == 0 {
+		scale(m, n, 0, c, ldc)
+		return
+	}
+	kern := kernel32()
+	w := getWorker()
+	defer putWorker(w)
+	if kern.fn64 == nil || k > kcMax {
+		// Through a float32 buffer: Sgemm's result, widened.
+		if cap(w.c32) < m*n {
+			w.c32 = make([]float32, m*n)
+		}
+		t := w.c32[:m*n]
+		p := &w.p32
+		*p = params[float32]{
+			aT: aT, bT: bT, m: m, n: n, k: k, kc: kcFor(k),
+			alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: t, ldc: n, kern: kern,
+		}
+		run(w, p)
+		*p = params[float32]{}
+		for i := range m {
+			dst, src := c[i*ldc:i*ldc+n], t[i*n:i*n+n]
+			for j, v := range src {
+				dst[j] = 0 + float64(v)
+			}
+		}
+		return
+	}
+	p := &w.p32
+	*p = params[float32]{
+		aT: aT, bT: bT, m: m, n: n, k: k, kc: kcFor(k),
+		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c64: c, ldc: ldc, kern: kern,
+	}
+	run(w, p)
+	*p = params[float32]{}
+}
+
 // check validates the arguments as gonum does, panicking with its
 // messages, and reports the transposes and whether there is anything to
 // compute (m, n > 0).
-func check[T elem](tA, tB blas.Transpose, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) (aT, bT, ok bool) {
+func check[T, C elem](tA, tB blas.Transpose, m, n, k int, a []T, lda int, b []T, ldb int, c []C, ldc int) (aT, bT, ok bool) {
 	switch tA {
 	case blas.NoTrans:
 	case blas.Trans, blas.ConjTrans:

@@ -21,7 +21,38 @@ var (
 	avx2Kernel64   = kernel[float64]{mr: 6, nr: 8, fn: kernAVX2, path: AVX2}
 	avx512Kernel64 = kernel[float64]{mr: 8, nr: 8, fn: kernAVX512, path: AVX512}
 	avx2Kernel32   = kernel[float32]{mr: 6, nr: 16, fn: kernAVX2F32, path: AVX2}
-	avx512Kernel32 = kernel[float32]{mr: 8, nr: 16, fn: kernAVX512F32, path: AVX512}
+	avx512Kernel32 = kernel[float32]{mr: 8, nr: 16, fn: kernAVX512F32, fn64: kernAVX512F32W, path: AVX512}
+)
+
+// kernAVX512F32W is kernAVX512F32 writing a float64 C (kernelFunc64).
+func kernAVX512F32W(rows, nv, k int, a []float32, rsa, csa int, b []float32, rsb int, c []float64, ldc int, alpha float32) {
+	_ = a[(rows-1)*rsa+(k-1)*csa]
+	_ = b[(k-1)*rsb+16-1]
+	_ = c[(rows-1)*ldc+nv-1]
+	if nv < 1 || nv > 16 {
+		panic("gemm: bad tile width")
+	}
+	if rows < 1 || rows > 8 {
+		panic("gemm: bad tile height")
+	}
+	pa, pb, pc := &a[0], &b[0], &c[0]
+	if nv <= 8 && hasVL {
+		kernHalfW[rows-1](k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, 0)
+		return
+	}
+	kernFullW[rows-1](k, pa, rsa, csa, pb, rsb, pc, ldc, nv, alpha, 0)
+}
+
+// The float64-C kernels by height.
+var (
+	kernFullW = [8]func(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32){
+		kern1x16AVX512F32W, kern2x16AVX512F32W, kern3x16AVX512F32W, kern4x16AVX512F32W,
+		kern5x16AVX512F32W, kern6x16AVX512F32W, kern7x16AVX512F32W, kern8x16AVX512F32W,
+	}
+	kernHalfW = [8]func(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32){
+		kern1x8AVX512F32W, kern2x8AVX512F32W, kern3x8AVX512F32W, kern4x8AVX512F32W,
+		kern5x8AVX512F32W, kern6x8AVX512F32W, kern7x8AVX512F32W, kern8x8AVX512F32W,
+	}
 )
 
 // hasVL reports AVX-512VL, which the ymm forms of the AVX-512 float32
@@ -289,3 +320,51 @@ func kern7x8AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *f
 
 //go:noescape
 func kern8x8AVX512F32(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern1x16AVX512F32W(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern1x8AVX512F32W(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern2x16AVX512F32W(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern2x8AVX512F32W(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern3x16AVX512F32W(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern3x8AVX512F32W(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern4x16AVX512F32W(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern4x8AVX512F32W(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern5x16AVX512F32W(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern5x8AVX512F32W(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern6x16AVX512F32W(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern6x8AVX512F32W(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern7x16AVX512F32W(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern7x8AVX512F32W(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern8x16AVX512F32W(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32)
+
+//go:noescape
+func kern8x8AVX512F32W(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float64, ldc, nv int, alpha, beta float32)

@@ -273,3 +273,101 @@ func TestPackBTransposed(t *testing.T) {
 		})
 	}
 }
+
+// TestSgemm64 checks Sgemm64 on every path against Sgemm with beta = 0
+// followed by widening (0 + float64), bit for bit, on shapes with partial
+// tiles in both dimensions (tiles of at most 8 columns included), both
+// transposes, k beyond one panel (the float32-buffer route), NaN in C and
+// padding of C left alone; with GOMAXPROCS-independent results and no
+// allocations.
+func TestSgemm64(t *testing.T) {
+	shapes := [][3]int{{1, 1, 1}, {8, 16, 5}, {7, 9, 3}, {13, 17, 33}, {9, 8, 256}, {100, 7, 100}, {65, 129, 256}, {256, 65, 40}, {33, 40, 257}, {5, 3, 0}}
+	for m := 1; m <= 9; m++ { // every tile height, masked tiles of both widths
+		for _, n := range []int{5, 8, 12, 23} {
+			shapes = append(shapes, [3]int{m, n, 3})
+		}
+	}
+	for _, path := range modes() {
+		withPath(t, path, func() {
+			rng := rand.New(rand.NewPCG(19, 20))
+			for _, s := range shapes {
+				for _, tA := range transposes {
+					for _, tB := range transposes {
+						for _, alpha := range []float32{1, -1.5} {
+							p := newProblem(rng, tA, tB, s[0], s[1], s[2], 1+rng.IntN(3), 1, 0)
+							a, b := to32(p.a), to32(p.b)
+							if alpha < 0 {
+								// Zero rows of op(A) (tA = NoTrans): −0 products, which must become +0.
+								clear(a[:len(a)/2])
+							}
+							want := make([]float32, p.m*p.ldc)
+							Sgemm(p.tA, p.tB, p.m, p.n, p.k, alpha, a, p.lda, b, p.ldb, 0, want, p.ldc)
+							// C with 16 guard elements after its end.
+							buf := append(append([]float64(nil), p.c...), make([]float64, 16)...)
+							for i := len(p.c); i < len(buf); i++ {
+								buf[i] = pad
+							}
+							got := buf[:len(p.c)]
+							for i := range p.m {
+								got[i*p.ldc] = math.NaN()
+							}
+							Sgemm64(p.tA, p.tB, p.m, p.n, p.k, alpha, a, p.lda, b, p.ldb, got, p.ldc)
+							for i, v := range buf[len(p.c):] {
+								if v != pad {
+									t.Fatalf("%v %v α=%v: wrote %v at %d past the end of C", path, p, alpha, v, i)
+								}
+							}
+							for idx, v := range got {
+								i, j := idx/p.ldc, idx%p.ldc
+								if j >= p.n {
+									if v != pad {
+										t.Fatalf("%v %v α=%v: padding C[%d] changed to %v", path, p, alpha, idx, v)
+									}
+									continue
+								}
+								w := 0 + float64(want[i*p.ldc+j])
+								if math.Float64bits(v) != math.Float64bits(w) {
+									t.Fatalf("%v %v α=%v: C[%d,%d] = %v, Sgemm widened %v", path, p, alpha, i, j, v, w)
+								}
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+	// Split over goroutines: the same bits.
+	rng := rand.New(rand.NewPCG(21, 22))
+	p := newProblem(rng, blas.Trans, blas.NoTrans, 256, 512, 200, 0, 1, 0)
+	a, b := to32(p.a), to32(p.b)
+	ref := make([]float64, len(p.c))
+	Sgemm64(p.tA, p.tB, p.m, p.n, p.k, 1, a, p.lda, b, p.ldb, ref, p.ldc)
+	for _, parts := range []int32{2, 3, 5} {
+		was := partsOverride.Swap(parts)
+		old := minPartWork
+		minPartWork = 1
+		got := make([]float64, len(p.c))
+		Sgemm64(p.tA, p.tB, p.m, p.n, p.k, 1, a, p.lda, b, p.ldb, got, p.ldc)
+		minPartWork = old
+		partsOverride.Store(was)
+		for i := range got {
+			if math.Float64bits(got[i]) != math.Float64bits(ref[i]) {
+				t.Fatalf("%d parts: element %d = %v, one part %v", parts, i, got[i], ref[i])
+			}
+		}
+	}
+	for _, path := range modes() {
+		withPath(t, path, func() {
+			for _, k := range []int{200, 300} {
+				q := newProblem(rng, blas.Trans, blas.NoTrans, 64, 40, k, 0, 1, 0)
+				a, b := to32(q.a), to32(q.b)
+				c := make([]float64, len(q.c))
+				f := func() { Sgemm64(q.tA, q.tB, q.m, q.n, q.k, 1, a, q.lda, b, q.ldb, c, q.ldc) }
+				f()
+				if n := testing.AllocsPerRun(5, f); n != 0 {
+					t.Errorf("%v k=%d: Sgemm64 allocates %v times per call", path, k, n)
+				}
+			}
+		})
+	}
+}

@@ -37,11 +37,15 @@ type prec struct {
 	nr    int    // tile width in elements (64 bytes)
 	tname string // Go element type
 	name  string // kernel name suffix
+	wide  bool   // float64 C (f32w)
 }
 
 var (
-	f64 = prec{8, "PD", "VBROADCASTSD", 8, "float64", ""}
-	f32 = prec{4, "PS", "VBROADCASTSS", 16, "float32", "F32"}
+	f64 = prec{8, "PD", "VBROADCASTSD", 8, "float64", "", false}
+	f32 = prec{4, "PS", "VBROADCASTSS", 16, "float32", "F32", false}
+	// f32w is f32 with a float64 C written as 0 + float64 of the float32
+	// tile (Sgemm64; beta is not used).
+	f32w = prec{4, "PS", "VBROADCASTSS", 16, "float32", "F32W", true}
 )
 
 func main() {
@@ -77,7 +81,11 @@ func main() {
 		}
 	}
 	for r := 1; r <= 8; r++ {
-		kernelAVX512Half(&s, r)
+		kernelAVX512Half(&s, r, false)
+	}
+	for r := 1; r <= 8; r++ {
+		kernelAVX512(&s, r, f32w)
+		kernelAVX512Half(&s, r, true)
 	}
 	os.Stdout.WriteString(s.String())
 }
@@ -290,6 +298,10 @@ func kernelAVX512(s *strings.Builder, rows int, pr prec) {
 	for i := range rows {
 		p("VMUL%s Z9, Z%d, Z%d", pr.sfx, i, i)
 	}
+	if pr.wide {
+		wideStore(p, label, l, rows, false)
+		return
+	}
 	betaFlag(p, pr, betaOff, "Z10")
 	if rows > 3 {
 		p("LEAQ (DI)(R11*2), R13")
@@ -338,11 +350,14 @@ func kernelAVX512(s *strings.Builder, rows int, pr prec) {
 // encoded, AVX-512VL), which costs half a zmm FMA per row and k step on
 // CPUs that split zmm operations in two (Zen 4). The operations on each
 // element are those of the zmm kernel.
-func kernelAVX512Half(s *strings.Builder, rows int) {
+func kernelAVX512Half(s *strings.Builder, rows int, wide bool) {
 	pr := f32
+	if wide {
+		pr = f32w
+	}
 	p := func(format string, args ...any) { fmt.Fprintf(s, "\t"+format+"\n", args...) }
 	label := func(l string) { fmt.Fprintf(s, "%s:\n", l) }
-	name := fmt.Sprintf("kern%dx8AVX512F32", rows)
+	name := fmt.Sprintf("kern%dx8AVX512%s", rows, pr.name)
 	l := func(suffix string) string { return name + "_" + suffix }
 	alphaOff, betaOff := header(s, name, pr)
 	if rows > 3 {
@@ -373,6 +388,10 @@ func kernelAVX512Half(s *strings.Builder, rows int) {
 	p("VBROADCASTSS alpha+%d(FP), Y9", alphaOff)
 	for i := range rows {
 		p("VMULPS Y9, Y%d, Y%d", i, i)
+	}
+	if wide {
+		wideStore(p, label, l, rows, true)
+		return
 	}
 	betaFlag(p, pr, betaOff, "Y10")
 	if rows > 3 {
@@ -412,6 +431,66 @@ func kernelAVX512Half(s *strings.Builder, rows int) {
 	label(l("masked0"))
 	for i := range rows {
 		p("VMOVUPS Y%d, K1, %s", i, rowAddr("DI", "R13", "DX", "R11", 0, i))
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// wideStore writes the epilogue of the f32w kernels: the float32 tile in
+// accumulators 0…rows−1 (zmm, or ymm when half) stored to the float64 C as
+// 0 + float64(v), the first nv columns (masked stores when nv is less than
+// the tile width). ldc (R11) is in float32 units on entry.
+func wideStore(p func(string, ...any), label func(string), l func(string) string, rows int, half bool) {
+	p("SHLQ $1, R11") // float64 stride
+	if rows > 3 {
+		p("LEAQ (DI)(R11*2), R13")
+		p("ADDQ R11, R13")
+	}
+	if rows > 6 {
+		p("LEAQ (R13)(R11*2), DX")
+		p("ADDQ R11, DX")
+	}
+	p("VPXORQ Z18, Z18, Z18")
+	addr := func(off, i int) string { return rowAddr("DI", "R13", "DX", "R11", off, i) }
+	width := 16
+	if half {
+		width = 8
+	}
+	p("MOVQ nv+64(FP), CX")
+	p("CMPQ CX, $%d", width)
+	p("JNE  %s", l("wmasked"))
+	for i := range rows {
+		p("VCVTPS2PD Y%d, Z16", i)
+		p("VADDPD Z18, Z16, Z16")
+		p("VMOVUPD Z16, %s", addr(0, i))
+		if !half {
+			p("VEXTRACTF64X4 $1, Z%d, Y17", i)
+			p("VCVTPS2PD Y17, Z17")
+			p("VADDPD Z18, Z17, Z17")
+			p("VMOVUPD Z17, %s", addr(64, i))
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+	label(l("wmasked"))
+	p("MOVL $1, BX")
+	p("SHLL CX, BX")
+	p("DECL BX")
+	p("KMOVW BX, K1")
+	if !half {
+		p("SHRL $8, BX")
+		p("KMOVW BX, K2")
+	}
+	for i := range rows {
+		p("VCVTPS2PD Y%d, Z16", i)
+		p("VADDPD Z18, Z16, Z16")
+		p("VMOVUPD Z16, K1, %s", addr(0, i))
+		if !half {
+			p("VEXTRACTF64X4 $1, Z%d, Y17", i)
+			p("VCVTPS2PD Y17, Z17")
+			p("VADDPD Z18, Z17, Z17")
+			p("VMOVUPD Z17, K2, %s", addr(64, i))
+		}
 	}
 	p("VZEROUPPER")
 	p("RET")
