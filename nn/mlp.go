@@ -438,12 +438,12 @@ func (ws *Workspace) ensure32(m *MLP) *workspace32 {
 		w.runOff = append(w.runOff, src+out*in)
 		w.runDst = append(w.runDst, w.params[dst+out*ld:dst+out*ld+out])
 	}
-	widest := 0
+	widest := 0 // the widest padded hidden row: the deltas share the activations' strides
 	for l := 1; l < len(m.sizes); l++ {
 		ld := m.sizes[l]
 		if l < len(m.sizes)-1 {
 			ld = pad32(ld)
-			widest = max(widest, m.sizes[l])
+			widest = max(widest, ld)
 		}
 		w.ldA = append(w.ldA, ld)
 		w.act = append(w.act, make([]float32, b*ld))
@@ -786,7 +786,7 @@ func (m *MLP) backward32Rows(ws *Workspace, dOut []float64, r0, r1 int, g []floa
 	w := ws.f32
 	rows := r1 - r0
 	Lo := m.Config.Outputs
-	delta := w.dout[r0*Lo : r1*Lo]
+	delta, ldd := w.dout[r0*Lo:r1*Lo], Lo // δ of the layer, rows ldd apart
 	vmath.ToFloat32(delta, dOut[r0*Lo:r1*Lo])
 	next, spare := w.d0, w.d1
 	for l := m.NumLayers() - 1; l >= 0; l-- {
@@ -804,29 +804,30 @@ func (m *MLP) backward32Rows(ws *Workspace, dOut []float64, r0, r1 int, g []floa
 		if set {
 			// The float32 product widened straight into g (the
 			// same bits as Sgemm into g32 and SetFloat32).
-			gemm.Sgemm64(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, out, aPrev, lda, g[wOff:wOff+out*in], in)
+			gemm.Sgemm64(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, ldd, aPrev, lda, g[wOff:wOff+out*in], in)
 			clear(gb)
 		} else {
 			gw := g32[wOff : wOff+out*in]
-			gemm.Sgemm(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, out, aPrev, lda, 0, gw, in)
+			gemm.Sgemm(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, ldd, aPrev, lda, 0, gw, in)
 			vmath.AddFloat32(g[wOff:wOff+out*in], gw)
 		}
 		// gb[j] += float64(δ[i][j]), row after row, in one pass.
-		vmath.AddColumns32(gb, delta, rows, out)
+		vmath.AddColumns32(gb, delta, rows, ldd)
 		if l == 0 {
 			break
 		}
-		dp := next[r0*in : r1*in]
+		// δ_prev has the row stride of the activations (padded alike).
+		dp := next[r0*lda : r1*lda]
 		ldw := w.ldW[l]
-		gemm.Sgemm(blas.NoTrans, blas.NoTrans, rows, in, out, 1, delta, out, w.params[w.woff[l]:w.woff[l]+out*ldw], ldw, 0, dp, in)
+		gemm.Sgemm(blas.NoTrans, blas.NoTrans, rows, in, out, 1, delta, ldd, w.params[w.woff[l]:w.woff[l]+out*ldw], ldw, 0, dp, lda)
 		if lda == in {
 			m.Config.Activation.backward32(dp, aPrev)
 		} else {
 			for i := range rows {
-				m.Config.Activation.backward32(dp[i*in:i*in+in], aPrev[i*lda:i*lda+in])
+				m.Config.Activation.backward32(dp[i*lda:i*lda+in], aPrev[i*lda:i*lda+in])
 			}
 		}
-		delta = dp
+		delta, ldd = dp, lda
 		next, spare = spare, next
 	}
 }

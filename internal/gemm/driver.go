@@ -77,9 +77,11 @@ var directB = func(mBytes, ldbBytes int) bool {
 // packA reports whether a transposed A is packed into micro-panels. Read in
 // place, a micro-panel of Aᵀ is kc rows of mr elements lda apart; packing
 // makes it contiguous and pays off when it is reused over many column tiles
-// (measured: README.md).
-var packA = func(m, n int) bool {
-	return n >= 128 && m > 128
+// (measured: README.md). In float32 (size 4) it is packed only when the
+// stride lda is a multiple of 2 KiB (the rows share L1 sets); with another
+// stride the rows read in place were faster (README.md).
+var packA = func(m, n, ldaBytes, size int) bool {
+	return n >= 128 && m > 128 && (size == 8 || ldaBytes%2048 == 0)
 }
 
 // task is a block of C computed by a pool goroutine: one of p64 and p32 is
@@ -263,7 +265,7 @@ func compute[T elem](w *worker, p *params[T], i0, i1, j0, j1 int) {
 	var zero T
 	size := int(unsafe.Sizeof(zero))
 	direct := !p.bT && directB(p.m*size, p.ldb*size)
-	packedA := p.aT && packA(p.m, p.n)
+	packedA := p.aT && packA(p.m, p.n, p.lda*size, size)
 	bufA, bufB := buffers[T](w)
 	for jc := j0; jc < j1; jc += ncMax {
 		nb := min(ncMax, j1-jc)

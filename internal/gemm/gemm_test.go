@@ -359,7 +359,7 @@ func ExampleDgemm() {
 // packed or read in place) on shapes with edge tiles, whatever the default
 // rules would pick, and compares with the triple loop.
 func TestDgemmPolicies(t *testing.T) {
-	defer func(d, a func(int, int) bool) { directB, packA = d, a }(directB, packA)
+	defer func(d func(int, int) bool, a func(int, int, int, int) bool) { directB, packA = d, a }(directB, packA)
 	shapes := [][3]int{{1, 1, 1}, {6, 8, 3}, {7, 9, 300}, {13, 17, 5}, {31, 65, 64}, {200, 130, 20}, {5, 300, 257}}
 	for _, path := range modes() {
 		withPath(t, path, func() {
@@ -367,7 +367,7 @@ func TestDgemmPolicies(t *testing.T) {
 			for _, db := range []bool{false, true} {
 				for _, pa := range []bool{false, true} {
 					directB = func(int, int) bool { return db }
-					packA = func(int, int) bool { return pa }
+					packA = func(int, int, int, int) bool { return pa }
 					for _, s := range shapes {
 						for _, tA := range transposes {
 							for _, tB := range transposes {

@@ -371,3 +371,36 @@ func TestSgemm64(t *testing.T) {
 		})
 	}
 }
+
+// TestSgemmPolicies forces each packing choice (B packed or read in place,
+// Aᵀ packed or read in place) on float32 shapes with edge tiles and compares
+// with the triple loop, and checks the default rule on a wide product with
+// an aliasing and a non-aliasing stride of Aᵀ.
+func TestSgemmPolicies(t *testing.T) {
+	origB, origA := directB, packA
+	defer func() { directB, packA = origB, origA }()
+	shapes := [][3]int{{6, 8, 3}, {7, 9, 300}, {31, 65, 64}, {200, 130, 20}, {5, 300, 257}}
+	for _, path := range modes() {
+		withPath(t, path, func() {
+			rng := rand.New(rand.NewPCG(23, 24))
+			for _, db := range []bool{false, true} {
+				for _, pa := range []bool{false, true} {
+					directB = func(int, int) bool { return db }
+					packA = func(int, int, int, int) bool { return pa }
+					for _, s := range shapes {
+						for _, tA := range transposes {
+							for _, tB := range transposes {
+								newProblem(rng, tA, tB, s[0], s[1], s[2], rng.IntN(3), 0.5, -1).checkS(t)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+	directB, packA = origB, origA
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, extra := range []int{0, 16} { // lda 512 (packed) and 528 (in place)
+		newProblem(rng, blas.Trans, blas.NoTrans, 512, 130, 40, extra, 1, 0).checkS(t)
+	}
+}

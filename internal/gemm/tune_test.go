@@ -53,8 +53,8 @@ func TestTune(t *testing.T) {
 		}
 	case "packA":
 		variants = []variant{
-			{"inplace", func() { packA = func(int, int) bool { return false } }},
-			{"packed", func() { packA = func(int, int) bool { return true } }},
+			{"inplace", func() { packA = func(int, int, int, int) bool { return false } }},
+			{"packed", func() { packA = func(int, int, int, int) bool { return true } }},
 		}
 	case "parallel":
 		variants = []variant{
@@ -74,7 +74,7 @@ func TestTune(t *testing.T) {
 		t.Fatalf("unknown experiment %q", exp)
 	}
 	defer func(f func(int, int) bool) { directB = f }(directB)
-	defer func(f func(int, int) bool) { packA = f }(packA)
+	defer func(f func(int, int, int, int) bool) { packA = f }(packA)
 	var shapes []benchShape
 	shapes = append(shapes, mlpShapes(100, []int{11, 100, 100, 7}, 10)...)
 	shapes = append(shapes, mlpShapes(256, []int{129, 512, 512, 65}, 129)...)
