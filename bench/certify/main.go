@@ -1,0 +1,375 @@
+// Command certify measures the goals of issue 13 (every network answer
+// certified) for a trained run directory, in one process and without Python:
+//
+//   - held-out inputs: -rows rows drawn from the run's training generator
+//     (config data) with -seed, a stream the trainer never draws (it seeds
+//     its own with the run's seed and other stream constants);
+//   - the network's answers (nn.Approximator.Forward, batches of -batch),
+//     certified by optimal.Certifier with CertifyOptions{MaxGap: -max-gap}
+//     row by row on -workers goroutines, each locked to its OS thread, so
+//     that every row's cost is that thread's CPU time
+//     (CLOCK_THREAD_CPUTIME_ID): the figures do not depend on other load on
+//     the machine the way wall times do;
+//   - the exact solver (optimal.Solver, as `matapprox optimal -input` runs
+//     it) on the first -exact rows, timed the same way and stated as a rate;
+//   - on those rows, the true gap (Value − optimum)/Value of the certified
+//     output and of the network's own answer, the certified ÷ true gap
+//     (ratio of the means, as eval.CertifiedSummary.Tightness) and the
+//     number of certified lower bounds above the exact solver's value
+//     (must be 0);
+//   - the guarantee: the number of output rows whose certified gap exceeds
+//     -max-gap (must be 0);
+//   - the cost per row by outcome: answers certified as they are, answers
+//     improved (Certificate.Polished) without the exact solver, and rows the
+//     exact solver replaced (Certificate.Fallback).
+//
+// It prints these as text and one Markdown table row for docs/BENCHMARKS.md
+// ("Certification"). -cpuprofile writes a CPU profile of the certification
+// phase (go tool pprof -top) to show where a row's time goes.
+//
+// Usage, from the repository root:
+//
+//	go run ./bench/certify -model runs/spectral -rows 100000 -exact 2000 -max-gap 0.01
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/eval"
+	"github.com/matapprox/matapprox/loss"
+	"github.com/matapprox/matapprox/nn"
+	"github.com/matapprox/matapprox/optimal"
+	"github.com/matapprox/matapprox/structure"
+	"github.com/matapprox/matapprox/train"
+)
+
+// options are the measurement's settings.
+type options struct {
+	rows, exact, batch, workers int
+	maxGap                      float64
+	polishSteps                 int
+	seed                        uint64
+	cpuProfile                  string
+	log                         io.Writer
+}
+
+func main() {
+	var o options
+	model := flag.String("model", "", "run directory written by matapprox train (required)")
+	flag.IntVar(&o.rows, "rows", 10000, "held-out rows to certify")
+	flag.IntVar(&o.exact, "exact", 1000, "of those, the first rows solved by the exact solver (rate and true gaps)")
+	flag.IntVar(&o.batch, "batch", 4096, "rows per forward pass")
+	flag.IntVar(&o.workers, "workers", 1, "certifying goroutines, each on its own OS thread")
+	flag.Float64Var(&o.maxGap, "max-gap", 0.01, "CertifyOptions.MaxGap (0: certify without a guarantee)")
+	flag.IntVar(&o.polishSteps, "polish-steps", 0, "CertifyOptions.PolishSteps (0: the default; negative: no polishing)")
+	flag.Uint64Var(&o.seed, "seed", 2026, "seed of the held-out rows")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the certification phase to this file")
+	flag.Parse()
+	o.log = os.Stderr
+	if *model == "" {
+		fmt.Fprintln(os.Stderr, "certify: -model is required")
+		os.Exit(2)
+	}
+	net, cfg, err := loadRun(*model)
+	if err == nil {
+		err = run(o, net, &cfg, os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "certify:", err)
+		os.Exit(1)
+	}
+}
+
+// loadRun reads the network and configuration of a run directory.
+func loadRun(dir string) (*nn.Approximator, train.Config, error) {
+	cfg, err := train.LoadConfig(filepath.Join(dir, train.ConfigFile), train.Config{})
+	if err != nil {
+		return nil, cfg, err
+	}
+	net, err := nn.LoadApproximator(filepath.Join(dir, nn.WeightsFile))
+	return net, cfg, err
+}
+
+// threadCPU returns the CPU time of the calling OS thread.
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
+// outcome classes of a certified row.
+const (
+	asIs = iota
+	improved
+	fallback
+	outcomes
+)
+
+var outcomeNames = [outcomes]string{"certified as it is", "improved without the exact solver", "replaced by the exact solver"}
+
+// stats gathers one worker's figures.
+type stats struct {
+	count   [outcomes]int
+	cpu     [outcomes]time.Duration
+	acc     eval.CertifyAccumulator
+	over    int     // rows whose certified gap exceeds MaxGap
+	maxGap  float64 // largest certified gap
+	nonPos  int     // rows with Value <= 0 (gap 0 by definition)
+	gapList []float64
+}
+
+func (s *stats) merge(t *stats) {
+	for i := range s.count {
+		s.count[i] += t.count[i]
+		s.cpu[i] += t.cpu[i]
+	}
+	s.acc.Merge(&t.acc)
+	s.over += t.over
+	s.maxGap = math.Max(s.maxGap, t.maxGap)
+	s.nonPos += t.nonPos
+	s.gapList = append(s.gapList, t.gapList...)
+}
+
+// exactRow keeps what the exact comparison needs of one of the first rows.
+type exactRow struct {
+	x, net []float64
+	cert   optimal.Certificate
+}
+
+func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error {
+	if o.rows < 1 || o.exact < 0 || o.batch < 1 || o.workers < 1 {
+		return fmt.Errorf("-rows %d, -exact %d, -batch %d, -workers %d: need rows, batch, workers >= 1 and exact >= 0", o.rows, o.exact, o.batch, o.workers)
+	}
+	o.exact = min(o.exact, o.rows)
+	in, out := cfg.Bands()
+	l, _, err := train.BuildLoss(cfg)
+	if err != nil {
+		return err
+	}
+	gen, err := data.GeneratorByName(cfg.Data, in)
+	if err != nil {
+		return err
+	}
+	c, err := optimal.NewCertifier(l, &optimal.CertifyOptions{MaxGap: o.maxGap, PolishSteps: o.polishSteps, Workers: 1})
+	if err != nil {
+		return err
+	}
+	L, Lo := in.Len(), out.Len()
+	rng := rand.New(rand.NewPCG(o.seed, 0xce27))
+	batch := min(o.batch, o.rows)
+	x := make([]float64, batch*L)
+	ws := net.NewWorkspace(batch)
+	keep := make([]exactRow, 0, o.exact)
+	all := &stats{}
+	var netCPU time.Duration
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	runtime.LockOSThread()
+	start := time.Now()
+	for done := 0; done < o.rows; {
+		k := min(batch, o.rows-done)
+		for i := 0; i < k; i++ {
+			gen.Fill(x[i*L:(i+1)*L], rng)
+		}
+		t0 := threadCPU()
+		a := net.Forward(ws, x[:k*L], k)
+		netCPU += threadCPU() - t0
+		res := make([]optimal.Certificate, k)
+		ws := make([]*stats, o.workers)
+		var wg sync.WaitGroup
+		errs := make([]error, o.workers)
+		for wi := range ws {
+			ws[wi] = &stats{}
+			wg.Add(1)
+			go func(wi int) {
+				defer wg.Done()
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				s := ws[wi]
+				for i := wi; i < k; i += o.workers {
+					t0 := threadCPU()
+					cert, err := c.Certify(x[i*L:(i+1)*L], a[i*Lo:(i+1)*Lo])
+					dt := threadCPU() - t0
+					if err != nil {
+						errs[wi] = fmt.Errorf("row %d: %w", done+i+1, err)
+						return
+					}
+					res[i] = cert
+					cls := asIs
+					switch {
+					case cert.Fallback:
+						cls = fallback
+					case cert.Polished:
+						cls = improved
+					}
+					s.count[cls]++
+					s.cpu[cls] += dt
+					g := cert.Gap()
+					s.acc.Add(cert, math.NaN())
+					s.gapList = append(s.gapList, g)
+					s.maxGap = math.Max(s.maxGap, g)
+					if o.maxGap > 0 && g > o.maxGap {
+						s.over++
+					}
+					if !(cert.Value > 0) {
+						s.nonPos++
+					}
+				}
+			}(wi)
+		}
+		wg.Wait()
+		for wi, s := range ws {
+			if errs[wi] != nil {
+				return errs[wi]
+			}
+			all.merge(s)
+		}
+		for i := 0; i < k && done+i < o.exact; i++ {
+			r := res[i]
+			r.A = append([]float64(nil), r.A...)
+			keep = append(keep, exactRow{x: append([]float64(nil), x[i*L:(i+1)*L]...), net: append([]float64(nil), a[i*Lo:(i+1)*Lo]...), cert: r})
+		}
+		done += k
+		fmt.Fprintf(o.log, "\rcertified %d/%d rows (%.0f s)", done, o.rows, time.Since(start).Seconds())
+	}
+	fmt.Fprintln(o.log)
+	if o.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+
+	// The exact solver on the first rows.
+	solver, err := optimal.NewSolver(l, nil)
+	if err != nil {
+		return err
+	}
+	var exactCPU time.Duration
+	sub := &stats{}
+	var netTrue, bad, exactUnconverged int
+	var netTrueSum float64
+	r := make([]float64, L)
+	for i, e := range keep {
+		t0 := threadCPU()
+		ref, err := solver.Solve(e.x)
+		exactCPU += threadCPU() - t0
+		if err != nil {
+			return fmt.Errorf("exact solve of row %d: %w", i+1, err)
+		}
+		if !ref.Converged {
+			exactUnconverged++
+		}
+		opt := ref.Value
+		if e.cert.Lower > opt*(1+1e-9) {
+			bad++
+		}
+		sub.acc.Add(e.cert, opt)
+		if v := lossValue(l, in, out, e.x, e.net, r); v > 0 && opt > 0 {
+			netTrue++
+			netTrueSum += math.Max(0, (v-opt)/v)
+		}
+		if (i+1)%100 == 0 {
+			fmt.Fprintf(o.log, "\rexact solver: %d/%d rows", i+1, len(keep))
+		}
+	}
+	if len(keep) > 0 {
+		fmt.Fprintln(o.log)
+	}
+	runtime.UnlockOSThread()
+
+	// Report.
+	var certCPU time.Duration
+	for _, d := range all.cpu {
+		certCPU += d
+	}
+	total := certCPU + netCPU
+	rate := float64(o.rows) / total.Seconds()
+	fmt.Fprintf(w, "%v → K' = %d, %s loss, %s; %d held-out rows (generator %s, seed %d), MaxGap %g, %d worker(s), %s\n",
+		in, out.K, l.Name(), filepath.Base(cfg.Data), o.rows, cfg.Data, o.seed, o.maxGap, o.workers, time.Now().UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "network: %.3g µs CPU per row; certifier: %.4g µs CPU per row; together %.0f rows per CPU-second\n",
+		us(netCPU, o.rows), us(certCPU, o.rows), rate)
+	for cls := range outcomes {
+		n := all.count[cls]
+		fmt.Fprintf(w, "  %-36s %8d rows (%6.3f %%), %9.4g µs CPU per row, %5.1f %% of the certifier's CPU\n",
+			outcomeNames[cls]+":", n, 100*float64(n)/float64(o.rows), us(all.cpu[cls], n), 100*all.cpu[cls].Seconds()/math.Max(certCPU.Seconds(), 1e-300))
+	}
+	s := all.acc.Summary()
+	sort.Float64s(all.gapList)
+	fmt.Fprintf(w, "certified gap: mean %.4g %%, median %.4g %%, p95 %.4g %%, p99 %.4g %%, max %.4g %%; rows above MaxGap: %d\n",
+		100*s.GapMean, 100*quantile(all.gapList, 0.5), 100*quantile(all.gapList, 0.95), 100*quantile(all.gapList, 0.99), 100*all.maxGap, all.over)
+	fmt.Fprint(w, "certified gap histogram:")
+	for i, v := range s.Histogram {
+		if v > 0 {
+			fmt.Fprintf(w, " [1e%d,1e%d):%d", i-9, i-8, v)
+		}
+	}
+	fmt.Fprintln(w)
+	speedup := math.NaN()
+	if len(keep) > 0 {
+		exactRate := float64(len(keep)) / exactCPU.Seconds()
+		speedup = rate / exactRate
+		ss := sub.acc.Summary()
+		fmt.Fprintf(w, "exact solver on the first %d rows: %.4g ms CPU per row (%.0f rows per CPU-second; %d short of its tolerance); certify ÷ exact throughput %.3g×\n",
+			len(keep), 1e3*exactCPU.Seconds()/float64(len(keep)), exactRate, exactUnconverged, speedup)
+		fmt.Fprintf(w, "on those rows: certified gap mean %.4g %%, true gap of the output mean %.4g %% (%d rows with a positive optimum), certified ÷ true %.3g; network's own true gap mean %.4g %%; lower bounds above the optimum: %d\n",
+			100*ss.GapMean, 100*ss.TrueGapMean, ss.TrueRows, ss.Tightness, 100*netTrueSum/math.Max(float64(netTrue), 1), bad)
+		s = ss
+	}
+	fmt.Fprintf(w, "| %d, %d → %d | %d | %d | %.4g µs | %.3g× | %d (%.3g %%) | %d | %.3g %% / %.3g %% / %.4g %% | %.3g %% | %.3g |\n",
+		in.N, in.K, out.K, o.rows, len(keep), us(total, o.rows), speedup, all.count[fallback], 100*float64(all.count[fallback])/float64(o.rows),
+		all.count[improved], 100*all.acc.Summary().GapMean, 100*quantile(all.gapList, 0.95), 100*all.maxGap, 100*s.TrueGapMean, s.Tightness)
+	if all.over > 0 || bad > 0 {
+		return fmt.Errorf("%d rows above MaxGap, %d lower bounds above the optimum", all.over, bad)
+	}
+	return nil
+}
+
+// lossValue returns the loss of the answer a for x, using r (2K+1) as
+// workspace.
+func lossValue(l loss.Loss, in, out structure.Band, x, a, r []float64) float64 {
+	if _, ok := l.(*loss.Spectral); ok {
+		structure.Embed(r, in, a, out)
+		for i := range r {
+			r[i] = x[i] - r[i]
+		}
+		return optimal.SpectralNorm(in, r)
+	}
+	return l.Eval(nil, x, a, 1)
+}
+
+func us(d time.Duration, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return d.Seconds() * 1e6 / float64(n)
+}
+
+// quantile returns the q-quantile of the sorted values v (nearest rank).
+func quantile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	return v[min(len(v)-1, int(q*float64(len(v))))]
+}
