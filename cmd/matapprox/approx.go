@@ -168,6 +168,9 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	}
 	if ac != nil {
 		fmt.Fprintln(stdout, ac.summary())
+		if w := ac.warning(); w != "" {
+			fmt.Fprintln(stderr, w)
+		}
 	}
 	fmt.Fprintf(stdout, "wrote %d approximations (half-bandwidth %d) to %s\n", rows, out.K, *output)
 	if !*quiet {

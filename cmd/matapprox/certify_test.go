@@ -96,6 +96,43 @@ func TestApproxCertify(t *testing.T) {
 	}
 }
 
+// A row no float64 answer brings within -max-gap (in-band entries 1e300
+// times the rest: the optimum x_I + δ* rounds to x_I) keeps its honest
+// certified gap, and approx says so on stdout and stderr instead of
+// claiming the guarantee; the other rows keep it.
+func TestApproxCertifyUnreachable(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	quickTrain(t, dir, "-loss", "spectral")
+	tmp := t.TempDir()
+	in := filepath.Join(tmp, "in.csv")
+	os.WriteFile(in, []byte("1e-300,-2e-300,1,2,3,4,3,2,1,3e-300,1e-300\n3,1,4,1,5,9,2,6,5,3,5\n"), 0o644)
+	jl := filepath.Join(tmp, "out.jsonl")
+	code, out, errs := runCLI(t, "approx", "-model", dir, "-input", in, "-output", jl, "-max-gap", "0.01")
+	if code != 0 {
+		t.Fatalf("approx: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "1 rows NOT within 1%") || strings.Contains(out, "every row within") || !strings.Contains(errs, "warning: 1 rows have a certified gap above -max-gap 0.01") {
+		t.Errorf("stdout %q\nstderr %q", out, errs)
+	}
+	b, err := os.ReadFile(jl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for i, l := range lines {
+		var r jsonRow
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if over := r.CertifiedGap > 0.01; over != (i == 0) || !r.Fallback && i == 0 || !(r.LowerBound <= r.Value) {
+			t.Errorf("row %d: %+v", i+1, r)
+		}
+	}
+}
+
 // TestApproxRunDirAtOtherN checks that -n applies a run directory's model
 // at that size, as it does for the bare model file: the certificates of
 // both agree, and differ from those at the training size.
