@@ -35,8 +35,16 @@ const maxDenseOracleN = 64
 
 // Defaults of CertifyOptions.
 const (
-	// DefaultPolishSteps is the default limit on polish steps per row.
+	// DefaultPolishSteps is the default limit on polish steps per row
+	// without CertifyOptions.MaxGap.
 	DefaultPolishSteps = 12
+	// DefaultRefineSteps is the default limit on polish steps per row with
+	// CertifyOptions.MaxGap: a row above MaxGap is refined from the
+	// candidate by at most this many steps before the exact solver (at
+	// MaxGap/2) is called. Zero sends it to the solver at once: with the
+	// present polish steps that is the cheaper of the two at N = 11 and
+	// N = 32 (docs/BENCHMARKS.md, "Certification").
+	DefaultRefineSteps = 0
 )
 
 // CertifyOptions configures a Certifier. The zero value of every field
@@ -52,8 +60,9 @@ type CertifyOptions struct {
 	// needs), 1e-3 otherwise.
 	Target float64
 	// PolishSteps limits the polish steps (each one SVD of the residual)
-	// of the spectral loss per row. Zero means DefaultPolishSteps;
-	// negative disables polishing, so the candidate is returned as given.
+	// of the spectral loss per row. Zero means DefaultPolishSteps, or
+	// DefaultRefineSteps with MaxGap; negative disables polishing, so the
+	// candidate is returned as given (or the exact solver's answer).
 	PolishSteps int
 	// Workers is the number of goroutines CertifyBatch uses. Zero or
 	// negative means runtime.GOMAXPROCS(0).
@@ -181,6 +190,9 @@ func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 	c.steps = o.PolishSteps
 	if c.steps == 0 {
 		c.steps = DefaultPolishSteps
+		if o.MaxGap > 0 {
+			c.steps = DefaultRefineSteps
+		}
 	}
 	c.steps = max(0, c.steps)
 	if o.Solver != nil && !(o.Solver.Tol >= 0 && o.Solver.Tol < 1) {

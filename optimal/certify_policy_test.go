@@ -71,14 +71,22 @@ func TestCertifyPolicyGuarantee(t *testing.T) {
 		name string
 		opts CertifyOptions
 	}{
-		{"1 %, polish", CertifyOptions{MaxGap: 0.01}},
+		{"1 %, default", CertifyOptions{MaxGap: 0.01}},
+		{"1 %, 4 steps", CertifyOptions{MaxGap: 0.01, PolishSteps: 4}},
 		{"1 %, no polish", CertifyOptions{MaxGap: 0.01, PolishSteps: -1}},
 		{"0.1 %, 2 steps", CertifyOptions{MaxGap: 1e-3, PolishSteps: 2}},
 		{"1e-5, no polish", CertifyOptions{MaxGap: 1e-5, PolishSteps: -1}},
 		{"1 %, user tolerance", CertifyOptions{MaxGap: 0.01, PolishSteps: -1, Solver: &Options{Tol: 1e-9}}},
 	} {
 		c := mustCertifier(t, l, &tc.opts)
-		polishOnly := mustCertifier(t, l, &CertifyOptions{PolishSteps: tc.opts.PolishSteps, Target: tc.opts.MaxGap})
+		steps := tc.opts.PolishSteps
+		if steps == 0 {
+			steps = DefaultRefineSteps
+		}
+		if steps == 0 {
+			steps = -1
+		}
+		polishOnly := mustCertifier(t, l, &CertifyOptions{PolishSteps: steps, Target: tc.opts.MaxGap})
 		fell := 0
 		for _, cc := range cases {
 			ref, err := acceptShort(sdp.Solve(cc.x))

@@ -11,6 +11,7 @@ import (
 	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/internal/atomicfile"
 	"github.com/matapprox/matapprox/nn"
+	"github.com/matapprox/matapprox/optimal"
 	"github.com/matapprox/matapprox/train"
 )
 
@@ -26,6 +27,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	certify := fs.Bool("certify", false, "attach to every row its exact loss, a certified lower bound on the optimum and the certified gap (in FILE.cert.csv next to a CSV/.npy output; in the rows of a .jsonl output)")
 	maxGap := fs.Float64("max-gap", 0, "with -certify: re-solve with the exact solver every row whose certified gap exceeds this (e.g. 0.01), so every row is within it")
 	polish := fs.Bool("polish", true, "with -certify: improve a row whose certified gap is above the target by a few cheap polish steps (false keeps the network's answers, except the rows -max-gap re-solves)")
+	polishSteps := fs.Int("polish-steps", 0, fmt.Sprintf("with -certify: the most polish steps per row (0: %d, or %d with -max-gap, where a row still above G is re-solved by the exact solver)", optimal.DefaultPolishSteps, optimal.DefaultRefineSteps))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -34,6 +36,9 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	}
 	if *batch < 1 {
 		return usagef("-batch %d: must be at least 1", *batch)
+	}
+	if *polishSteps < 0 {
+		return usagef("-polish-steps %d: must be at least 0 (-polish=false disables polishing)", *polishSteps)
 	}
 	inFmt, err := data.FormatOf(*input)
 	if err != nil {
@@ -126,7 +131,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	}
 	var ac *approxCertifier
 	if *certify {
-		if ac, err = newApproxCertifier(&lm.cfg, *maxGap, *polish, *batch); err != nil {
+		if ac, err = newApproxCertifier(&lm.cfg, *maxGap, *polish, *polishSteps, *batch); err != nil {
 			return err
 		}
 		err = withCertOutput(*output, newGen, func(cw *certRowWriter) error {

@@ -39,12 +39,12 @@ type approxCertifier struct {
 	maxSeen float64
 }
 
-func newApproxCertifier(cfg *train.Config, maxGap float64, polish bool, batch int) (*approxCertifier, error) {
+func newApproxCertifier(cfg *train.Config, maxGap float64, polish bool, steps, batch int) (*approxCertifier, error) {
 	l, _, err := train.BuildLoss(cfg)
 	if err != nil {
 		return nil, err
 	}
-	opts := &optimal.CertifyOptions{MaxGap: maxGap}
+	opts := &optimal.CertifyOptions{MaxGap: maxGap, PolishSteps: steps}
 	if !polish {
 		opts.PolishSteps = -1
 	}
