@@ -33,6 +33,7 @@
 package main
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
 	"io"
@@ -43,6 +44,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -62,8 +64,10 @@ type options struct {
 	rows, exact, batch, workers int
 	maxGap                      float64
 	polishSteps                 int
+	fallbackTol                 float64
 	seed                        uint64
 	cpuProfile                  string
+	writeInput                  string // CSV file of the held-out rows, for timing the CLI on them
 	log                         io.Writer
 }
 
@@ -76,8 +80,10 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 1, "certifying goroutines, each on its own OS thread")
 	flag.Float64Var(&o.maxGap, "max-gap", 0.01, "CertifyOptions.MaxGap (0: certify without a guarantee)")
 	flag.IntVar(&o.polishSteps, "polish-steps", 0, "CertifyOptions.PolishSteps (0: the default; negative: no polishing)")
+	flag.Float64Var(&o.fallbackTol, "fallback-tol", 0, "tolerance of the exact solver in a fallback (CertifyOptions.Solver.Tol; 0: the certifier's default)")
 	flag.Uint64Var(&o.seed, "seed", 2026, "seed of the held-out rows")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the certification phase to this file")
+	flag.StringVar(&o.writeInput, "write-input", "", "also write the held-out rows to this CSV file (to time matapprox approx on them)")
 	flag.Parse()
 	o.log = os.Stderr
 	if *model == "" {
@@ -166,7 +172,11 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 	if err != nil {
 		return err
 	}
-	c, err := optimal.NewCertifier(l, &optimal.CertifyOptions{MaxGap: o.maxGap, PolishSteps: o.polishSteps, Workers: 1})
+	co := &optimal.CertifyOptions{MaxGap: o.maxGap, PolishSteps: o.polishSteps, Workers: 1}
+	if o.fallbackTol > 0 {
+		co.Solver = &optimal.Options{Tol: o.fallbackTol}
+	}
+	c, err := optimal.NewCertifier(l, co)
 	if err != nil {
 		return err
 	}
@@ -188,12 +198,30 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 			return err
 		}
 	}
+	var inputFile *bufio.Writer
+	if o.writeInput != "" {
+		f, err := os.Create(o.writeInput)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		inputFile = bufio.NewWriterSize(f, 1<<16)
+	}
 	runtime.LockOSThread()
 	start := time.Now()
 	for done := 0; done < o.rows; {
 		k := min(batch, o.rows-done)
 		for i := 0; i < k; i++ {
 			gen.Fill(x[i*L:(i+1)*L], rng)
+			if inputFile != nil {
+				for j, v := range x[i*L : (i+1)*L] {
+					if j > 0 {
+						inputFile.WriteByte(',')
+					}
+					inputFile.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+				}
+				inputFile.WriteByte('\n')
+			}
 		}
 		t0 := threadCPU()
 		a := net.Forward(ws, x[:k*L], k)
@@ -257,6 +285,11 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 		fmt.Fprintf(o.log, "\rcertified %d/%d rows (%.0f s)", done, o.rows, time.Since(start).Seconds())
 	}
 	fmt.Fprintln(o.log)
+	if inputFile != nil {
+		if err := inputFile.Flush(); err != nil {
+			return err
+		}
+	}
 	if o.cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
