@@ -233,11 +233,11 @@ type evalCertifier struct {
 	acc eval.CertifyAccumulator
 }
 
-func newEvalCertifier(on bool, trained loss.Loss) (*evalCertifier, error) {
+func newEvalCertifier(on bool, trained loss.Loss, maxGap float64) (*evalCertifier, error) {
 	if !on {
 		return nil, nil
 	}
-	c, err := optimal.NewCertifier(trained, nil)
+	c, err := optimal.NewCertifier(trained, &optimal.CertifyOptions{MaxGap: maxGap})
 	if err != nil {
 		return nil, err
 	}

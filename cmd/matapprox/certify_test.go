@@ -163,3 +163,34 @@ func TestApproxRunDirAtOtherN(t *testing.T) {
 		t.Errorf("-n 3 (narrower than the band): exit %d, %s", code, errs)
 	}
 }
+
+// eval -certify prints the certified gaps against the true ones; -max-gap
+// implies it and holds every answer within the gap.
+func TestEvalCertify(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	quickTrain(t, dir, "-loss", "spectral")
+	for _, args := range [][]string{{"-certify"}, {"-max-gap", "0.01"}} {
+		code, out, errs := runCLI(t, append([]string{"eval", "-model", dir, "-count", "20", "-quiet"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		if !strings.Contains(out, "certified 20 network answers") || !strings.Contains(out, "certified/true") || !strings.Contains(out, "certified gap histogram:") {
+			t.Errorf("%v: output %q", args, out)
+		}
+		if args[0] == "-max-gap" {
+			j := strings.Index(out, "certified 20 network answers")
+			i := strings.Index(out[j:], ", max ")
+			var maxGap float64
+			if i < 0 {
+				t.Fatalf("no max in %q", out)
+			}
+			i += j + 2
+			if _, err := fmt.Sscanf(out[i:], "max %g%%", &maxGap); err != nil || maxGap > 1 {
+				t.Errorf("-max-gap 0.01: max certified gap %v%% (%v)", maxGap, err)
+			}
+		}
+	}
+	if code, _, _ := runCLI(t, "eval", "-model", dir, "-count", "2", "-max-gap", "1"); code != 2 {
+		t.Errorf("-max-gap 1: exit %d, want 2", code)
+	}
+}

@@ -143,8 +143,15 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	batch := addEvalBatchFlags(fs) // eval_batch.go: -output, -shard
 	fam := addFamilyFlags(fs)      // families.go: -families, -family-count, -other-n
 	certify := fs.Bool("certify", false, "also certify every network answer (exact loss, certified lower bound, certified gap) and print the distribution of certified gaps against the true gaps")
+	evalMaxGap := fs.Float64("max-gap", 0, "with -certify (implied): certify as approx -max-gap does, re-solving with the exact solver every answer whose certified gap exceeds this")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if !(*evalMaxGap >= 0 && *evalMaxGap < 1) {
+		return usagef("-max-gap %v: must be in [0, 1)", *evalMaxGap)
+	}
+	if *evalMaxGap > 0 {
+		*certify = true
 	}
 	if *certify && *asJSON {
 		return usagef("-certify prints a text summary; use approx -certify -output FILE.jsonl for certificates as JSON")
@@ -248,7 +255,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return streamJSON(stdout, ev, src, fams, rep.Start("evaluation", total, "matrices"))
 	}
-	cert, err := newEvalCertifier(*certify, trained)
+	cert, err := newEvalCertifier(*certify, trained, *evalMaxGap)
 	if err != nil {
 		return err
 	}
