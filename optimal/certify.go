@@ -51,9 +51,16 @@ const (
 // selects its default; a nil *CertifyOptions selects all defaults.
 type CertifyOptions struct {
 	// MaxGap, when positive, is the largest certified relative gap a row
-	// may keep: a row whose gap still exceeds it after polishing is
-	// re-solved by the exact Solver (Certificate.Fallback), so every
-	// answer is within MaxGap of the optimum. Zero disables the fallback.
+	// may keep. Each row is certified as given; a row above MaxGap is
+	// refined from the candidate by at most PolishSteps polish steps
+	// (DefaultRefineSteps by default), stopping as soon as its certified
+	// gap is at most MaxGap; a row still above it is re-solved by the
+	// exact Solver, only to a certified gap of MaxGap/2 by default (see
+	// Solver; Certificate.Fallback). So every answer is within MaxGap of
+	// the optimum, except where no float64 generator is (next to in-band
+	// entries about 1e16 times the rest, x_I + δ* rounds to x_I): such a
+	// row keeps the certified gap it has, which is still a valid
+	// guarantee. Zero disables the fallback.
 	MaxGap float64
 	// Target is the certified gap at which polishing stops. Zero means
 	// MaxGap when MaxGap is set (polish only as far as the guarantee
