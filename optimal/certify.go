@@ -58,7 +58,7 @@ type CertifyOptions struct {
 	// exact Solver, only to a certified gap of MaxGap/2 by default (see
 	// Solver; Certificate.Fallback). So every answer is within MaxGap of
 	// the optimum, except where no float64 generator is (next to in-band
-	// entries some 1e14 times the rest or more, x_I + δ* rounds to x_I):
+	// entries some 1e15 times the rest or more, x_I + δ* rounds to x_I):
 	// such a row keeps the certified gap it has, which is still a valid
 	// guarantee. Zero disables the fallback.
 	MaxGap float64
