@@ -26,8 +26,8 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	maxMem := memoryFlag(fs)
 	certify := fs.Bool("certify", false, "attach to every row its exact loss, a certified lower bound on the optimum and the certified gap (in FILE.cert.csv next to a CSV/.npy output; in the rows of a .jsonl output)")
 	maxGap := fs.Float64("max-gap", 0, "with -certify: re-solve with the exact solver every row whose certified gap exceeds this (e.g. 0.01), so every row is within it")
-	polish := fs.Bool("polish", true, "with -certify: improve a row whose certified gap is above the target by a few cheap polish steps (false keeps the network's answers, except the rows -max-gap re-solves)")
-	polishSteps := fs.Int("polish-steps", 0, fmt.Sprintf("with -certify: the most polish steps per row (0: %d, or %d with -max-gap, where a row still above G is re-solved by the exact solver)", optimal.DefaultPolishSteps, optimal.DefaultRefineSteps))
+	polish := fs.Bool("polish", true, "with -certify: improve a row whose certified gap is above the target (-max-gap, or 0.1 %) by polish steps, up to -polish-steps (false keeps the network's answers, except the rows -max-gap re-solves)")
+	polishSteps := fs.Int("polish-steps", 0, fmt.Sprintf("with -certify: the most polish steps per row (0: %d without -max-gap; %d with it, where a row still above G after them is re-solved by the exact solver)", optimal.DefaultPolishSteps, optimal.DefaultRefineSteps))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
