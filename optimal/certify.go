@@ -40,11 +40,10 @@ const (
 	DefaultPolishSteps = 12
 	// DefaultRefineSteps is the default limit on polish steps per row with
 	// CertifyOptions.MaxGap: a row above MaxGap is refined from the
-	// candidate by at most this many steps before the exact solver (at
-	// MaxGap/2) is called. Zero sends it to the solver at once: with the
-	// present polish steps that is the cheaper of the two at N = 11 and
-	// N = 32 (docs/BENCHMARKS.md, "Certification").
-	DefaultRefineSteps = 0
+	// candidate by at most this many subspace steps before the exact
+	// solver (at MaxGap/2) is called; a refined row costs less than that
+	// solve at N = 11 and N = 32 (docs/BENCHMARKS.md, "Certification").
+	DefaultRefineSteps = 4
 )
 
 // CertifyOptions configures a Certifier. The zero value of every field
