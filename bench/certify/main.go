@@ -374,7 +374,7 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 		fmt.Fprintf(w, "on those rows: certified gap mean %.4g %%, true gap of the output mean %.4g %% (%d rows with a positive optimum), certified ÷ true %.3g; network's own true gap mean %.4g %%; lower bounds above the optimum: %d\n",
 			100*ss.GapMean, 100*ss.TrueGapMean, ss.TrueRows, ss.Tightness, 100*netTrueSum/math.Max(float64(netTrue), 1), bad)
 		if o.maxGap > 0 {
-			fmt.Fprintf(w, "network answers truly above MaxGap (the fewest fallbacks any valid bound allows): %d of %d (%.3g %%)\n",
+			fmt.Fprintf(w, "network answers truly above MaxGap (the fewest rows any valid bound must refine or re-solve): %d of %d (%.3g %%)\n",
 				netOver, netTrue, 100*float64(netOver)/math.Max(float64(netTrue), 1))
 		}
 		s = ss
