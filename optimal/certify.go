@@ -24,8 +24,10 @@ import (
 var ErrTooLarge = errors.New("problem too large")
 
 // MaxFallbackN is the largest matrix size at which a spectral Certifier
-// accepts CertifyOptions.MaxGap: its fallback is the dense SDP, O(N³) per
-// Newton step (docs/BENCHMARKS.md).
+// accepts CertifyOptions.MaxGap with the SDP forced as its fallback
+// (Options.Method = MethodSDP): the SDP costs O(N³) per Newton step
+// (docs/BENCHMARKS.md). With the default method the fallback above small
+// sizes is Banded, O(N·K) memory, at any N.
 const MaxFallbackN = 256
 
 // maxDenseOracleN is the largest N whose singular triplets come from a dense
@@ -173,7 +175,7 @@ type Certifier struct {
 // NewCertifier returns a certifier for the loss l. opts may be nil. A loss
 // without an exact solver gives an error wrapping ErrNoSolver, invalid
 // options ErrOption, and MaxGap with a spectral loss of size beyond
-// MaxFallbackN ErrTooLarge.
+// MaxFallbackN and the SDP forced as the fallback ErrTooLarge.
 func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 	c := &Certifier{l: l}
 	if opts != nil {
@@ -209,8 +211,8 @@ func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 		return nil, fmt.Errorf("optimal: certifier: %w", err)
 	}
 	if _, spectral := l.(*loss.Spectral); !spectral || o.MaxGap > 0 {
-		if spectral && c.in.N > MaxFallbackN {
-			return nil, fmt.Errorf("optimal: certifying %v with a fallback: the exact spectral solver is limited to N <= %d here (certify without MaxGap): %w", c.in, MaxFallbackN, ErrTooLarge)
+		if spectral && c.in.N > MaxFallbackN && o.Solver != nil && o.Solver.Method == MethodSDP {
+			return nil, fmt.Errorf("optimal: certifying %v with the SDP as fallback: the SDP is limited to N <= %d here (use the default method, or certify without MaxGap): %w", c.in, MaxFallbackN, ErrTooLarge)
 		}
 		// The exact solver: the projection of a quadratic loss, or the
 		// fallback (its SDP workspace is O(N²), so it is made only when a

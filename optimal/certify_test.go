@@ -296,8 +296,19 @@ func TestCertifyErrors(t *testing.T) {
 		}
 	}
 	big := structure.Band{N: MaxFallbackN + 1, K: 2}
-	if _, err := NewCertifier(spectralLoss(t, big, structure.Band{N: big.N, K: 1}), &CertifyOptions{MaxGap: 0.01}); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("N = %d with MaxGap: got %v, want ErrTooLarge", big.N, err)
+	if _, err := NewCertifier(spectralLoss(t, big, structure.Band{N: big.N, K: 1}), &CertifyOptions{MaxGap: 0.01, Solver: &Options{Method: MethodSDP}}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("N = %d with MaxGap and the SDP: got %v, want ErrTooLarge", big.N, err)
+	}
+	// With the default method the fallback is Banded: every row within
+	// MaxGap at a size the SDP cannot reach.
+	bc, err := NewCertifier(spectralLoss(t, big, structure.Band{N: big.N, K: 1}), &CertifyOptions{MaxGap: 0.01, PolishSteps: -1})
+	if err != nil {
+		t.Fatalf("N = %d with MaxGap: %v", big.N, err)
+	}
+	bx := []float64{1, -2, 3, 2, 4}
+	bcert, err := bc.Certify(bx, []float64{0, 0, 0})
+	if err != nil || bcert.Gap() > 0.01 || !bcert.Fallback {
+		t.Errorf("N = %d far candidate with MaxGap: %+v, %v", big.N, bcert, err)
 	}
 	if _, err := NewCertifier(spectralLoss(t, big, structure.Band{N: big.N, K: 1}), nil); err != nil {
 		t.Errorf("N = %d without MaxGap: %v", big.N, err)
