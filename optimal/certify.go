@@ -713,18 +713,7 @@ func orthFactor(q *mat.Dense, n, j int) float64 {
 // spectral certifies (and polishes) the candidate a for x.
 func (w *certWork) spectral(x, a []float64, target float64, steps int) Certificate {
 	off, nd := w.in.K-w.out.K, w.m
-	copy(w.a, a)
-	// x_out, and the scale: a power of two near the largest outer entry,
-	// so that the scaled residual's outer part is O(1).
-	outside := 0.0
-	for i, v := range x {
-		w.xo[i] = 0
-		if i < off || i >= off+nd {
-			w.xo[i] = v
-			outside = math.Max(outside, math.Abs(v))
-		}
-	}
-	if outside == 0 {
+	if maxOut(x, w.in.K, w.out.K) == 0 {
 		// x lies in the output band: the optimum is its truncation, with
 		// value 0, which polishing reaches in one step.
 		if steps > 0 {
