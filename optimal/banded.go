@@ -75,7 +75,7 @@ func subspaceOracle(n, kn int) *structure.TopSingularOptions {
 // basis of the subspace method for an output band of p = 2K'+1 diagonals.
 func subspaceSizes(n, p int) (kNew, mMax int) {
 	kNew = min(n, p+BandedPairs)
-	return kNew, min(n, kNew+(kNew+1)/2)
+	return kNew, min(n, kNew+kNew/4)
 }
 
 // NewBanded returns a large-N solver for the bands (see NewSDP for the
