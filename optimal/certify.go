@@ -773,7 +773,7 @@ func (w *certWork) spectral(x, a []float64, target float64, steps int) Certifica
 type model struct {
 	k, m       int
 	g          []float64 // m blocks k×k: G_d
-	f, l, wi   []float64 // F, its Cholesky factor, W = F⁻¹ (2k×2k)
+	l, wi      []float64 // the Cholesky factor of S (k×k), W = F⁻¹ (2k×2k)
 	zv, zt, dz []float64
 	gr, hs, hl []float64
 	delta, col []float64
@@ -782,6 +782,8 @@ type model struct {
 	x1, x2     []float64 // A·GG, B·GGt (k × mk)
 	v1, v2, zb []float64 // the same stacked vertically (mk × k); Z_d blocks
 	eb, mz     []float64 // AB + BC; M(z) (k×k)
+	sinv, xs   []float64 // S⁻¹ and M S⁻¹ (k×k)
+	t          float64   // t of the last build
 	hm         []float64 // tr(W F_d W F_e), m×m
 	cd, td     []float64 // tr(W F_d), tr(W² F_d)
 	ldet       float64
@@ -790,67 +792,69 @@ type model struct {
 func newModel(k, m int) model {
 	nv, k2 := m+1, 4*k*k
 	return model{k: k, m: m,
-		g: make([]float64, m*k*k), f: make([]float64, k2), l: make([]float64, k2), wi: make([]float64, k2),
+		g: make([]float64, m*k*k), l: make([]float64, k*k), wi: make([]float64, k2),
 		zv: make([]float64, nv), zt: make([]float64, nv), dz: make([]float64, nv), gr: make([]float64, nv),
 		hs: make([]float64, nv*nv), hl: make([]float64, nv*nv),
 		delta: make([]float64, m), col: make([]float64, 2*k), w12: make([]float64, k*k), b0: make([]float64, k*k),
 		gg: make([]float64, k*m*k), ggt: make([]float64, k*m*k),
 		x1: make([]float64, k*m*k), x2: make([]float64, k*m*k), v1: make([]float64, m*k*k), v2: make([]float64, m*k*k),
-		zb: make([]float64, m*k*k), eb: make([]float64, k*k), mz: make([]float64, k*k), hm: make([]float64, m*m), cd: make([]float64, m), td: make([]float64, m),
+		zb: make([]float64, m*k*k), eb: make([]float64, k*k), mz: make([]float64, k*k), sinv: make([]float64, k*k), xs: make([]float64, k*k), hm: make([]float64, m*m), cd: make([]float64, m), td: make([]float64, m),
 	}
 }
 
-// build writes F(z) into md.f and reports whether it is positive definite,
-// leaving its Cholesky factor in md.l and log det in md.ldet.
+// build reports whether F(z) = [[t I, M], [Mᵀ, t I]] (M = M(z), t = z_m)
+// is positive definite, through its Schur complement S = t I − MᵀM/t
+// (F ≻ 0 iff t > 0 and S ≻ 0; a k×k Cholesky factorisation instead of a
+// 2k×2k one), leaving M in md.mz, the Cholesky factor of S in md.l and
+// log det F = k log t + log det S in md.ldet.
 func (md *model) build(z []float64) bool {
 	k, m := md.k, md.m
-	n2 := 2 * k
 	t := z[m]
-	f := md.f[:n2*n2]
-	for i := range f {
-		f[i] = 0
+	if !(t > 0) {
+		return false
 	}
-	for a := 0; a < n2; a++ {
-		f[a*n2+a] = t
-	}
-	// M(z) = B₀ − Σ_d z_d G_d, block by block (contiguous), then into F.
+	// M(z) = B₀ − Σ_d z_d G_d, block by block (contiguous).
 	mz := md.mz[:k*k]
 	copy(mz, md.b0[:k*k])
 	for d := 0; d < m; d++ {
 		axpy(-z[d], md.g[d*k*k:(d+1)*k*k], mz)
 	}
+	l := md.l[:k*k]
+	gemm.Dgemm(blas.Trans, blas.NoTrans, k, k, k, -1/t, mz, k, mz, k, 0, l, k)
 	for a := 0; a < k; a++ {
-		copy(f[a*n2+k:a*n2+n2], mz[a*k:(a+1)*k])
-		for b := 0; b < k; b++ {
-			f[(k+b)*n2+a] = mz[a*k+b]
-		}
+		l[a*k+a] += t
 	}
-	l := md.l[:n2*n2]
-	ld := 0.0
-	for j := 0; j < n2; j++ {
-		for i := j; i < n2; i++ {
-			v := f[i*n2+j] - floats.Dot(l[i*n2:i*n2+j], l[j*n2:j*n2+j])
+	ld := float64(k) * math.Log(t)
+	for j := 0; j < k; j++ {
+		for i := j; i < k; i++ {
+			v := l[i*k+j] - floats.Dot(l[i*k:i*k+j], l[j*k:j*k+j])
 			if i == j {
 				if !(v > 0) {
 					return false
 				}
-				l[j*n2+j] = math.Sqrt(v)
+				l[j*k+j] = math.Sqrt(v)
 				ld += math.Log(v)
 			} else {
-				l[i*n2+j] = v / l[j*n2+j]
+				l[i*k+j] = v / l[j*k+j]
 			}
 		}
 	}
 	md.ldet = ld
+	md.t = t
 	return true
 }
 
-// inverse sets md.wi = F⁻¹ from the Cholesky factor.
+// inverse sets md.wi = F⁻¹ from the factor of build:
+//
+//	F⁻¹ = [[I/t + M S⁻¹ Mᵀ/t², −M S⁻¹/t], [−S⁻¹ Mᵀ/t, S⁻¹]].
 func (md *model) inverse() {
-	n2 := 2 * md.k
+	k := md.k
+	n2 := 2 * k
+	t := md.t
 	wi := md.wi[:n2*n2]
-	copy(wi, md.l[:n2*n2])
-	if _, ok := lapack64.Potri(blas64.Triangular{Uplo: blas.Lower, Diag: blas.NonUnit, N: n2, Stride: n2, Data: wi}); !ok {
+	sinv := md.sinv[:k*k]
+	copy(sinv, md.l[:k*k])
+	if _, ok := lapack64.Potri(blas64.Triangular{Uplo: blas.Lower, Diag: blas.NonUnit, N: k, Stride: k, Data: sinv}); !ok {
 		// A zero pivot cannot occur after build succeeded; fall back to
 		// NaN so that callers see the failure.
 		for i := range wi {
@@ -858,10 +862,23 @@ func (md *model) inverse() {
 		}
 		return
 	}
-	for i := 0; i < n2; i++ {
-		for j := i + 1; j < n2; j++ {
-			wi[i*n2+j] = wi[j*n2+i]
+	for i := 0; i < k; i++ {
+		for j := i + 1; j < k; j++ {
+			sinv[i*k+j] = sinv[j*k+i]
 		}
+	}
+	// X = M S⁻¹ (k×k): W₁₂ = −X/t, W₁₁ = I/t + X Mᵀ/t².
+	x := md.xs[:k*k]
+	gemm.Dgemm(blas.NoTrans, blas.NoTrans, k, k, k, 1, md.mz[:k*k], k, sinv, k, 0, x, k)
+	gemm.Dgemm(blas.NoTrans, blas.Trans, k, k, k, 1/(t*t), x, k, md.mz[:k*k], k, 0, wi, n2)
+	for a := 0; a < k; a++ {
+		wi[a*n2+a] += 1 / t
+		for b := 0; b < k; b++ {
+			v := -x[a*k+b] / t
+			wi[a*n2+k+b] = v
+			wi[(k+b)*n2+a] = v
+		}
+		copy(wi[(k+a)*n2+k:(k+a)*n2+n2], sinv[a*k:(a+1)*k])
 	}
 }
 
@@ -919,7 +936,7 @@ func (md *model) solveBase(w *certWork, k int, s1, rho, target float64) (lower, 
 	// The dual block need be accurate only well below the target gap.
 	muStop := 0.05 * target * s1 / float64(n2)
 	cur, _ := phi(md.zv, mu)
-	fresh := true // md.l holds the factor of F(md.zv)
+	fresh := true // md.l holds the factor of S(md.zv)
 	wi := md.wi[:n2*n2]
 	for outer := 0; outer < 12; outer++ {
 		for it := 0; it < 30; it++ {
