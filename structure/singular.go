@@ -228,20 +228,6 @@ func (t *TopSingular) K() int { return t.k }
 // starts from a random block.
 func (t *TopSingular) Reset() { t.warm = false }
 
-// SetTol changes the residual tolerance of the following calls (see
-// TopSingularOptions.Tol; zero means DefaultSingularTol). An outer
-// iteration can ask for less accuracy far from its solution. It panics on
-// a tolerance outside [0, 1), a programming error.
-func (t *TopSingular) SetTol(tol float64) {
-	if !(tol >= 0 && tol < 1) {
-		panic("structure: TopSingular.SetTol: tolerance outside [0, 1)")
-	}
-	if tol == 0 {
-		tol = DefaultSingularTol
-	}
-	t.tol = tol
-}
-
 func (t *TopSingular) col(s []float64, j int) []float64 { return s[j*t.b.N : (j+1)*t.b.N] }
 
 // apply sets dst = Op y: TᵀT y, or (μI − TᵀT)⁻¹ y in shift-invert mode.
