@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"sync"
 
 	"gonum.org/v1/gonum/blas"
@@ -284,7 +283,7 @@ func (c *Certifier) Certify(x, a []float64) (Certificate, error) {
 // Certificate, whose A aliases dst. Rows run on Options.Workers
 // goroutines; the output does not depend on their number. The first
 // invalid or unsolvable row (lowest index) stops the batch with a
-// *RowError.
+// *RowError; rows after it may be left unwritten.
 func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float64, n int) error {
 	L, Lo := c.in.Len(), c.out.Len()
 	if n < 0 || len(x) < n*L || len(a) < n*Lo || len(dst) < n*Lo || (res != nil && len(res) < n) {
@@ -299,56 +298,18 @@ func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float6
 			return &RowError{Row: i, Err: fmt.Errorf("candidate: %w", err)}
 		}
 	}
-	workers := c.opts.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = max(1, min(workers, n))
-	errs := make([]error, n)
-	var (
-		mu   sync.Mutex
-		next int
-		wg   sync.WaitGroup
-	)
-	take := func() (int, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		if next >= n {
-			return 0, false
-		}
-		next++
-		return next - 1, true
-	}
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := c.get()
-			defer c.put(w)
-			for {
-				i, ok := take()
-				if !ok {
-					return
-				}
-				d := dst[i*Lo : (i+1)*Lo]
-				r, err := c.certify(w, d, x[i*L:(i+1)*L], a[i*Lo:(i+1)*Lo])
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				if res != nil {
-					res[i] = r
-				}
+	return forRows(n, c.opts.Workers, func() (func(int) error, func(), error) {
+		w := c.get()
+		row := func(i int) error {
+			d := dst[i*Lo : (i+1)*Lo]
+			r, err := c.certify(w, d, x[i*L:(i+1)*L], a[i*Lo:(i+1)*Lo])
+			if err == nil && res != nil {
+				res[i] = r
 			}
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			return &RowError{Row: i, Err: err}
+			return err
 		}
-	}
-	return nil
+		return row, func() { c.put(w) }, nil
+	})
 }
 
 func (c *Certifier) get() *certWork {

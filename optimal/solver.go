@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"sync"
 
 	"github.com/matapprox/matapprox/loss"
@@ -269,68 +268,24 @@ func (s *Solver) SolveBatch(dst []float64, res []Result, x []float64, n int) err
 		}
 		return nil
 	}
-	workers := s.opts.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = max(1, min(workers, n))
-	errs := make([]error, n)
-	var (
-		mu     sync.Mutex
-		next   int
-		failed bool
-		wg     sync.WaitGroup
-	)
-	take := func() (int, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		if failed || next >= n {
-			return 0, false
-		}
-		next++
-		return next - 1, true
-	}
-	var setupErr error
-	for w := 0; w < workers; w++ {
+	return forRows(n, s.opts.Workers, func() (func(int) error, func(), error) {
 		sdp, err := s.getSDP()
 		if err != nil {
-			setupErr = err
-			break
+			return nil, nil, err
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer s.putSDP(sdp)
-			for {
-				i, ok := take()
-				if !ok {
-					return
-				}
-				r, err := acceptShort(sdp.Solve(x[i*L : (i+1)*L]))
-				if err != nil {
-					errs[i] = err
-					mu.Lock()
-					failed = true
-					mu.Unlock()
-					continue
-				}
-				a := dst[i*Lo : (i+1)*Lo]
-				copy(a, r.A)
-				r.A = a
-				if res != nil {
-					res[i] = r
-				}
+		row := func(i int) error {
+			r, err := acceptShort(sdp.Solve(x[i*L : (i+1)*L]))
+			if err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	if setupErr != nil {
-		return setupErr
-	}
-	for i, err := range errs {
-		if err != nil {
-			return &RowError{Row: i, Err: err}
+			a := dst[i*Lo : (i+1)*Lo]
+			copy(a, r.A)
+			r.A = a
+			if res != nil {
+				res[i] = r
+			}
+			return nil
 		}
-	}
-	return nil
+		return row, func() { s.putSDP(sdp) }, nil
+	})
 }
