@@ -387,9 +387,9 @@ type certWork struct {
 	n, m    int // matrix size, number of output diagonals 2K'+1
 	kmax    int // singular pairs used
 
-	a, ao, best []float64 // candidate, trial, best generator (output band)
-	r           []float64 // residual generator (input band)
-	xo          []float64 // x with the output band zeroed, scaled
+	a, ao []float64 // candidate, trial generator (output band)
+	r     []float64 // residual generator (input band)
+	xo    []float64 // x with the output band zeroed, scaled
 
 	ts     *structure.TopSingular // oracle for N > maxDenseOracleN, else nil
 	dense  *mat.Dense
@@ -403,44 +403,49 @@ type certWork struct {
 	bm     []float64 // U_kᵀ T(x_out) V_k, kmax×kmax
 	tv     []float64 // T(x_out) v, length n
 	tvm    []float64 // T(x_out) V, n×kmax (made on first use)
-	z      []float64 // dual matrix, kmax×kmax
 	jac    []float64 // Jacobi workspace, kmax×kmax
 	md     model
-	sub    *subspaceWork // the polish (subspace method), made on first use
-	delta  []float64
-	dl     []float64 // a − x_I, scaled
+	sub    *subspaceWork // spectral loss: the subspace method
+	dl     []float64     // a − x_I, scaled
 }
 
+// newCertWork returns the workspace of one certification: for a quadratic
+// loss a few vectors; for the spectral loss the subspace method's
+// workspace (its oracle and compressed model) as well.
 func newCertWork(in, out structure.Band, spectral bool) (*certWork, error) {
-	kmax := 1
-	for kmax*(kmax+1)/2 < out.Len()+1 {
-		kmax++
+	w, err := newCertWorkOracle(in, out, false, 1, 1, nil)
+	if err != nil || !spectral {
+		return w, err
 	}
-	return newCertWorkPairs(in, out, spectral, kmax+2, nil)
+	// Two pairs fewer than Banded's: the model's cost grows as the cube
+	// of the pairs, and with 2K'+4 the certified gap of a perturbed
+	// optimum is already within 4 % of the true one at N = 11 and 32
+	// (docs/BENCHMARKS.md, issue 13).
+	kn := min(in.N, out.Len()+3)
+	mm := min(in.N, kn+(kn+1)/2)
+	if w.sub, err = newSubspaceWork(in, out, kn, mm, subspaceOracle(in.N, kn)); err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
-// newCertWorkPairs is newCertWork with kmax singular pairs (capped at N)
-// and the oracle options opts (nil: the defaults).
-func newCertWorkPairs(in, out structure.Band, spectral bool, kmax int, opts *structure.TopSingularOptions) (*certWork, error) {
-	return newCertWorkOracle(in, out, spectral, kmax, kmax, opts)
-}
-
-// newCertWorkOracle is newCertWorkPairs with blocks for kmax pairs and a
-// banded oracle (N > maxDenseOracleN) for the top koracle <= kmax triplets.
+// newCertWorkOracle returns a certWork with blocks for kmax pairs (capped
+// at N) and, if spectral, a singular-triplet oracle: a dense SVD up to
+// maxDenseOracleN, above it a banded one (options opts) for the top
+// koracle <= kmax triplets.
 func newCertWorkOracle(in, out structure.Band, spectral bool, kmax, koracle int, opts *structure.TopSingularOptions) (*certWork, error) {
 	n, m := in.N, out.Len()
 	kmax = min(n, kmax)
 	koracle = min(kmax, koracle)
 	w := &certWork{in: in, out: out, n: n, m: m, kmax: kmax,
-		a: make([]float64, m), ao: make([]float64, m), best: make([]float64, m),
+		a: make([]float64, m), ao: make([]float64, m),
 		r: make([]float64, in.Len()), xo: make([]float64, in.Len()),
-		sig:   make([]float64, n),
-		g:     make([]float64, m*kmax*kmax),
-		bm:    make([]float64, kmax*kmax),
-		tv:    make([]float64, n),
-		z:     make([]float64, kmax*kmax),
-		jac:   make([]float64, 8*kmax*kmax),
-		delta: make([]float64, m), dl: make([]float64, m),
+		sig: make([]float64, n),
+		g:   make([]float64, m*kmax*kmax),
+		bm:  make([]float64, kmax*kmax),
+		tv:  make([]float64, n),
+		jac: make([]float64, 8*kmax*kmax),
+		dl:  make([]float64, m),
 	}
 	if spectral && n > maxDenseOracleN {
 		ts, err := structure.NewTopSingular(in, koracle, opts)
@@ -516,12 +521,9 @@ func (w *certWork) factor() bool {
 	return true
 }
 
-// pairs computes, for the top kmax singular pairs, the blocks
-// G_d[a][b] = Σ_i u_a[i] v_b[i+d] for |d| <= K' and B = U_kᵀ T(x_out) V_k.
-func (w *certWork) pairs() { w.pairsJ(w.kmax) }
-
-// pairsJ is pairs for the first j <= kmax columns of w.u and w.v (the
-// blocks keep the stride kmax).
+// pairsJ computes, for the first j <= kmax columns of w.u and w.v, the
+// blocks G_d[a][b] = Σ_i u_a[i] v_b[i+d] for |d| <= K' and
+// B = U_jᵀ T(x_out) V_j (both with the stride kmax).
 func (w *certWork) pairsJ(j int) {
 	n, k, kp, km := w.n, w.in.K, w.out.K, w.kmax
 	ur, vr := w.u.RawMatrix(), w.v.RawMatrix()
@@ -673,64 +675,22 @@ func orthFactor(q *mat.Dense, n, j int) float64 {
 
 // spectral certifies (and polishes) the candidate a for x.
 func (w *certWork) spectral(x, a []float64, target float64, steps int) Certificate {
-	off, nd := w.in.K-w.out.K, w.m
-	if maxOut(x, w.in.K, w.out.K) == 0 {
-		// x lies in the output band: the optimum is its truncation, with
-		// value 0, which polishing reaches in one step.
-		if steps > 0 {
-			cert := Certificate{A: append([]float64(nil), x[off:off+nd]...), Steps: 1}
-			for i, v := range a {
-				if v != cert.A[i] {
-					cert.Polished = true
-				}
-			}
-			if !cert.Polished {
-				cert.Steps = 0
-			}
-			return cert
-		}
-		// Without polishing: the candidate's value is exact.
-		w.residual(x, a, 1)
-		v := 0.0
-		for _, r := range w.r {
-			v = math.Max(v, math.Abs(r))
-		}
-		if v > 0 {
-			w.residual(x, a, pow2(v))
-			w.factor()
-			v = w.sig[0] * pow2(v)
-		}
-		return Certificate{A: append([]float64(nil), a...), Value: v, Lower: 0}
-	}
-	if w.sub == nil {
-		// Two pairs fewer than Banded's: the model's cost grows as the
-		// cube of the pairs, and with 2K'+4 the certified gap of a
-		// perturbed optimum is already within 4 % of the true one at
-		// N = 11 and 32 (docs/BENCHMARKS.md, issue 13).
-		kn := min(w.n, w.m+3)
-		mm := min(w.n, kn+(kn+1)/2)
-		sub, err := newSubspaceWork(w.in, w.out, kn, mm, subspaceOracle(w.n, kn))
-		if err != nil {
-			return Certificate{A: append([]float64(nil), a...), Value: math.NaN()}
-		}
-		w.sub = sub
-	}
 	return w.sub.solve(x, a, target, steps, 0)
 }
 
 // model is the barrier solver of the compressed local model
 //
 //	minimise t  subject to  [[t I, M(Δ)], [M(Δ)ᵀ, t I]] ⪰ 0,  ||Δ||² <= ρ²,
-//	M(Δ) = U_kᵀ R(a+Δ) V_k = Σ_k − Σ_d Δ_d G_d,
+//	M(Δ) = Uᵀ R(a+Δ) V = B₀ − Σ_d Δ_d G_d,
 //
-// the residual compressed to its top k singular subspaces. Because
-// ||U_kᵀ R V_k||_2 <= ||R||_2, its minimum over Δ is a lower bound on the
-// optimum (a relaxation: the dual restricted to Y = U_k W V_kᵀ), and its
+// the residual compressed to the bases U, V of the subspace method. Because
+// ||Uᵀ R V||_2 <= ||R||_2, its minimum over Δ is a lower bound on the
+// optimum (a relaxation: the dual restricted to Y = U W Vᵀ), and its
 // dual block W = Z₁₂ is the certificate; its minimiser is the polish step.
 // W is a general k×k matrix: near a split cluster the left and right
 // singular bases rotate differently, so a symmetric W would not do.
 // Barrier method as in SDP (Boyd & Vandenberghe, Convex Optimization,
-// §11.3), on a 2k×2k matrix.
+// §11.3), on the 2k×2k matrix through its k×k Schur complement.
 type model struct {
 	k, m       int
 	g          []float64 // m blocks k×k: G_d
@@ -843,33 +803,12 @@ func (md *model) inverse() {
 	}
 }
 
-// solve runs the barrier method on the compressed model of the top k
-// pairs of w (scaled units) with trust radius rho. It leaves the step in
-// md.delta and returns the certified bound of its dual block, the
-// predicted decrease σ_1 − t and whether it succeeded.
-func (md *model) solve(w *certWork, k int, rho, target float64) (lower, pred float64, ok bool) {
-	md.k = k
-	km := w.kmax
-	for i := range md.b0[:k*k] {
-		md.b0[i] = 0
-	}
-	for a := 0; a < k; a++ {
-		md.b0[a*k+a] = w.sig[a]
-	}
-	for d := 0; d < md.m; d++ {
-		g := w.g[d*km*km:]
-		for a := 0; a < k; a++ {
-			for b := 0; b < k; b++ {
-				md.g[d*k*k+a*k+b] = g[a*km+b]
-			}
-		}
-	}
-	return md.solveBase(w, k, w.sig[0], rho, target)
-}
-
-// solveBase is solve for the model M(Δ) = B₀ − Σ_d Δ_d G_d whose base
-// matrix B₀ and blocks G_d (k×k) are already in md.b0 and md.g; s1 is an
-// upper bound on ||B₀||_2 (for instance σ_1 of the residual it compresses).
+// solveBase runs the barrier method on the compressed model
+// M(Δ) = B₀ − Σ_d Δ_d G_d, whose base matrix B₀ and blocks G_d (k×k) are
+// already in md.b0 and md.g, with trust radius rho (scaled units); s1 is an
+// upper bound on ||B₀||_2 (σ_1 of the residual it compresses). It leaves
+// the step in md.delta and returns the certified bound of its dual block
+// (certWork.bound), the predicted decrease s1 − t and whether it succeeded.
 func (md *model) solveBase(w *certWork, k int, s1, rho, target float64) (lower, pred float64, ok bool) {
 	md.k = k
 	m, n2 := md.m, 2*k

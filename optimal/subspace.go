@@ -162,7 +162,12 @@ func (s *subspaceWork) solve(x, a []float64, target float64, steps int, hint flo
 		}
 	}
 	if outside == 0 {
-		// x lies in the output band: its truncation is exact (value 0).
+		// x lies in the output band: its truncation is exact (value 0),
+		// which one step reaches; without steps the candidate is kept with
+		// its exact value (the residual is in-band only) and the bound 0.
+		if steps <= 0 {
+			return s.inBandValue(x, a)
+		}
 		cert := Certificate{A: append([]float64(nil), x[off:off+nd]...)}
 		for i, v := range a {
 			if v != cert.A[i] {
@@ -285,5 +290,33 @@ func (s *subspaceWork) solve(x, a []float64, target float64, steps int, hint flo
 	cert.A = append([]float64(nil), w.a...)
 	cert.Value = value * scale
 	cert.Lower = math.Min(lower, value) * scale
+	return cert
+}
+
+// inBandValue certifies the candidate a as given when x lies in the output
+// band: Value is ||T(x − Ea)||_2 by the oracle (scaled by a power of two),
+// Lower 0, the optimum.
+func (s *subspaceWork) inBandValue(x, a []float64) Certificate {
+	w := s.w
+	cert := Certificate{A: append([]float64(nil), a...)}
+	w.residual(x, a, 1)
+	big := 0.0
+	for _, r := range w.r {
+		big = math.Max(big, math.Abs(r))
+	}
+	if big == 0 {
+		return cert
+	}
+	sc := pow2(big)
+	w.residual(x, a, sc)
+	if w.ts != nil {
+		w.ts.Reset()
+	}
+	v, ok := s.oracle()
+	if !ok {
+		cert.Value = math.NaN()
+		return cert
+	}
+	cert.Value = v * sc
 	return cert
 }
