@@ -161,7 +161,7 @@ func BandedMemory(in, out structure.Band) float64 {
 	kn, mm := subspaceSizes(in.N, out.Len())
 	basis := float64(min(in.N, 2*kn+8))
 	k, m := float64(kn), float64(mm)
-	vectors := 2*m + 2*(m+k) + 2*m + m + // bases, candidates, row-major copies, T(x_out)V
+	vectors := 2*m + 2*(m+k) + m + // bases, candidates, T(x_out)V
 		4*basis + 2*k + 4 + // the oracle's Krylov basis, kept vectors, triplets, temporaries
 		2*float64(2*in.K+1) // TᵀT and its banded Cholesky factor
 	small := float64(out.Len())*m*m*12 + 64*m*m // compressed blocks and the model

@@ -50,5 +50,5 @@ func ExampleBanded_Solve() {
 	fmt.Printf("memory estimate %.0f MB\n", optimal.BandedMemory(in, out)/1e6)
 	// Output:
 	// optimum 16.1051, certified gap below 1e-8: true
-	// memory estimate 246 MB
+	// memory estimate 222 MB
 }

@@ -3,6 +3,8 @@ package optimal
 import (
 	"math"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/matapprox/matapprox/structure"
@@ -35,9 +37,9 @@ type subspaceWork struct {
 	w          *certWork // its blocks hold mMax pairs; its oracle kNew triplets
 	kNew, mMax int
 	m          int        // current basis size
-	bu, bv     []float64  // basis, column c at [c*N, (c+1)*N)
-	cu, cv     []float64  // candidate columns (kNew + mMax), same layout
-	ua, va     *mat.Dense // the basis row-major (N×mMax), for pairsJ and bound
+	ua, va     *mat.Dense // the bases U, V (N×mMax, first m columns)
+	cu, cv     []float64  // candidate columns (kNew + mMax), column c at [c*N, (c+1)*N)
+	proj       []float64  // projections on the basis (mMax)
 	du, dv     *mat.Dense // the dense oracle's singular vectors (N <= maxDenseOracleN)
 	trial      []float64
 }
@@ -54,9 +56,9 @@ func newSubspaceWork(in, out structure.Band, kNew, mMax int, opts *structure.Top
 		return nil, err
 	}
 	s := &subspaceWork{w: w, kNew: kNew, mMax: mMax,
-		bu: make([]float64, n*mMax), bv: make([]float64, n*mMax),
 		cu: make([]float64, n*(mMax+kNew)), cv: make([]float64, n*(mMax+kNew)),
-		ua: mat.NewDense(n, mMax, nil), va: mat.NewDense(n, mMax, nil),
+		proj: make([]float64, mMax),
+		ua:   mat.NewDense(n, mMax, nil), va: mat.NewDense(n, mMax, nil),
 		trial: make([]float64, out.Len()),
 	}
 	if w.ts == nil {
@@ -95,42 +97,45 @@ func (s *subspaceWork) oracle() (float64, bool) {
 // numerically in the span of the vectors already kept is dropped.
 func (s *subspaceWork) merge() {
 	n := s.w.n
+	ur, vr := s.ua.RawMatrix(), s.va.RawMatrix()
 	cnt := s.kNew
-	copy(s.cu[cnt*n:(cnt+s.m)*n], s.bu[:s.m*n])
-	copy(s.cv[cnt*n:(cnt+s.m)*n], s.bv[:s.m*n])
+	for c := 0; c < s.m; c++ {
+		cu, cv := s.cu[(cnt+c)*n:(cnt+c+1)*n], s.cv[(cnt+c)*n:(cnt+c+1)*n]
+		for i := 0; i < n; i++ {
+			cu[i], cv[i] = ur.Data[i*ur.Stride+c], vr.Data[i*vr.Stride+c]
+		}
+	}
 	cnt += s.m
 	m := 0
 	for c := 0; c < cnt && m < s.mMax; c++ {
 		u, v := s.cu[c*n:(c+1)*n], s.cv[c*n:(c+1)*n]
-		if !orthAgainst(s.bu, m, u, n) || !orthAgainst(s.bv, m, v, n) {
+		if !orthAgainst(ur, m, u, s.proj) || !orthAgainst(vr, m, v, s.proj) {
 			continue
 		}
-		copy(s.bu[m*n:(m+1)*n], u)
-		copy(s.bv[m*n:(m+1)*n], v)
+		for i := 0; i < n; i++ {
+			ur.Data[i*ur.Stride+m], vr.Data[i*vr.Stride+m] = u[i], v[i]
+		}
 		m++
 	}
 	s.m = m
-	ur, vr := s.ua.RawMatrix(), s.va.RawMatrix()
-	for c := 0; c < m; c++ {
-		for i := 0; i < n; i++ {
-			ur.Data[i*ur.Stride+c] = s.bu[c*n+i]
-			vr.Data[i*vr.Stride+c] = s.bv[c*n+i]
-		}
-	}
 }
 
-// orthAgainst orthogonalises y against the first m columns of q (column
-// c at [c*n, (c+1)*n)) twice and normalises it; it reports false when
+// orthAgainst orthogonalises y against the first m columns of the
+// row-major basis q twice (classical Gram–Schmidt, as matrix–vector
+// products; proj holds m numbers) and normalises it; it reports false when
 // less than 1e-6 of its norm remains.
-func orthAgainst(q []float64, m int, y []float64, n int) bool {
+func orthAgainst(q blas64.General, m int, y, proj []float64) bool {
 	n0 := math.Sqrt(dot(y, y))
 	if !(n0 > 0) || math.IsInf(n0, 0) {
 		return false
 	}
-	for pass := 0; pass < 2; pass++ {
-		for c := 0; c < m; c++ {
-			qc := q[c*n : (c+1)*n]
-			axpy(-dot(qc, y), qc, y)
+	if m > 0 {
+		b := blas64.General{Rows: q.Rows, Cols: m, Stride: q.Stride, Data: q.Data}
+		yv := blas64.Vector{N: len(y), Inc: 1, Data: y}
+		pv := blas64.Vector{N: m, Inc: 1, Data: proj[:m]}
+		for pass := 0; pass < 2; pass++ {
+			blas64.Gemv(blas.Trans, 1, b, yv, 0, pv)
+			blas64.Gemv(blas.NoTrans, -1, b, pv, 1, yv)
 		}
 	}
 	nr := math.Sqrt(dot(y, y))
