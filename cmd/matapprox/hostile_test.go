@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -304,6 +305,19 @@ func TestSignalsInEveryPhase(t *testing.T) {
 		t.Log("the run finished before its model appeared")
 	}
 
+	// optimal at N = 10⁵ (seconds of solving): interrupted once it has used
+	// a tenth of a second of CPU time, so surely inside the solve.
+	stderr.Reset()
+	cmd = exec.Command(bin, "optimal", "-loss", "spectral", "-out-band", "8", "-n", "100000", "-matrix",
+		"5,-3,8,1,9,2,7,4,6,3,8,1,5,9,2,6,4,7,3,8,1,9,5,2,6,3,7,4,8,2,9,1,5")
+	cmd.Stderr = &stderr
+	cmd.Start()
+	if wait(func() bool { return cpuTicks(cmd.Process.Pid) >= 10 }) {
+		interrupt(cmd, &stderr, "nothing was written")
+	} else {
+		cmd.Wait()
+	}
+
 	// approx: reading from a FIFO that never ends.
 	run := filepath.Join(t.TempDir(), "run")
 	quickTrain(t, run)
@@ -370,4 +384,25 @@ func TestFullDisk(t *testing.T) {
 	if out, err := exec.Command(bin, "train", "-resume", cp, "-no-report", "-quiet").CombinedOutput(); err != nil {
 		t.Fatalf("resume of the copy: %v\n%s", err, out)
 	}
+}
+
+// cpuTicks returns the user plus system CPU time of process pid in clock
+// ticks (usually 10 ms), from /proc; 0 if it cannot be read.
+func cpuTicks(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) in parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.Atoi(f[11])
+	s, _ := strconv.Atoi(f[12])
+	return u + s
 }

@@ -36,6 +36,10 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 	if batch.active() {
 		return batch.run(fs, stdout, stderr)
 	}
+	// A single solve writes only to stdout at its end; at N = 10⁵ and
+	// beyond it takes seconds, so Ctrl-C says so and exits with 130.
+	sig := catchInterrupts(stderr, "the solve was stopped; nothing was written")
+	defer sig.stop()
 	if *outBand < -1 || (*outBand == -1 && flagSet(fs, "out-band")) {
 		return usagef("-out-band %d: want a half-bandwidth K' >= 0", *outBand)
 	}
