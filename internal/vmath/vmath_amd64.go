@@ -206,3 +206,62 @@ func cvt32to64AVX2(dst *float64, src *float32, n int)
 
 //go:noescape
 func add32to64AVX2(dst *float64, src *float32, n int)
+
+func adagrad32Vec(p Path, params, grads, sum []float32, p64 []float64, clr, eps, wd float32) int {
+	n := len(params) &^ 7
+	if p == Generic || n == 0 {
+		return 0
+	}
+	var pw *float64
+	if p64 != nil {
+		pw = &p64[0]
+	}
+	adagrad32AVX2(&params[0], &grads[0], &sum[0], pw, n, clr, eps, wd)
+	return n
+}
+
+type adamConsts32 = AdamConsts32
+
+func adam32Vec(p Path, params, grads, m, v []float32, p64 []float64, c *AdamConsts32) int {
+	n := len(params) &^ 7
+	if p == Generic || n == 0 {
+		return 0
+	}
+	var pw *float64
+	if p64 != nil {
+		pw = &p64[0]
+	}
+	adam32AVX2(&params[0], &grads[0], &m[0], &v[0], pw, n, c)
+	return n
+}
+
+// colSum32Vec adds the first rows rows (ld apart) of src to dst column by
+// column for the first 8·⌊len(dst)/8⌋ columns (in blocks of 32, then 8)
+// and returns how many.
+func colSum32Vec(p Path, dst, src []float32, ld, rows int) int {
+	if p == Generic || len(dst) < 8 || rows == 0 {
+		return 0
+	}
+	done := 0
+	if b := len(dst) / 32; b > 0 {
+		colsum32x4AVX2(&dst[0], &src[0], ld, rows, b)
+		done = 32 * b
+	}
+	if b := (len(dst) - done) / 8; b > 0 {
+		colsum32AVX2(&dst[done], &src[done], ld, rows, b)
+		done += 8 * b
+	}
+	return done
+}
+
+//go:noescape
+func adagrad32AVX2(p, gr, s *float32, p64 *float64, n int, clr, eps, wd float32)
+
+//go:noescape
+func adam32AVX2(p, gr, m, v *float32, p64 *float64, n int, c *adamConsts32)
+
+//go:noescape
+func colsum32AVX2(dst, src *float32, ld, rows, blocks int)
+
+//go:noescape
+func colsum32x4AVX2(dst, src *float32, ld, rows, blocks int)

@@ -17,3 +17,11 @@ func toFloat32Vec(Path, []float32, []float64) int      { return 0 }
 func toFloat64Vec(Path, []float64, []float32, int) int { return 0 }
 
 func colSumVec(Path, []float64, []float32, int, int) int { return 0 }
+
+func adagrad32Vec(Path, []float32, []float32, []float32, []float64, float32, float32, float32) int {
+	return 0
+}
+func adam32Vec(Path, []float32, []float32, []float32, []float32, []float64, *AdamConsts32) int {
+	return 0
+}
+func colSum32Vec(Path, []float32, []float32, int, int) int { return 0 }

@@ -170,8 +170,11 @@ func main() {
 	}
 	g.adagrad()
 	g.adam()
+	g.adagrad32()
+	g.adam32()
 	g.convert()
 	g.colsum()
+	g.colsum32()
 	os.Stdout.WriteString(g.s.String())
 }
 
@@ -666,6 +669,217 @@ func (g *gen) colsum() {
 		}
 		g.p("ADDQ $%d, DI", 32*acc)
 		g.p("ADDQ $%d, SI", 16*acc)
+		g.p("DECQ R10")
+		g.p("JNZ  %s_block", name)
+		g.label(name + "_done")
+		g.p("VZEROUPPER")
+		g.p("RET")
+	}
+}
+
+// widen32 stores the float64 widening of the eight float32 in Y0 at (R8)
+// and advances R8 (the float64 copy the float32 optimizer kernels write).
+func (g *gen) widen32() {
+	g.p("VCVTPS2PD X0, Y4")
+	g.p("VMOVUPD Y4, (R8)")
+	g.p("VEXTRACTF128 $1, Y0, X5")
+	g.p("VCVTPS2PD X5, Y5")
+	g.p("VMOVUPD Y5, 32(R8)")
+	g.p("ADDQ $64, R8")
+}
+
+// adagrad32 is the float32 Adagrad update over 8 elements at a time
+// (AVX2): the operations of adagrad64 in float32; when p64 is not nil it
+// also stores the float64 widening of the new p there.
+func (g *gen) adagrad32() {
+	name := "adagrad32AVX2"
+	fmt.Fprintf(&g.s, "\n// func %s(p, gr, s *float32, p64 *float64, n int, clr, eps, wd float32)\n", name)
+	fmt.Fprintf(&g.s, "TEXT ·%s(SB), NOSPLIT, $0-52\n", name)
+	g.p("MOVQ p+0(FP), DI")
+	g.p("MOVQ gr+8(FP), SI")
+	g.p("MOVQ s+16(FP), BX")
+	g.p("MOVQ p64+24(FP), R8")
+	g.p("MOVQ n+32(FP), CX")
+	g.p("VBROADCASTSS clr+40(FP), Y13")
+	g.p("VBROADCASTSS eps+44(FP), Y14")
+	g.p("VBROADCASTSS wd+48(FP), Y15")
+	g.p("SHRQ $3, CX")
+	g.p("JZ   %s_done", name)
+	g.p("VXORPS X12, X12, X12")
+	g.p("TESTQ R8, R8")
+	g.p("JNZ  %s_w", name)
+	g.p("VUCOMISS X12, X15")
+	g.p("JNE  %s_wd", name)
+	g.p("JP   %s_wd", name)
+	g.p("JMP  %s_plain", name)
+	g.label(name + "_w")
+	g.p("VUCOMISS X12, X15")
+	g.p("JNE  %s_wd_w", name)
+	g.p("JP   %s_wd_w", name)
+	g.p("JMP  %s_plain_w", name)
+	for _, w := range []bool{false, true} {
+		for _, wd := range []bool{false, true} {
+			l := name + "_plain"
+			if wd {
+				l = name + "_wd"
+			}
+			if w {
+				l += "_w"
+			}
+			g.label(l)
+			g.p("VMOVUPS (DI), Y0") // p
+			g.p("VMOVUPS (SI), Y1") // g
+			if wd {
+				g.p("VMULPS Y0, Y15, Y2")
+				g.p("VADDPS Y2, Y1, Y1")
+			}
+			g.p("VMULPS Y1, Y1, Y2")
+			g.p("VADDPS (BX), Y2, Y2") // s + g·g
+			g.p("VMOVUPS Y2, (BX)")
+			g.p("VSQRTPS Y2, Y2")
+			g.p("VADDPS Y14, Y2, Y2") // √s + eps
+			g.p("VMULPS Y1, Y13, Y3") // clr·g
+			g.p("VDIVPS Y2, Y3, Y3")
+			g.p("VSUBPS Y3, Y0, Y0")
+			g.p("VMOVUPS Y0, (DI)")
+			if w {
+				g.widen32()
+			}
+			g.p("ADDQ $32, DI")
+			g.p("ADDQ $32, SI")
+			g.p("ADDQ $32, BX")
+			g.p("DECQ CX")
+			g.p("JNZ  %s", l)
+			g.p("JMP  %s_done", name)
+		}
+	}
+	g.label(name + "_done")
+	g.p("VZEROUPPER")
+	g.p("RET")
+}
+
+// adam32 is the float32 Adam/AdamW update (no AMSGrad) over 8 elements at
+// a time (AVX2): the operations of adam64 in float32; when p64 is not nil
+// it also stores the float64 widening of the new p there.
+func (g *gen) adam32() {
+	name := "adam32AVX2"
+	fmt.Fprintf(&g.s, "\n// func %s(p, gr, m, v *float32, p64 *float64, n int, c *adamConsts32)\n", name)
+	fmt.Fprintf(&g.s, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	g.p("MOVQ p+0(FP), DI")
+	g.p("MOVQ gr+8(FP), SI")
+	g.p("MOVQ m+16(FP), BX")
+	g.p("MOVQ v+24(FP), DX")
+	g.p("MOVQ p64+32(FP), R8")
+	g.p("MOVQ n+40(FP), CX")
+	g.p("MOVQ c+48(FP), AX")
+	// adamConsts32: b1, omb1, b2, omb2, bc2sqrt, eps, step, wd, dec (float32), mode (int64 at 40).
+	for i := range 9 {
+		g.p("VBROADCASTSS %d(AX), Y%d", 4*i, 7+i)
+	}
+	g.p("MOVQ 40(AX), AX")
+	g.p("SHRQ $3, CX")
+	g.p("JZ   %s_done", name)
+	g.p("TESTQ R8, R8")
+	g.p("JNZ  %s_w", name)
+	g.p("CMPQ AX, $1")
+	g.p("JEQ  %s_l2", name)
+	g.p("JGT  %s_dec", name)
+	g.p("JMP  %s_plain", name)
+	g.label(name + "_w")
+	g.p("CMPQ AX, $1")
+	g.p("JEQ  %s_l2_w", name)
+	g.p("JGT  %s_dec_w", name)
+	g.p("JMP  %s_plain_w", name)
+	for _, w := range []bool{false, true} {
+		for _, mode := range []string{"plain", "l2", "dec"} {
+			l := name + "_" + mode
+			if w {
+				l += "_w"
+			}
+			g.label(l)
+			g.p("VMOVUPS (DI), Y0") // p
+			g.p("VMOVUPS (SI), Y1") // g
+			switch mode {
+			case "l2":
+				g.p("VMULPS Y0, Y14, Y2")
+				g.p("VADDPS Y2, Y1, Y1")
+			case "dec":
+				g.p("VMULPS Y15, Y0, Y0")
+			}
+			g.p("VMULPS (BX), Y7, Y2") // b1·m
+			g.p("VMULPS Y1, Y8, Y3")   // (1−b1)·g
+			g.p("VADDPS Y3, Y2, Y2")
+			g.p("VMOVUPS Y2, (BX)")
+			g.p("VMULPS (DX), Y9, Y3") // b2·v
+			g.p("VMULPS Y1, Y10, Y4")  // (1−b2)·g
+			g.p("VMULPS Y1, Y4, Y4")   // ·g
+			g.p("VADDPS Y4, Y3, Y3")
+			g.p("VMOVUPS Y3, (DX)")
+			g.p("VSQRTPS Y3, Y3")
+			g.p("VDIVPS Y11, Y3, Y3") // √v / √bc2
+			g.p("VADDPS Y12, Y3, Y3") // + eps
+			g.p("VMULPS Y2, Y13, Y2") // step·m
+			g.p("VDIVPS Y3, Y2, Y2")
+			g.p("VSUBPS Y2, Y0, Y0")
+			g.p("VMOVUPS Y0, (DI)")
+			if w {
+				g.widen32()
+			}
+			g.p("ADDQ $32, DI")
+			g.p("ADDQ $32, SI")
+			g.p("ADDQ $32, BX")
+			g.p("ADDQ $32, DX")
+			g.p("DECQ CX")
+			g.p("JNZ  %s", l)
+			g.p("JMP  %s_done", name)
+		}
+	}
+	g.label(name + "_done")
+	g.p("VZEROUPPER")
+	g.p("RET")
+}
+
+// colsum32 writes colsum32AVX2 and colsum32x4AVX2: dst[j] += Σ_i
+// src[i·ld + j] in float32 for j < w·blocks, i < rows, the rows added one
+// after another to accumulators loaded from dst (the sums of a row-by-row
+// loop, bit for bit), w = 8 or 32 columns (one or four ymm) at a time.
+func (g *gen) colsum32() {
+	for _, acc := range []int{1, 4} {
+		name := "colsum32AVX2"
+		if acc == 4 {
+			name = "colsum32x4AVX2"
+		}
+		fmt.Fprintf(&g.s, "\n// func %s(dst, src *float32, ld, rows, blocks int)\n", name)
+		fmt.Fprintf(&g.s, "TEXT ·%s(SB), NOSPLIT, $0-40\n", name)
+		g.p("MOVQ dst+0(FP), DI")
+		g.p("MOVQ src+8(FP), SI")
+		g.p("MOVQ ld+16(FP), R8")
+		g.p("MOVQ rows+24(FP), R9")
+		g.p("MOVQ blocks+32(FP), R10")
+		g.p("SHLQ $2, R8")
+		g.p("TESTQ R10, R10")
+		g.p("JZ   %s_done", name)
+		g.label(name + "_block")
+		for i := range acc {
+			g.p("VMOVUPS %d(DI), Y%d", 32*i, i)
+		}
+		g.p("MOVQ SI, AX")
+		g.p("MOVQ R9, CX")
+		g.p("TESTQ CX, CX")
+		g.p("JZ   %s_store", name)
+		g.label(name + "_row")
+		for i := range acc {
+			g.p("VADDPS %d(AX), Y%d, Y%d", 32*i, i, i)
+		}
+		g.p("ADDQ R8, AX")
+		g.p("DECQ CX")
+		g.p("JNZ  %s_row", name)
+		g.label(name + "_store")
+		for i := range acc {
+			g.p("VMOVUPS Y%d, %d(DI)", i, 32*i)
+		}
+		g.p("ADDQ $%d, DI", 32*acc)
+		g.p("ADDQ $%d, SI", 32*acc)
 		g.p("DECQ R10")
 		g.p("JNZ  %s_block", name)
 		g.label(name + "_done")
