@@ -34,6 +34,12 @@
 // The state of every optimizer (step count, learning rate and buffers) is
 // exported by State and restored by SetState, exactly, so a trainer can
 // checkpoint and resume bit for bit.
+//
+// New builds the optimizers in float64. New32 builds Adagrad and Adam/AdamW
+// in float32, as PyTorch runs them on a float32 model: state, parameters,
+// gradients and every elementwise operation in float32 (Stepper32 updates
+// a network's float32 weights in place and writes their float64 widening);
+// their State widens the float32 buffers, exactly.
 package optim
 
 import (
