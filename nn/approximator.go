@@ -449,11 +449,23 @@ func (a *Approximator) Gradient(ws *ApproxWorkspace, dOut []float64) {
 	a.backward(ws, dOut, true)
 }
 
+// Gradient32 is the network's MLP.Gradient32 for the last Forward with ws
+// (which must have run in Float32 mode): the float32 gradient of E laid
+// out as Params(), Grads() unchanged. Its conditions are MLP.Gradient32's.
+func (a *Approximator) Gradient32(ws *ApproxWorkspace, dOut []float64) []float32 {
+	return a.Net.Gradient32(ws.net, a.netDelta(ws, dOut))
+}
+
 // backward is Backward, or Gradient when set is true.
 func (a *Approximator) backward(ws *ApproxWorkspace, dOut []float64, set bool) {
+	a.Net.backward(ws.net, a.netDelta(ws, dOut), set)
+}
+
+// netDelta returns ∂E/∂(network outputs) for dOut = ∂E/∂a: dOut itself
+// for KindMLP, a buffer of ws for KindSphere.
+func (a *Approximator) netDelta(ws *ApproxWorkspace, dOut []float64) []float64 {
 	if a.Kind != KindSphere {
-		a.Net.backward(ws.net, dOut, set)
-		return
+		return dOut
 	}
 	n := ws.n
 	if n < 0 {
@@ -478,7 +490,7 @@ func (a *Approximator) backward(ws *ApproxWorkspace, dOut []float64, set bool) {
 			act(ws.els[g], dy, aParity)
 		}
 	}
-	a.Net.backward(ws.net, ws.dy[:G*n*lo], set)
+	return ws.dy[:G*n*lo]
 }
 
 // Predict returns the outputs for the n rows of x in a new slice. It

@@ -75,8 +75,13 @@
 // (Params32, SetParams32Current, optim.Rounder32), and Backward's passes
 // over Grads by Gradient, which sets the gradients instead of adding to
 // them: the weight gradients are then written in float64 by the products
-// themselves (internal/gemm.Sgemm64). Float64 is the default and the one
-// to use for parity with PyTorch's float64 and for exact evaluation.
+// themselves (internal/gemm.Sgemm64). Fully in float32, as PyTorch trains
+// a float32 model, Gradient32 returns the gradient in float32 (weights and
+// biases) without touching Grads, and a float32 optimizer
+// (optim.Stepper32) updates the float32 weights of Params32 from it as the
+// master copy, writing Params as their widening. Float64 is the default
+// and the one to use for parity with PyTorch's float64 and for exact
+// evaluation.
 //
 // # Concurrency
 //
@@ -365,6 +370,9 @@ type Workspace struct {
 	// setGrads makes block 0 of a float32 Backward set Grads rather than
 	// add to them (Gradient).
 	setGrads bool
+	// only32 makes a float32 Backward write float32 gradients only
+	// (Gradient32).
+	only32 bool
 }
 
 // workspace32 holds the float32 copies of one batch's operands.
@@ -576,6 +584,45 @@ func (m *MLP) Backward(ws *Workspace, dOut []float64) {
 // conditions are Backward's.
 func (m *MLP) Gradient(ws *Workspace, dOut []float64) {
 	m.backward(ws, dOut, true)
+}
+
+// Gradient32 computes, for the last Forward with ws, which must have run in
+// Float32 mode, the float32 gradient of E with respect to the parameters:
+// weights and biases in float32, laid out as Params, in a buffer of ws
+// that it returns (valid until the next Gradient32 or Backward with ws).
+// It leaves Grads unchanged: a float32 optimizer (optim.Stepper32) steps
+// the float32 weights (Params32) from it directly. With SetThreads(t > 1)
+// the blocks' gradients are summed in block order. Gradient32 does not
+// allocate (after its first call with ws for t > 1). It panics if Forward
+// has not been called with ws, if the last Forward ran in float64, or if
+// dOut is too short.
+func (m *MLP) Gradient32(ws *Workspace, dOut []float64) []float32 {
+	m.checkWorkspace(ws)
+	n := ws.n
+	if n < 0 {
+		panic("nn: Gradient32 before Forward")
+	}
+	if !ws.last32 {
+		panic("nn: Gradient32 after a float64 Forward")
+	}
+	if len(dOut) < n*m.Config.Outputs {
+		panic(fmt.Sprintf("nn: Gradient32 gradient has %d values, want %d×%d", len(dOut), n, m.Config.Outputs))
+	}
+	g := ws.f32.grads
+	if n == 0 {
+		clear(g)
+		return g
+	}
+	ws.cur, ws.only32 = dOut, true
+	m.parallel(ws, n, kindBackward32)
+	ws.cur, ws.only32 = nil, false
+	t := min(m.Threads(), n)
+	for p := 1; p < t; p++ {
+		for i, v := range ws.parts[p-1].grads32 {
+			g[i] += v
+		}
+	}
+	return g
 }
 
 // backward is Backward, or Gradient when set is true.
@@ -800,19 +847,27 @@ func (m *MLP) backward32Rows(ws *Workspace, dOut []float64, r0, r1 int, g []floa
 			aPrev = w.in[r0*in : r1*in]
 		}
 		wOff := m.off[l]
-		gb := g[wOff+out*in : wOff+out*in+out]
-		if set {
-			// The float32 product widened straight into g (the
-			// same bits as Sgemm into g32 and SetFloat32).
-			gemm.Sgemm64(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, ldd, aPrev, lda, g[wOff:wOff+out*in], in)
+		if g == nil {
+			// Float32 only (Gradient32): weights and biases into g32.
+			gemm.Sgemm(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, ldd, aPrev, lda, 0, g32[wOff:wOff+out*in], in)
+			gb := g32[wOff+out*in : wOff+out*in+out]
 			clear(gb)
+			vmath.SumColumns32(gb, delta, rows, ldd)
 		} else {
-			gw := g32[wOff : wOff+out*in]
-			gemm.Sgemm(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, ldd, aPrev, lda, 0, gw, in)
-			vmath.AddFloat32(g[wOff:wOff+out*in], gw)
+			gb := g[wOff+out*in : wOff+out*in+out]
+			if set {
+				// The float32 product widened straight into g (the
+				// same bits as Sgemm into g32 and SetFloat32).
+				gemm.Sgemm64(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, ldd, aPrev, lda, g[wOff:wOff+out*in], in)
+				clear(gb)
+			} else {
+				gw := g32[wOff : wOff+out*in]
+				gemm.Sgemm(blas.Trans, blas.NoTrans, out, in, rows, 1, delta, ldd, aPrev, lda, 0, gw, in)
+				vmath.AddFloat32(g[wOff:wOff+out*in], gw)
+			}
+			// gb[j] += float64(δ[i][j]), row after row, in one pass.
+			vmath.AddColumns32(gb, delta, rows, ldd)
 		}
-		// gb[j] += float64(δ[i][j]), row after row, in one pass.
-		vmath.AddColumns32(gb, delta, rows, ldd)
 		if l == 0 {
 			break
 		}
@@ -899,6 +954,9 @@ func (m *MLP) runPart(ws *Workspace, kind, p, r0, r1 int) {
 		if p > 0 {
 			pt := ws.parts[p-1]
 			g, g32, set = pt.grads, pt.grads32, true
+		}
+		if ws.only32 {
+			g = nil
 		}
 		m.backward32Rows(ws, ws.cur, r0, r1, g, g32, set)
 	}
