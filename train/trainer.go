@@ -192,7 +192,13 @@ func NewWithOptions(cfg Config, opt Options) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.opt, err = optim.New(oc, len(t.Model.Params())); err != nil {
+	newOpt := optim.New
+	if t.Model.Net.Precision() == nn.Float32 {
+		// A float32 model trains with a float32 optimizer, as in
+		// PyTorch (optim.New32; SGD and AMSGrad stay float64).
+		newOpt = optim.New32
+	}
+	if t.opt, err = newOpt(oc, len(t.Model.Params())); err != nil {
 		return nil, err
 	}
 	if t.sched, err = cfg.LRSchedule(); err != nil {
@@ -379,10 +385,29 @@ func (e EarlyStop) String() string {
 		e.Epoch, delta, e.Patience, e.BestEpoch, e.BestVal)
 }
 
-// step performs the optimizer step; in float32 mode with an optimizer
-// that can (optim.Rounder32) it also rounds the network's float32 weights
-// in the same pass, which the next Forward with t.ws then uses as they are.
-func (t *Trainer) step() {
+// step computes the gradient of the batch whose loss gradient is g (after
+// the matching Forward with t.ws), clips it and performs the optimizer
+// step. In float32 mode with a float32 optimizer (optim.Stepper32) the
+// gradient is float32 (nn.Approximator.Gradient32) and the optimizer
+// updates the network's float32 weights, which the next Forward with t.ws
+// then uses as they are, and writes Params as their widening; with an
+// optimizer that can round (optim.Rounder32) the float64 step writes the
+// float32 weights in the same pass.
+func (t *Trainer) step(g []float64) {
+	if s, ok := t.opt.(optim.Stepper32); ok && t.Model.Net.Precision() == nn.Float32 {
+		g32 := t.Model.Gradient32(t.ws, g)
+		if t.Cfg.ClipNorm > 0 {
+			optim.ClipGlobalNorm32(g32, t.Cfg.ClipNorm)
+		}
+		off, dst := t.Model.Params32(t.ws)
+		s.Step32(t.Model.Params(), g32, off, dst)
+		t.Model.SetParams32Current(t.ws, true)
+		return
+	}
+	t.Model.Gradient(t.ws, g)
+	if t.Cfg.ClipNorm > 0 {
+		optim.ClipGlobalNorm(t.Model.Grads(), t.Cfg.ClipNorm)
+	}
 	if r, ok := t.opt.(optim.Rounder32); ok {
 		if off, dst := t.Model.Params32(t.ws); dst != nil {
 			r.StepRound32(t.Model.Params(), t.Model.Grads(), off, dst)
@@ -473,11 +498,7 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 			if div := t.divergence(); div > 0 && perSample > div*t.initLoss {
 				return fmt.Errorf("%w: the training loss grew to %.3g per sample at epoch %d, batch %d, more than %.0g times its initial %.3g (learning rate %g); lower the learning rate or set clip-norm (for example 1); if the data hold rows much larger than others, raise divergence or set it to -1 to turn this check off", ErrDiverged, perSample, t.epoch+1, t.pos/bs+1, div, t.initLoss, lr)
 			}
-			t.Model.Gradient(t.ws, g)
-			if t.Cfg.ClipNorm > 0 {
-				optim.ClipGlobalNorm(t.Model.Grads(), t.Cfg.ClipNorm)
-			}
-			t.step()
+			t.step(g)
 			t.epochLoss += raw
 			t.epochSamples += n
 			t.lastBatch = v

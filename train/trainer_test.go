@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/matapprox/matapprox/optim"
 )
 
 func small(t *testing.T, preset string) Config {
@@ -84,9 +86,35 @@ func TestDeterministic(t *testing.T) {
 // TestResumeBitIdentical interrupts a run at several batches, checkpoints,
 // resumes in a new Trainer and compares with an uninterrupted run.
 func TestResumeBitIdentical(t *testing.T) {
-	for _, preset := range []string{"seed", "default"} {
+	for _, tc := range []struct {
+		preset, prec, opt string
+		clip              float64
+	}{
+		{"seed", "", "", 0}, {"default", "", "", 0},
+		// float32 model, float32 optimizer state (optim.New32).
+		{"seed", "f32", "", 0}, {"default", "f32", "adam", 1},
+	} {
+		preset := tc.preset
 		c := small(t, preset)
+		if tc.prec != "" {
+			c.Precision = tc.prec
+			preset += " " + tc.prec
+		}
+		if tc.opt != "" {
+			c.Optimizer, c.LR = tc.opt, 1e-3
+		}
+		c.ClipNorm = tc.clip
 		want := run(t, c)
+		if tc.prec == "f32" {
+			if _, ok := want.Optimizer().(optim.Stepper32); !ok {
+				t.Fatalf("%s: optimizer %T is not float32", preset, want.Optimizer())
+			}
+			for i, v := range want.Model.Params() {
+				if float64(float32(v)) != v {
+					t.Fatalf("%s: parameter %d = %v is not a float32 value", preset, i, v)
+				}
+			}
+		}
 		for _, stopAt := range []int{1, 6, 7, 13} {
 			tr, _ := New(c)
 			ctx, cancel := context.WithCancel(context.Background())
