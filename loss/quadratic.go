@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/matapprox/matapprox/internal/gemm"
+	"github.com/matapprox/matapprox/internal/vmath"
 	"github.com/matapprox/matapprox/structure"
 )
 
@@ -22,6 +23,9 @@ type Quadratic struct {
 	q       []float64 // L×L row-major; nil when diagonal
 	diag    []float64 // diagonal of Q when Q is diagonal
 	r, rq   []float64 // workspace: n×L each
+	// Float32 evaluation (Float32): Q rounded, and the rounded residuals
+	// and their products with it (workspace, n×L each).
+	q32, r32, rq32 []float32
 }
 
 // NewProbe returns the probe loss (1/P) Σ_p ||T(r) y_p||²/||y_p||² for the P
@@ -147,8 +151,51 @@ func (l *Quadratic) Matrix() *mat.SymDense {
 // Clone returns a Quadratic sharing Q but with its own workspace.
 func (l *Quadratic) Clone() *Quadratic {
 	c := *l
-	c.r, c.rq = nil, nil
+	c.r, c.rq, c.r32, c.rq32 = nil, nil, nil, nil
 	return &c
+}
+
+// Float32 returns a Quadratic with l's Q and its own workspace whose Eval
+// computes in float32, as the training loss of a float32 model does in
+// PyTorch: the residuals (formed in float64) are rounded to float32, Q r
+// is a float32 product (internal/gemm.Sgemm, Q rounded once), the value
+// Σ rᵀ(Qr) is summed in float64 from those float32 factors, and the
+// gradient is −2·Qr widened. Value, Matrix and the other methods are
+// l's; a diagonal Q (the Frobenius loss, no product) is evaluated as by
+// l. The float64 Quadratic stays the one for evaluation and exact optima.
+func (l *Quadratic) Float32() *Quadratic {
+	c := l.Clone()
+	if l.q != nil {
+		c.q32 = make([]float32, len(l.q))
+		for i, v := range l.q {
+			c.q32[i] = float32(v)
+		}
+	}
+	return c
+}
+
+// eval32 is Eval's dense-Q part in float32 (Float32) on the residuals r:
+// it returns the value and sets rq32 to the rows of Q r.
+func (l *Quadratic) eval32(r []float64, n, L int) (float64, []float32) {
+	if cap(l.r32) < n*L {
+		l.r32 = make([]float32, n*L)
+		l.rq32 = make([]float32, n*L)
+	}
+	r32, rq := l.r32[:n*L], l.rq32[:n*L]
+	vmath.ToFloat32(r32, r)
+	gemm.Sgemm(blas.NoTrans, blas.NoTrans, n, L, L, 1, r32, L, l.q32, L, 0, rq, L)
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(r32); i += 4 {
+		s0 += float64(r32[i]) * float64(rq[i])
+		s1 += float64(r32[i+1]) * float64(rq[i+1])
+		s2 += float64(r32[i+2]) * float64(rq[i+2])
+		s3 += float64(r32[i+3]) * float64(rq[i+3])
+	}
+	for ; i < len(r32); i++ {
+		s0 += float64(r32[i]) * float64(rq[i])
+	}
+	return (s0 + s1) + (s2 + s3), rq
 }
 
 // Value returns rᵀ Q r for a single residual generator r (length 2K+1).
@@ -205,6 +252,21 @@ func (l *Quadratic) Eval(grad, x, a []float64, n int) float64 {
 		for j, v := range a[b*Lo : (b+1)*Lo] {
 			rb[j] -= v
 		}
+	}
+	if l.q32 != nil {
+		if n == 0 {
+			return 0
+		}
+		s, rq32 := l.eval32(r, n, L)
+		if grad != nil {
+			for b := 0; b < n; b++ {
+				g := grad[b*Lo : (b+1)*Lo]
+				for j, v := range rq32[b*L+off : b*L+off+Lo] {
+					g[j] = -2 * float64(v)
+				}
+			}
+		}
+		return s
 	}
 	if l.diag != nil {
 		for b := 0; b < n; b++ {

@@ -184,6 +184,11 @@ func NewWithOptions(cfg Config, opt Options) (*Trainer, error) {
 	if t.Model, err = NewModel(&cfg, t.Train); err != nil {
 		return nil, err
 	}
+	if q, ok := t.Objective.Loss.(*loss.Quadratic); ok && t.Model.Net.Precision() == nn.Float32 {
+		// A float32 model's training loss in float32 (t.Loss, which
+		// evaluation and the exact optima use, stays float64).
+		t.Objective.Loss = q.Float32()
+	}
 	if cfg.Architecture == "sphere" && cfg.SphereFraction > 0 {
 		r, _ := newRNG(cfg.Seed, streamDirections)
 		t.Train = data.CoverSphere(t.Train, t.In, t.Out, cfg.SphereFraction, r)
