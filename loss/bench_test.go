@@ -14,13 +14,30 @@ var benchSizes = []bandCase{{11, 5, 3}, {129, 64, 32}}
 
 // BenchmarkProbeQuadratic measures loss and gradient per sample through
 // the quadratic form, in batches of 100.
+// The f32 variants are Quadratic.Float32 in batches of 256 (a float32
+// model's training loss at the scaled size).
 func BenchmarkProbeQuadratic(b *testing.B) {
 	for _, c := range benchSizes {
-		b.Run(fmt.Sprintf("N=%d,K=%dto%d", c.n, c.k, c.ko), func(b *testing.B) {
+		for _, f32 := range []bool{false, true} {
+			benchProbeQuadratic(b, c, f32)
+		}
+	}
+}
+
+func benchProbeQuadratic(b *testing.B, c bandCase, f32 bool) {
+	name := fmt.Sprintf("N=%d,K=%dto%d", c.n, c.k, c.ko)
+	batch := 100
+	if f32 {
+		name, batch = name+",f32,batch=256", 256
+	}
+	{
+		b.Run(name, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			in, out := structure.Band{N: c.n, K: c.k}, structure.Band{N: c.n, K: c.ko}
 			l, _ := NewProbe(in, out, NotebookProbes(rng, 100, c.n), 100)
-			const batch = 100
+			if f32 {
+				l = l.Float32()
+			}
 			x, a := randVec(rng, batch*in.Len()), randVec(rng, batch*out.Len())
 			g := make([]float64, len(a))
 			b.ReportAllocs()

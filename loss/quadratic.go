@@ -174,15 +174,22 @@ func (l *Quadratic) Float32() *Quadratic {
 	return c
 }
 
-// eval32 is Eval's dense-Q part in float32 (Float32) on the residuals r:
-// it returns the value and sets rq32 to the rows of Q r.
-func (l *Quadratic) eval32(r []float64, n, L int) (float64, []float32) {
+// eval32 is Eval with a dense Q in float32 (Float32) for n > 0 rows: it
+// forms the rounded residuals float32(x − embed(a)) in one pass, and
+// returns the value and the rows of Q r (a workspace).
+func (l *Quadratic) eval32(x, a []float64, n, L, Lo, off int) (float64, []float32) {
 	if cap(l.r32) < n*L {
 		l.r32 = make([]float32, n*L)
 		l.rq32 = make([]float32, n*L)
 	}
 	r32, rq := l.r32[:n*L], l.rq32[:n*L]
-	vmath.ToFloat32(r32, r)
+	vmath.ToFloat32(r32, x[:n*L])
+	for b := 0; b < n; b++ {
+		xb, rb := x[b*L+off:b*L+off+Lo], r32[b*L+off:b*L+off+Lo]
+		for j, v := range a[b*Lo : (b+1)*Lo] {
+			rb[j] = float32(xb[j] - v)
+		}
+	}
 	gemm.Sgemm(blas.NoTrans, blas.NoTrans, n, L, L, 1, r32, L, l.q32, L, 0, rq, L)
 	var s0, s1, s2, s3 float64
 	i := 0
@@ -241,6 +248,21 @@ func (l *Quadratic) Eval(grad, x, a []float64, n int) float64 {
 	checkBatch(l.in, l.out, grad, x, a, n)
 	L, Lo := l.in.Len(), l.out.Len()
 	off := l.in.K - l.out.K
+	if l.q32 != nil {
+		if n == 0 {
+			return 0
+		}
+		s, rq32 := l.eval32(x, a, n, L, Lo, off)
+		if grad != nil {
+			for b := 0; b < n; b++ {
+				g := grad[b*Lo : (b+1)*Lo]
+				for j, v := range rq32[b*L+off : b*L+off+Lo] {
+					g[j] = -2 * float64(v)
+				}
+			}
+		}
+		return s
+	}
 	if cap(l.r) < n*L {
 		l.r = make([]float64, n*L)
 		l.rq = make([]float64, n*L)
@@ -252,21 +274,6 @@ func (l *Quadratic) Eval(grad, x, a []float64, n int) float64 {
 		for j, v := range a[b*Lo : (b+1)*Lo] {
 			rb[j] -= v
 		}
-	}
-	if l.q32 != nil {
-		if n == 0 {
-			return 0
-		}
-		s, rq32 := l.eval32(r, n, L)
-		if grad != nil {
-			for b := 0; b < n; b++ {
-				g := grad[b*Lo : (b+1)*Lo]
-				for j, v := range rq32[b*L+off : b*L+off+Lo] {
-					g[j] = -2 * float64(v)
-				}
-			}
-		}
-		return s
 	}
 	if l.diag != nil {
 		for b := 0; b < n; b++ {
