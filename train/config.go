@@ -86,11 +86,13 @@ type Config struct {
 	// (τ_epoch = SpectralSmoothing · lr_epoch / LR); validation and
 	// evaluation use the 2-norm itself.
 	SpectralSmoothing float64 `yaml:"spectral-smoothing" json:"spectral_smoothing,omitempty" group:"problem" doc:"spectral: train through the smooth bound σ_1 + τ·log Σ exp((σ_i−σ_1)/τ), τ = this × σ_1, sharpened with the schedule (0 = off)"`
-	// Precision is the arithmetic of the network's forward and backward
-	// passes: "f64" (the default when empty) or "f32" (float32 products and
-	// activations, float64 parameters, gradients and optimizer; see
-	// nn.Precision).
-	Precision string `yaml:"precision" json:"precision,omitempty" group:"network" doc:"network arithmetic (f32: float32 products, float64 parameters; empty = f64)"`
+	// Precision is the arithmetic of training: "f64" (the default when
+	// empty) or "f32", a float32 model as PyTorch trains one: float32
+	// products, activations, training loss (loss.Quadratic.Float32),
+	// gradients and, for Adagrad and Adam/AdamW without AMSGrad, optimizer
+	// state and step (optim.New32), the parameters kept as float32 values
+	// in float64 (see nn.Precision). Evaluation stays float64.
+	Precision string `yaml:"precision" json:"precision,omitempty" group:"network" doc:"training arithmetic (f32: float32 network, loss, gradients and optimizer; empty = f64)"`
 
 	// Optimizer: "adagrad", "sgd", "adam" or "adamw".
 	Optimizer   string  `yaml:"optimizer" json:"optimizer" group:"optimizer" doc:"optimization algorithm (PyTorch update rules and defaults)"`
