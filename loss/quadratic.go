@@ -176,7 +176,8 @@ func (l *Quadratic) Float32() *Quadratic {
 
 // eval32 is Eval with a dense Q in float32 (Float32) for n > 0 rows: it
 // forms the rounded residuals float32(x − embed(a)) in one pass, and
-// returns the value and the rows of Q r (a workspace).
+// returns the value and the rows of −2·Q r (a workspace; the product's
+// alpha of −2 and the value's factor −1/2 are exact).
 func (l *Quadratic) eval32(x, a []float64, n, L, Lo, off int) (float64, []float32) {
 	if cap(l.r32) < n*L {
 		l.r32 = make([]float32, n*L)
@@ -190,7 +191,7 @@ func (l *Quadratic) eval32(x, a []float64, n, L, Lo, off int) (float64, []float3
 			rb[j] = float32(xb[j] - v)
 		}
 	}
-	gemm.Sgemm(blas.NoTrans, blas.NoTrans, n, L, L, 1, r32, L, l.q32, L, 0, rq, L)
+	gemm.Sgemm(blas.NoTrans, blas.NoTrans, n, L, L, -2, r32, L, l.q32, L, 0, rq, L)
 	var s0, s1, s2, s3 float64
 	i := 0
 	for ; i+4 <= len(r32); i += 4 {
@@ -202,7 +203,7 @@ func (l *Quadratic) eval32(x, a []float64, n, L, Lo, off int) (float64, []float3
 	for ; i < len(r32); i++ {
 		s0 += float64(r32[i]) * float64(rq[i])
 	}
-	return (s0 + s1) + (s2 + s3), rq
+	return -0.5 * ((s0 + s1) + (s2 + s3)), rq
 }
 
 // Value returns rᵀ Q r for a single residual generator r (length 2K+1).
@@ -255,10 +256,7 @@ func (l *Quadratic) Eval(grad, x, a []float64, n int) float64 {
 		s, rq32 := l.eval32(x, a, n, L, Lo, off)
 		if grad != nil {
 			for b := 0; b < n; b++ {
-				g := grad[b*Lo : (b+1)*Lo]
-				for j, v := range rq32[b*L+off : b*L+off+Lo] {
-					g[j] = -2 * float64(v)
-				}
+				vmath.ToFloat64(grad[b*Lo:(b+1)*Lo], rq32[b*L+off:b*L+off+Lo])
 			}
 		}
 		return s
