@@ -150,3 +150,36 @@ func TestKernels32Panics(t *testing.T) {
 		}()
 	}
 }
+
+// BenchmarkOptimizerScaled measures one optimizer pass over the 362 561
+// parameters of the scaled network in runs of 512 (the rows of its padded
+// float32 weights): the float32 Adagrad writing the float64 copy, as
+// optim.Adagrad32.Step32 runs, and the float64 Adagrad writing the float32
+// rounding, as optim.Adagrad.StepRound32 runs.
+func BenchmarkOptimizerScaled(b *testing.B) {
+	const n, run = 362561, 512
+	p, g, s := make([]float32, n), make([]float32, n), make([]float32, n)
+	p64, g64, s64 := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range p {
+		p[i], g[i], s[i] = 0.1, 0.01, 1
+		p64[i], g64[i], s64[i] = 0.1, 0.01, 1
+	}
+	b.Run("Adagrad32", func(b *testing.B) {
+		for b.Loop() {
+			for lo := 0; lo < n; lo += run {
+				hi := min(lo+run, n)
+				Adagrad32(p[lo:hi], g[lo:hi], s[lo:hi], p64[lo:hi], 0.01, 1e-10, 0)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e3, "µs/pass")
+	})
+	b.Run("Adagrad64Round32", func(b *testing.B) {
+		for b.Loop() {
+			for lo := 0; lo < n; lo += run {
+				hi := min(lo+run, n)
+				Adagrad64Round32(p64[lo:hi], g64[lo:hi], s64[lo:hi], p[lo:hi], 0.01, 1e-10, 0)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e3, "µs/pass")
+	})
+}
