@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
+	gonumlapack "gonum.org/v1/gonum/lapack/gonum"
 	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 
@@ -74,6 +75,19 @@ type CertifyOptions struct {
 	// Workers is the number of goroutines CertifyBatch uses. Zero or
 	// negative means runtime.GOMAXPROCS(0).
 	Workers int
+	// DualCache, when positive, is the number of dual certificates a
+	// spectral Certifier remembers and reuses (at most MaxDualCache; see
+	// dualcache.go): a candidate whose input lies near the direction of an
+	// input certified before is first checked against the remembered
+	// duals, at the cost of one singular-value computation, and certified
+	// the full way only if they do not prove the target gap. Every bound
+	// stays rigorous; only which rows take the fast check depends on the
+	// rows certified before. CertifyBatch adds the duals of a block of
+	// rows only after the whole block, in row order, so its output does
+	// not depend on Workers; it does depend on the rows before a row (in
+	// this batch and earlier calls). Zero disables the cache. It applies
+	// to the spectral loss at N <= 64.
+	DualCache int
 	// Solver configures the exact solver of the fallback; nil selects its
 	// defaults. For the spectral loss a zero Tol means MaxGap/2: the
 	// fallback solves only as far as the guarantee needs (a certified gap of
@@ -104,6 +118,10 @@ type Certificate struct {
 	Fallback bool
 	// Steps is the number of polish steps taken.
 	Steps int
+	// Reused reports that Lower comes from a dual certificate remembered
+	// from an earlier input (CertifyOptions.DualCache): A is the candidate
+	// as given, certified without a polish step.
+	Reused bool
 }
 
 // Gap returns the certified relative gap (Value−Lower)/Value: the optimum
@@ -169,6 +187,13 @@ type Certifier struct {
 
 	mu   sync.Mutex
 	free []*certWork
+
+	cache   *dualCache // remembered duals (CertifyOptions.DualCache), or nil
+	block   int        // rows between cache updates (dualBlock)
+	dmu     sync.Mutex // guards the block's bookkeeping below
+	inBlock int        // rows certified in the current block
+	pend    []float64  // the block's duals in row order: x_out, h, errors
+	dq      []int      // cell scratch of rowDone
 }
 
 // NewCertifier returns a certifier for the loss l. opts may be nil. A loss
@@ -202,6 +227,9 @@ func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 		}
 	}
 	c.steps = max(0, c.steps)
+	if !(o.DualCache >= 0 && o.DualCache <= MaxDualCache) {
+		return nil, fmt.Errorf("optimal: certifier DualCache %d: must be in [0, %d]: %w", o.DualCache, MaxDualCache, ErrOption)
+	}
 	if o.Solver != nil && !(o.Solver.Tol >= 0 && o.Solver.Tol < 1) {
 		return nil, fmt.Errorf("optimal: tolerance %v: must be in [0, 1): %w", o.Solver.Tol, ErrOption)
 	}
@@ -245,6 +273,10 @@ func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 		return nil, fmt.Errorf("optimal: certifying %v: %w", c.in, err)
 	}
 	c.free = append(c.free, w)
+	if o.DualCache > 0 && c.in.N <= maxDualCacheN {
+		c.cache = newDualCache(2*(c.in.K-c.out.K), o.DualCache)
+		c.block, c.dq = dualBlock, make([]int, c.cache.dim)
+	}
 	return c, nil
 }
 
@@ -274,8 +306,20 @@ func (c *Certifier) Certify(x, a []float64) (Certificate, error) {
 	defer c.put(w)
 	dst := make([]float64, c.out.Len())
 	cert, err := c.certify(w, dst, x, a)
+	if err == nil && c.cache != nil {
+		c.dmu.Lock()
+		if iw := w.sub.w; iw.capOK {
+			c.pend = append(append(append(c.pend, iw.xoRaw...), iw.capH...), iw.capE...)
+		}
+		c.rowDone(1)
+		c.dmu.Unlock()
+	}
 	return cert, err
 }
+
+// dualBlock is the number of rows CertifyBatch certifies between updates
+// of the dual cache.
+const dualBlock = 1024
 
 // CertifyBatch certifies the n candidates a (n×(2K'+1), row-major) of the
 // inputs x (n×(2K+1)), writing the certified generators into dst (which
@@ -298,18 +342,94 @@ func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float6
 			return &RowError{Row: i, Err: fmt.Errorf("candidate: %w", err)}
 		}
 	}
-	return forRows(n, c.opts.Workers, func() (func(int) error, func(), error) {
+	if c.cache == nil {
+		return c.certifyRows(dst, res, x, a, 0, n, nil)
+	}
+	// The cache is read, not written, during a block of c.block rows
+	// (counted over all calls); the duals found in a block are added after
+	// it, in row order, so that the output depends neither on the workers
+	// nor on how the rows are split into calls.
+	dim := c.cache.dim
+	var slot []float64
+	var ok []bool
+	for lo := 0; lo < n; {
+		c.dmu.Lock()
+		hi := min(n, lo+c.block-c.inBlock)
+		c.dmu.Unlock()
+		if len(ok) < hi-lo {
+			slot, ok = make([]float64, 3*(hi-lo)*dim), make([]bool, hi-lo)
+		}
+		clear(ok)
+		keep := func(i int, w *certWork) {
+			if w := w.sub.w; w.capOK {
+				s := slot[3*(i-lo)*dim:]
+				copy(s, w.xoRaw)
+				copy(s[dim:], w.capH)
+				copy(s[2*dim:], w.capE)
+				ok[i-lo] = true
+			}
+		}
+		if err := c.certifyRows(dst, res, x, a, lo, hi, keep); err != nil {
+			return err
+		}
+		c.dmu.Lock()
+		for i := lo; i < hi; i++ {
+			if ok[i-lo] {
+				c.pend = append(c.pend, slot[3*(i-lo)*dim:3*(i-lo+1)*dim]...)
+			}
+		}
+		c.rowDone(hi - lo)
+		c.dmu.Unlock()
+		lo = hi
+	}
+	return nil
+}
+
+// rowDone counts k rows certified in the current block of the dual cache
+// and, when the block is complete, adds the duals its rows found, in row
+// order. c.dmu is held.
+func (c *Certifier) rowDone(k int) {
+	c.inBlock += k
+	if c.inBlock < c.block {
+		return
+	}
+	dim := c.cache.dim
+	for p := 0; p+3*dim <= len(c.pend); p += 3 * dim {
+		e := c.pend[p : p+3*dim]
+		c.cache.add(e[:dim], e[dim:2*dim], e[2*dim:], c.dq)
+	}
+	c.pend, c.inBlock = c.pend[:0], 0
+}
+
+// certifyRows certifies rows lo..hi−1 of CertifyBatch on the workers,
+// calling keep (if not nil) after each row with the workspace that
+// certified it.
+func (c *Certifier) certifyRows(dst []float64, res []Certificate, x, a []float64, lo, hi int, keep func(int, *certWork)) error {
+	L, Lo := c.in.Len(), c.out.Len()
+	return forRows(hi-lo, c.opts.Workers, func() (func(int) error, func(), error) {
 		w := c.get()
-		row := func(i int) error {
+		row := func(r int) error {
+			i := lo + r
 			d := dst[i*Lo : (i+1)*Lo]
-			r, err := c.certify(w, d, x[i*L:(i+1)*L], a[i*Lo:(i+1)*Lo])
+			cert, err := c.certify(w, d, x[i*L:(i+1)*L], a[i*Lo:(i+1)*Lo])
 			if err == nil && res != nil {
-				res[i] = r
+				res[i] = cert
+			}
+			if err == nil && keep != nil {
+				keep(i, w)
 			}
 			return err
 		}
 		return row, func() { c.put(w) }, nil
 	})
+}
+
+// outside writes the out-of-band entries of x (the diagonals K' < |d| <= K,
+// in order) into xo.
+func (c *Certifier) outside(xo, x []float64) {
+	off, nd := c.in.K-c.out.K, c.out.Len()
+	copy(xo, x[:off])
+	copy(xo[off:], x[off+nd:])
 }
 
 func (c *Certifier) get() *certWork {
@@ -353,7 +473,40 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 		}
 		return cert, nil
 	}
-	cert = w.spectral(x, a, c.target, c.steps)
+	sw := w.sub
+	w = sw.w // the subspace method's workspace: its dense oracle and Y_f
+	w.capOK, w.capOn = false, false
+	hint := 0.0
+	if c.cache != nil {
+		c.outside(w.xoRaw, x)
+		if lo := c.cache.lower(w.xoRaw, w.q); lo > 0 {
+			// The fast check: the candidate's exact loss against the
+			// remembered duals.
+			if v := w.value(x, a); v > 0 && (v-lo)/v <= c.target {
+				copy(dst, a)
+				return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Reused: true}, nil
+			}
+			hint = lo
+		}
+		w.capOn, w.capBest = true, 0
+	}
+	// The remembered duals' bound is not passed to the subspace method as
+	// a hint: a loose hint sets a trust radius that makes the first model
+	// solve's bound local, and the candidate is then polished where its
+	// unconstrained bound would have certified it.
+	cert = sw.solve(x, a, c.target, c.steps, 0)
+	cert.Lower = math.Max(cert.Lower, math.Min(hint, cert.Value))
+	if w.capOn {
+		w.capOn = false
+		// Remember the dual only if it certifies this row well.
+		if w.capOK {
+			var s float64
+			for d, v := range w.xoRaw {
+				s += w.capH[d] * v
+			}
+			w.capOK = math.Abs(s) >= (1-c.target/2)*cert.Value
+		}
+	}
 	copy(dst, cert.A)
 	cert.A = dst
 	// !(gap <= MaxGap): a NaN value (a failed SVD) falls back too.
@@ -407,6 +560,17 @@ type certWork struct {
 	md     model
 	sub    *subspaceWork // spectral loss: the subspace method
 	dl     []float64     // a − x_I, scaled
+
+	// The dual cache (Certifier.cache): while capOn, bound records in
+	// capH, capE the vector and rounding bounds (dualEntry) of the best
+	// bound so far (capBest, scaled units) and sets capOK.
+	capOn, capOK bool
+	capBest      float64
+	capH, capE   []float64
+	xoRaw        []float64 // the out-of-band entries of the input
+	q            []int     // the cache's cell scratch
+	// value: S = RᵀR (n×n), its tridiagonal form and workspace.
+	vs, vd, ve, vtau, vwork []float64
 }
 
 // newCertWork returns the workspace of one certification: for a quadratic
@@ -446,6 +610,10 @@ func newCertWorkOracle(in, out structure.Band, spectral bool, kmax, koracle int,
 		tv:  make([]float64, n),
 		jac: make([]float64, 8*kmax*kmax),
 		dl:  make([]float64, m),
+	}
+	if nout := 2 * (in.K - out.K); nout > 0 {
+		w.capH, w.capE = make([]float64, nout), make([]float64, nout)
+		w.xoRaw, w.q = make([]float64, nout), make([]int, nout)
 	}
 	if spectral && n > maxDenseOracleN {
 		ts, err := structure.NewTopSingular(in, koracle, opts)
@@ -583,14 +751,20 @@ func (w *certWork) bound(z []float64, j int) float64 {
 	nuc := nuclearGen(z, j, w.jac)
 	gu, gv := orthFactor(w.u, n, j), orthFactor(w.v, n, j)
 	den := nuc*gu*gv + pen
+	exact := math.Inf(1)
 	if n <= maxExactNuclearN {
-		den = math.Min(den, w.exactNuclear(z, j))
+		exact = w.exactNuclear(z, j)
+		den = math.Min(den, exact)
 	}
 	lo := math.Abs(num) / den
 	// Rounding in the O(N·j) sums above.
 	lo *= 1 - 16*float64(n+j*j)*epsilon
 	if !(lo > 0) || math.IsInf(lo, 0) {
 		return 0
+	}
+	if w.capOn && lo > w.capBest && !math.IsInf(exact, 0) {
+		w.capBest = lo
+		w.dualEntry(exact)
 	}
 	return lo
 }
@@ -648,6 +822,146 @@ func (w *certWork) exactNuclear(z []float64, j int) float64 {
 		nuc += v
 	}
 	return nuc + float64(n*n)*4*epsilon*vals[0] + nuc*float64(j)*4*epsilon
+}
+
+// dualEntry sets capH, capE from the dual matrix Y_f that exactNuclear
+// left in w.ydense, whose nuclear norm is at most nuc: h_d = s_d/ν for the
+// out-of-band diagonal sums s_d of Y_f, with
+//
+//	ν = nuc + Σ_{|d|<=K'} (|e_d| + γ_N a_d),
+//
+// e_d the output diagonals' sums (zero up to rounding), a_d the sums of
+// magnitudes and γ_N = Nε/(1−Nε) the rounding of a sum of N terms. The
+// exact sums ẽ_d are within γ_N a_d of e_d, so Y' = Y_f − Σ ẽ_d S_d/(N−|d|)
+// is exactly orthogonal to the output diagonals with ||Y'||_* <= ν, and its
+// out-of-band sums (those of Y_f) are within γ_N a_d of s_d: capE holds
+// those errors over ν, plus the rounding of the division. So |Σ_d h_d x_d|
+// − Σ_d capE_d |x_d| (less the rounding of that sum) is at most
+// |⟨Y', T(x)⟩|/||Y'||_* <= opt(x) for every x.
+func (w *certWork) dualEntry(nuc float64) {
+	n, k, kp := w.n, w.in.K, w.out.K
+	y := w.ydense.RawMatrix()
+	gamma := float64(n) * epsilon / (1 - float64(n)*epsilon)
+	den := nuc
+	c := 0
+	for d := -k; d <= k; d++ {
+		lo, hi := max(0, -d), min(n, n-d)
+		var s, a float64
+		for i := lo; i < hi; i++ {
+			v := y.Data[i*y.Stride+i+d]
+			s += v
+			a += math.Abs(v)
+		}
+		if d >= -kp && d <= kp {
+			den += math.Abs(s) + gamma*a
+			continue
+		}
+		w.capH[c], w.capE[c] = s, gamma*a
+		c++
+	}
+	// den is a sum of 2K'+2 nonnegative terms.
+	den *= 1 + float64(2*kp+4)*epsilon
+	if !(den > 0) || math.IsInf(den, 0) {
+		return
+	}
+	for i := range w.capH {
+		w.capH[i] /= den
+		w.capE[i] = w.capE[i]/den + 2*epsilon*math.Abs(w.capH[i])
+	}
+	w.capOK = true
+}
+
+// value returns ||T(x) − T(Ea)||_2 = λ_max(RᵀR)^½ for the residual
+// R = T(x) − T(Ea) (scaled by a power of two), or NaN if that fails:
+// S = RᵀR is formed from the band (O(N·K²)), reduced to tridiagonal form
+// by Householder reflections (LAPACK's dsytrd) and its eigenvalues found
+// by the root-free QR iteration (dsterf), backward stable like the SVD but
+// without singular vectors or the bidiagonal dqds of the SVD. Forming S
+// perturbs λ_max by at most γ_N ||R||_F² <= N γ_N σ₁², far below any gap
+// the certifier reports.
+func (w *certWork) value(x, a []float64) float64 {
+	w.residual(x, a, 1)
+	big := 0.0
+	for _, r := range w.r {
+		big = math.Max(big, math.Abs(r))
+	}
+	if big == 0 || math.IsInf(big, 0) || math.IsNaN(big) {
+		if big == 0 {
+			return 0
+		}
+		return math.NaN()
+	}
+	sc := pow2(big)
+	for i := range w.r {
+		w.r[i] /= sc
+	}
+	n, k := w.n, w.in.K
+	if w.vs == nil {
+		w.vs, w.vd, w.ve, w.vtau = make([]float64, n*n), make([]float64, n), make([]float64, n), make([]float64, n)
+		var q [1]float64
+		lapackImpl.Dsytrd(blas.Lower, n, w.vs, n, w.vd, w.ve, w.vtau, q[:], -1)
+		w.vwork = make([]float64, max(1, int(q[0])))
+	}
+	// S_ij = Σ_l R_li R_lj with R_li = r[K+i−l] for |i−l| <= K (lower
+	// triangle; S is banded with half-bandwidth 2K).
+	s := w.vs
+	clear(s)
+	for i := 0; i < n; i++ {
+		for j := max(0, i-2*k); j <= i; j++ {
+			var v float64
+			for l := max(0, i-k); l <= min(n-1, j+k); l++ {
+				v += w.r[k+i-l] * w.r[k+j-l]
+			}
+			s[i*n+j] = v
+		}
+	}
+	lapackImpl.Dsytrd(blas.Lower, n, s, n, w.vd, w.ve[:max(0, n-1)], w.vtau[:max(0, n-1)], w.vwork, len(w.vwork))
+	if !lapackImpl.Dsterf(n, w.vd, w.ve[:max(0, n-1)]) {
+		return math.NaN()
+	}
+	lam := w.vd[0]
+	for _, v := range w.vd {
+		lam = math.Max(lam, v)
+	}
+	return math.Sqrt(math.Max(lam, 0)) * sc
+}
+
+// lapackImpl is gonum's LAPACK, for the routines lapack64 does not wrap.
+var lapackImpl gonumlapack.Implementation
+
+// valueSVD returns ||T(x) − T(Ea)||_2 by the singular values of the dense
+// residual (N <= maxDenseOracleN), or NaN if that fails: the reference of
+// value in tests.
+func (w *certWork) valueSVD(x, a []float64) float64 {
+	w.residual(x, a, 1)
+	big := 0.0
+	for _, r := range w.r {
+		big = math.Max(big, math.Abs(r))
+	}
+	if big == 0 || math.IsInf(big, 0) || math.IsNaN(big) {
+		if big == 0 {
+			return 0
+		}
+		return math.NaN()
+	}
+	sc := pow2(big)
+	for i := range w.r {
+		w.r[i] /= sc
+	}
+	n, k := w.n, w.in.K
+	raw := w.dense.RawMatrix()
+	for i := 0; i < n; i++ {
+		row := raw.Data[i*raw.Stride : i*raw.Stride+n]
+		clear(row)
+		for j := max(0, i-k); j <= min(n-1, i+k); j++ {
+			row[j] = w.r[k+j-i]
+		}
+	}
+	var svd mat.SVD
+	if !svd.Factorize(w.dense, mat.SVDNone) {
+		return math.NaN()
+	}
+	return svd.Values(w.sig)[0] * sc
 }
 
 func abs(i int) int {

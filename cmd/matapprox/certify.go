@@ -40,12 +40,12 @@ type approxCertifier struct {
 	acc     eval.CertifyAccumulator // the distribution of certified gaps
 }
 
-func newApproxCertifier(cfg *train.Config, maxGap float64, polish bool, steps, batch int) (*approxCertifier, error) {
+func newApproxCertifier(cfg *train.Config, maxGap float64, polish bool, steps, dualCache, batch int) (*approxCertifier, error) {
 	l, _, err := train.BuildLoss(cfg)
 	if err != nil {
 		return nil, err
 	}
-	opts := &optimal.CertifyOptions{MaxGap: maxGap, PolishSteps: steps}
+	opts := &optimal.CertifyOptions{MaxGap: maxGap, PolishSteps: steps, DualCache: dualCache}
 	if !polish {
 		opts.PolishSteps = -1
 	}
@@ -233,11 +233,11 @@ type evalCertifier struct {
 	acc eval.CertifyAccumulator
 }
 
-func newEvalCertifier(on bool, trained loss.Loss, maxGap float64) (*evalCertifier, error) {
+func newEvalCertifier(on bool, trained loss.Loss, maxGap float64, dualCache int) (*evalCertifier, error) {
 	if !on {
 		return nil, nil
 	}
-	c, err := optimal.NewCertifier(trained, &optimal.CertifyOptions{MaxGap: maxGap})
+	c, err := optimal.NewCertifier(trained, &optimal.CertifyOptions{MaxGap: maxGap, DualCache: dualCache})
 	if err != nil {
 		return nil, err
 	}
