@@ -9,7 +9,6 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
-	gonumlapack "gonum.org/v1/gonum/lapack/gonum"
 	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 
@@ -88,6 +87,13 @@ type CertifyOptions struct {
 	// this batch and earlier calls). Zero disables the cache. It applies
 	// to the spectral loss at N <= 64.
 	DualCache int
+	// ReuseTarget is the largest certified gap with which a remembered
+	// dual may certify a row (the fast check of DualCache); a row it does
+	// not certify that well is certified the full way, which also tightens
+	// the cache near it. Zero means DefaultReuseFraction times the target
+	// (MaxGap, or Target): a looser one makes more rows take the fast
+	// check with gaps further above their true ones.
+	ReuseTarget float64
 	// Solver configures the exact solver of the fallback; nil selects its
 	// defaults. For the spectral loss a zero Tol means MaxGap/2: the
 	// fallback solves only as far as the guarantee needs (a certified gap of
@@ -189,6 +195,7 @@ type Certifier struct {
 	free []*certWork
 
 	cache   *dualCache // remembered duals (CertifyOptions.DualCache), or nil
+	reuse   float64    // the fast check's target (CertifyOptions.ReuseTarget)
 	block   int        // rows between cache updates (dualBlock)
 	dmu     sync.Mutex // guards the block's bookkeeping below
 	inBlock int        // rows certified in the current block
@@ -227,6 +234,9 @@ func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 		}
 	}
 	c.steps = max(0, c.steps)
+	if !(o.ReuseTarget >= 0 && o.ReuseTarget < 1) {
+		return nil, fmt.Errorf("optimal: certifier ReuseTarget %v: must be in [0, 1): %w", o.ReuseTarget, ErrOption)
+	}
 	if !(o.DualCache >= 0 && o.DualCache <= MaxDualCache) {
 		return nil, fmt.Errorf("optimal: certifier DualCache %d: must be in [0, %d]: %w", o.DualCache, MaxDualCache, ErrOption)
 	}
@@ -276,6 +286,10 @@ func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 	if o.DualCache > 0 && c.in.N <= maxDualCacheN {
 		c.cache = newDualCache(2*(c.in.K-c.out.K), o.DualCache)
 		c.block, c.dq = dualBlock, make([]int, c.cache.dim)
+		c.reuse = o.ReuseTarget
+		if c.reuse == 0 {
+			c.reuse = DefaultReuseFraction * c.target
+		}
 	}
 	return c, nil
 }
@@ -482,7 +496,7 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 		if lo := c.cache.lower(w.xoRaw, w.q); lo > 0 {
 			// The fast check: the candidate's exact loss against the
 			// remembered duals.
-			if v := w.value(x, a); v > 0 && (v-lo)/v <= c.target {
+			if v := w.value(x, a); v > 0 && (v-lo)/v <= c.reuse {
 				copy(dst, a)
 				return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Reused: true}, nil
 			}
@@ -570,7 +584,7 @@ type certWork struct {
 	xoRaw        []float64 // the out-of-band entries of the input
 	q            []int     // the cache's cell scratch
 	// value: S = RᵀR (n×n), its tridiagonal form and workspace.
-	vs, vd, ve, vtau, vwork []float64
+	vs, vd, ve, vwork []float64
 }
 
 // newCertWork returns the workspace of one certification: for a quadratic
@@ -874,9 +888,8 @@ func (w *certWork) dualEntry(nuc float64) {
 // value returns ||T(x) − T(Ea)||_2 = λ_max(RᵀR)^½ for the residual
 // R = T(x) − T(Ea) (scaled by a power of two), or NaN if that fails:
 // S = RᵀR is formed from the band (O(N·K²)), reduced to tridiagonal form
-// by Householder reflections (LAPACK's dsytrd) and its eigenvalues found
-// by the root-free QR iteration (dsterf), backward stable like the SVD but
-// without singular vectors or the bidiagonal dqds of the SVD. Forming S
+// and its largest eigenvalue found (maxEigSym), backward stable like the
+// SVD but without singular vectors or the bidiagonal dqds. Forming S
 // perturbs λ_max by at most γ_N ||R||_F² <= N γ_N σ₁², far below any gap
 // the certifier reports.
 func (w *certWork) value(x, a []float64) float64 {
@@ -897,10 +910,7 @@ func (w *certWork) value(x, a []float64) float64 {
 	}
 	n, k := w.n, w.in.K
 	if w.vs == nil {
-		w.vs, w.vd, w.ve, w.vtau = make([]float64, n*n), make([]float64, n), make([]float64, n), make([]float64, n)
-		var q [1]float64
-		lapackImpl.Dsytrd(blas.Lower, n, w.vs, n, w.vd, w.ve, w.vtau, q[:], -1)
-		w.vwork = make([]float64, max(1, int(q[0])))
+		w.vs, w.vd, w.ve, w.vwork = make([]float64, n*n), make([]float64, n), make([]float64, n), make([]float64, 2*n)
 	}
 	// S_ij = Σ_l R_li R_lj with R_li = r[K+i−l] for |i−l| <= K (lower
 	// triangle; S is banded with half-bandwidth 2K).
@@ -915,19 +925,129 @@ func (w *certWork) value(x, a []float64) float64 {
 			s[i*n+j] = v
 		}
 	}
-	lapackImpl.Dsytrd(blas.Lower, n, s, n, w.vd, w.ve[:max(0, n-1)], w.vtau[:max(0, n-1)], w.vwork, len(w.vwork))
-	if !lapackImpl.Dsterf(n, w.vd, w.ve[:max(0, n-1)]) {
+	lam, ok := maxEigSym(s, n, w.vd, w.ve, w.vwork)
+	if !ok {
 		return math.NaN()
-	}
-	lam := w.vd[0]
-	for _, v := range w.vd {
-		lam = math.Max(lam, v)
 	}
 	return math.Sqrt(math.Max(lam, 0)) * sc
 }
 
-// lapackImpl is gonum's LAPACK, for the routines lapack64 does not wrap.
-var lapackImpl gonumlapack.Implementation
+// maxEigSym returns the largest eigenvalue of the symmetric n×n matrix
+// whose lower triangle is in s (row-major; s is overwritten), or false if
+// it is not finite: Householder reduction to tridiagonal form (Golub & Van
+// Loan, Matrix Computations, §8.3.1; backward stable) and bisection on
+// Sturm counts (§8.4.1) from [max_i T_ii, Gershgorin's bound] to a few
+// ulps, returning the interval's upper end. d, e (length n) and work
+// (length 2n) are scratch.
+func maxEigSym(s []float64, n int, d, e, work []float64) (float64, bool) {
+	for i := 0; i < n; i++ {
+		for j := 0; j < i; j++ {
+			s[j*n+i] = s[i*n+j]
+		}
+	}
+	v, p := work[:n], work[n:2*n]
+	for c := 0; c+2 < n; c++ {
+		// The reflector that zeroes column c below its subdiagonal.
+		m := n - c - 1
+		x := v[:m]
+		var nrm float64
+		for i := range x {
+			x[i] = s[(c+1+i)*n+c]
+			nrm = math.Hypot(nrm, x[i])
+		}
+		d[c] = s[c*n+c]
+		if nrm == 0 {
+			e[c] = 0
+			continue
+		}
+		alpha := -math.Copysign(nrm, x[0])
+		e[c] = alpha
+		x[0] -= alpha
+		var vv float64
+		for _, t := range x {
+			vv += t * t
+		}
+		if vv == 0 {
+			continue
+		}
+		// A ← H A H on the trailing block, H = I − 2vvᵀ/vᵀv:
+		// p = 2Av/vᵀv, q = p − (vᵀp/vᵀv) v, A ← A − v qᵀ − q vᵀ.
+		beta := 2 / vv
+		q := p[:m]
+		var vp float64
+		for i := 0; i < m; i++ {
+			row := s[(c+1+i)*n+c+1 : (c+1+i)*n+n]
+			var t float64
+			for j, a := range row {
+				t += a * x[j]
+			}
+			q[i] = beta * t
+			vp += x[i] * q[i]
+		}
+		kk := vp / vv
+		for i := range q {
+			q[i] -= kk * x[i]
+		}
+		for i := 0; i < m; i++ {
+			row := s[(c+1+i)*n+c+1 : (c+1+i)*n+n]
+			xi, qi := x[i], q[i]
+			for j := range row {
+				row[j] -= xi*q[j] + qi*x[j]
+			}
+		}
+	}
+	if n >= 2 {
+		d[n-2], e[n-2] = s[(n-2)*n+n-2], s[(n-1)*n+n-2]
+	}
+	d[n-1] = s[(n-1)*n+n-1]
+	lo, hi := math.Inf(-1), math.Inf(-1)
+	for i := 0; i < n; i++ {
+		r := 0.0
+		if i > 0 {
+			r += math.Abs(e[i-1])
+		}
+		if i+1 < n {
+			r += math.Abs(e[i])
+		}
+		lo, hi = math.Max(lo, d[i]), math.Max(hi, d[i]+r)
+	}
+	if math.IsNaN(hi) || math.IsInf(hi, 0) {
+		return 0, false
+	}
+	// Bisection: count(x) is the number of eigenvalues below x, by the
+	// signs of the pivots of T − xI (a zero pivot replaced by a tiny one,
+	// as LAPACK's dstebz does).
+	tiny := math.Max(hi-lo, math.Abs(hi)) * epsilon * epsilon
+	if tiny == 0 {
+		return hi, true
+	}
+	for it := 0; it < 200 && hi-lo > 4*epsilon*math.Max(math.Abs(hi), math.Abs(lo)); it++ {
+		mid := lo + (hi-lo)/2
+		if mid <= lo || mid >= hi {
+			break
+		}
+		cnt, q := 0, 1.0
+		for i := 0; i < n; i++ {
+			q = d[i] - mid
+			if i > 0 {
+				q -= e[i-1] * e[i-1] / p[i-1]
+			}
+			if math.Abs(q) < tiny {
+				q = -tiny
+			}
+			p[i] = q
+			if q < 0 {
+				cnt++
+			}
+		}
+		if cnt == n {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi, true
+}
 
 // valueSVD returns ||T(x) − T(Ea)||_2 by the singular values of the dense
 // residual (N <= maxDenseOracleN), or NaN if that fails: the reference of

@@ -35,6 +35,10 @@ import (
 // when CertifyOptions.DualCache is zero and the cache is on.
 const DefaultDualCache = 1 << 16
 
+// DefaultReuseFraction is the default CertifyOptions.ReuseTarget as a
+// fraction of the certifier's target gap.
+const DefaultReuseFraction = 0.25
+
 // MaxDualCache is the largest CertifyOptions.DualCache accepted.
 const MaxDualCache = 1 << 22
 
@@ -53,20 +57,27 @@ type dualCache struct {
 	nbr  bool
 	max  int
 
-	mu    sync.RWMutex
-	h, e  []float64 // entries × dim: the vectors and their rounding bounds
-	cells map[uint64][]int32
+	mu   sync.RWMutex
+	h, e []float64 // entries × dim: the vectors and their rounding bounds
+	// The cells: a list of entries each, linked through next (−1 ends
+	// it), headed by flat[key] (low dimensions: every cell has a slot) or
+	// cells[key].
+	next  []int32
+	flat  []int32
+	count []uint8
+	cells map[uint64]int32
+	ncell map[uint64]uint8
 }
 
 // newDualCache returns an empty cache of at most max vectors for inputs
 // with dim out-of-band diagonals.
 func newDualCache(dim, max int) *dualCache {
-	c := &dualCache{dim: dim, max: max, cells: make(map[uint64][]int32)}
+	c := &dualCache{dim: dim, max: max}
 	// Cells small enough that a neighbourhood holds near directions, and
 	// keys that fit 64 bits (facet index below 64, bins^(dim−1) beyond).
 	switch {
 	case dim <= 4:
-		c.bins, c.nbr = 16, true
+		c.bins, c.nbr = 32, true
 	case dim <= 8:
 		c.bins = 8
 	case dim <= 24:
@@ -74,7 +85,38 @@ func newDualCache(dim, max int) *dualCache {
 	default:
 		c.bins = 1
 	}
+	if dim <= 4 {
+		n := 2 * dim * ipow(c.bins, dim-1)
+		c.flat, c.count = make([]int32, n), make([]uint8, n)
+		for i := range c.flat {
+			c.flat[i] = -1
+		}
+	} else {
+		c.cells, c.ncell = make(map[uint64]int32), make(map[uint64]uint8)
+	}
 	return c
+}
+
+// ipow returns b^e for small e >= 0.
+func ipow(b, e int) int {
+	p := 1
+	for ; e > 0; e-- {
+		p *= b
+	}
+	return p
+}
+
+// head returns the first entry of the cell with key k (−1 if none) and
+// the cell's number of entries. c.mu is held.
+func (c *dualCache) head(k uint64) (int32, int) {
+	if c.flat != nil {
+		return c.flat[k], int(c.count[k])
+	}
+	h, ok := c.cells[k]
+	if !ok {
+		return -1, 0
+	}
+	return h, int(c.ncell[k])
 }
 
 // len returns the number of vectors stored.
@@ -136,7 +178,8 @@ func (c *dualCache) lower(xo []float64, q []int) float64 {
 	defer c.mu.RUnlock()
 	best := 0.0
 	eval := func(k uint64) {
-		for _, id := range c.cells[k] {
+		id, _ := c.head(k)
+		for ; id >= 0; id = c.next[id] {
 			h := c.h[int(id)*c.dim : int(id+1)*c.dim]
 			e := c.e[int(id)*c.dim : int(id+1)*c.dim]
 			var s, slack float64
@@ -190,10 +233,16 @@ func (c *dualCache) add(xo, h, e []float64, q []int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := len(c.h) / c.dim
-	if n >= c.max || len(c.cells[k]) >= dualCellCap {
+	first, cnt := c.head(k)
+	if n >= c.max || cnt >= dualCellCap {
 		return
 	}
 	c.h = append(c.h, h...)
 	c.e = append(c.e, e...)
-	c.cells[k] = append(c.cells[k], int32(n))
+	c.next = append(c.next, first)
+	if c.flat != nil {
+		c.flat[k], c.count[k] = int32(n), uint8(cnt+1)
+	} else {
+		c.cells[k], c.ncell[k] = int32(n), uint8(cnt+1)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/structure"
 )
@@ -342,4 +344,85 @@ func TestCertifyDualCacheSplits(t *testing.T) {
 			}
 		}
 	}
+}
+
+// maxEigSym against gonum's symmetric eigensolver, on random matrices,
+// matrices with a multiple or clustered top eigenvalue, diagonal and zero
+// ones, n = 1…20.
+func TestMaxEigSym(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for n := 1; n <= 20; n++ {
+		for kind := 0; kind < 5; kind++ {
+			sym := mat.NewSymDense(n, nil)
+			switch kind {
+			case 0: // random
+				for i := 0; i < n; i++ {
+					for j := 0; j <= i; j++ {
+						sym.SetSym(i, j, rng.NormFloat64())
+					}
+				}
+			case 1, 2: // Q diag Qᵀ with the top value repeated or clustered
+				q := randomOrthogonal(rng, n)
+				vals := make([]float64, n)
+				for i := range vals {
+					vals[i] = rng.Float64()
+				}
+				for i := 0; i < min(3, n); i++ {
+					vals[i] = 2
+					if kind == 2 {
+						vals[i] += 1e-9 * float64(i)
+					}
+				}
+				var qd mat.Dense
+				qd.Mul(q, mat.NewDiagDense(n, vals))
+				var full mat.Dense
+				full.Mul(&qd, q.T())
+				for i := 0; i < n; i++ {
+					for j := 0; j <= i; j++ {
+						sym.SetSym(i, j, (full.At(i, j)+full.At(j, i))/2)
+					}
+				}
+			case 3: // diagonal
+				for i := 0; i < n; i++ {
+					sym.SetSym(i, i, rng.NormFloat64())
+				}
+			case 4: // zero
+			}
+			var es mat.EigenSym
+			if !es.Factorize(sym, false) {
+				t.Fatal("EigenSym failed")
+			}
+			vals := es.Values(nil)
+			want := vals[len(vals)-1]
+			s := make([]float64, n*n)
+			for i := 0; i < n; i++ {
+				for j := 0; j <= i; j++ {
+					s[i*n+j] = sym.At(i, j)
+				}
+			}
+			got, ok := maxEigSym(s, n, make([]float64, n), make([]float64, n), make([]float64, 2*n))
+			norm := math.Max(math.Abs(vals[0]), math.Abs(want))
+			if !ok || !(math.Abs(got-want) <= 1e-13*math.Max(norm, 1e-300)+1e-300) || got < want-1e-15*norm {
+				t.Errorf("n=%d kind %d: maxEigSym %v (ok %v), EigenSym %v", n, kind, got, ok, want)
+			}
+		}
+	}
+	s := []float64{math.NaN()}
+	if _, ok := maxEigSym(s, 1, make([]float64, 1), make([]float64, 1), make([]float64, 2)); ok {
+		t.Error("NaN matrix accepted")
+	}
+}
+
+func randomOrthogonal(rng *rand.Rand, n int) *mat.Dense {
+	a := mat.NewDense(n, n, nil)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			a.Set(i, j, rng.NormFloat64())
+		}
+	}
+	var qr mat.QR
+	qr.Factorize(a)
+	var q mat.Dense
+	qr.QTo(&q)
+	return &q
 }

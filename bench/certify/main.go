@@ -64,7 +64,7 @@ import (
 // options are the measurement's settings.
 type options struct {
 	rows, exact, batch, workers int
-	maxGap                      float64
+	maxGap, reuse               float64
 	polishSteps, dualCache      int
 	fallbackTol                 float64
 	seed                        uint64
@@ -83,6 +83,7 @@ func main() {
 	flag.Float64Var(&o.maxGap, "max-gap", 0.01, "CertifyOptions.MaxGap (0: certify without a guarantee)")
 	flag.IntVar(&o.polishSteps, "polish-steps", 0, "CertifyOptions.PolishSteps (0: the default; negative: no polishing)")
 	flag.IntVar(&o.dualCache, "dual-cache", optimal.DefaultDualCache, "CertifyOptions.DualCache: dual certificates remembered and reused (0: none)")
+	flag.Float64Var(&o.reuse, "reuse-target", 0, "CertifyOptions.ReuseTarget (0: the default fraction of -max-gap)")
 	flag.Float64Var(&o.fallbackTol, "fallback-tol", 0, "tolerance of the exact solver in a fallback (CertifyOptions.Solver.Tol; 0: the certifier's default)")
 	flag.Uint64Var(&o.seed, "seed", 2026, "seed of the held-out rows")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the certification phase to this file")
@@ -176,7 +177,7 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 	if err != nil {
 		return err
 	}
-	co := &optimal.CertifyOptions{MaxGap: o.maxGap, PolishSteps: o.polishSteps, Workers: 1, DualCache: o.dualCache}
+	co := &optimal.CertifyOptions{MaxGap: o.maxGap, PolishSteps: o.polishSteps, Workers: 1, DualCache: o.dualCache, ReuseTarget: o.reuse}
 	if o.fallbackTol > 0 {
 		co.Solver = &optimal.Options{Tol: o.fallbackTol}
 	}
