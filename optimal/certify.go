@@ -333,7 +333,7 @@ func (c *Certifier) Certify(x, a []float64) (Certificate, error) {
 
 // dualBlock is the number of rows CertifyBatch certifies between updates
 // of the dual cache.
-const dualBlock = 1024
+const dualBlock = 128
 
 // CertifyBatch certifies the n candidates a (n×(2K'+1), row-major) of the
 // inputs x (n×(2K+1)), writing the certified generators into dst (which

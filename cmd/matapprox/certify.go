@@ -34,6 +34,7 @@ type approxCertifier struct {
 	rows    int
 	fell    int // the exact solver ran (Certificate.Fallback)
 	polish  int // improved by polish steps alone
+	reused  int // certified by a remembered dual (Certificate.Reused)
 	over    int // certified gap still above maxGap
 	sumGap  float64
 	maxSeen float64
@@ -71,6 +72,8 @@ func (ac *approxCertifier) certify(x, a []float64, k int) ([]float64, []optimal.
 		ac.maxSeen = math.Max(ac.maxSeen, g)
 		ac.acc.Add(r, math.NaN())
 		switch {
+		case r.Reused:
+			ac.reused++
 		case r.Fallback:
 			ac.fell++
 		case r.Polished:
@@ -91,8 +94,12 @@ func (ac *approxCertifier) summary() string {
 	if ac.rows > 0 {
 		mean = ac.sumGap / float64(ac.rows)
 	}
-	s := fmt.Sprintf("certified %d rows (%s loss): certified gap mean %.4g%%, max %.4g%%; %d as the network gave them, %d polished",
-		ac.rows, ac.c.Loss().Name(), 100*mean, 100*ac.maxSeen, ac.rows-ac.polish-ac.fell, ac.polish)
+	s := fmt.Sprintf("certified %d rows (%s loss): certified gap mean %.4g%%, max %.4g%%; %d as the network gave them",
+		ac.rows, ac.c.Loss().Name(), 100*mean, 100*ac.maxSeen, ac.rows-ac.polish-ac.fell)
+	if ac.reused > 0 {
+		s += fmt.Sprintf(" (%d of them by a remembered dual)", ac.reused)
+	}
+	s += fmt.Sprintf(", %d polished", ac.polish)
 	if ac.maxGap > 0 {
 		s += fmt.Sprintf(", %d re-solved by the exact solver (-max-gap %g)", ac.fell, ac.maxGap)
 		if ac.over == 0 {
