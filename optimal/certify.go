@@ -201,6 +201,7 @@ type Certifier struct {
 	inBlock int        // rows certified in the current block
 	pend    []float64  // the block's duals in row order: x_out, h, errors
 	dq      []int      // cell scratch of rowDone
+	img     []float64  // symmetry images of rowDone
 }
 
 // NewCertifier returns a certifier for the loss l. opts may be nil. A loss
@@ -408,11 +409,47 @@ func (c *Certifier) rowDone(k int) {
 		return
 	}
 	dim := c.cache.dim
+	if len(c.img) < 3*dim {
+		c.img = make([]float64, 3*dim)
+	}
 	for p := 0; p+3*dim <= len(c.pend); p += 3 * dim {
 		e := c.pend[p : p+3*dim]
-		c.cache.add(e[:dim], e[dim:2*dim], e[2*dim:], c.dq)
+		// The images of the dual under the 2-norm's symmetries are duals
+		// of the image inputs: the transpose Yᵀ (reversal, h_d ↦ h_−d)
+		// and D Y D with D = diag((−1)^i) (modulation, h_d ↦ (−1)^d h_d)
+		// are exactly orthogonal to the output diagonals with the same
+		// nuclear norm, and the rounding bounds map alike.
+		for g := 0; g < 4; g++ {
+			img := c.img[:3*dim]
+			for part := 0; part < 3; part++ {
+				src, dstp := e[part*dim:(part+1)*dim], img[part*dim:(part+1)*dim]
+				for i := range dstp {
+					j := i
+					if g&1 != 0 {
+						j = dim - 1 - i
+					}
+					v := src[j]
+					if g&2 != 0 && part != 2 && c.oddOut(i) {
+						v = -v
+					}
+					dstp[i] = v
+				}
+			}
+			c.cache.add(img[:dim], img[dim:2*dim], img[2*dim:], c.dq)
+		}
 	}
 	c.pend, c.inBlock = c.pend[:0], 0
+}
+
+// oddOut reports whether the i-th out-of-band entry (in the order of
+// outside) lies on an odd diagonal.
+func (c *Certifier) oddOut(i int) bool {
+	off := c.in.K - c.out.K
+	d := i - c.in.K // diagonals −K … −K'−1
+	if i >= off {
+		d = i - off + c.out.K + 1 // diagonals K'+1 … K
+	}
+	return d%2 != 0
 }
 
 // certifyRows certifies rows lo..hi−1 of CertifyBatch on the workers,

@@ -150,6 +150,32 @@ func TestCertifyDualCache(t *testing.T) {
 			if hits < 10 {
 				t.Errorf("%v: the cache bound is within 10 %% of the optimum on only %d of 40 nearby inputs", in, hits)
 			}
+			// The images of certified inputs under reversal and
+			// modulation are certified by the images of their duals,
+			// as tightly.
+			for i := 0; i < 12; i++ {
+				src := x[i*L : (i+1)*L]
+				xi := make([]float64, L)
+				for j := range xi {
+					v := src[j]
+					if i%3 != 1 {
+						v = src[L-1-j] // reversal
+					}
+					if i%3 != 0 && (j-in.K)%2 != 0 {
+						v = -v // modulation
+					}
+					xi[j] = v
+				}
+				c.outside(xo, xi)
+				lo := c.cache.lower(xo, q)
+				r, err := sdp.Solve(xi)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if lo > r.Value*(1+1e-9) || lo < (1-0.02)*r.Value {
+					t.Errorf("%v image %d: cache bound %g, optimum %g", in, i, lo, r.Value)
+				}
+			}
 		}
 	}
 }
