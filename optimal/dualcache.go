@@ -3,6 +3,8 @@ package optimal
 import (
 	"math"
 	"sync"
+
+	"github.com/matapprox/matapprox/structure"
 )
 
 // Dual certificates are reusable. The lower bound of weak duality,
@@ -46,6 +48,24 @@ const MaxDualCache = 1 << 22
 // stored vector's rounding bound uses the dense dual matrix (at most
 // maxExactNuclearN).
 const maxDualCacheN = maxExactNuclearN
+
+// DualCacheBytes returns an upper bound on the memory of a dual cache of
+// at most entries vectors for the bands in → out (CertifyOptions.DualCache):
+// 0 where no cache is kept (entries 0, or N beyond the cache's sizes).
+func DualCacheBytes(in, out structure.Band, entries int) float64 {
+	if entries <= 0 || in.N > maxDualCacheN || out.K >= in.K {
+		return 0
+	}
+	dim := 2 * (in.K - out.K)
+	// Per vector: h and its error bounds, the cell link, a map entry in
+	// high dimension; a block's pending vectors; the flat index.
+	b := float64(entries) * (16*float64(dim) + 4 + 48)
+	b += float64(dualBlock) * 24 * float64(dim)
+	if dim <= 4 {
+		b += 5 * float64(2*dim*ipow(32, dim-1))
+	}
+	return b
+}
 
 // dualCellCap is the most vectors one grid cell keeps.
 const dualCellCap = 8

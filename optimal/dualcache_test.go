@@ -452,3 +452,29 @@ func randomOrthogonal(rng *rand.Rand, n int) *mat.Dense {
 	qr.QTo(&q)
 	return &q
 }
+
+func TestDualCacheBytes(t *testing.T) {
+	in, out := structure.Band{N: 11, K: 5}, structure.Band{N: 11, K: 3}
+	if b := DualCacheBytes(in, out, 0); b != 0 {
+		t.Errorf("no cache: %g bytes", b)
+	}
+	if b := DualCacheBytes(structure.Band{N: 100, K: 5}, structure.Band{N: 100, K: 3}, 1000); b != 0 {
+		t.Errorf("N = 100 keeps no cache: %g bytes", b)
+	}
+	small, big := DualCacheBytes(in, out, 1000), DualCacheBytes(in, out, MaxDualCache)
+	if !(small > 0 && big > 100*small && big < 1<<30) {
+		t.Errorf("bytes %g (1000 vectors), %g (MaxDualCache)", small, big)
+	}
+	// The estimate covers what a filled cache holds.
+	c := newDualCache(4, 2000)
+	rng := rand.New(rand.NewPCG(1, 2))
+	q := make([]int, 4)
+	for i := 0; i < 4000; i++ {
+		xo := []float64{rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64()}
+		c.add(xo, xo, xo, q)
+	}
+	held := float64(8*(len(c.h)+len(c.e)) + 4*(len(c.next)+len(c.flat)) + len(c.count))
+	if est := DualCacheBytes(in, out, 2000); held > est {
+		t.Errorf("cache holds %g bytes, estimate %g", held, est)
+	}
+}

@@ -71,7 +71,13 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := train.ApproxEstimate(lm.model.Net.Config, *batch*lm.model.Symmetry.Order()).Check(maxMem.limit(), fmt.Sprintf("-batch %d", *batch), "-max-memory"); err != nil {
+	est := train.ApproxEstimate(lm.model.Net.Config, *batch*lm.model.Symmetry.Order())
+	what := fmt.Sprintf("-batch %d", *batch)
+	if cin, cout := lm.cfg.Bands(); *certify && optimal.DualCacheBytes(cin, cout, *dualCache) > 0 {
+		est.Add("dual cache (-dual-cache)", optimal.DualCacheBytes(cin, cout, *dualCache), 1)
+		what += fmt.Sprintf(" with -dual-cache %d", *dualCache)
+	}
+	if err := est.Check(maxMem.limit(), what, "-max-memory"); err != nil {
 		return usagef("%v", err)
 	}
 	sig := catchInterrupts(stderr, fmt.Sprintf("%s was not written (a file already there is unchanged) and no temporary file is left; run the command again", *output))

@@ -194,3 +194,33 @@ func TestEvalCertify(t *testing.T) {
 		t.Errorf("-max-gap 1: exit %d, want 2", code)
 	}
 }
+
+// approx -dual-cache: bad values are usage errors, a cache beyond
+// -max-memory is refused before any work, and -dual-cache 0 certifies
+// every row on its own with the same guarantee.
+func TestApproxDualCacheFlag(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	quickTrain(t, dir, "-loss", "spectral")
+	tmp := t.TempDir()
+	in := filepath.Join(tmp, "in.csv")
+	os.WriteFile(in, []byte("0,0,0,1,2,4,2,1,0,0,0\n3,1,4,1,5,9,2,6,5,3,5\n"), 0o644)
+	out := filepath.Join(tmp, "out.jsonl")
+	for _, v := range []string{"-1", "4194305", "x"} {
+		if code, _, _ := runCLI(t, "approx", "-model", dir, "-input", in, "-output", out, "-max-gap", "0.01", "-dual-cache", v); code != 2 {
+			t.Errorf("-dual-cache %s: exit %d, want 2", v, code)
+		}
+	}
+	code, _, errs := runCLI(t, "approx", "-model", dir, "-input", in, "-output", out, "-max-gap", "0.01", "-dual-cache", "4194304", "-max-memory", "1MB")
+	if code != 2 || !strings.Contains(errs, "dual cache") {
+		t.Errorf("huge cache under -max-memory 1MB: exit %d, %q", code, errs)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("output written although refused")
+	}
+	for _, v := range []string{"0", "1000"} {
+		code, stdout, errs := runCLI(t, "approx", "-model", dir, "-input", in, "-output", out, "-max-gap", "0.01", "-dual-cache", v)
+		if code != 0 || !strings.Contains(stdout, "every row within 1% of the optimum") {
+			t.Errorf("-dual-cache %s: exit %d, %q %q", v, code, stdout, errs)
+		}
+	}
+}
