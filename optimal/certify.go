@@ -179,6 +179,15 @@ func (c Certificate) Gap() float64 {
 // its dual block, made exactly feasible by one primal–dual correction, is
 // the certificate. Lower is the best bound found over all iterates, Value
 // the exact loss of the returned generator.
+//
+// With CertifyOptions.DualCache the certifier also remembers the duals it
+// finds: since ⟨Y, T(x)⟩ involves only the out-of-band entries of x, each
+// dual is stored as the 2(K−K') numbers h_d = ⟨Y, S_d⟩/||Y||_* with their
+// rounding bounds, and proves opt(x′) >= |Σ_d h_d x′_d| for every later
+// input x′. A later row is first checked against the duals found near its
+// direction of x_out, at the cost of its exact loss alone (dualcache.go;
+// Certificate.Reused), and certified as above only if they do not prove
+// CertifyOptions.ReuseTarget.
 type Certifier struct {
 	l       loss.Loss
 	in, out structure.Band
