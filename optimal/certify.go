@@ -94,6 +94,10 @@ type CertifyOptions struct {
 	// (MaxGap, or Target): a looser one makes more rows take the fast
 	// check with gaps further above their true ones.
 	ReuseTarget float64
+	// RecordDuals, with DualCache, is the number of the dual matrices
+	// found that the certifier keeps (N×N numbers each) for WriteDuals.
+	// Zero keeps none.
+	RecordDuals int
 	// Solver configures the exact solver of the fallback; nil selects its
 	// defaults. For the spectral loss a zero Tol means MaxGap/2: the
 	// fallback solves only as far as the guarantee needs (a certified gap of
@@ -211,6 +215,9 @@ type Certifier struct {
 	pend    []float64  // the block's duals in row order: x_out, h, errors
 	dq      []int      // cell scratch of rowDone
 	img     []float64  // symmetry images of rowDone
+	record  int        // dense duals kept for WriteDuals (CertifyOptions.RecordDuals)
+	recX    []float64  // their inputs' x_out, dim each
+	recY    []float64  // the dual matrices, N×N each
 }
 
 // NewCertifier returns a certifier for the loss l. opts may be nil. A loss
@@ -296,6 +303,7 @@ func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 	if o.DualCache > 0 && c.in.N <= maxDualCacheN {
 		c.cache = newDualCache(2*(c.in.K-c.out.K), o.DualCache)
 		c.block, c.dq = dualBlock, make([]int, c.cache.dim)
+		c.record = min(max(o.RecordDuals, 0), o.DualCache)
 		c.reuse = o.ReuseTarget
 		if c.reuse == 0 {
 			c.reuse = DefaultReuseFraction * c.target
@@ -333,7 +341,7 @@ func (c *Certifier) Certify(x, a []float64) (Certificate, error) {
 	if err == nil && c.cache != nil {
 		c.dmu.Lock()
 		if iw := w.sub.w; iw.capOK {
-			c.pend = append(append(append(c.pend, iw.xoRaw...), iw.capH...), iw.capE...)
+			c.pend = c.appendPending(c.pend, iw)
 		}
 		c.rowDone(1)
 		c.dmu.Unlock()
@@ -373,7 +381,7 @@ func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float6
 	// (counted over all calls); the duals found in a block are added after
 	// it, in row order, so that the output depends neither on the workers
 	// nor on how the rows are split into calls.
-	dim := c.cache.dim
+	st := c.pendStride()
 	var slot []float64
 	var ok []bool
 	for lo := 0; lo < n; {
@@ -381,15 +389,12 @@ func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float6
 		hi := min(n, lo+c.block-c.inBlock)
 		c.dmu.Unlock()
 		if len(ok) < hi-lo {
-			slot, ok = make([]float64, 3*(hi-lo)*dim), make([]bool, hi-lo)
+			slot, ok = make([]float64, st*(hi-lo)), make([]bool, hi-lo)
 		}
 		clear(ok)
 		keep := func(i int, w *certWork) {
 			if w := w.sub.w; w.capOK {
-				s := slot[3*(i-lo)*dim:]
-				copy(s, w.xoRaw)
-				copy(s[dim:], w.capH)
-				copy(s[2*dim:], w.capE)
+				c.appendPending(slot[st*(i-lo):st*(i-lo)], w)
 				ok[i-lo] = true
 			}
 		}
@@ -399,7 +404,7 @@ func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float6
 		c.dmu.Lock()
 		for i := lo; i < hi; i++ {
 			if ok[i-lo] {
-				c.pend = append(c.pend, slot[3*(i-lo)*dim:3*(i-lo+1)*dim]...)
+				c.pend = append(c.pend, slot[st*(i-lo):st*(i-lo+1)]...)
 			}
 		}
 		c.rowDone(hi - lo)
@@ -409,45 +414,74 @@ func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float6
 	return nil
 }
 
+// pendStride is the length of one pending dual: x_out, h, the rounding
+// bounds and, when duals are recorded for WriteDuals, the dense matrix.
+func (c *Certifier) pendStride() int {
+	st := 3 * c.cache.dim
+	if c.record > 0 {
+		st += c.in.N * c.in.N
+	}
+	return st
+}
+
+// appendPending appends w's captured dual to p (pendStride numbers).
+func (c *Certifier) appendPending(p []float64, w *certWork) []float64 {
+	p = append(append(append(p, w.xoRaw...), w.capH...), w.capE...)
+	if c.record > 0 {
+		p = append(p, w.capY...)
+	}
+	return p
+}
+
 // rowDone counts k rows certified in the current block of the dual cache
 // and, when the block is complete, adds the duals its rows found, in row
-// order. c.dmu is held.
+// order (and records them for WriteDuals). c.dmu is held.
 func (c *Certifier) rowDone(k int) {
 	c.inBlock += k
 	if c.inBlock < c.block {
 		return
 	}
+	dim, st := c.cache.dim, c.pendStride()
+	for p := 0; p+st <= len(c.pend); p += st {
+		e := c.pend[p : p+st]
+		c.addImages(e[:dim], e[dim:2*dim], e[2*dim:3*dim])
+		if c.record > 0 && len(c.recX) < c.record*dim {
+			c.recX = append(c.recX, e[:dim]...)
+			c.recY = append(c.recY, e[3*dim:]...)
+		}
+	}
+	c.pend, c.inBlock = c.pend[:0], 0
+}
+
+// addImages adds the dual vector h (rounding bounds e) found for x_out =
+// xo to the cache with its images under the 2-norm's symmetries: the
+// transpose Yᵀ (reversal, h_d ↦ h_−d) and D Y D with D = diag((−1)^i)
+// (modulation, h_d ↦ (−1)^d h_d) are duals of the image inputs, exactly
+// orthogonal to the output diagonals with the same nuclear norm, and the
+// rounding bounds map alike. c.dmu is held.
+func (c *Certifier) addImages(xo, h, e []float64) {
 	dim := c.cache.dim
 	if len(c.img) < 3*dim {
 		c.img = make([]float64, 3*dim)
 	}
-	for p := 0; p+3*dim <= len(c.pend); p += 3 * dim {
-		e := c.pend[p : p+3*dim]
-		// The images of the dual under the 2-norm's symmetries are duals
-		// of the image inputs: the transpose Yᵀ (reversal, h_d ↦ h_−d)
-		// and D Y D with D = diag((−1)^i) (modulation, h_d ↦ (−1)^d h_d)
-		// are exactly orthogonal to the output diagonals with the same
-		// nuclear norm, and the rounding bounds map alike.
-		for g := 0; g < 4; g++ {
-			img := c.img[:3*dim]
-			for part := 0; part < 3; part++ {
-				src, dstp := e[part*dim:(part+1)*dim], img[part*dim:(part+1)*dim]
-				for i := range dstp {
-					j := i
-					if g&1 != 0 {
-						j = dim - 1 - i
-					}
-					v := src[j]
-					if g&2 != 0 && part != 2 && c.oddOut(i) {
-						v = -v
-					}
-					dstp[i] = v
+	img := c.img[:3*dim]
+	for g := 0; g < 4; g++ {
+		for part, src := range [3][]float64{xo, h, e} {
+			dst := img[part*dim : (part+1)*dim]
+			for i := range dst {
+				j := i
+				if g&1 != 0 {
+					j = dim - 1 - i
 				}
+				v := src[j]
+				if g&2 != 0 && part != 2 && c.oddOut(i) {
+					v = -v
+				}
+				dst[i] = v
 			}
-			c.cache.add(img[:dim], img[dim:2*dim], img[2*dim:], c.dq)
 		}
+		c.cache.add(img[:dim], img[dim:2*dim], img[2*dim:], c.dq)
 	}
-	c.pend, c.inBlock = c.pend[:0], 0
 }
 
 // oddOut reports whether the i-th out-of-band entry (in the order of
@@ -549,6 +583,9 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 			hint = lo
 		}
 		w.capOn, w.capBest = true, 0
+		if c.record > 0 && w.capY == nil {
+			w.capY = make([]float64, w.n*w.n)
+		}
 	}
 	// The remembered duals' bound is not passed to the subspace method as
 	// a hint: a loose hint sets a trust radius that makes the first model
@@ -627,6 +664,7 @@ type certWork struct {
 	capOn, capOK bool
 	capBest      float64
 	capH, capE   []float64
+	capY         []float64 // the dense dual, N×N, when recording (else nil)
 	xoRaw        []float64 // the out-of-band entries of the input
 	q            []int     // the cache's cell scratch
 	// value: S = RᵀR (n×n), its tridiagonal form and workspace.
@@ -884,23 +922,39 @@ func (w *certWork) exactNuclear(z []float64, j int) float64 {
 	return nuc + float64(n*n)*4*epsilon*vals[0] + nuc*float64(j)*4*epsilon
 }
 
-// dualEntry sets capH, capE from the dual matrix Y_f that exactNuclear
-// left in w.ydense, whose nuclear norm is at most nuc: h_d = s_d/ν for the
-// out-of-band diagonal sums s_d of Y_f, with
+// dualEntry sets capH, capE (and capY when recording) from the dual
+// matrix Y_f that exactNuclear left in w.ydense, whose nuclear norm is at
+// most nuc (dualVector).
+func (w *certWork) dualEntry(nuc float64) {
+	y := w.ydense.RawMatrix()
+	if !dualVector(y.Data, y.Stride, w.n, w.in.K, w.out.K, nuc, w.capH, w.capE) {
+		return
+	}
+	if w.capY != nil {
+		for i := 0; i < w.n; i++ {
+			copy(w.capY[i*w.n:(i+1)*w.n], y.Data[i*y.Stride:i*y.Stride+w.n])
+		}
+	}
+	w.capOK = true
+}
+
+// dualVector sets h, e (2(K−K') each) from the N×N dual matrix Y (row-major
+// with stride ld) whose nuclear norm is at most nuc, and reports whether
+// they are finite: h_d = s_d/ν for the out-of-band diagonal sums s_d of Y,
+// with
 //
 //	ν = nuc + Σ_{|d|<=K'} (|e_d| + γ_N a_d),
 //
-// e_d the output diagonals' sums (zero up to rounding), a_d the sums of
-// magnitudes and γ_N = Nε/(1−Nε) the rounding of a sum of N terms. The
-// exact sums ẽ_d are within γ_N a_d of e_d, so Y' = Y_f − Σ ẽ_d S_d/(N−|d|)
-// is exactly orthogonal to the output diagonals with ||Y'||_* <= ν, and its
-// out-of-band sums (those of Y_f) are within γ_N a_d of s_d: capE holds
-// those errors over ν, plus the rounding of the division. So |Σ_d h_d x_d|
-// − Σ_d capE_d |x_d| (less the rounding of that sum) is at most
-// |⟨Y', T(x)⟩|/||Y'||_* <= opt(x) for every x.
-func (w *certWork) dualEntry(nuc float64) {
-	n, k, kp := w.n, w.in.K, w.out.K
-	y := w.ydense.RawMatrix()
+// e_d the output diagonals' sums (zero up to rounding for the certifier's
+// Y_f, anything for another matrix), a_d the sums of magnitudes and
+// γ_N = Nε/(1−Nε) the rounding of a sum of N terms. The exact sums ẽ_d are
+// within γ_N a_d of e_d, so Y' = Y − Σ ẽ_d S_d/(N−|d|) is exactly
+// orthogonal to the output diagonals with ||Y'||_* <= ν, and its
+// out-of-band sums (those of Y) are within γ_N a_d of s_d: e holds those
+// errors over ν, plus the rounding of the division. So |Σ_d h_d x_d| −
+// Σ_d e_d |x_d| (less the rounding of that sum) is at most
+// |⟨Y', T(x)⟩|/||Y'||_* <= opt(x) for every x, whatever Y is.
+func dualVector(y []float64, ld, n, k, kp int, nuc float64, h, e []float64) bool {
 	gamma := float64(n) * epsilon / (1 - float64(n)*epsilon)
 	den := nuc
 	c := 0
@@ -908,7 +962,7 @@ func (w *certWork) dualEntry(nuc float64) {
 		lo, hi := max(0, -d), min(n, n-d)
 		var s, a float64
 		for i := lo; i < hi; i++ {
-			v := y.Data[i*y.Stride+i+d]
+			v := y[i*ld+i+d]
 			s += v
 			a += math.Abs(v)
 		}
@@ -916,19 +970,22 @@ func (w *certWork) dualEntry(nuc float64) {
 			den += math.Abs(s) + gamma*a
 			continue
 		}
-		w.capH[c], w.capE[c] = s, gamma*a
+		h[c], e[c] = s, gamma*a
 		c++
 	}
 	// den is a sum of 2K'+2 nonnegative terms.
 	den *= 1 + float64(2*kp+4)*epsilon
 	if !(den > 0) || math.IsInf(den, 0) {
-		return
+		return false
 	}
-	for i := range w.capH {
-		w.capH[i] /= den
-		w.capE[i] = w.capE[i]/den + 2*epsilon*math.Abs(w.capH[i])
+	for i := range h {
+		h[i] /= den
+		e[i] = e[i]/den + 2*epsilon*math.Abs(h[i])
+		if math.IsNaN(h[i]) || math.IsInf(h[i], 0) || math.IsNaN(e[i]) || math.IsInf(e[i], 0) {
+			return false
+		}
 	}
-	w.capOK = true
+	return true
 }
 
 // value returns ||T(x) − T(Ea)||_2 = λ_max(RᵀR)^½ for the residual

@@ -144,6 +144,9 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 		if ac, err = newApproxCertifier(&lm.cfg, *maxGap, *polish, *polishSteps, *dualCache, *batch); err != nil {
 			return err
 		}
+		if msg := ac.loadDuals(lm.dir, *dualCache); msg != "" && !*quiet {
+			fmt.Fprintln(stderr, msg)
+		}
 		err = withCertOutput(*output, newGen, func(cw *certRowWriter) error {
 			return forEachBatch(func(x, a []float64, k int) error {
 				g, res, err := ac.certify(x, a, k)

@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -56,6 +58,29 @@ func newApproxCertifier(cfg *train.Config, maxGap float64, polish bool, steps, d
 	}
 	_, out := c.Bands()
 	return &approxCertifier{c: c, maxGap: maxGap, res: make([]optimal.Certificate, batch), dst: make([]float64, batch*out.Len())}, nil
+}
+
+// loadDuals loads the run directory's remembered duals (train.DualsFile)
+// into the certifier's cache, if there are a run directory, a cache and
+// such a file, and returns what to say about it ("" for nothing). A file
+// that cannot be used (for another N, damaged) is a warning, not an error:
+// the certificates stay valid without it.
+func (ac *approxCertifier) loadDuals(dir string, cache int) string {
+	if dir == "" || cache == 0 {
+		return ""
+	}
+	path := filepath.Join(dir, train.DualsFile)
+	if _, err := os.Stat(path); err != nil {
+		return ""
+	}
+	n, err := ac.c.ReadDuals(path)
+	switch {
+	case errors.Is(err, optimal.ErrOption):
+		return "" // no cache for this loss or size
+	case err != nil:
+		return fmt.Sprintf("warning: not using the run's remembered duals: %v", err)
+	}
+	return fmt.Sprintf("loaded %d remembered dual certificates from %s", n, path)
 }
 
 // certify certifies the k network outputs a for the inputs x and returns
