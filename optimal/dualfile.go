@@ -64,8 +64,10 @@ func (c *Certifier) WriteDuals(path string) (int, error) {
 
 // ReadDuals adds the dual matrices of the file at path (written by
 // WriteDuals for the same bands) to the certifier's cache, each verified
-// as the file's documentation says, and returns how many it added: at most
-// the room left in the cache (CertifyOptions.DualCache); a matrix that is
+// as the file's documentation says and stored with its symmetry images,
+// and returns how many it added: until the cache is full
+// (CertifyOptions.DualCache; a full grid cell drops what falls in it); a
+// matrix that is
 // not finite, or whose bound is not positive on its own input, is skipped.
 // A file larger than that room needs (or than MaxHeaderSize of metadata)
 // is refused before it is read. Errors wrap ErrDualFile (or the file
@@ -145,8 +147,14 @@ func (c *Certifier) ReadDuals(path string) (int, error) {
 		if !(math.Abs(s) > 0) {
 			continue
 		}
+		before := c.cache.len()
 		c.addImages(xo, h, e)
-		added++
+		if c.cache.len() > before {
+			added++
+		}
+		if c.cache.len() >= c.cache.max {
+			break
+		}
 	}
 	return added, nil
 }

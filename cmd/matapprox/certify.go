@@ -66,14 +66,23 @@ func newApproxCertifier(cfg *train.Config, maxGap float64, polish bool, steps, d
 // that cannot be used (for another N, damaged) is a warning, not an error:
 // the certificates stay valid without it.
 func (ac *approxCertifier) loadDuals(dir string, cache int) string {
-	if dir == "" || cache == 0 {
+	if cache == 0 {
+		return ""
+	}
+	return loadRunDuals(ac.c, dir)
+}
+
+// loadRunDuals loads the run directory's remembered duals into c's cache
+// (see approxCertifier.loadDuals).
+func loadRunDuals(c *optimal.Certifier, dir string) string {
+	if dir == "" {
 		return ""
 	}
 	path := filepath.Join(dir, train.DualsFile)
 	if _, err := os.Stat(path); err != nil {
 		return ""
 	}
-	n, err := ac.c.ReadDuals(path)
+	n, err := c.ReadDuals(path)
 	switch {
 	case errors.Is(err, optimal.ErrOption):
 		return "" // no cache for this loss or size

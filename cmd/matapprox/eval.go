@@ -264,6 +264,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cert != nil && *evalDualCache > 0 {
+		if msg := loadRunDuals(cert.c, lm.dir); msg != "" && !*quiet {
+			fmt.Fprintln(stderr, msg)
+		}
+	}
 	rows := 0
 	ph := rep.Start("evaluation", total, "matrices")
 	sum, err := ev.Run(src, func(r *eval.Row) error {
