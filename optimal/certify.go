@@ -74,6 +74,30 @@ type CertifyOptions struct {
 	// Workers is the number of goroutines CertifyBatch uses. Zero or
 	// negative means runtime.GOMAXPROCS(0).
 	Workers int
+	// DualCache, when positive, is the number of dual certificates a
+	// spectral Certifier remembers and reuses (at most MaxDualCache; see
+	// dualcache.go): a candidate whose input lies near the direction of an
+	// input certified before is first checked against the remembered
+	// duals, at the cost of one singular-value computation, and certified
+	// the full way only if they do not prove the target gap. Every bound
+	// stays rigorous; only which rows take the fast check depends on the
+	// rows certified before. CertifyBatch adds the duals of a block of
+	// rows only after the whole block, in row order, so its output does
+	// not depend on Workers; it does depend on the rows before a row (in
+	// this batch and earlier calls). Zero disables the cache. It applies
+	// to the spectral loss at N <= 64.
+	DualCache int
+	// ReuseTarget is the largest certified gap with which a remembered
+	// dual may certify a row (the fast check of DualCache); a row it does
+	// not certify that well is certified the full way, which also tightens
+	// the cache near it. Zero means DefaultReuseFraction times the target
+	// (MaxGap, or Target): a looser one makes more rows take the fast
+	// check with gaps further above their true ones.
+	ReuseTarget float64
+	// RecordDuals, with DualCache, is the number of the dual matrices
+	// found that the certifier keeps (N×N numbers each) for WriteDuals.
+	// Zero keeps none.
+	RecordDuals int
 	// Solver configures the exact solver of the fallback; nil selects its
 	// defaults. For the spectral loss a zero Tol means MaxGap/2: the
 	// fallback solves only as far as the guarantee needs (a certified gap of
@@ -104,6 +128,10 @@ type Certificate struct {
 	Fallback bool
 	// Steps is the number of polish steps taken.
 	Steps int
+	// Reused reports that Lower comes from a dual certificate remembered
+	// from an earlier input (CertifyOptions.DualCache): A is the candidate
+	// as given, certified without a polish step.
+	Reused bool
 }
 
 // Gap returns the certified relative gap (Value−Lower)/Value: the optimum
@@ -155,6 +183,15 @@ func (c Certificate) Gap() float64 {
 // its dual block, made exactly feasible by one primal–dual correction, is
 // the certificate. Lower is the best bound found over all iterates, Value
 // the exact loss of the returned generator.
+//
+// With CertifyOptions.DualCache the certifier also remembers the duals it
+// finds: since ⟨Y, T(x)⟩ involves only the out-of-band entries of x, each
+// dual is stored as the 2(K−K') numbers h_d = ⟨Y, S_d⟩/||Y||_* with their
+// rounding bounds, and proves opt(x′) >= |Σ_d h_d x′_d| for every later
+// input x′. A later row is first checked against the duals found near its
+// direction of x_out, at the cost of its exact loss alone (dualcache.go;
+// Certificate.Reused), and certified as above only if they do not prove
+// CertifyOptions.ReuseTarget.
 type Certifier struct {
 	l       loss.Loss
 	in, out structure.Band
@@ -169,6 +206,18 @@ type Certifier struct {
 
 	mu   sync.Mutex
 	free []*certWork
+
+	cache   *dualCache // remembered duals (CertifyOptions.DualCache), or nil
+	reuse   float64    // the fast check's target (CertifyOptions.ReuseTarget)
+	block   int        // rows between cache updates (dualBlock)
+	dmu     sync.Mutex // guards the block's bookkeeping below
+	inBlock int        // rows certified in the current block
+	pend    []float64  // the block's duals in row order: x_out, h, errors
+	dq      []int      // cell scratch of rowDone
+	img     []float64  // symmetry images of rowDone
+	record  int        // dense duals kept for WriteDuals (CertifyOptions.RecordDuals)
+	recX    []float64  // their inputs' x_out, dim each
+	recY    []float64  // the dual matrices, N×N each
 }
 
 // NewCertifier returns a certifier for the loss l. opts may be nil. A loss
@@ -202,6 +251,12 @@ func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 		}
 	}
 	c.steps = max(0, c.steps)
+	if !(o.ReuseTarget >= 0 && o.ReuseTarget < 1) {
+		return nil, fmt.Errorf("optimal: certifier ReuseTarget %v: must be in [0, 1): %w", o.ReuseTarget, ErrOption)
+	}
+	if !(o.DualCache >= 0 && o.DualCache <= MaxDualCache) {
+		return nil, fmt.Errorf("optimal: certifier DualCache %d: must be in [0, %d]: %w", o.DualCache, MaxDualCache, ErrOption)
+	}
 	if o.Solver != nil && !(o.Solver.Tol >= 0 && o.Solver.Tol < 1) {
 		return nil, fmt.Errorf("optimal: tolerance %v: must be in [0, 1): %w", o.Solver.Tol, ErrOption)
 	}
@@ -245,6 +300,15 @@ func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 		return nil, fmt.Errorf("optimal: certifying %v: %w", c.in, err)
 	}
 	c.free = append(c.free, w)
+	if o.DualCache > 0 && c.in.N <= maxDualCacheN {
+		c.cache = newDualCache(2*(c.in.K-c.out.K), o.DualCache)
+		c.block, c.dq = dualBlock, make([]int, c.cache.dim)
+		c.record = min(max(o.RecordDuals, 0), o.DualCache)
+		c.reuse = o.ReuseTarget
+		if c.reuse == 0 {
+			c.reuse = DefaultReuseFraction * c.target
+		}
+	}
 	return c, nil
 }
 
@@ -274,8 +338,20 @@ func (c *Certifier) Certify(x, a []float64) (Certificate, error) {
 	defer c.put(w)
 	dst := make([]float64, c.out.Len())
 	cert, err := c.certify(w, dst, x, a)
+	if err == nil && c.cache != nil {
+		c.dmu.Lock()
+		if iw := w.sub.w; iw.capOK {
+			c.pend = c.appendPending(c.pend, iw)
+		}
+		c.rowDone(1)
+		c.dmu.Unlock()
+	}
 	return cert, err
 }
+
+// dualBlock is the number of rows CertifyBatch certifies between updates
+// of the dual cache.
+const dualBlock = 128
 
 // CertifyBatch certifies the n candidates a (n×(2K'+1), row-major) of the
 // inputs x (n×(2K+1)), writing the certified generators into dst (which
@@ -298,18 +374,156 @@ func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float6
 			return &RowError{Row: i, Err: fmt.Errorf("candidate: %w", err)}
 		}
 	}
-	return forRows(n, c.opts.Workers, func() (func(int) error, func(), error) {
+	if c.cache == nil {
+		return c.certifyRows(dst, res, x, a, 0, n, nil)
+	}
+	// The cache is read, not written, during a block of c.block rows
+	// (counted over all calls); the duals found in a block are added after
+	// it, in row order, so that the output depends neither on the workers
+	// nor on how the rows are split into calls.
+	st := c.pendStride()
+	var slot []float64
+	var ok []bool
+	for lo := 0; lo < n; {
+		c.dmu.Lock()
+		hi := min(n, lo+c.block-c.inBlock)
+		c.dmu.Unlock()
+		if len(ok) < hi-lo {
+			slot, ok = make([]float64, st*(hi-lo)), make([]bool, hi-lo)
+		}
+		clear(ok)
+		keep := func(i int, w *certWork) {
+			if w := w.sub.w; w.capOK {
+				c.appendPending(slot[st*(i-lo):st*(i-lo)], w)
+				ok[i-lo] = true
+			}
+		}
+		if err := c.certifyRows(dst, res, x, a, lo, hi, keep); err != nil {
+			return err
+		}
+		c.dmu.Lock()
+		for i := lo; i < hi; i++ {
+			if ok[i-lo] {
+				c.pend = append(c.pend, slot[st*(i-lo):st*(i-lo+1)]...)
+			}
+		}
+		c.rowDone(hi - lo)
+		c.dmu.Unlock()
+		lo = hi
+	}
+	return nil
+}
+
+// pendStride is the length of one pending dual: x_out, h, the rounding
+// bounds and, when duals are recorded for WriteDuals, the dense matrix.
+func (c *Certifier) pendStride() int {
+	st := 3 * c.cache.dim
+	if c.record > 0 {
+		st += c.in.N * c.in.N
+	}
+	return st
+}
+
+// appendPending appends w's captured dual to p (pendStride numbers).
+func (c *Certifier) appendPending(p []float64, w *certWork) []float64 {
+	p = append(append(append(p, w.xoRaw...), w.capH...), w.capE...)
+	if c.record > 0 {
+		p = append(p, w.capY...)
+	}
+	return p
+}
+
+// rowDone counts k rows certified in the current block of the dual cache
+// and, when the block is complete, adds the duals its rows found, in row
+// order (and records them for WriteDuals). c.dmu is held.
+func (c *Certifier) rowDone(k int) {
+	c.inBlock += k
+	if c.inBlock < c.block {
+		return
+	}
+	dim, st := c.cache.dim, c.pendStride()
+	for p := 0; p+st <= len(c.pend); p += st {
+		e := c.pend[p : p+st]
+		c.addImages(e[:dim], e[dim:2*dim], e[2*dim:3*dim])
+		if c.record > 0 && len(c.recX) < c.record*dim {
+			c.recX = append(c.recX, e[:dim]...)
+			c.recY = append(c.recY, e[3*dim:]...)
+		}
+	}
+	c.pend, c.inBlock = c.pend[:0], 0
+}
+
+// addImages adds the dual vector h (rounding bounds e) found for x_out =
+// xo to the cache with its images under the 2-norm's symmetries: the
+// transpose Yᵀ (reversal, h_d ↦ h_−d) and D Y D with D = diag((−1)^i)
+// (modulation, h_d ↦ (−1)^d h_d) are duals of the image inputs, exactly
+// orthogonal to the output diagonals with the same nuclear norm, and the
+// rounding bounds map alike. c.dmu is held.
+func (c *Certifier) addImages(xo, h, e []float64) {
+	dim := c.cache.dim
+	if len(c.img) < 3*dim {
+		c.img = make([]float64, 3*dim)
+	}
+	img := c.img[:3*dim]
+	for g := 0; g < 4; g++ {
+		for part, src := range [3][]float64{xo, h, e} {
+			dst := img[part*dim : (part+1)*dim]
+			for i := range dst {
+				j := i
+				if g&1 != 0 {
+					j = dim - 1 - i
+				}
+				v := src[j]
+				if g&2 != 0 && part != 2 && c.oddOut(i) {
+					v = -v
+				}
+				dst[i] = v
+			}
+		}
+		c.cache.add(img[:dim], img[dim:2*dim], img[2*dim:], c.dq)
+	}
+}
+
+// oddOut reports whether the i-th out-of-band entry (in the order of
+// outside) lies on an odd diagonal.
+func (c *Certifier) oddOut(i int) bool {
+	off := c.in.K - c.out.K
+	d := i - c.in.K // diagonals −K … −K'−1
+	if i >= off {
+		d = i - off + c.out.K + 1 // diagonals K'+1 … K
+	}
+	return d%2 != 0
+}
+
+// certifyRows certifies rows lo..hi−1 of CertifyBatch on the workers,
+// calling keep (if not nil) after each row with the workspace that
+// certified it.
+func (c *Certifier) certifyRows(dst []float64, res []Certificate, x, a []float64, lo, hi int, keep func(int, *certWork)) error {
+	L, Lo := c.in.Len(), c.out.Len()
+	return forRows(hi-lo, c.opts.Workers, func() (func(int) error, func(), error) {
 		w := c.get()
-		row := func(i int) error {
+		row := func(r int) error {
+			i := lo + r
 			d := dst[i*Lo : (i+1)*Lo]
-			r, err := c.certify(w, d, x[i*L:(i+1)*L], a[i*Lo:(i+1)*Lo])
+			cert, err := c.certify(w, d, x[i*L:(i+1)*L], a[i*Lo:(i+1)*Lo])
 			if err == nil && res != nil {
-				res[i] = r
+				res[i] = cert
+			}
+			if err == nil && keep != nil {
+				keep(i, w)
 			}
 			return err
 		}
 		return row, func() { c.put(w) }, nil
 	})
+}
+
+// outside writes the out-of-band entries of x (the diagonals K' < |d| <= K,
+// in order) into xo.
+func (c *Certifier) outside(xo, x []float64) {
+	off, nd := c.in.K-c.out.K, c.out.Len()
+	copy(xo, x[:off])
+	copy(xo[off:], x[off+nd:])
 }
 
 func (c *Certifier) get() *certWork {
@@ -353,7 +567,43 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 		}
 		return cert, nil
 	}
-	cert = w.spectral(x, a, c.target, c.steps)
+	sw := w.sub
+	w = sw.w // the subspace method's workspace: its dense oracle and Y_f
+	w.capOK, w.capOn = false, false
+	hint := 0.0
+	if c.cache != nil {
+		c.outside(w.xoRaw, x)
+		if lo := c.cache.lower(w.xoRaw, w.q); lo > 0 {
+			// The fast check: the candidate's exact loss against the
+			// remembered duals.
+			if v := w.value(x, a); v > 0 && (v-lo)/v <= c.reuse {
+				copy(dst, a)
+				return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Reused: true}, nil
+			}
+			hint = lo
+		}
+		w.capOn, w.capBest = true, 0
+		if c.record > 0 && w.capY == nil {
+			w.capY = make([]float64, w.n*w.n)
+		}
+	}
+	// The remembered duals' bound is not passed to the subspace method as
+	// a hint: a loose hint sets a trust radius that makes the first model
+	// solve's bound local, and the candidate is then polished where its
+	// unconstrained bound would have certified it.
+	cert = sw.solve(x, a, c.target, c.steps, 0)
+	cert.Lower = math.Max(cert.Lower, math.Min(hint, cert.Value))
+	if w.capOn {
+		w.capOn = false
+		// Remember the dual only if it certifies this row well.
+		if w.capOK {
+			var s float64
+			for d, v := range w.xoRaw {
+				s += w.capH[d] * v
+			}
+			w.capOK = math.Abs(s) >= (1-c.target/2)*cert.Value
+		}
+	}
 	copy(dst, cert.A)
 	cert.A = dst
 	// !(gap <= MaxGap): a NaN value (a failed SVD) falls back too.
@@ -407,6 +657,18 @@ type certWork struct {
 	md     model
 	sub    *subspaceWork // spectral loss: the subspace method
 	dl     []float64     // a − x_I, scaled
+
+	// The dual cache (Certifier.cache): while capOn, bound records in
+	// capH, capE the vector and rounding bounds (dualEntry) of the best
+	// bound so far (capBest, scaled units) and sets capOK.
+	capOn, capOK bool
+	capBest      float64
+	capH, capE   []float64
+	capY         []float64 // the dense dual, N×N, when recording (else nil)
+	xoRaw        []float64 // the out-of-band entries of the input
+	q            []int     // the cache's cell scratch
+	// value: S = RᵀR (n×n), its tridiagonal form and workspace.
+	vs, vd, ve, vwork []float64
 }
 
 // newCertWork returns the workspace of one certification: for a quadratic
@@ -446,6 +708,10 @@ func newCertWorkOracle(in, out structure.Band, spectral bool, kmax, koracle int,
 		tv:  make([]float64, n),
 		jac: make([]float64, 8*kmax*kmax),
 		dl:  make([]float64, m),
+	}
+	if nout := 2 * (in.K - out.K); nout > 0 {
+		w.capH, w.capE = make([]float64, nout), make([]float64, nout)
+		w.xoRaw, w.q = make([]float64, nout), make([]int, nout)
 	}
 	if spectral && n > maxDenseOracleN {
 		ts, err := structure.NewTopSingular(in, koracle, opts)
@@ -583,14 +849,20 @@ func (w *certWork) bound(z []float64, j int) float64 {
 	nuc := nuclearGen(z, j, w.jac)
 	gu, gv := orthFactor(w.u, n, j), orthFactor(w.v, n, j)
 	den := nuc*gu*gv + pen
+	exact := math.Inf(1)
 	if n <= maxExactNuclearN {
-		den = math.Min(den, w.exactNuclear(z, j))
+		exact = w.exactNuclear(z, j)
+		den = math.Min(den, exact)
 	}
 	lo := math.Abs(num) / den
 	// Rounding in the O(N·j) sums above.
 	lo *= 1 - 16*float64(n+j*j)*epsilon
 	if !(lo > 0) || math.IsInf(lo, 0) {
 		return 0
+	}
+	if w.capOn && lo > w.capBest && !math.IsInf(exact, 0) {
+		w.capBest = lo
+		w.dualEntry(exact)
 	}
 	return lo
 }
@@ -648,6 +920,271 @@ func (w *certWork) exactNuclear(z []float64, j int) float64 {
 		nuc += v
 	}
 	return nuc + float64(n*n)*4*epsilon*vals[0] + nuc*float64(j)*4*epsilon
+}
+
+// dualEntry sets capH, capE (and capY when recording) from the dual
+// matrix Y_f that exactNuclear left in w.ydense, whose nuclear norm is at
+// most nuc (dualVector).
+func (w *certWork) dualEntry(nuc float64) {
+	y := w.ydense.RawMatrix()
+	if !dualVector(y.Data, y.Stride, w.n, w.in.K, w.out.K, nuc, w.capH, w.capE) {
+		return
+	}
+	if w.capY != nil {
+		for i := 0; i < w.n; i++ {
+			copy(w.capY[i*w.n:(i+1)*w.n], y.Data[i*y.Stride:i*y.Stride+w.n])
+		}
+	}
+	w.capOK = true
+}
+
+// dualVector sets h, e (2(K−K') each) from the N×N dual matrix Y (row-major
+// with stride ld) whose nuclear norm is at most nuc, and reports whether
+// they are finite: h_d = s_d/ν for the out-of-band diagonal sums s_d of Y,
+// with
+//
+//	ν = nuc + Σ_{|d|<=K'} (|e_d| + γ_N a_d),
+//
+// e_d the output diagonals' sums (zero up to rounding for the certifier's
+// Y_f, anything for another matrix), a_d the sums of magnitudes and
+// γ_N = Nε/(1−Nε) the rounding of a sum of N terms. The exact sums ẽ_d are
+// within γ_N a_d of e_d, so Y' = Y − Σ ẽ_d S_d/(N−|d|) is exactly
+// orthogonal to the output diagonals with ||Y'||_* <= ν, and its
+// out-of-band sums (those of Y) are within γ_N a_d of s_d: e holds those
+// errors over ν, plus the rounding of the division. So |Σ_d h_d x_d| −
+// Σ_d e_d |x_d| (less the rounding of that sum) is at most
+// |⟨Y', T(x)⟩|/||Y'||_* <= opt(x) for every x, whatever Y is.
+func dualVector(y []float64, ld, n, k, kp int, nuc float64, h, e []float64) bool {
+	gamma := float64(n) * epsilon / (1 - float64(n)*epsilon)
+	den := nuc
+	c := 0
+	for d := -k; d <= k; d++ {
+		lo, hi := max(0, -d), min(n, n-d)
+		var s, a float64
+		for i := lo; i < hi; i++ {
+			v := y[i*ld+i+d]
+			s += v
+			a += math.Abs(v)
+		}
+		if d >= -kp && d <= kp {
+			den += math.Abs(s) + gamma*a
+			continue
+		}
+		h[c], e[c] = s, gamma*a
+		c++
+	}
+	// den is a sum of 2K'+2 nonnegative terms.
+	den *= 1 + float64(2*kp+4)*epsilon
+	if !(den > 0) || math.IsInf(den, 0) {
+		return false
+	}
+	for i := range h {
+		h[i] /= den
+		e[i] = e[i]/den + 2*epsilon*math.Abs(h[i])
+		if math.IsNaN(h[i]) || math.IsInf(h[i], 0) || math.IsNaN(e[i]) || math.IsInf(e[i], 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// value returns ||T(x) − T(Ea)||_2 = λ_max(RᵀR)^½ for the residual
+// R = T(x) − T(Ea) (scaled by a power of two), or NaN if that fails:
+// S = RᵀR is formed from the band (O(N·K²)), reduced to tridiagonal form
+// and its largest eigenvalue found (maxEigSym), backward stable like the
+// SVD but without singular vectors or the bidiagonal dqds. Forming S
+// perturbs λ_max by at most γ_N ||R||_F² <= N γ_N σ₁², far below any gap
+// the certifier reports.
+func (w *certWork) value(x, a []float64) float64 {
+	w.residual(x, a, 1)
+	big := 0.0
+	for _, r := range w.r {
+		big = math.Max(big, math.Abs(r))
+	}
+	if big == 0 || math.IsInf(big, 0) || math.IsNaN(big) {
+		if big == 0 {
+			return 0
+		}
+		return math.NaN()
+	}
+	sc := pow2(big)
+	for i := range w.r {
+		w.r[i] /= sc
+	}
+	n, k := w.n, w.in.K
+	if w.vs == nil {
+		w.vs, w.vd, w.ve, w.vwork = make([]float64, n*n), make([]float64, n), make([]float64, n), make([]float64, 2*n)
+	}
+	// S_ij = Σ_l R_li R_lj with R_li = r[K+i−l] for |i−l| <= K (lower
+	// triangle; S is banded with half-bandwidth 2K).
+	s := w.vs
+	clear(s)
+	for i := 0; i < n; i++ {
+		for j := max(0, i-2*k); j <= i; j++ {
+			var v float64
+			for l := max(0, i-k); l <= min(n-1, j+k); l++ {
+				v += w.r[k+i-l] * w.r[k+j-l]
+			}
+			s[i*n+j] = v
+		}
+	}
+	lam, ok := maxEigSym(s, n, w.vd, w.ve, w.vwork)
+	if !ok {
+		return math.NaN()
+	}
+	return math.Sqrt(math.Max(lam, 0)) * sc
+}
+
+// maxEigSym returns the largest eigenvalue of the symmetric n×n matrix
+// whose lower triangle is in s (row-major; s is overwritten), or false if
+// it is not finite: Householder reduction to tridiagonal form (Golub & Van
+// Loan, Matrix Computations, §8.3.1; backward stable) and bisection on
+// Sturm counts (§8.4.1) from [max_i T_ii, Gershgorin's bound] to a few
+// ulps, returning the interval's upper end. d, e (length n) and work
+// (length 2n) are scratch.
+func maxEigSym(s []float64, n int, d, e, work []float64) (float64, bool) {
+	for i := 0; i < n; i++ {
+		for j := 0; j < i; j++ {
+			s[j*n+i] = s[i*n+j]
+		}
+	}
+	v, p := work[:n], work[n:2*n]
+	for c := 0; c+2 < n; c++ {
+		// The reflector that zeroes column c below its subdiagonal.
+		m := n - c - 1
+		x := v[:m]
+		var nrm float64
+		for i := range x {
+			x[i] = s[(c+1+i)*n+c]
+			nrm = math.Hypot(nrm, x[i])
+		}
+		d[c] = s[c*n+c]
+		if nrm == 0 {
+			e[c] = 0
+			continue
+		}
+		alpha := -math.Copysign(nrm, x[0])
+		e[c] = alpha
+		x[0] -= alpha
+		var vv float64
+		for _, t := range x {
+			vv += t * t
+		}
+		if vv == 0 {
+			continue
+		}
+		// A ← H A H on the trailing block, H = I − 2vvᵀ/vᵀv:
+		// p = 2Av/vᵀv, q = p − (vᵀp/vᵀv) v, A ← A − v qᵀ − q vᵀ.
+		beta := 2 / vv
+		q := p[:m]
+		var vp float64
+		for i := 0; i < m; i++ {
+			row := s[(c+1+i)*n+c+1 : (c+1+i)*n+n]
+			var t float64
+			for j, a := range row {
+				t += a * x[j]
+			}
+			q[i] = beta * t
+			vp += x[i] * q[i]
+		}
+		kk := vp / vv
+		for i := range q {
+			q[i] -= kk * x[i]
+		}
+		for i := 0; i < m; i++ {
+			row := s[(c+1+i)*n+c+1 : (c+1+i)*n+n]
+			xi, qi := x[i], q[i]
+			for j := range row {
+				row[j] -= xi*q[j] + qi*x[j]
+			}
+		}
+	}
+	if n >= 2 {
+		d[n-2], e[n-2] = s[(n-2)*n+n-2], s[(n-1)*n+n-2]
+	}
+	d[n-1] = s[(n-1)*n+n-1]
+	lo, hi := math.Inf(-1), math.Inf(-1)
+	for i := 0; i < n; i++ {
+		r := 0.0
+		if i > 0 {
+			r += math.Abs(e[i-1])
+		}
+		if i+1 < n {
+			r += math.Abs(e[i])
+		}
+		lo, hi = math.Max(lo, d[i]), math.Max(hi, d[i]+r)
+	}
+	if math.IsNaN(hi) || math.IsInf(hi, 0) {
+		return 0, false
+	}
+	// Bisection: count(x) is the number of eigenvalues below x, by the
+	// signs of the pivots of T − xI (a zero pivot replaced by a tiny one,
+	// as LAPACK's dstebz does).
+	tiny := math.Max(hi-lo, math.Abs(hi)) * epsilon * epsilon
+	if tiny == 0 {
+		return hi, true
+	}
+	for it := 0; it < 200 && hi-lo > 4*epsilon*math.Max(math.Abs(hi), math.Abs(lo)); it++ {
+		mid := lo + (hi-lo)/2
+		if mid <= lo || mid >= hi {
+			break
+		}
+		cnt, q := 0, 1.0
+		for i := 0; i < n; i++ {
+			q = d[i] - mid
+			if i > 0 {
+				q -= e[i-1] * e[i-1] / p[i-1]
+			}
+			if math.Abs(q) < tiny {
+				q = -tiny
+			}
+			p[i] = q
+			if q < 0 {
+				cnt++
+			}
+		}
+		if cnt == n {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi, true
+}
+
+// valueSVD returns ||T(x) − T(Ea)||_2 by the singular values of the dense
+// residual (N <= maxDenseOracleN), or NaN if that fails: the reference of
+// value in tests.
+func (w *certWork) valueSVD(x, a []float64) float64 {
+	w.residual(x, a, 1)
+	big := 0.0
+	for _, r := range w.r {
+		big = math.Max(big, math.Abs(r))
+	}
+	if big == 0 || math.IsInf(big, 0) || math.IsNaN(big) {
+		if big == 0 {
+			return 0
+		}
+		return math.NaN()
+	}
+	sc := pow2(big)
+	for i := range w.r {
+		w.r[i] /= sc
+	}
+	n, k := w.n, w.in.K
+	raw := w.dense.RawMatrix()
+	for i := 0; i < n; i++ {
+		row := raw.Data[i*raw.Stride : i*raw.Stride+n]
+		clear(row)
+		for j := max(0, i-k); j <= min(n-1, i+k); j++ {
+			row[j] = w.r[k+j-i]
+		}
+	}
+	var svd mat.SVD
+	if !svd.Factorize(w.dense, mat.SVDNone) {
+		return math.NaN()
+	}
+	return svd.Values(w.sig)[0] * sc
 }
 
 func abs(i int) int {

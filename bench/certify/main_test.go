@@ -33,7 +33,7 @@ func TestRunTiny(t *testing.T) {
 			t.Fatalf("%d workers: %v\n%s", workers, err, buf.String())
 		}
 		s := buf.String()
-		for _, want := range []string{"40 held-out rows", "exact solver on the first 10 rows", "lower bounds above the optimum: 0", "rows above MaxGap: 0", "| 9, 4 → 2 | 40 | 10 |"} {
+		for _, want := range []string{"40 held-out rows", "exact solver on 10 rows spread over the run", "lower bounds above the optimum: 0", "rows above MaxGap: 0", "| 9, 4 → 2 | 40 | 10 |"} {
 			if !strings.Contains(s, want) {
 				t.Errorf("%d workers: output lacks %q:\n%s", workers, want, s)
 			}

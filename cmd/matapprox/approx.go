@@ -28,6 +28,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	maxGap := fs.Float64("max-gap", 0, "with -certify: re-solve with the exact solver every row whose certified gap exceeds this (e.g. 0.01), so every row is within it")
 	polish := fs.Bool("polish", true, "with -certify: improve a row whose certified gap is above the target (-max-gap, or 0.1 %) by polish steps, up to -polish-steps (false keeps the network's answers, except the rows -max-gap re-solves)")
 	polishSteps := fs.Int("polish-steps", 0, fmt.Sprintf("with -certify: the most polish steps per row (0: %d without -max-gap; %d with it, where a row still above G after them is re-solved by the exact solver)", optimal.DefaultPolishSteps, optimal.DefaultRefineSteps))
+	dualCache := fs.Int("dual-cache", optimal.DefaultDualCache, "with -certify, for the 2-norm at N <= 64: remember the dual certificates of this many rows and check later rows near their directions against them first (much cheaper than certifying from scratch; every bound stays rigorous; a row's bound then depends on the rows before it in the file, not on -batch or the number of threads; 0: certify every row on its own)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -36,6 +37,9 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	}
 	if *batch < 1 {
 		return usagef("-batch %d: must be at least 1", *batch)
+	}
+	if *dualCache < 0 || *dualCache > optimal.MaxDualCache {
+		return usagef("-dual-cache %d: must be in [0, %d]", *dualCache, optimal.MaxDualCache)
 	}
 	if *polishSteps < 0 {
 		return usagef("-polish-steps %d: must be at least 0 (-polish=false disables polishing)", *polishSteps)
@@ -67,7 +71,13 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := train.ApproxEstimate(lm.model.Net.Config, *batch*lm.model.Symmetry.Order()).Check(maxMem.limit(), fmt.Sprintf("-batch %d", *batch), "-max-memory"); err != nil {
+	est := train.ApproxEstimate(lm.model.Net.Config, *batch*lm.model.Symmetry.Order())
+	what := fmt.Sprintf("-batch %d", *batch)
+	if cin, cout := lm.cfg.Bands(); *certify && optimal.DualCacheBytes(cin, cout, *dualCache) > 0 {
+		est.Add("dual cache (-dual-cache)", optimal.DualCacheBytes(cin, cout, *dualCache), 1)
+		what += fmt.Sprintf(" with -dual-cache %d", *dualCache)
+	}
+	if err := est.Check(maxMem.limit(), what, "-max-memory"); err != nil {
 		return usagef("%v", err)
 	}
 	sig := catchInterrupts(stderr, fmt.Sprintf("%s was not written (a file already there is unchanged) and no temporary file is left; run the command again", *output))
@@ -131,8 +141,11 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	}
 	var ac *approxCertifier
 	if *certify {
-		if ac, err = newApproxCertifier(&lm.cfg, *maxGap, *polish, *polishSteps, *batch); err != nil {
+		if ac, err = newApproxCertifier(&lm.cfg, *maxGap, *polish, *polishSteps, *dualCache, *batch); err != nil {
 			return err
+		}
+		if msg := ac.loadDuals(lm.dir, *dualCache); msg != "" && !*quiet {
+			fmt.Fprintln(stderr, msg)
 		}
 		err = withCertOutput(*output, newGen, func(cw *certRowWriter) error {
 			return forEachBatch(func(x, a []float64, k int) error {

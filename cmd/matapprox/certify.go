@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -34,18 +36,19 @@ type approxCertifier struct {
 	rows    int
 	fell    int // the exact solver ran (Certificate.Fallback)
 	polish  int // improved by polish steps alone
+	reused  int // certified by a remembered dual (Certificate.Reused)
 	over    int // certified gap still above maxGap
 	sumGap  float64
 	maxSeen float64
 	acc     eval.CertifyAccumulator // the distribution of certified gaps
 }
 
-func newApproxCertifier(cfg *train.Config, maxGap float64, polish bool, steps, batch int) (*approxCertifier, error) {
+func newApproxCertifier(cfg *train.Config, maxGap float64, polish bool, steps, dualCache, batch int) (*approxCertifier, error) {
 	l, _, err := train.BuildLoss(cfg)
 	if err != nil {
 		return nil, err
 	}
-	opts := &optimal.CertifyOptions{MaxGap: maxGap, PolishSteps: steps}
+	opts := &optimal.CertifyOptions{MaxGap: maxGap, PolishSteps: steps, DualCache: dualCache}
 	if !polish {
 		opts.PolishSteps = -1
 	}
@@ -55,6 +58,38 @@ func newApproxCertifier(cfg *train.Config, maxGap float64, polish bool, steps, b
 	}
 	_, out := c.Bands()
 	return &approxCertifier{c: c, maxGap: maxGap, res: make([]optimal.Certificate, batch), dst: make([]float64, batch*out.Len())}, nil
+}
+
+// loadDuals loads the run directory's remembered duals (train.DualsFile)
+// into the certifier's cache, if there are a run directory, a cache and
+// such a file, and returns what to say about it ("" for nothing). A file
+// that cannot be used (for another N, damaged) is a warning, not an error:
+// the certificates stay valid without it.
+func (ac *approxCertifier) loadDuals(dir string, cache int) string {
+	if cache == 0 {
+		return ""
+	}
+	return loadRunDuals(ac.c, dir)
+}
+
+// loadRunDuals loads the run directory's remembered duals into c's cache
+// (see approxCertifier.loadDuals).
+func loadRunDuals(c *optimal.Certifier, dir string) string {
+	if dir == "" {
+		return ""
+	}
+	path := filepath.Join(dir, train.DualsFile)
+	if _, err := os.Stat(path); err != nil {
+		return ""
+	}
+	n, err := c.ReadDuals(path)
+	switch {
+	case errors.Is(err, optimal.ErrOption):
+		return "" // no cache for this loss or size
+	case err != nil:
+		return fmt.Sprintf("warning: not using the run's remembered duals: %v", err)
+	}
+	return fmt.Sprintf("loaded %d remembered dual certificates from %s", n, path)
 }
 
 // certify certifies the k network outputs a for the inputs x and returns
@@ -71,6 +106,8 @@ func (ac *approxCertifier) certify(x, a []float64, k int) ([]float64, []optimal.
 		ac.maxSeen = math.Max(ac.maxSeen, g)
 		ac.acc.Add(r, math.NaN())
 		switch {
+		case r.Reused:
+			ac.reused++
 		case r.Fallback:
 			ac.fell++
 		case r.Polished:
@@ -91,8 +128,12 @@ func (ac *approxCertifier) summary() string {
 	if ac.rows > 0 {
 		mean = ac.sumGap / float64(ac.rows)
 	}
-	s := fmt.Sprintf("certified %d rows (%s loss): certified gap mean %.4g%%, max %.4g%%; %d as the network gave them, %d polished",
-		ac.rows, ac.c.Loss().Name(), 100*mean, 100*ac.maxSeen, ac.rows-ac.polish-ac.fell, ac.polish)
+	s := fmt.Sprintf("certified %d rows (%s loss): certified gap mean %.4g%%, max %.4g%%; %d as the network gave them",
+		ac.rows, ac.c.Loss().Name(), 100*mean, 100*ac.maxSeen, ac.rows-ac.polish-ac.fell)
+	if ac.reused > 0 {
+		s += fmt.Sprintf(" (%d of them by a remembered dual)", ac.reused)
+	}
+	s += fmt.Sprintf(", %d polished", ac.polish)
 	if ac.maxGap > 0 {
 		s += fmt.Sprintf(", %d re-solved by the exact solver (-max-gap %g)", ac.fell, ac.maxGap)
 		if ac.over == 0 {
@@ -233,11 +274,11 @@ type evalCertifier struct {
 	acc eval.CertifyAccumulator
 }
 
-func newEvalCertifier(on bool, trained loss.Loss, maxGap float64) (*evalCertifier, error) {
+func newEvalCertifier(on bool, trained loss.Loss, maxGap float64, dualCache int) (*evalCertifier, error) {
 	if !on {
 		return nil, nil
 	}
-	c, err := optimal.NewCertifier(trained, &optimal.CertifyOptions{MaxGap: maxGap})
+	c, err := optimal.NewCertifier(trained, &optimal.CertifyOptions{MaxGap: maxGap, DualCache: dualCache})
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/matapprox/matapprox/data"
+	"github.com/matapprox/matapprox/train"
 )
 
 // approx -certify and -max-gap: every row of a .jsonl output carries its
@@ -192,5 +193,69 @@ func TestEvalCertify(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "eval", "-model", dir, "-count", "2", "-max-gap", "1"); code != 2 {
 		t.Errorf("-max-gap 1: exit %d, want 2", code)
+	}
+}
+
+// approx -dual-cache: bad values are usage errors, a cache beyond
+// -max-memory is refused before any work, and -dual-cache 0 certifies
+// every row on its own with the same guarantee.
+func TestApproxDualCacheFlag(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	quickTrain(t, dir, "-loss", "spectral")
+	tmp := t.TempDir()
+	in := filepath.Join(tmp, "in.csv")
+	os.WriteFile(in, []byte("0,0,0,1,2,4,2,1,0,0,0\n3,1,4,1,5,9,2,6,5,3,5\n"), 0o644)
+	out := filepath.Join(tmp, "out.jsonl")
+	for _, v := range []string{"-1", "4194305", "x"} {
+		if code, _, _ := runCLI(t, "approx", "-model", dir, "-input", in, "-output", out, "-max-gap", "0.01", "-dual-cache", v); code != 2 {
+			t.Errorf("-dual-cache %s: exit %d, want 2", v, code)
+		}
+	}
+	code, _, errs := runCLI(t, "approx", "-model", dir, "-input", in, "-output", out, "-max-gap", "0.01", "-dual-cache", "4194304", "-max-memory", "1MB")
+	if code != 2 || !strings.Contains(errs, "dual cache") {
+		t.Errorf("huge cache under -max-memory 1MB: exit %d, %q", code, errs)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("output written although refused")
+	}
+	for _, v := range []string{"0", "1000"} {
+		code, stdout, errs := runCLI(t, "approx", "-model", dir, "-input", in, "-output", out, "-max-gap", "0.01", "-dual-cache", v)
+		if code != 0 || !strings.Contains(stdout, "every row within 1% of the optimum") {
+			t.Errorf("-dual-cache %s: exit %d, %q %q", v, code, stdout, errs)
+		}
+	}
+}
+
+// A spectral run keeps the duals its certification of training rows
+// found; approx loads them and says so; a damaged file is a warning, and
+// the certificates stay valid.
+func TestTrainDualsApprox(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	quickTrain(t, dir, "-loss", "spectral")
+	path := filepath.Join(dir, train.DualsFile)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("spectral run without %s: %v", train.DualsFile, err)
+	}
+	tmp := t.TempDir()
+	in := filepath.Join(tmp, "in.csv")
+	os.WriteFile(in, []byte("0,0,0,1,2,4,2,1,0,0,0\n3,1,4,1,5,9,2,6,5,3,5\n"), 0o644)
+	out := filepath.Join(tmp, "out.jsonl")
+	code, stdout, errs := runCLI(t, "approx", "-model", dir, "-input", in, "-output", out, "-max-gap", "0.01")
+	if code != 0 || !strings.Contains(errs, "remembered dual certificates") || !strings.Contains(stdout, "every row within 1% of the optimum") {
+		t.Fatalf("approx: exit %d\n%s\n%s", code, stdout, errs)
+	}
+	if code, _, errs := runCLI(t, "approx", "-model", dir, "-input", in, "-output", out, "-max-gap", "0.01", "-dual-cache", "0"); code != 0 || strings.Contains(errs, "remembered") {
+		t.Errorf("-dual-cache 0: exit %d, %q", code, errs)
+	}
+	os.WriteFile(path, []byte("not a dual file"), 0o644)
+	code, stdout, errs = runCLI(t, "approx", "-model", dir, "-input", in, "-output", out, "-max-gap", "0.01")
+	if code != 0 || !strings.Contains(errs, "warning: not using the run's remembered duals") || !strings.Contains(stdout, "every row within 1% of the optimum") {
+		t.Errorf("damaged duals: exit %d\n%s\n%s", code, stdout, errs)
+	}
+	// A probe run keeps none.
+	pdir := filepath.Join(t.TempDir(), "probe")
+	quickTrain(t, pdir)
+	if _, err := os.Stat(filepath.Join(pdir, train.DualsFile)); err == nil {
+		t.Error("probe run wrote duals")
 	}
 }

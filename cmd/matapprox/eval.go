@@ -18,6 +18,7 @@ import (
 	"github.com/matapprox/matapprox/internal/progress"
 	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/nn"
+	"github.com/matapprox/matapprox/optimal"
 	"github.com/matapprox/matapprox/structure"
 	"github.com/matapprox/matapprox/train"
 )
@@ -144,8 +145,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fam := addFamilyFlags(fs)      // families.go: -families, -family-count, -other-n
 	certify := fs.Bool("certify", false, "also certify every network answer (exact loss, certified lower bound, certified gap) and print the distribution of certified gaps against the true gaps")
 	evalMaxGap := fs.Float64("max-gap", 0, "with -certify (implied): certify as approx -max-gap does, re-solving with the exact solver every answer whose certified gap exceeds this")
+	evalDualCache := fs.Int("dual-cache", 0, "with -certify: remember this many rows' dual certificates and check later rows against them first, as approx -dual-cache does (0, the default: every row certified on its own, so that -shard parts merge to the unsharded summary)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *evalDualCache < 0 || *evalDualCache > optimal.MaxDualCache {
+		return usagef("-dual-cache %d: must be in [0, %d]", *evalDualCache, optimal.MaxDualCache)
 	}
 	if !(*evalMaxGap >= 0 && *evalMaxGap < 1) {
 		return usagef("-max-gap %v: must be in [0, 1)", *evalMaxGap)
@@ -255,9 +260,14 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return streamJSON(stdout, ev, src, fams, rep.Start("evaluation", total, "matrices"))
 	}
-	cert, err := newEvalCertifier(*certify, trained, *evalMaxGap)
+	cert, err := newEvalCertifier(*certify, trained, *evalMaxGap, *evalDualCache)
 	if err != nil {
 		return err
+	}
+	if cert != nil && *evalDualCache > 0 {
+		if msg := loadRunDuals(cert.c, lm.dir); msg != "" && !*quiet {
+			fmt.Fprintln(stderr, msg)
+		}
 	}
 	rows := 0
 	ph := rep.Start("evaluation", total, "matrices")

@@ -448,6 +448,11 @@ func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOpti
 	if st := tr.Stopped(); st != nil {
 		fmt.Fprintln(stdout, st)
 	}
+	if nd, err := rd.SaveDuals(tr.Model, tr.Loss, tr.Train); err != nil {
+		fmt.Fprintf(stderr, "warning: %v (approx certifies without them)\n", err)
+	} else if nd > 0 && !opt.quiet && !opt.notebook {
+		fmt.Fprintf(stdout, "remembered %d dual certificates in %s (approx -certify checks answers against them first)\n", nd, filepath.Join(dir, train.DualsFile))
+	}
 	re, err := evaluateRun(tr.Model, tr.Loss, &cfg, tr.Train, tr.Val, tr.EvalSource(), rep)
 	if err != nil {
 		return err

@@ -1,0 +1,268 @@
+package optimal
+
+import (
+	"math"
+	"sync"
+
+	"github.com/matapprox/matapprox/structure"
+)
+
+// Dual certificates are reusable. The lower bound of weak duality,
+// opt(x) >= |⟨Y, T(x)⟩| / ||Y||_*, holds for every dual matrix Y orthogonal
+// to the output diagonals, and for such a Y, ⟨Y, T(x)⟩ = Σ_d x_d ⟨Y, S_d⟩
+// over the out-of-band diagonals d alone. So a dual matrix found while
+// certifying one input is summarised by the vector h_d = ⟨Y, S_d⟩/||Y||_*
+// (K' < |d| <= K, 2(K−K') numbers), and
+//
+//	opt(x) >= |Σ_d h_d x_d|
+//
+// is a certified lower bound for every other input x, at the price of
+// 2(K−K') multiplications. The optimum is a norm of x_out (δ* is odd and
+// 1-homogeneous), so the bound is tight where the optimal dual of x is
+// near h, that is for directions x_out/||x_out|| near the direction h was
+// found at. dualCache keeps such vectors indexed by a grid on the unit
+// sphere of x_out (the cube map: the facet is the coordinate of largest
+// magnitude and its sign, the others are cut into bins) and returns the
+// best bound among the vectors found in the input's cell and, in low
+// dimension, its neighbours. Where no remembered vector is close the bound
+// is weak and the caller certifies the input the full way; the cache never
+// affects validity, only cost.
+//
+// The rounding of each stored vector is bounded when it is stored
+// (dualEntry): h_d is within err_d of the exact ⟨Y', S_d⟩/||Y'||_* of a
+// dual matrix Y' exactly orthogonal to the output diagonals, so the bound
+// subtracts Σ_d err_d |x_d| and the rounding of its own dot product.
+
+// DefaultDualCache is the number of dual certificates a Certifier remembers
+// when CertifyOptions.DualCache is zero and the cache is on.
+const DefaultDualCache = 1 << 16
+
+// DefaultReuseFraction is the default CertifyOptions.ReuseTarget as a
+// fraction of the certifier's target gap.
+const DefaultReuseFraction = 0.25
+
+// MaxDualCache is the largest CertifyOptions.DualCache accepted.
+const MaxDualCache = 1 << 22
+
+// maxDualCacheN is the largest N whose certifications feed the cache: the
+// stored vector's rounding bound uses the dense dual matrix (at most
+// maxExactNuclearN).
+const maxDualCacheN = maxExactNuclearN
+
+// DualCacheBytes returns an upper bound on the memory of a dual cache of
+// at most entries vectors for the bands in → out (CertifyOptions.DualCache):
+// 0 where no cache is kept (entries 0, or N beyond the cache's sizes).
+func DualCacheBytes(in, out structure.Band, entries int) float64 {
+	if entries <= 0 || in.N > maxDualCacheN || out.K >= in.K {
+		return 0
+	}
+	dim := 2 * (in.K - out.K)
+	// Per vector: h and its error bounds, the cell link, a map entry in
+	// high dimension; a block's pending vectors; the flat index.
+	b := float64(entries) * (16*float64(dim) + 4 + 48)
+	b += float64(dualBlock) * 24 * float64(dim)
+	if dim <= 4 {
+		b += 5 * float64(2*dim*ipow(32, dim-1))
+	}
+	return b
+}
+
+// dualCellCap is the most vectors one grid cell keeps.
+const dualCellCap = 8
+
+// dualCache is a concurrency-safe store of certified dual vectors.
+type dualCache struct {
+	dim  int // 2(K−K'), the number of out-of-band diagonals
+	bins int // bins per coordinate on a facet of the cube map
+	nbr  bool
+	max  int
+
+	mu   sync.RWMutex
+	h, e []float64 // entries × dim: the vectors and their rounding bounds
+	// The cells: a list of entries each, linked through next (−1 ends
+	// it), headed by flat[key] (low dimensions: every cell has a slot) or
+	// cells[key].
+	next  []int32
+	flat  []int32
+	count []uint8
+	cells map[uint64]int32
+	ncell map[uint64]uint8
+}
+
+// newDualCache returns an empty cache of at most max vectors for inputs
+// with dim out-of-band diagonals.
+func newDualCache(dim, max int) *dualCache {
+	c := &dualCache{dim: dim, max: max}
+	// Cells small enough that a neighbourhood holds near directions, and
+	// keys that fit 64 bits (facet index below 64, bins^(dim−1) beyond).
+	switch {
+	case dim <= 4:
+		c.bins, c.nbr = 32, true
+	case dim <= 8:
+		c.bins = 8
+	case dim <= 24:
+		c.bins = 4
+	default:
+		c.bins = 1
+	}
+	if dim <= 4 {
+		n := 2 * dim * ipow(c.bins, dim-1)
+		c.flat, c.count = make([]int32, n), make([]uint8, n)
+		for i := range c.flat {
+			c.flat[i] = -1
+		}
+	} else {
+		c.cells, c.ncell = make(map[uint64]int32), make(map[uint64]uint8)
+	}
+	return c
+}
+
+// ipow returns b^e for small e >= 0.
+func ipow(b, e int) int {
+	p := 1
+	for ; e > 0; e-- {
+		p *= b
+	}
+	return p
+}
+
+// head returns the first entry of the cell with key k (−1 if none) and
+// the cell's number of entries. c.mu is held.
+func (c *dualCache) head(k uint64) (int32, int) {
+	if c.flat != nil {
+		return c.flat[k], int(c.count[k])
+	}
+	h, ok := c.cells[k]
+	if !ok {
+		return -1, 0
+	}
+	return h, int(c.ncell[k])
+}
+
+// len returns the number of vectors stored.
+func (c *dualCache) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.h) / max(c.dim, 1)
+}
+
+// cell returns the facet and bin coordinates of the direction of xo
+// (dim numbers, not all zero) in q (dim entries; q[facet] is unused).
+func (c *dualCache) cell(xo []float64, q []int) (facet int, ok bool) {
+	big := 0.0
+	for i, v := range xo {
+		if a := math.Abs(v); a > big {
+			big, facet = a, i
+		}
+	}
+	if !(big > 0) || math.IsInf(big, 0) {
+		return 0, false
+	}
+	for i, v := range xo {
+		b := int((v/big + 1) / 2 * float64(c.bins))
+		q[i] = min(max(b, 0), c.bins-1)
+	}
+	f := 2 * facet
+	if xo[facet] < 0 {
+		f++
+	}
+	return f, true
+}
+
+// key packs a facet and bin coordinates (q[skip] ignored).
+func (c *dualCache) key(facet int, q []int, skip int) uint64 {
+	k := uint64(facet)
+	for i, b := range q {
+		if i != skip {
+			k = k*uint64(c.bins) + uint64(b)
+		}
+	}
+	return k
+}
+
+// lower returns the best certified lower bound on the optimum for the
+// out-of-band entries xo among the vectors near its direction (0 if
+// none). q is scratch of length dim.
+func (c *dualCache) lower(xo []float64, q []int) float64 {
+	facet, ok := c.cell(xo, q)
+	if !ok {
+		return 0
+	}
+	// Scale by a power of two so that the sums cannot overflow.
+	var big float64
+	for _, v := range xo {
+		big = math.Max(big, math.Abs(v))
+	}
+	sc := pow2(big)
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	best := 0.0
+	eval := func(k uint64) {
+		id, _ := c.head(k)
+		for ; id >= 0; id = c.next[id] {
+			h := c.h[int(id)*c.dim : int(id+1)*c.dim]
+			e := c.e[int(id)*c.dim : int(id+1)*c.dim]
+			var s, slack float64
+			for d, v := range xo {
+				x := v / sc
+				s += h[d] * x
+				slack += (e[d] + float64(c.dim+2)*epsilon*math.Abs(h[d])) * math.Abs(x)
+			}
+			if lo := math.Abs(s) - slack; lo > best {
+				best = lo
+			}
+		}
+	}
+	skip := facet / 2
+	if !c.nbr {
+		eval(c.key(facet, q, skip))
+		return best * sc
+	}
+	// The 3^(dim−1) cells around (same facet).
+	var walk func(i int)
+	walk = func(i int) {
+		if i == len(q) {
+			eval(c.key(facet, q, skip))
+			return
+		}
+		if i == skip {
+			walk(i + 1)
+			return
+		}
+		b := q[i]
+		for o := -1; o <= 1; o++ {
+			if nb := b + o; nb >= 0 && nb < c.bins {
+				q[i] = nb
+				walk(i + 1)
+			}
+		}
+		q[i] = b
+	}
+	walk(0)
+	return best * sc
+}
+
+// add stores the vector h with rounding bounds e, found for the
+// out-of-band entries xo, unless the cache or the cell is full.
+func (c *dualCache) add(xo, h, e []float64, q []int) {
+	facet, ok := c.cell(xo, q)
+	if !ok {
+		return
+	}
+	k := c.key(facet, q, facet/2)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(c.h) / c.dim
+	first, cnt := c.head(k)
+	if n >= c.max || cnt >= dualCellCap {
+		return
+	}
+	c.h = append(c.h, h...)
+	c.e = append(c.e, e...)
+	c.next = append(c.next, first)
+	if c.flat != nil {
+		c.flat[k], c.count[k] = int32(n), uint8(cnt+1)
+	} else {
+		c.cells[k], c.ncell[k] = int32(n), uint8(cnt+1)
+	}
+}

@@ -1,0 +1,480 @@
+package optimal
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/matapprox/matapprox/loss"
+	"github.com/matapprox/matapprox/structure"
+)
+
+// The fast check's value (eigenvalues of RᵀR) against the SVD, at every
+// scale.
+func TestCertWorkValue(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, bs := range [][3]int{{11, 5, 3}, {32, 15, 7}, {9, 4, 0}, {2, 1, 0}, {64, 20, 10}} {
+		in, out := structure.Band{N: bs[0], K: bs[1]}, structure.Band{N: bs[0], K: bs[2]}
+		w, err := newCertWork(in, out, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		iw := w.sub.w
+		for trial := 0; trial < 20; trial++ {
+			x := make([]float64, in.Len())
+			a := make([]float64, out.Len())
+			scale := math.Pow(10, float64(rng.IntN(600)-300))
+			for i := range x {
+				x[i] = scale * rng.NormFloat64()
+			}
+			for i := range a {
+				a[i] = scale * rng.NormFloat64()
+			}
+			if trial%5 == 0 {
+				// Near-degenerate: the in-band part only.
+				off := in.K - out.K
+				copy(a, x[off:off+out.Len()])
+				a[0] += scale * 1e-9
+			}
+			got, want := iw.value(x, a), iw.valueSVD(x, a)
+			if !(math.Abs(got-want) <= 1e-12*want) {
+				t.Errorf("%v trial %d: value %g, SVD %g", in, trial, got, want)
+			}
+		}
+		if v := iw.value(make([]float64, in.Len()), make([]float64, out.Len())); v != 0 {
+			t.Errorf("%v: value of a zero residual %g", in, v)
+		}
+	}
+}
+
+// With a dual cache every bound stays below the optimum, the remembered
+// duals certify most rows of a distribution once warmed, and the
+// guarantee of MaxGap holds.
+func TestCertifyDualCache(t *testing.T) {
+	for _, bs := range [][3]int{{11, 5, 3}, {16, 4, 2}} {
+		in, out := structure.Band{N: bs[0], K: bs[1]}, structure.Band{N: bs[0], K: bs[2]}
+		l, _ := loss.NewSpectral(in, out)
+		sdp := mustSpectral(t, in, out, nil)
+		const rows = 160
+		rng := rand.New(rand.NewPCG(11, uint64(bs[0])))
+		L, Lo := in.Len(), out.Len()
+		x := make([]float64, rows*L)
+		a := make([]float64, rows*Lo)
+		opt := make([]float64, rows)
+		for i := 0; i < rows; i++ {
+			xi := notebookInput(rng, in)
+			if i%2 == 1 {
+				// Repeat a direction at another scale and in-band part:
+				// the cache's bound is scale-free and ignores x_I.
+				copy(xi, x[(i-1)*L:i*L])
+				c := math.Pow(2, float64(rng.IntN(200)-100)) * (1 + rng.Float64())
+				for j := range xi {
+					xi[j] *= c
+				}
+				off := in.K - out.K
+				for j := off; j < off+Lo; j++ {
+					xi[j] = 1e6 * c * rng.NormFloat64()
+				}
+			}
+			copy(x[i*L:], xi)
+			r, err := sdp.Solve(xi)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opt[i] = r.Value
+			for j := range r.A {
+				a[i*Lo+j] = r.A[j] + 2e-3*r.Value*rng.NormFloat64()
+			}
+		}
+		for _, workers := range []int{1, 3} {
+			c, err := NewCertifier(l, &CertifyOptions{MaxGap: 0.01, DualCache: 1000, Workers: workers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.block = rows // the first pass's duals serve the second
+			res := make([]Certificate, rows)
+			dst := make([]float64, rows*Lo)
+			// Two passes: the second one reuses the first one's duals.
+			for pass := 0; pass < 2; pass++ {
+				if err := c.CertifyBatch(dst, res, x, a, rows); err != nil {
+					t.Fatal(err)
+				}
+				reused := 0
+				for i, r := range res {
+					if r.Lower > opt[i]*(1+1e-9) {
+						t.Errorf("%v pass %d row %d: bound %g above the optimum %g", in, pass, i, r.Lower, opt[i])
+					}
+					if r.Gap() > 0.01 {
+						t.Errorf("%v pass %d row %d: gap %g above MaxGap", in, pass, i, r.Gap())
+					}
+					if r.Reused {
+						reused++
+						if r.Polished || r.Fallback {
+							t.Errorf("row %d: reused and polished/fallback", i)
+						}
+					}
+				}
+				if pass == 1 && reused < rows/2 {
+					t.Errorf("%v: second pass reused %d of %d", in, reused, rows)
+				}
+				t.Logf("%v workers %d pass %d: %d of %d reused, cache %d", in, workers, pass, reused, rows, c.cache.len())
+			}
+			// Fresh inputs, near the remembered directions and far from
+			// them: the cache's bound is never above the optimum.
+			q := make([]int, 2*(in.K-out.K))
+			xo := make([]float64, len(q))
+			hits := 0
+			for i := 0; i < 40; i++ {
+				xi := append([]float64(nil), x[(i%rows)*L:(i%rows+1)*L]...)
+				for j := range xi {
+					xi[j] *= 1 + 0.02*float64(i%4)*rng.NormFloat64()
+				}
+				if i%4 == 3 {
+					xi = gaussianInput(rng, in)
+				}
+				c.outside(xo, xi)
+				lo := c.cache.lower(xo, q)
+				r, err := sdp.Solve(xi)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if lo > r.Value*(1+1e-9) {
+					t.Errorf("%v input %d: cache bound %g above the optimum %g", in, i, lo, r.Value)
+				}
+				if lo > 0.9*r.Value {
+					hits++
+				}
+			}
+			if hits < 10 {
+				t.Errorf("%v: the cache bound is within 10 %% of the optimum on only %d of 40 nearby inputs", in, hits)
+			}
+			// The images of certified inputs under reversal and
+			// modulation are certified by the images of their duals,
+			// as tightly.
+			for i := 0; i < 12; i++ {
+				src := x[i*L : (i+1)*L]
+				xi := make([]float64, L)
+				for j := range xi {
+					v := src[j]
+					if i%3 != 1 {
+						v = src[L-1-j] // reversal
+					}
+					if i%3 != 0 && (j-in.K)%2 != 0 {
+						v = -v // modulation
+					}
+					xi[j] = v
+				}
+				c.outside(xo, xi)
+				lo := c.cache.lower(xo, q)
+				r, err := sdp.Solve(xi)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if lo > r.Value*(1+1e-9) || lo < (1-0.02)*r.Value {
+					t.Errorf("%v image %d: cache bound %g, optimum %g", in, i, lo, r.Value)
+				}
+			}
+		}
+	}
+}
+
+// The output of CertifyBatch with a dual cache does not depend on Workers.
+func TestCertifyDualCacheWorkers(t *testing.T) {
+	in, out := structure.Band{N: 11, K: 5}, structure.Band{N: 11, K: 3}
+	l, _ := loss.NewSpectral(in, out)
+	const rows = 256
+	rng := rand.New(rand.NewPCG(5, 6))
+	sdp := mustSpectral(t, in, out, nil)
+	L, Lo := in.Len(), out.Len()
+	x := make([]float64, rows*L)
+	a := make([]float64, rows*Lo)
+	for i := 0; i < rows; i++ {
+		copy(x[i*L:], notebookInput(rng, in))
+		if i >= rows/2 {
+			// The directions of the first half again, scaled.
+			for j := 0; j < L; j++ {
+				x[i*L+j] = 3 * x[(i-rows/2)*L+j]
+			}
+		}
+		if i < rows/2 {
+			r, err := sdp.Solve(x[i*L : (i+1)*L])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j := 0; j < Lo; j++ {
+				a[i*Lo+j] = r.A[j] + 1e-3*r.Value*rng.NormFloat64()
+			}
+		} else {
+			for j := 0; j < Lo; j++ {
+				a[i*Lo+j] = 3*a[(i-rows/2)*Lo+j] + 1e-3*rng.NormFloat64()
+			}
+		}
+	}
+	var ref []Certificate
+	for _, workers := range []int{1, 2, 4} {
+		c, _ := NewCertifier(l, &CertifyOptions{MaxGap: 0.01, DualCache: 1 << 12, Workers: workers})
+		c.block = 32 // eight blocks: the cache grows during the batch
+		res := make([]Certificate, rows)
+		dst := make([]float64, rows*Lo)
+		if err := c.CertifyBatch(dst, res, x, a, rows); err != nil {
+			t.Fatal(err)
+		}
+		if ref == nil {
+			ref = res
+			reused := 0
+			for _, r := range res {
+				if r.Reused {
+					reused++
+				}
+			}
+			if reused < rows/4 {
+				t.Fatalf("%d of %d rows reused a dual", reused, rows)
+			}
+			continue
+		}
+		for i := range res {
+			if res[i].Value != ref[i].Value || res[i].Lower != ref[i].Lower || res[i].Reused != ref[i].Reused {
+				t.Fatalf("workers %d row %d: %+v, one worker %+v", workers, i, res[i], ref[i])
+			}
+		}
+	}
+}
+
+// gaussianInput draws a standard normal generator for b.
+func gaussianInput(rng *rand.Rand, b structure.Band) []float64 {
+	x := make([]float64, b.Len())
+	for i := range x {
+		x[i] = rng.NormFloat64()
+	}
+	return x
+}
+
+// The cache's cells: every direction and scale maps to a valid cell, the
+// lookup of an empty or zero input is 0, and an entry is found from
+// directions in its own and neighbouring cells.
+func TestDualCacheCells(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, dim := range []int{1, 2, 4, 6, 16, 30} {
+		c := newDualCache(dim, 10)
+		q := make([]int, dim)
+		zero := make([]float64, dim)
+		if lo := c.lower(zero, q); lo != 0 {
+			t.Errorf("dim %d: zero input bound %g", dim, lo)
+		}
+		xo := make([]float64, dim)
+		for i := range xo {
+			xo[i] = rng.NormFloat64() * math.Pow(10, float64(rng.IntN(600)-300))
+		}
+		if lo := c.lower(xo, q); lo != 0 {
+			t.Errorf("dim %d: empty cache bound %g", dim, lo)
+		}
+		// A vector h with h·xo = ||xo||_1 / 2 (a made-up entry: the
+		// cache stores what it is given; validity is the caller's).
+		h := make([]float64, dim)
+		big := 0.0
+		for _, v := range xo {
+			big = math.Max(big, math.Abs(v))
+		}
+		for i, v := range xo {
+			h[i] = math.Copysign(0.5/big, v)
+		}
+		c.add(xo, h, make([]float64, dim), q)
+		if c.len() != 1 {
+			t.Fatalf("dim %d: %d entries", dim, c.len())
+		}
+		want := 0.0
+		for i, v := range xo {
+			want += h[i] * v
+		}
+		if lo := c.lower(xo, q); !(math.Abs(lo-want) <= 1e-12*want) {
+			t.Errorf("dim %d: bound %g, want %g", dim, lo, want)
+		}
+		for i := range q {
+			q[i] = -1
+		}
+		// Full: further adds are dropped.
+		for i := 0; i < 20; i++ {
+			c.add(xo, h, make([]float64, dim), q)
+		}
+		if c.len() != min(10, dualCellCap) {
+			t.Errorf("dim %d: %d entries after filling one cell", dim, c.len())
+		}
+	}
+}
+
+// The output with a dual cache depends only on the sequence of rows: not
+// on how CertifyBatch calls split it, nor on single Certify calls.
+func TestCertifyDualCacheSplits(t *testing.T) {
+	in, out := structure.Band{N: 11, K: 5}, structure.Band{N: 11, K: 3}
+	l, _ := loss.NewSpectral(in, out)
+	sdp := mustSpectral(t, in, out, nil)
+	const rows = 96
+	rng := rand.New(rand.NewPCG(21, 22))
+	L, Lo := in.Len(), out.Len()
+	x := make([]float64, rows*L)
+	a := make([]float64, rows*Lo)
+	for i := 0; i < rows; i++ {
+		if i < rows/3 {
+			copy(x[i*L:], notebookInput(rng, in))
+			r, _ := sdp.Solve(x[i*L : (i+1)*L])
+			for j := range r.A {
+				a[i*Lo+j] = r.A[j] + 1e-3*r.Value*rng.NormFloat64()
+			}
+			continue
+		}
+		for j := 0; j < L; j++ {
+			x[i*L+j] = 2 * x[(i-rows/3)*L+j]
+		}
+		for j := 0; j < Lo; j++ {
+			a[i*Lo+j] = 2 * a[(i-rows/3)*Lo+j]
+		}
+	}
+	run := func(split int) []Certificate {
+		c, _ := NewCertifier(l, &CertifyOptions{MaxGap: 0.01, DualCache: 100, Workers: 2})
+		c.block = 20
+		res := make([]Certificate, rows)
+		for lo := 0; lo < rows; lo += split {
+			hi := min(rows, lo+split)
+			if split == 1 {
+				r, err := c.Certify(x[lo*L:hi*L], a[lo*Lo:hi*Lo])
+				if err != nil {
+					t.Fatal(err)
+				}
+				res[lo] = r
+				continue
+			}
+			dst := make([]float64, (hi-lo)*Lo)
+			if err := c.CertifyBatch(dst, res[lo:hi], x[lo*L:hi*L], a[lo*Lo:hi*Lo], hi-lo); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return res
+	}
+	ref := run(rows)
+	reused := 0
+	for _, r := range ref {
+		if r.Reused {
+			reused++
+		}
+	}
+	if reused < rows/4 {
+		t.Fatalf("%d of %d rows reused a dual", reused, rows)
+	}
+	for _, split := range []int{1, 7, 33} {
+		res := run(split)
+		for i := range res {
+			if res[i].Value != ref[i].Value || res[i].Lower != ref[i].Lower || res[i].Reused != ref[i].Reused {
+				t.Fatalf("split %d row %d: %+v, one call %+v", split, i, res[i], ref[i])
+			}
+		}
+	}
+}
+
+// maxEigSym against gonum's symmetric eigensolver, on random matrices,
+// matrices with a multiple or clustered top eigenvalue, diagonal and zero
+// ones, n = 1…20.
+func TestMaxEigSym(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for n := 1; n <= 20; n++ {
+		for kind := 0; kind < 5; kind++ {
+			sym := mat.NewSymDense(n, nil)
+			switch kind {
+			case 0: // random
+				for i := 0; i < n; i++ {
+					for j := 0; j <= i; j++ {
+						sym.SetSym(i, j, rng.NormFloat64())
+					}
+				}
+			case 1, 2: // Q diag Qᵀ with the top value repeated or clustered
+				q := randomOrthogonal(rng, n)
+				vals := make([]float64, n)
+				for i := range vals {
+					vals[i] = rng.Float64()
+				}
+				for i := 0; i < min(3, n); i++ {
+					vals[i] = 2
+					if kind == 2 {
+						vals[i] += 1e-9 * float64(i)
+					}
+				}
+				var qd mat.Dense
+				qd.Mul(q, mat.NewDiagDense(n, vals))
+				var full mat.Dense
+				full.Mul(&qd, q.T())
+				for i := 0; i < n; i++ {
+					for j := 0; j <= i; j++ {
+						sym.SetSym(i, j, (full.At(i, j)+full.At(j, i))/2)
+					}
+				}
+			case 3: // diagonal
+				for i := 0; i < n; i++ {
+					sym.SetSym(i, i, rng.NormFloat64())
+				}
+			case 4: // zero
+			}
+			var es mat.EigenSym
+			if !es.Factorize(sym, false) {
+				t.Fatal("EigenSym failed")
+			}
+			vals := es.Values(nil)
+			want := vals[len(vals)-1]
+			s := make([]float64, n*n)
+			for i := 0; i < n; i++ {
+				for j := 0; j <= i; j++ {
+					s[i*n+j] = sym.At(i, j)
+				}
+			}
+			got, ok := maxEigSym(s, n, make([]float64, n), make([]float64, n), make([]float64, 2*n))
+			norm := math.Max(math.Abs(vals[0]), math.Abs(want))
+			if !ok || !(math.Abs(got-want) <= 1e-13*math.Max(norm, 1e-300)+1e-300) || got < want-1e-15*norm {
+				t.Errorf("n=%d kind %d: maxEigSym %v (ok %v), EigenSym %v", n, kind, got, ok, want)
+			}
+		}
+	}
+	s := []float64{math.NaN()}
+	if _, ok := maxEigSym(s, 1, make([]float64, 1), make([]float64, 1), make([]float64, 2)); ok {
+		t.Error("NaN matrix accepted")
+	}
+}
+
+func randomOrthogonal(rng *rand.Rand, n int) *mat.Dense {
+	a := mat.NewDense(n, n, nil)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			a.Set(i, j, rng.NormFloat64())
+		}
+	}
+	var qr mat.QR
+	qr.Factorize(a)
+	var q mat.Dense
+	qr.QTo(&q)
+	return &q
+}
+
+func TestDualCacheBytes(t *testing.T) {
+	in, out := structure.Band{N: 11, K: 5}, structure.Band{N: 11, K: 3}
+	if b := DualCacheBytes(in, out, 0); b != 0 {
+		t.Errorf("no cache: %g bytes", b)
+	}
+	if b := DualCacheBytes(structure.Band{N: 100, K: 5}, structure.Band{N: 100, K: 3}, 1000); b != 0 {
+		t.Errorf("N = 100 keeps no cache: %g bytes", b)
+	}
+	small, big := DualCacheBytes(in, out, 1000), DualCacheBytes(in, out, MaxDualCache)
+	if !(small > 0 && big > 100*small && big < 1<<30) {
+		t.Errorf("bytes %g (1000 vectors), %g (MaxDualCache)", small, big)
+	}
+	// The estimate covers what a filled cache holds.
+	c := newDualCache(4, 2000)
+	rng := rand.New(rand.NewPCG(1, 2))
+	q := make([]int, 4)
+	for i := 0; i < 4000; i++ {
+		xo := []float64{rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64()}
+		c.add(xo, xo, xo, q)
+	}
+	held := float64(8*(len(c.h)+len(c.e)) + 4*(len(c.next)+len(c.flat)) + len(c.count))
+	if est := DualCacheBytes(in, out, 2000); held > est {
+		t.Errorf("cache holds %g bytes, estimate %g", held, est)
+	}
+}
