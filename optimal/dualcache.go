@@ -49,9 +49,10 @@ const MaxDualCache = 1 << 22
 // maxExactNuclearN).
 const maxDualCacheN = maxExactNuclearN
 
-// DualCacheBytes returns an upper bound on the memory of a dual cache of
-// at most entries vectors for the bands in → out (CertifyOptions.DualCache):
-// 0 where no cache is kept (entries 0, or N beyond the cache's sizes).
+// DualCacheBytes returns an upper bound on the memory of a spectral
+// Certifier's dual cache of at most entries vectors for the bands in → out
+// (CertifyOptions.DualCache): 0 where no cache is kept (entries 0, or N
+// beyond the cache's sizes). Other losses keep no cache.
 func DualCacheBytes(in, out structure.Band, entries int) float64 {
 	if entries <= 0 || in.N > maxDualCacheN || out.K >= in.K {
 		return 0

@@ -73,7 +73,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	}
 	est := train.ApproxEstimate(lm.model.Net.Config, *batch*lm.model.Symmetry.Order())
 	what := fmt.Sprintf("-batch %d", *batch)
-	if cin, cout := lm.cfg.Bands(); *certify && optimal.DualCacheBytes(cin, cout, *dualCache) > 0 {
+	if cin, cout := lm.cfg.Bands(); *certify && lm.cfg.Loss == "spectral" && optimal.DualCacheBytes(cin, cout, *dualCache) > 0 {
 		est.Add("dual cache (-dual-cache)", optimal.DualCacheBytes(cin, cout, *dualCache), 1)
 		what += fmt.Sprintf(" with -dual-cache %d", *dualCache)
 	}
