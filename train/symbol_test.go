@@ -1,0 +1,110 @@
+package train
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/matapprox/matapprox/loss"
+	"github.com/matapprox/matapprox/nn"
+	"github.com/matapprox/matapprox/optimal"
+)
+
+// smallSymbol is the spectral-1024 preset shrunk to N = 128 and a run of
+// a few seconds: a_∞'s gap there is about 0.3 %, the correction's size
+// (K/N)² = 1.5e-3.
+func smallSymbol(t *testing.T) Config {
+	t.Helper()
+	c := mustPreset(t, "spectral-1024")
+	c.N, c.TrainSize, c.ValSize, c.Hidden = 64, 200, 40, []int{16}
+	c.Epochs, c.WarmStart, c.BatchSize, c.LR = 15, 15, 10, 1e-2
+	return c
+}
+
+// TestSymbolTrainingBeatsSymbolSolution is the claim of the spectral-1024
+// preset on a small case: trained on exact optima, the symbol
+// architecture's correction brings the held-out mean true gap well below
+// that of a_∞ itself, which is the untrained model.
+func TestSymbolTrainingBeatsSymbolSolution(t *testing.T) {
+	c := smallSymbol(t)
+	tr, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Model.Kind != nn.KindSymbol {
+		t.Fatalf("model kind %v, want symbol", tr.Model.Kind)
+	}
+	l, err := loss.NewSpectral(tr.In, tr.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := optimal.NewBanded(tr.In, tr.Out, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	L, Lo := tr.In.Len(), tr.Out.Len()
+	opt := make([]float64, tr.Val.Rows)
+	for i := range opt {
+		r, err := b.Solve(tr.Val.X[i*L : (i+1)*L])
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt[i] = r.Value
+	}
+	gap := func() float64 {
+		a := tr.Model.Predict(tr.Val.X, tr.Val.Rows)
+		var sum float64
+		for i := range opt {
+			sum += l.Eval(nil, tr.Val.X[i*L:(i+1)*L], a[i*Lo:(i+1)*Lo], 1)/opt[i] - 1
+		}
+		return sum / float64(len(opt))
+	}
+	before := gap() // the untrained model is a_∞
+	if err := tr.Run(context.Background(), Callbacks{}); err != nil {
+		t.Fatal(err)
+	}
+	after := gap()
+	t.Logf("held-out mean true gap at N = %d: a_∞ %.3g, trained %.3g (%.2g×)", c.N, before, after, before/after)
+	if !(before > 1e-3) {
+		t.Fatalf("a_∞'s gap %.3g: the test case no longer has a finite-N correction to learn", before)
+	}
+	if !(after < before/2) {
+		t.Errorf("trained gap %.3g, a_∞'s %.3g: the correction does not beat a_∞ by 2×", after, before)
+	}
+}
+
+func TestSymbolConfig(t *testing.T) {
+	c := mustPreset(t, "spectral-1024")
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if sym, err := c.ModelSymmetry(); err != nil || sym != nn.SymmetryFull {
+		t.Errorf("spectral-1024 symmetry %v, %v", sym, err)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(c *Config)
+		want string
+	}{
+		{"probe loss", func(c *Config) { c.Loss, c.Probes, c.NumProbes = "probe", "gaussian", 10 }, "symbol with loss spectral"},
+		{"no out-of-band entries", func(c *Config) { c.OutBand = c.InBand }, "out-band < in-band"},
+		{"standardised", func(c *Config) { c.Standardize = true }, "standardize false"},
+		{"unknown architecture", func(c *Config) { c.Architecture = "symbols" }, "mlp, sphere or symbol"},
+	} {
+		c := mustPreset(t, "spectral-1024")
+		tc.edit(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error mentioning %q", tc.name, err, tc.want)
+		}
+	}
+	// symmetry and sphere-fraction apply to the symbol architecture.
+	b := NewBuilder(mustPreset(t, "spectral-1024"))
+	for key, value := range map[string]string{"symmetry": "odd", "sphere-fraction": "0.25"} {
+		if err := b.Set(key, value, Origin{Flag: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, err := b.Config(); err != nil || c.Symmetry != "odd" || c.SphereFraction != 0.25 {
+		t.Errorf("symmetry, sphere-fraction on a symbol model: %v, %q %v", err, c.Symmetry, c.SphereFraction)
+	}
+}
