@@ -466,6 +466,12 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 		if t.pos == 0 {
 			ld.Reset(t.rng)
 			t.epochLoss, t.epochSamples = 0, 0
+			if t.epoch == t.Cfg.WarmStart && t.epoch > 0 {
+				// The divergence check compares with the first batch of
+				// the loss itself, not of the supervised warm start,
+				// whose units differ.
+				t.initLoss = 0
+			}
 		}
 		lr := t.sched.LR(t.epoch)
 		t.opt.SetLR(lr)

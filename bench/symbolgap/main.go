@@ -3,8 +3,9 @@
 // used at finite N), the deliverable of the spectral-1024 preset:
 //
 //   - held-out inputs: -rows rows drawn from the run's training generator
-//     (config data) with -seed, a stream the trainer never draws (it seeds
-//     its own with the run's seed and other stream constants);
+//     (config data), or from the generator -data names, with -seed, a
+//     stream the trainer never draws (it seeds its own with the run's seed
+//     and other stream constants);
 //   - their exact optima by optimal.Banded (certified: Lower <= opt_N <=
 //     Value, to its default relative gap 1e-8);
 //   - for the network (nn.Approximator.Forward in batches of -batch) and
@@ -48,6 +49,7 @@ type options struct {
 	rows  int
 	seed  uint64
 	batch int
+	data  string
 }
 
 func main() {
@@ -56,6 +58,7 @@ func main() {
 	flag.IntVar(&o.rows, "rows", 500, "held-out rows")
 	flag.Uint64Var(&o.seed, "seed", 11, "seed of the held-out rows")
 	flag.IntVar(&o.batch, "batch", 100, "rows per network batch")
+	flag.StringVar(&o.data, "data", "", "generator of the held-out rows (default: the run's own, config data)")
 	flag.Parse()
 	if o.model == "" || o.rows < 1 || o.batch < 1 {
 		fmt.Fprintln(os.Stderr, "symbolgap: give -model DIR, -rows >= 1 and -batch >= 1")
@@ -111,9 +114,12 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 	if net.Inputs() != in.Len() || net.Outputs() != out.Len() {
 		return fmt.Errorf("%s: the network maps %d → %d, the configuration's bands need %d → %d", o.model, net.Inputs(), net.Outputs(), in.Len(), out.Len())
 	}
+	if o.data != "" {
+		cfg.Data = o.data
+	}
 	gen, err := data.GeneratorByName(cfg.Data, in)
 	if err != nil {
-		return fmt.Errorf("data %q: %w (symbolgap draws held-out rows from the run's generator)", cfg.Data, err)
+		return fmt.Errorf("data %q: %w (symbolgap draws held-out rows from a named generator)", cfg.Data, err)
 	}
 	L, Lo, n := in.Len(), out.Len(), o.rows
 	rng := rand.New(rand.NewPCG(o.seed, 0x5b1))
