@@ -202,12 +202,12 @@ func elements(s Symmetry) []Symmetry {
 // a_∞ − x_I depends on x_out only, and it is odd, 1-homogeneous and, by
 // uniqueness of the complex Chebyshev approximation (the exponentials
 // e^{idθ}, |d| <= K', are a Haar system on the circle), equivariant under
-// reversal and modulation — so a(x) has them too, up to the symbol
-// solver's tolerance (optimal.DefaultSymbolTol) instead of rounding.
-// Evaluating costs one symbol solve per row (O(K'³) per Newton step,
-// independent of N) besides the |G| network passes, and allocates in the
-// solver; Backward is that of KindSphere with ρ replaced by c·ρ (a_∞ has no
-// parameters).
+// reversal and modulation — so a(x) has them too, up to the accuracy of
+// the symbol solver's answer (tolerance optimal.DefaultSymbolTol) instead
+// of rounding. Evaluating costs one symbol solve per row (a semi-infinite
+// problem in 2K'+2 unknowns, whose cost does not depend on N) besides the
+// |G| network passes, and allocates in the solver; Backward is that of
+// KindSphere with ρ replaced by c·ρ (a_∞ has no parameters).
 type Approximator struct {
 	// Kind is the architecture.
 	Kind Kind
@@ -270,12 +270,17 @@ func NewSymbol(in, out structure.Band, hidden []int, act Activation, sym Symmetr
 
 // CorrectionScale returns the factor c on the network's correction: (K/N)²
 // for KindSymbol, with K and N those of the input band, and 1 for
-// KindSphere (0 for KindMLP, which has no correction).
+// KindSphere (0 for KindMLP, which has no correction, and for a
+// KindSymbol approximator without a valid input band, which Check
+// refuses).
 func (a *Approximator) CorrectionScale() float64 {
 	switch a.Kind {
 	case KindSphere:
 		return 1
 	case KindSymbol:
+		if a.Meta.In == nil || a.Meta.In.N < 1 {
+			return 0
+		}
 		r := float64(a.Meta.In.K) / float64(a.Meta.In.N)
 		return r * r
 	}
