@@ -645,18 +645,18 @@ var presets = map[string]Config{
 	// (K/N)²·ρ·f(x_out/ρ), f 4→64→64→7 symmetrised over sign, reversal and
 	// modulation and zero at the start, so that training starts from a_∞.
 	// Half of the training rows get directions covering the sphere (the
-	// correction then holds off the training distribution too). 36 epochs
+	// correction then holds off the training distribution too). 30 epochs
 	// are supervised on the exact optima of the 2000 training rows
-	// (optimal.Banded, certified; about 16 ms a row), the last 4 on the
-	// 2-norm itself, at the end of the cosine schedule. docs/SPECTRAL.md
-	// has the measured gap against a_∞'s, and why.
+	// (optimal.Banded, certified), the last 10 on the 2-norm itself, at
+	// the end of the cosine schedule. docs/SPECTRAL.md has the measured gap
+	// against a_∞'s, and why.
 	"spectral-1024": {
 		N: 1024, InBand: 5, OutBand: 3,
 		Loss: "spectral", Reduction: "mean",
 		Data: "notebook", TrainSize: 2000, ValSize: 200,
 		Hidden: []int{64, 64}, Activation: "tanh", Architecture: "symbol", SphereFraction: 0.5,
 		Optimizer: "adam", LR: 3e-3, Schedule: "cosine", MinLR: 1e-5,
-		Epochs: 40, WarmStart: 36, BatchSize: 25, Seed: 1,
+		Epochs: 40, WarmStart: 30, BatchSize: 25, Seed: 1,
 	},
 	// scaled is the benchmark size: N = 129, half-bandwidth 64 → 32, two
 	// hidden layers of 512, batches of 256.
