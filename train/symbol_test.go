@@ -2,9 +2,12 @@ package train
 
 import (
 	"context"
+	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/loss"
 	"github.com/matapprox/matapprox/nn"
 	"github.com/matapprox/matapprox/optimal"
@@ -130,5 +133,55 @@ func TestSymbolConfig(t *testing.T) {
 	}
 	if c, err := b.Config(); err != nil || c.Symmetry != "odd" || c.SphereFraction != 0.25 {
 		t.Errorf("symmetry, sphere-fraction on a symbol model: %v, %q %v", err, c.Symmetry, c.SphereFraction)
+	}
+}
+
+// TestTargetsPerRow: the warm start's exact optima are a function of each
+// row alone, on one goroutine or two and in any order, also for the
+// large-N method (optimal.Banded, whose oracle is warm-started from its
+// previous solve), so that training on them is reproducible.
+func TestTargetsPerRow(t *testing.T) {
+	c := smallSymbol(t)
+	c.N = 200
+	l, _, err := BuildLoss(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sol, err := optimal.NewSolver(l, nil); err != nil || sol.Method() != optimal.MethodBanded {
+		t.Fatalf("N = 200: method %v, %v; the test needs the banded method", sol.Method(), err)
+	}
+	in, out := c.Bands()
+	L, Lo, n := in.Len(), out.Len(), 6
+	gen, err := data.GeneratorByName("notebook", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := generate(gen, in, n, rand.New(rand.NewPCG(4, 5)), nil, "")
+	rev := &data.Set{Dim: L, Rows: n, X: make([]float64, n*L)}
+	for i := 0; i < n; i++ {
+		copy(rev.Row(n-1-i), s.Row(i))
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	var ref []float64
+	for _, procs := range []int{1, 2} {
+		runtime.GOMAXPROCS(procs)
+		a, err := targets(l, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := targets(l, rev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ref == nil {
+			ref = a
+		}
+		for i := 0; i < n; i++ {
+			for j := 0; j < Lo; j++ {
+				if a[i*Lo+j] != ref[i*Lo+j] || b[(n-1-i)*Lo+j] != ref[i*Lo+j] {
+					t.Fatalf("GOMAXPROCS %d: row %d entry %d: %v in order, %v reversed, %v on one goroutine", procs, i, j, a[i*Lo+j], b[(n-1-i)*Lo+j], ref[i*Lo+j])
+				}
+			}
+		}
 	}
 }
