@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"github.com/matapprox/matapprox/optimal"
 	"github.com/matapprox/matapprox/structure"
 )
 
@@ -22,16 +23,27 @@ const (
 	// the out-of-band entries, a(x) = x_I + ρ·S f(x_out/ρ), ρ = ||x_out||
 	// (see the package documentation, "Approximators").
 	KindSphere Kind = "sphere"
+	// KindSymbol is the 2-norm's large-N architecture: the symbol's
+	// Chebyshev solution a_∞(x) (optimal.SolveSymbol, the N → ∞ optimum)
+	// plus a learned finite-N correction on the sphere of the out-of-band
+	// entries, a(x) = a_∞(x) + c·ρ·S f(x_out/ρ), c = (K/N)² (see
+	// Approximator, "The symbol's correction").
+	KindSymbol Kind = "symbol"
 )
 
-// ParseKind parses "mlp" or "sphere".
+// ParseKind parses "mlp", "sphere" or "symbol".
 func ParseKind(s string) (Kind, error) {
 	switch Kind(s) {
-	case KindMLP, KindSphere:
+	case KindMLP, KindSphere, KindSymbol:
 		return Kind(s), nil
 	}
-	return "", fmt.Errorf("architecture %q: use mlp or sphere: %w", s, ErrConfig)
+	return "", fmt.Errorf("architecture %q: use mlp, sphere or symbol: %w", s, ErrConfig)
 }
+
+// OnSphere reports whether the kind evaluates its network on the unit
+// sphere of the out-of-band entries (KindSphere and KindSymbol): exact on
+// in-band inputs, in scale and, with Odd, in sign, whatever the network.
+func (k Kind) OnSphere() bool { return k == KindSphere || k == KindSymbol }
 
 // Symmetry is a set of generators of the group a KindSphere approximator is
 // symmetrised over: every subset of {Odd, Reverse, Modulate} generates a
@@ -168,17 +180,46 @@ func elements(s Symmetry) []Symmetry {
 // The evaluation costs |G| network passes per input; training shares one
 // loss evaluation among the |G| passes, so the symmetrisation is also an
 // |G|-fold data augmentation at the price of the network alone.
+//
+// # The symbol's correction (KindSymbol)
+//
+// For the 2-norm at large N the finite-N optimum a*_N is close to the
+// symbol's Chebyshev solution a_∞ (optimal.SolveSymbol: the Chebyshev
+// approximation of x̂(θ) = Σ x_d e^{idθ} by a trigonometric polynomial of
+// degree K', the optimum of the bi-infinite problem), within O(K²/N²)
+// relative to the residual: opt_∞ − opt_N ≈ (1–4)·K²/N²·opt_∞. A network
+// that predicts a*_N itself would need that relative accuracy; one that
+// predicts only the difference needs a modest relative accuracy on a small
+// quantity. KindSymbol is
+//
+//	a(x) = a_∞(x) + c·ρ · (1/|G|) Σ_{g∈G} g f(g u),   c = (K/N)²,
+//
+// with ρ, u, f and G as for KindSphere and N, K those of the input band.
+// The fixed factor c is the size of the correction, so that f's outputs are
+// of order one (what an optimizer's step sizes assume); NewSymbol sets f's
+// last layer to zero, so that an untrained approximator is a_∞ exactly.
+// a_∞ has every property listed above — it is x_I where x_out = 0,
+// a_∞ − x_I depends on x_out only, and it is odd, 1-homogeneous and, by
+// uniqueness of the complex Chebyshev approximation (the exponentials
+// e^{idθ}, |d| <= K', are a Haar system on the circle), equivariant under
+// reversal and modulation — so a(x) has them too, up to the accuracy of
+// the symbol solver's answer (tolerance optimal.DefaultSymbolTol) instead
+// of rounding. Evaluating costs one symbol solve per row (a semi-infinite
+// problem in 2K'+2 unknowns, whose cost does not depend on N) besides the
+// |G| network passes, and allocates in the solver; Backward is that of
+// KindSphere with ρ replaced by c·ρ (a_∞ has no parameters).
 type Approximator struct {
 	// Kind is the architecture.
 	Kind Kind
-	// Symmetry is the group a KindSphere approximator averages over (0 for
-	// KindMLP).
+	// Symmetry is the group a KindSphere or KindSymbol approximator
+	// averages over (0 for KindMLP).
 	Symmetry Symmetry
 	// Net is the network: for KindMLP it maps 2K+1 inputs to 2K'+1
-	// outputs, for KindSphere 2(K−K') out-of-band directions to 2K'+1
-	// corrections. Net.Meta is not used; Meta is.
+	// outputs, for KindSphere and KindSymbol 2(K−K') out-of-band
+	// directions to 2K'+1 corrections. Net.Meta is not used; Meta is.
 	Net *MLP
-	// Meta holds the bands (required for KindSphere) and notes.
+	// Meta holds the bands (required for KindSphere and KindSymbol) and
+	// notes.
 	Meta Meta
 }
 
@@ -208,6 +249,44 @@ func NewSphere(in, out structure.Band, hidden []int, act Activation, sym Symmetr
 	return a, nil
 }
 
+// NewSymbol returns a KindSymbol approximator for bands in → out (out.K <
+// in.K) whose network has the given hidden layers and activation,
+// symmetrised over sym, initialised from rng as New does except for the
+// last layer, which is zero: the new approximator is a_∞ exactly.
+func NewSymbol(in, out structure.Band, hidden []int, act Activation, sym Symmetry, rng *rand.Rand) (*Approximator, error) {
+	a, err := NewSphere(in, out, hidden, act, sym, rng)
+	if err != nil {
+		return nil, fmt.Errorf("symbol approximator: %w", err)
+	}
+	a.Kind = KindSymbol
+	last := a.Net.Layer(a.Net.NumLayers() - 1)
+	clear(last.W)
+	clear(last.B)
+	if err := a.Check(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// CorrectionScale returns the factor c on the network's correction: (K/N)²
+// for KindSymbol, with K and N those of the input band, and 1 for
+// KindSphere (0 for KindMLP, which has no correction, and for a
+// KindSymbol approximator without a valid input band, which Check
+// refuses).
+func (a *Approximator) CorrectionScale() float64 {
+	switch a.Kind {
+	case KindSphere:
+		return 1
+	case KindSymbol:
+		if a.Meta.In == nil || a.Meta.In.N < 1 {
+			return 0
+		}
+		r := float64(a.Meta.In.K) / float64(a.Meta.In.N)
+		return r * r
+	}
+	return 0
+}
+
 // Params returns the network's parameters (aliased: writes go through).
 func (a *Approximator) Params() []float64 { return a.Net.Params }
 
@@ -229,7 +308,7 @@ func (a *Approximator) SetParams32Current(ws *ApproxWorkspace, current bool) {
 
 // Inputs returns the length 2K+1 of the input generators.
 func (a *Approximator) Inputs() int {
-	if a.Kind == KindSphere {
+	if a.Kind.OnSphere() {
 		return a.Meta.In.Len()
 	}
 	return a.Net.Config.Inputs
@@ -239,8 +318,8 @@ func (a *Approximator) Inputs() int {
 func (a *Approximator) Outputs() int { return a.Net.Config.Outputs }
 
 // Check reports whether a is consistent: a known kind and symmetry, a valid
-// network, and for KindSphere bands that match the network and no
-// standardisation.
+// network, and for KindSphere and KindSymbol bands that match the network
+// and no standardisation.
 func (a *Approximator) Check() error {
 	if a.Net == nil {
 		return fmt.Errorf("approximator without a network: %w", ErrConfig)
@@ -257,23 +336,23 @@ func (a *Approximator) Check() error {
 			return fmt.Errorf("architecture mlp takes no symmetry, have %v: %w", a.Symmetry, ErrConfig)
 		}
 		return a.Meta.check(a.Net.Config)
-	case KindSphere:
+	case KindSphere, KindSymbol:
 	default:
-		return fmt.Errorf("architecture %q: use mlp or sphere: %w", a.Kind, ErrConfig)
+		return fmt.Errorf("architecture %q: use mlp, sphere or symbol: %w", a.Kind, ErrConfig)
 	}
 	in, out := a.Meta.In, a.Meta.Out
 	if in == nil || out == nil {
-		return fmt.Errorf("architecture sphere needs its input and output bands: %w", ErrConfig)
+		return fmt.Errorf("architecture %s needs its input and output bands: %w", a.Kind, ErrConfig)
 	}
 	if err := structure.CheckNested(*in, *out); err != nil {
 		return fmt.Errorf("bands: %w", err)
 	}
 	c := a.Net.Config
 	if c.Inputs != 2*(in.K-out.K) || c.Outputs != out.Len() {
-		return fmt.Errorf("architecture sphere for half-bandwidth %d → %d needs a network %d → %d, have %v: %w", in.K, out.K, 2*(in.K-out.K), out.Len(), c, ErrConfig)
+		return fmt.Errorf("architecture %s for half-bandwidth %d → %d needs a network %d → %d, have %v: %w", a.Kind, in.K, out.K, 2*(in.K-out.K), out.Len(), c, ErrConfig)
 	}
 	if a.Net.Mean != nil || a.Net.Std != nil {
-		return fmt.Errorf("architecture sphere takes unit directions and no standardisation: %w", ErrConfig)
+		return fmt.Errorf("architecture %s takes unit directions and no standardisation: %w", a.Kind, ErrConfig)
 	}
 	return nil
 }
@@ -300,6 +379,7 @@ type ApproxWorkspace struct {
 	u        []float64 // |G|·maxBatch × m: the transformed directions
 	out      []float64 // maxBatch × (2K'+1)
 	dy       []float64 // |G|·maxBatch × (2K'+1)
+	base     []float64 // KindSymbol: maxBatch × (2K'+1), a_∞ of each row
 }
 
 // NewWorkspace returns a workspace for batches of up to maxBatch rows. It
@@ -308,17 +388,21 @@ func (a *Approximator) NewWorkspace(maxBatch int) *ApproxWorkspace {
 	if maxBatch < 1 {
 		panic(fmt.Sprintf("nn: NewWorkspace(%d): batch must be positive", maxBatch))
 	}
-	if a.Kind != KindSphere {
+	if !a.Kind.OnSphere() {
 		return &ApproxWorkspace{maxBatch: maxBatch, net: a.Net.NewWorkspace(maxBatch), n: -1}
 	}
 	els := elements(a.Symmetry)
 	g := len(els)
 	m, lo := a.Net.Config.Inputs, a.Net.Config.Outputs
-	return &ApproxWorkspace{
+	ws := &ApproxWorkspace{
 		maxBatch: maxBatch, sym: a.Symmetry, els: els, net: a.Net.NewWorkspace(g * maxBatch), n: -1,
 		scale: make([]float64, maxBatch), t: make([]float64, maxBatch),
 		u: make([]float64, g*maxBatch*m), out: make([]float64, maxBatch*lo), dy: make([]float64, g*maxBatch*lo),
 	}
+	if a.Kind == KindSymbol {
+		ws.base = make([]float64, maxBatch*lo)
+	}
+	return ws
 }
 
 // MaxBatch returns the largest batch ws accepts.
@@ -349,11 +433,13 @@ func act(g Symmetry, v []float64, parity func(j int) int) {
 
 // Forward evaluates the approximator on the n×(2K+1) row-major batch x and
 // returns the n×(2K'+1) outputs, a view into ws valid until the next Forward
-// with ws. It does not allocate. For KindSphere it reads x only during the
-// call. It panics if n is negative or exceeds ws.MaxBatch(), if len(x) is
-// too short, or if ws was made for another architecture.
+// with ws. It does not allocate, except in the symbol solves of KindSymbol
+// (one per row). For KindSphere and KindSymbol it reads x only during the
+// call; a KindSymbol row with a non-finite entry gives NaN outputs. It
+// panics if n is negative or exceeds ws.MaxBatch(), if len(x) is too short,
+// or if ws was made for another architecture.
 func (a *Approximator) Forward(ws *ApproxWorkspace, x []float64, n int) []float64 {
-	if a.Kind != KindSphere {
+	if !a.Kind.OnSphere() {
 		return a.Net.Forward(ws.net, x, n)
 	}
 	if n < 0 || n > ws.maxBatch {
@@ -364,7 +450,8 @@ func (a *Approximator) Forward(ws *ApproxWorkspace, x []float64, n int) []float6
 	if len(x) < n*L {
 		panic(fmt.Sprintf("nn: Forward input has %d values, want %d×%d", len(x), n, L))
 	}
-	if ws.sym != a.Symmetry || len(ws.u) != len(ws.els)*ws.maxBatch*m || len(ws.out) != ws.maxBatch*lo {
+	if ws.sym != a.Symmetry || len(ws.u) != len(ws.els)*ws.maxBatch*m || len(ws.out) != ws.maxBatch*lo ||
+		(a.Kind == KindSymbol) != (ws.base != nil) {
 		panic("nn: workspace belongs to an approximator of another architecture")
 	}
 	h := m / 2                   // out-of-band entries on each side, K − K'
@@ -406,9 +493,13 @@ func (a *Approximator) Forward(ws *ApproxWorkspace, x []float64, n int) []float6
 			act(ws.els[g], ug, uParity)
 		}
 	}
+	if a.Kind == KindSymbol {
+		a.symbolBase(ws.base[:n*lo], x, n)
+	}
 	y := a.Net.Forward(ws.net, ws.u[:G*n*m], G*n)
 	res := ws.out[:n*lo]
 	inv := 1 / float64(G)
+	c := a.CorrectionScale()
 	for i := 0; i < n; i++ {
 		o := res[i*lo : (i+1)*lo]
 		clear(o)
@@ -420,14 +511,19 @@ func (a *Approximator) Forward(ws *ApproxWorkspace, x []float64, n int) []float6
 				o[j] += v
 			}
 		}
-		// a = x_I + s·(t·mean): never forms ρ = s·t, which may overflow.
+		// a = base + s·(t·(c·mean)), the base x_I (sphere) or a_∞
+		// (symbol): never forms ρ = s·t, which may overflow. c is 1 for
+		// the sphere, and the product by 1 exact.
 		s, t := ws.scale[i], ws.t[i]
-		xi := x[i*L+K-ko : i*L+K+ko+1]
+		base := x[i*L+K-ko : i*L+K+ko+1]
+		if ws.base != nil {
+			base = ws.base[i*lo : (i+1)*lo]
+		}
 		for j := range o {
 			if s == 0 {
-				o[j] = xi[j]
+				o[j] = base[j]
 			} else {
-				o[j] = xi[j] + s*(t*(o[j]*inv))
+				o[j] = base[j] + s*(t*(c*(o[j]*inv)))
 			}
 		}
 	}
@@ -462,9 +558,9 @@ func (a *Approximator) backward(ws *ApproxWorkspace, dOut []float64, set bool) {
 }
 
 // netDelta returns ∂E/∂(network outputs) for dOut = ∂E/∂a: dOut itself
-// for KindMLP, a buffer of ws for KindSphere.
+// for KindMLP, a buffer of ws for KindSphere and KindSymbol.
 func (a *Approximator) netDelta(ws *ApproxWorkspace, dOut []float64) []float64 {
-	if a.Kind != KindSphere {
+	if !a.Kind.OnSphere() {
 		return dOut
 	}
 	n := ws.n
@@ -478,10 +574,11 @@ func (a *Approximator) netDelta(ws *ApproxWorkspace, dOut []float64) []float64 {
 	}
 	aParity := func(j int) int { return (j - ko) & 1 }
 	inv := 1 / float64(G)
-	// a_i = x_I + (ρ_i/|G|) Σ_g h_g y_{g,i}, h_g orthogonal and symmetric,
-	// so ∂E/∂y_{g,i} = (ρ_i/|G|) h_g ∂E/∂a_i.
+	c := a.CorrectionScale()
+	// a_i = base_i + (c·ρ_i/|G|) Σ_g h_g y_{g,i}, h_g orthogonal and
+	// symmetric, so ∂E/∂y_{g,i} = (c·ρ_i/|G|) h_g ∂E/∂a_i.
 	for i := 0; i < n; i++ {
-		rho := ws.scale[i] * ws.t[i]
+		rho := c * ws.scale[i] * ws.t[i]
 		for g := 0; g < G; g++ {
 			dy := ws.dy[(g*n+i)*lo : (g*n+i+1)*lo]
 			for j, v := range dOut[i*lo : (i+1)*lo] {
@@ -521,4 +618,23 @@ func cloneMeta(mt Meta) Meta {
 		}
 	}
 	return c
+}
+
+// symbolBase writes a_∞ of each of the n rows of x into dst (n×(2K'+1)):
+// optimal.SolveSymbol to its default tolerance, NaN for a row it refuses (a
+// non-finite entry).
+func (a *Approximator) symbolBase(dst, x []float64, n int) {
+	in, out := *a.Meta.In, *a.Meta.Out
+	L, lo := in.Len(), out.Len()
+	for i := 0; i < n; i++ {
+		d := dst[i*lo : (i+1)*lo]
+		r, err := optimal.SolveSymbol(in, out, x[i*L:(i+1)*L], 0)
+		if err != nil || len(r.A) != lo {
+			for j := range d {
+				d[j] = math.NaN()
+			}
+			continue
+		}
+		copy(d, r.A)
+	}
 }

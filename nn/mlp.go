@@ -56,7 +56,9 @@
 // An Approximator wraps an MLP as a map from input to output generators:
 // KindMLP applies it to the whole input (the notebook's model), KindSphere
 // makes the approximation exact by construction on the in-band part, in
-// scale, sign and symmetry (see Approximator for the mathematics).
+// scale, sign and symmetry, and KindSymbol adds such a correction to the
+// 2-norm's N → ∞ optimum a_∞ for large N (see Approximator for the
+// mathematics).
 //
 // # Precision
 //

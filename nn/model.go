@@ -429,8 +429,8 @@ func FromFile(ts []safetensors.Tensor, info string) (*Approximator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metadata %q: %w", MetadataKey, err)
 	}
-	if kind == KindSphere && (mi.In == nil || mi.Out == nil) {
-		return nil, fmt.Errorf("metadata %q: architecture sphere needs in_band and out_band, which the file lacks: %w", MetadataKey, ErrConfig)
+	if kind.OnSphere() && (mi.In == nil || mi.Out == nil) {
+		return nil, fmt.Errorf("metadata %q: architecture %s needs in_band and out_band, which the file lacks: %w", MetadataKey, kind, ErrConfig)
 	}
 	net, err := FromTensors(ts, act)
 	if err != nil {

@@ -189,7 +189,7 @@ func NewWithOptions(cfg Config, opt Options) (*Trainer, error) {
 		// evaluation and the exact optima use, stays float64).
 		t.Objective.Loss = q.Float32()
 	}
-	if cfg.Architecture == "sphere" && cfg.SphereFraction > 0 {
+	if cfg.OnSphere() && cfg.SphereFraction > 0 {
 		r, _ := newRNG(cfg.Seed, streamDirections)
 		t.Train = data.CoverSphere(t.Train, t.In, t.Out, cfg.SphereFraction, r)
 	}
@@ -236,12 +236,13 @@ func NewWithOptions(cfg Config, opt Options) (*Trainer, error) {
 
 // NewModel returns the untrained approximator of a validated configuration:
 // the plain network (architecture mlp, standardised on trainSet if asked) or
-// the sphere approximator with its symmetry, initialised from the seed.
+// the sphere or symbol approximator with its symmetry, initialised from
+// the seed.
 func NewModel(cfg *Config, trainSet *data.Set) (*nn.Approximator, error) {
 	in, out := cfg.Bands()
 	initRNG, _ := newRNG(cfg.Seed, streamInit)
 	var a *nn.Approximator
-	if cfg.Architecture == "sphere" {
+	if cfg.OnSphere() {
 		act, err := nn.ParseActivation(cfg.Activation)
 		if err != nil {
 			return nil, err
@@ -250,7 +251,11 @@ func NewModel(cfg *Config, trainSet *data.Set) (*nn.Approximator, error) {
 		if err != nil {
 			return nil, err
 		}
-		if a, err = nn.NewSphere(in, out, cfg.Hidden, act, sym, initRNG); err != nil {
+		newArch := nn.NewSphere
+		if cfg.Architecture == string(nn.KindSymbol) {
+			newArch = nn.NewSymbol
+		}
+		if a, err = newArch(in, out, cfg.Hidden, act, sym, initRNG); err != nil {
 			return nil, err
 		}
 	} else {
@@ -461,6 +466,12 @@ func (t *Trainer) Run(ctx context.Context, cb Callbacks) error {
 		if t.pos == 0 {
 			ld.Reset(t.rng)
 			t.epochLoss, t.epochSamples = 0, 0
+			if t.epoch == t.Cfg.WarmStart && t.epoch > 0 {
+				// The divergence check compares with the first batch of
+				// the loss itself, not of the supervised warm start,
+				// whose units differ.
+				t.initLoss = 0
+			}
 		}
 		lr := t.sched.LR(t.epoch)
 		t.opt.SetLR(lr)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-
-	"github.com/matapprox/matapprox/nn"
 )
 
 // coverageZ is how many training standard deviations from the training mean
@@ -29,7 +27,7 @@ type coverage struct {
 func newCoverage(lm *loadedModel, n int) *coverage { return &coverage{lm: lm, n: n} }
 
 func (c *coverage) check(x []float64, k, before int) {
-	if c.lm.model.Kind == nn.KindSphere {
+	if c.lm.model.Kind.OnSphere() {
 		return
 	}
 	in, out := c.lm.cfg.Bands()
@@ -60,7 +58,7 @@ func (c *coverage) check(x []float64, k, before int) {
 
 func (c *coverage) report(w io.Writer) {
 	m := c.lm.model
-	if m.Kind == nn.KindSphere {
+	if m.Kind.OnSphere() {
 		if tn := m.Meta.In; tn != nil && c.n > 0 && c.n != tn.N {
 			fmt.Fprintf(w, "warning: the model was trained at N = %d and applied at N = %d; the optimum depends on N, so its gap here is not the one measured in training (measure it with: matapprox eval -model MODEL -families -other-n %d)\n", tn.N, c.n, c.n)
 		}

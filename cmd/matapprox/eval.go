@@ -90,8 +90,8 @@ func loadModel(path string, n int, lossName, probes string) (*loadedModel, error
 	}
 	cfg.Hidden = c.Hidden
 	cfg.Activation = c.Activation.String()
-	if lm.model.Kind == nn.KindSphere {
-		cfg.Architecture, cfg.Symmetry, cfg.Standardize = "sphere", lm.model.Symmetry.String(), false
+	if lm.model.Kind.OnSphere() {
+		cfg.Architecture, cfg.Symmetry, cfg.Standardize = string(lm.model.Kind), lm.model.Symmetry.String(), false
 	}
 	if l := lm.model.Meta.Extra["loss"]; l != "" && lossName == "" {
 		lossName = l

@@ -10,7 +10,6 @@ import (
 
 	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/eval"
-	"github.com/matapprox/matapprox/nn"
 	"github.com/matapprox/matapprox/train"
 )
 
@@ -63,8 +62,8 @@ func (ff familyFlags) run(lm *loadedModel, ev *eval.Evaluator, seed uint64) ([]e
 			sizes = append(sizes, v)
 		}
 	}
-	if len(sizes) > 0 && lm.model.Kind != nn.KindSphere {
-		return nil, usagef("-other-n: a plain (mlp) network is tied to its training size; train architecture sphere")
+	if len(sizes) > 0 && !lm.model.Kind.OnSphere() {
+		return nil, usagef("-other-n: a plain (mlp) network is tied to its training size; train architecture sphere or symbol")
 	}
 	for _, n := range sizes {
 		cfg := lm.cfg

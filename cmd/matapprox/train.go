@@ -400,6 +400,8 @@ func trainInDir(cfg train.Config, rd *train.RunDir, resuming bool, opt trainOpti
 		net := fmt.Sprintf("%d→%v→%d network", 2*cfg.InBand+1, cfg.Hidden, 2*cfg.OutBand+1)
 		if m := tr.Model; m.Kind == nn.KindSphere {
 			net = fmt.Sprintf("sphere approximator x_I + ρ·f(x_out/ρ), f %d→%v→%d symmetrised over %v", m.Net.Config.Inputs, cfg.Hidden, m.Outputs(), m.Symmetry)
+		} else if m.Kind == nn.KindSymbol {
+			net = fmt.Sprintf("symbol approximator a_∞ + (K/N)²·ρ·f(x_out/ρ), f %d→%v→%d symmetrised over %v", m.Net.Config.Inputs, cfg.Hidden, m.Outputs(), m.Symmetry)
 		}
 		fmt.Fprintf(stdout, "training %s: %s loss, %s, %s lr %g, %d epochs of %d batches of %d\n",
 			dir, cfg.Loss, net, cfg.Optimizer, cfg.LR, cfg.Epochs,
