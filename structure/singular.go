@@ -133,6 +133,8 @@ type TopSingular struct {
 	tol             float64
 	maxRestarts     int
 	rng             *rand.Rand
+	src             *rand.PCG // rng's source, reseeded by Reset
+	seed            uint64
 	gs              []float64 // scaled generator
 	q, aq           []float64 // basis and Op·basis, column j at [j*N, (j+1)*N)
 	h               []float64 // Rayleigh–Ritz matrix, basis×basis
@@ -202,7 +204,9 @@ func NewTopSingular(b Band, k int, opts *TopSingularOptions) (*TopSingular, erro
 	if float64(n)*float64(2*m+t.p+1) > 1<<31 {
 		return nil, fmt.Errorf("structure: workspace of %d vectors of length %d is too large: %w", 2*m+t.p+1, n, ErrSingularOption)
 	}
-	t.rng = rand.New(rand.NewPCG(o.Seed, 0x5eed))
+	t.src = rand.NewPCG(o.Seed, 0x5eed)
+	t.seed = o.Seed
+	t.rng = rand.New(t.src)
 	t.gs = make([]float64, b.Len())
 	t.q = make([]float64, n*m)
 	t.aq = make([]float64, n*m)
@@ -224,9 +228,14 @@ func (t *TopSingular) Band() Band { return t.b }
 // K returns the number of triplets computed.
 func (t *TopSingular) K() int { return t.k }
 
-// Reset forgets the vectors of the previous call, so the next Compute
-// starts from a random block.
-func (t *TopSingular) Reset() { t.warm = false }
+// Reset forgets the vectors of the previous call and reseeds the random
+// start, so the next Compute starts from the same random block as the
+// first one did: after Reset, Compute's result depends on its argument
+// alone, not on the calls before it.
+func (t *TopSingular) Reset() {
+	t.warm = false
+	t.src.Seed(t.seed, 0x5eed)
+}
 
 func (t *TopSingular) col(s []float64, j int) []float64 { return s[j*t.b.N : (j+1)*t.b.N] }
 
