@@ -988,6 +988,28 @@ func dualVector(y []float64, ld, n, k, kp int, nuc float64, h, e []float64) bool
 	return true
 }
 
+// scaledResidual sets w.r = (x − Ea)/sc for the power of two sc nearest
+// the residual's largest entry and returns sc: 0 for a zero residual (w.r
+// then zero), NaN for a non-finite one.
+func (w *certWork) scaledResidual(x, a []float64) float64 {
+	w.residual(x, a, 1)
+	big := 0.0
+	for _, r := range w.r {
+		big = math.Max(big, math.Abs(r))
+	}
+	if big == 0 {
+		return 0
+	}
+	if math.IsInf(big, 0) || math.IsNaN(big) {
+		return math.NaN()
+	}
+	sc := pow2(big)
+	for i := range w.r {
+		w.r[i] /= sc
+	}
+	return sc
+}
+
 // value returns ||T(x) − T(Ea)||_2 = λ_max(RᵀR)^½ for the residual
 // R = T(x) − T(Ea) (scaled by a power of two), or NaN if that fails:
 // S = RᵀR is formed from the band (O(N·K²)), reduced to tridiagonal form
@@ -996,20 +1018,9 @@ func dualVector(y []float64, ld, n, k, kp int, nuc float64, h, e []float64) bool
 // perturbs λ_max by at most γ_N ||R||_F² <= N γ_N σ₁², far below any gap
 // the certifier reports.
 func (w *certWork) value(x, a []float64) float64 {
-	w.residual(x, a, 1)
-	big := 0.0
-	for _, r := range w.r {
-		big = math.Max(big, math.Abs(r))
-	}
-	if big == 0 || math.IsInf(big, 0) || math.IsNaN(big) {
-		if big == 0 {
-			return 0
-		}
-		return math.NaN()
-	}
-	sc := pow2(big)
-	for i := range w.r {
-		w.r[i] /= sc
+	sc := w.scaledResidual(x, a)
+	if sc == 0 || math.IsNaN(sc) {
+		return sc
 	}
 	n, k := w.n, w.in.K
 	if w.vs == nil {
@@ -1150,41 +1161,6 @@ func maxEigSym(s []float64, n int, d, e, work []float64) (float64, bool) {
 		}
 	}
 	return hi, true
-}
-
-// valueSVD returns ||T(x) − T(Ea)||_2 by the singular values of the dense
-// residual (N <= maxDenseOracleN), or NaN if that fails: the reference of
-// value in tests.
-func (w *certWork) valueSVD(x, a []float64) float64 {
-	w.residual(x, a, 1)
-	big := 0.0
-	for _, r := range w.r {
-		big = math.Max(big, math.Abs(r))
-	}
-	if big == 0 || math.IsInf(big, 0) || math.IsNaN(big) {
-		if big == 0 {
-			return 0
-		}
-		return math.NaN()
-	}
-	sc := pow2(big)
-	for i := range w.r {
-		w.r[i] /= sc
-	}
-	n, k := w.n, w.in.K
-	raw := w.dense.RawMatrix()
-	for i := 0; i < n; i++ {
-		row := raw.Data[i*raw.Stride : i*raw.Stride+n]
-		clear(row)
-		for j := max(0, i-k); j <= min(n-1, i+k); j++ {
-			row[j] = w.r[k+j-i]
-		}
-	}
-	var svd mat.SVD
-	if !svd.Factorize(w.dense, mat.SVDNone) {
-		return math.NaN()
-	}
-	return svd.Values(w.sig)[0] * sc
 }
 
 func abs(i int) int {
