@@ -304,16 +304,14 @@ func (s *subspaceWork) solve(x, a []float64, target float64, steps int, hint flo
 func (s *subspaceWork) inBandValue(x, a []float64) Certificate {
 	w := s.w
 	cert := Certificate{A: append([]float64(nil), a...)}
-	w.residual(x, a, 1)
-	big := 0.0
-	for _, r := range w.r {
-		big = math.Max(big, math.Abs(r))
-	}
-	if big == 0 {
+	sc := w.scaledResidual(x, a)
+	if sc == 0 {
 		return cert
 	}
-	sc := pow2(big)
-	w.residual(x, a, sc)
+	if math.IsNaN(sc) {
+		cert.Value = math.NaN()
+		return cert
+	}
 	if w.ts != nil {
 		w.ts.Reset()
 	}
