@@ -394,7 +394,8 @@ func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float6
 		clear(ok)
 		keep := func(i int, w *certWork) {
 			if w := w.sub.w; w.capOK {
-				c.appendPending(slot[st*(i-lo):st*(i-lo)], w)
+				// Written in place: the slice has room for one dual.
+				c.appendPending(slot[st*(i-lo):st*(i-lo):st*(i-lo+1)], w)
 				ok[i-lo] = true
 			}
 		}
@@ -570,7 +571,7 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 	sw := w.sub
 	w = sw.w // the subspace method's workspace: its dense oracle and Y_f
 	w.capOK, w.capOn = false, false
-	hint := 0.0
+	remembered := 0.0 // the remembered duals' bound, if they did not suffice
 	if c.cache != nil {
 		c.outside(w.xoRaw, x)
 		if lo := c.cache.lower(w.xoRaw, w.q); lo > 0 {
@@ -580,7 +581,7 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 				copy(dst, a)
 				return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Reused: true}, nil
 			}
-			hint = lo
+			remembered = lo
 		}
 		w.capOn, w.capBest = true, 0
 		if c.record > 0 && w.capY == nil {
@@ -592,7 +593,7 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 	// solve's bound local, and the candidate is then polished where its
 	// unconstrained bound would have certified it.
 	cert = sw.solve(x, a, c.target, c.steps, 0)
-	cert.Lower = math.Max(cert.Lower, math.Min(hint, cert.Value))
+	cert.Lower = math.Max(cert.Lower, math.Min(remembered, cert.Value))
 	if w.capOn {
 		w.capOn = false
 		// Remember the dual only if it certifies this row well.

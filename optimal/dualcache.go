@@ -62,10 +62,8 @@ func DualCacheBytes(in, out structure.Band, entries int) float64 {
 	// high dimension; a block's pending vectors; the flat index.
 	b := float64(entries) * (16*float64(dim) + 4 + 48)
 	b += float64(dualBlock) * 24 * float64(dim)
-	if dim <= 4 {
-		b += 5 * float64(2*dim*ipow(32, dim-1))
-	}
-	return b
+	_, _, cells := dualGrid(dim)
+	return b + 5*float64(cells)
 }
 
 // dualCellCap is the most vectors one grid cell keeps.
@@ -94,21 +92,10 @@ type dualCache struct {
 // with dim out-of-band diagonals.
 func newDualCache(dim, max int) *dualCache {
 	c := &dualCache{dim: dim, max: max}
-	// Cells small enough that a neighbourhood holds near directions, and
-	// keys that fit 64 bits (facet index below 64, bins^(dim−1) beyond).
-	switch {
-	case dim <= 4:
-		c.bins, c.nbr = 32, true
-	case dim <= 8:
-		c.bins = 8
-	case dim <= 24:
-		c.bins = 4
-	default:
-		c.bins = 1
-	}
-	if dim <= 4 {
-		n := 2 * dim * ipow(c.bins, dim-1)
-		c.flat, c.count = make([]int32, n), make([]uint8, n)
+	var cells int
+	c.bins, c.nbr, cells = dualGrid(dim)
+	if cells > 0 {
+		c.flat, c.count = make([]int32, cells), make([]uint8, cells)
 		for i := range c.flat {
 			c.flat[i] = -1
 		}
@@ -116,6 +103,24 @@ func newDualCache(dim, max int) *dualCache {
 		c.cells, c.ncell = make(map[uint64]int32), make(map[uint64]uint8)
 	}
 	return c
+}
+
+// dualGrid returns the grid of a cache for dim out-of-band diagonals: the
+// bins per coordinate on a facet, whether lookups search the neighbouring
+// cells, and the number of cells when they are few enough for a flat
+// table (0: a map). Cells are small enough that a neighbourhood holds near
+// directions, and keys fit 64 bits (facet index below 64, bins^(dim−1)
+// beyond).
+func dualGrid(dim int) (bins int, nbr bool, flat int) {
+	switch {
+	case dim <= 4:
+		return 32, true, 2 * dim * ipow(32, dim-1)
+	case dim <= 8:
+		return 8, false, 0
+	case dim <= 24:
+		return 4, false, 0
+	}
+	return 1, false, 0
 }
 
 // ipow returns b^e for small e >= 0.
