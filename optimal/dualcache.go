@@ -20,11 +20,13 @@ import (
 // 2(K−K') multiplications. The optimum is a norm of x_out (δ* is odd and
 // 1-homogeneous), so the bound is tight where the optimal dual of x is
 // near h, that is for directions x_out/||x_out|| near the direction h was
-// found at. dualCache keeps such vectors indexed by a grid on the unit
-// sphere of x_out (the cube map: the facet is the coordinate of largest
-// magnitude and its sign, the others are cut into bins) and returns the
-// best bound among the vectors found in the input's cell and, in low
-// dimension, its neighbours. Where no remembered vector is close the bound
+// found at. dualCache keeps such vectors indexed, in up to
+// dualGridMaxDim dimensions, by a grid on the unit sphere of x_out (the
+// cube map: the facet is the coordinate of largest magnitude and its sign,
+// the others are cut into bins), returning the best bound among the
+// vectors found in the input's cell and its neighbours; in more dimensions
+// by balls of vectors (dualIndex), returning the best bound among all of
+// them. Where no remembered vector is close the bound
 // is weak and the caller certifies the input the full way; the cache never
 // affects validity, only cost.
 //
@@ -37,8 +39,8 @@ import (
 // when CertifyOptions.DualCache is zero and the cache is on.
 const DefaultDualCache = 1 << 16
 
-// DefaultReuseFraction is the default CertifyOptions.ReuseTarget as a
-// fraction of the certifier's target gap.
+// DefaultReuseFraction is the least default CertifyOptions.ReuseTarget
+// as a fraction of the certifier's target gap.
 const DefaultReuseFraction = 0.25
 
 // MaxDualCache is the largest CertifyOptions.DualCache accepted.
@@ -58,11 +60,14 @@ func DualCacheBytes(in, out structure.Band, entries int) float64 {
 		return 0
 	}
 	dim := 2 * (in.K - out.K)
-	// Per vector: h and its error bounds, the cell link, a map entry in
-	// high dimension; a block's pending vectors; the flat index.
-	b := float64(entries) * (16*float64(dim) + 4 + 48)
-	b += float64(dualBlock) * 24 * float64(dim)
-	_, _, cells := dualGrid(dim)
+	// Per vector: h and its error bounds, the cell link; a block's
+	// pending vectors; the grid's flat table or the balls.
+	b := float64(entries) * (16*float64(dim) + 4)
+	b += float64(dualBlock) * (24*float64(dim) + 8)
+	if dim > dualGridMaxDim {
+		return b + (&dualIndex{dim: dim}).bytes(entries)
+	}
+	_, cells := dualGrid(dim)
 	return b + 5*float64(cells)
 }
 
@@ -73,54 +78,41 @@ const dualCellCap = 8
 type dualCache struct {
 	dim  int // 2(K−K'), the number of out-of-band diagonals
 	bins int // bins per coordinate on a facet of the cube map
-	nbr  bool
 	max  int
 
 	mu   sync.RWMutex
 	h, e []float64 // entries × dim: the vectors and their rounding bounds
-	// The cells: a list of entries each, linked through next (−1 ends
-	// it), headed by flat[key] (low dimensions: every cell has a slot) or
-	// cells[key].
+	// The grid's cells: a list of entries each, linked through next (−1
+	// ends it), headed by flat[key]; or, beyond dualGridMaxDim, the balls.
 	next  []int32
 	flat  []int32
 	count []uint8
-	cells map[uint64]int32
-	ncell map[uint64]uint8
+	ix    *dualIndex
 }
 
 // newDualCache returns an empty cache of at most max vectors for inputs
 // with dim out-of-band diagonals.
 func newDualCache(dim, max int) *dualCache {
 	c := &dualCache{dim: dim, max: max}
+	if dim > dualGridMaxDim {
+		c.ix = newDualIndex(dim)
+		return c
+	}
 	var cells int
-	c.bins, c.nbr, cells = dualGrid(dim)
-	if cells > 0 {
-		c.flat, c.count = make([]int32, cells), make([]uint8, cells)
-		for i := range c.flat {
-			c.flat[i] = -1
-		}
-	} else {
-		c.cells, c.ncell = make(map[uint64]int32), make(map[uint64]uint8)
+	c.bins, cells = dualGrid(dim)
+	c.flat, c.count = make([]int32, cells), make([]uint8, cells)
+	for i := range c.flat {
+		c.flat[i] = -1
 	}
 	return c
 }
 
-// dualGrid returns the grid of a cache for dim out-of-band diagonals: the
-// bins per coordinate on a facet, whether lookups search the neighbouring
-// cells, and the number of cells when they are few enough for a flat
-// table (0: a map). Cells are small enough that a neighbourhood holds near
-// directions, and keys fit 64 bits (facet index below 64, bins^(dim−1)
-// beyond).
-func dualGrid(dim int) (bins int, nbr bool, flat int) {
-	switch {
-	case dim <= 4:
-		return 32, true, 2 * dim * ipow(32, dim-1)
-	case dim <= 8:
-		return 8, false, 0
-	case dim <= 24:
-		return 4, false, 0
-	}
-	return 1, false, 0
+// dualGrid returns the grid of a cache for dim <= dualGridMaxDim
+// out-of-band diagonals: the bins per coordinate on a facet and the number
+// of cells (a flat table). Cells are small enough that the 3^(dim−1)
+// cells around a direction hold the near ones.
+func dualGrid(dim int) (bins, cells int) {
+	return 32, 2 * dim * ipow(32, dim-1)
 }
 
 // ipow returns b^e for small e >= 0.
@@ -135,14 +127,7 @@ func ipow(b, e int) int {
 // head returns the first entry of the cell with key k (−1 if none) and
 // the cell's number of entries. c.mu is held.
 func (c *dualCache) head(k uint64) (int32, int) {
-	if c.flat != nil {
-		return c.flat[k], int(c.count[k])
-	}
-	h, ok := c.cells[k]
-	if !ok {
-		return -1, 0
-	}
-	return h, int(c.ncell[k])
+	return c.flat[k], int(c.count[k])
 }
 
 // len returns the number of vectors stored.
@@ -190,6 +175,9 @@ func (c *dualCache) key(facet int, q []int, skip int) uint64 {
 // out-of-band entries xo among the vectors near its direction (0 if
 // none). q is scratch of length dim.
 func (c *dualCache) lower(xo []float64, q []int) float64 {
+	if c.ix != nil {
+		return c.lowerIndex(xo)
+	}
 	facet, ok := c.cell(xo, q)
 	if !ok {
 		return 0
@@ -200,6 +188,11 @@ func (c *dualCache) lower(xo []float64, q []int) float64 {
 		big = math.Max(big, math.Abs(v))
 	}
 	sc := pow2(big)
+	var xs [dualGridMaxDim]float64
+	x := xs[:len(xo)]
+	for i, v := range xo {
+		x[i] = v / sc
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	best := 0.0
@@ -208,22 +201,12 @@ func (c *dualCache) lower(xo []float64, q []int) float64 {
 		for ; id >= 0; id = c.next[id] {
 			h := c.h[int(id)*c.dim : int(id+1)*c.dim]
 			e := c.e[int(id)*c.dim : int(id+1)*c.dim]
-			var s, slack float64
-			for d, v := range xo {
-				x := v / sc
-				s += h[d] * x
-				slack += (e[d] + float64(c.dim+2)*epsilon*math.Abs(h[d])) * math.Abs(x)
-			}
-			if lo := math.Abs(s) - slack; lo > best {
+			if lo := entryBound(h, e, x); lo > best {
 				best = lo
 			}
 		}
 	}
 	skip := facet / 2
-	if !c.nbr {
-		eval(c.key(facet, q, skip))
-		return best * sc
-	}
 	// The 3^(dim−1) cells around (same facet).
 	var walk func(i int)
 	walk = func(i int) {
@@ -248,9 +231,37 @@ func (c *dualCache) lower(xo []float64, q []int) float64 {
 	return best * sc
 }
 
+// lowerIndex is lower beyond dualGridMaxDim dimensions.
+func (c *dualCache) lowerIndex(xo []float64) float64 {
+	var big float64
+	for _, v := range xo {
+		big = math.Max(big, math.Abs(v))
+	}
+	if !(big > 0) || math.IsInf(big, 0) {
+		return 0
+	}
+	sc := pow2(big)
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.ix.lower(xo, sc, c.h, c.e) * sc
+}
+
 // add stores the vector h with rounding bounds e, found for the
-// out-of-band entries xo, unless the cache or the cell is full.
+// out-of-band entries xo, unless the cache or (on the grid) the cell is
+// full.
 func (c *dualCache) add(xo, h, e []float64, q []int) {
+	if c.ix != nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		n := len(c.h) / c.dim
+		if n >= c.max {
+			return
+		}
+		c.h = append(c.h, h...)
+		c.e = append(c.e, e...)
+		c.ix.add(int32(n), h)
+		return
+	}
 	facet, ok := c.cell(xo, q)
 	if !ok {
 		return
@@ -266,9 +277,5 @@ func (c *dualCache) add(xo, h, e []float64, q []int) {
 	c.h = append(c.h, h...)
 	c.e = append(c.e, e...)
 	c.next = append(c.next, first)
-	if c.flat != nil {
-		c.flat[k], c.count[k] = int32(n), uint8(cnt+1)
-	} else {
-		c.cells[k], c.ncell[k] = int32(n), uint8(cnt+1)
-	}
+	c.flat[k], c.count[k] = int32(n), uint8(cnt+1)
 }

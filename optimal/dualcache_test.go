@@ -284,21 +284,26 @@ func TestDualCacheCells(t *testing.T) {
 		if c.len() != 1 {
 			t.Fatalf("dim %d: %d entries", dim, c.len())
 		}
-		want := 0.0
+		dot := 0.0
 		for i, v := range xo {
-			want += h[i] * v
+			dot += h[i] * v
 		}
-		if lo := c.lower(xo, q); !(math.Abs(lo-want) <= 1e-12*want) {
-			t.Errorf("dim %d: bound %g, want %g", dim, lo, want)
+		if lo := c.lower(xo, q); !(math.Abs(lo-dot) <= 1e-12*dot) {
+			t.Errorf("dim %d: bound %g, want %g", dim, lo, dot)
 		}
 		for i := range q {
 			q[i] = -1
 		}
-		// Full: further adds are dropped.
+		// Full: further adds are dropped (a grid cell holds at most
+		// dualCellCap, the balls the cache's maximum).
 		for i := 0; i < 20; i++ {
 			c.add(xo, h, make([]float64, dim), q)
 		}
-		if c.len() != min(10, dualCellCap) {
+		want := 10
+		if dim <= dualGridMaxDim {
+			want = min(10, dualCellCap)
+		}
+		if c.len() != want {
 			t.Errorf("dim %d: %d entries after filling one cell", dim, c.len())
 		}
 	}
@@ -507,4 +512,176 @@ func denseNorm(in structure.Band, x, a []float64) float64 {
 		return math.NaN()
 	}
 	return svd.Values(nil)[0] * sc
+}
+
+// Beyond dualGridMaxDim the balls' lookup returns exactly the best bound
+// of a brute-force scan over every remembered vector, for inputs near and
+// far from the stored directions, at every scale, and its memory is
+// within DualCacheBytes.
+func TestDualIndexBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, dim := range []int{5, 16, 30} {
+		const entries = 3000
+		c := newDualCache(dim, entries)
+		q := make([]int, dim)
+		// Clustered directions, as a network's inputs are: a few centres
+		// with spread, so that balls form and pruning matters.
+		centres := make([][]float64, 6)
+		for k := range centres {
+			centres[k] = make([]float64, dim)
+			for i := range centres[k] {
+				centres[k][i] = rng.NormFloat64()
+			}
+		}
+		draw := func(spread float64) []float64 {
+			x := make([]float64, dim)
+			cc := centres[rng.IntN(len(centres))]
+			for i := range x {
+				x[i] = cc[i] + spread*rng.NormFloat64()
+			}
+			return x
+		}
+		for n := 0; n < entries+100; n++ {
+			h := draw(0.3)
+			var nh float64
+			for _, v := range h {
+				nh += v * v
+			}
+			for i := range h {
+				h[i] /= math.Sqrt(nh)
+			}
+			e := make([]float64, dim)
+			for i := range e {
+				e[i] = 1e-12 * rng.Float64()
+			}
+			c.add(h, h, e, q)
+		}
+		if c.len() != entries {
+			t.Fatalf("dim %d: %d entries, want %d", dim, c.len(), entries)
+		}
+		for trial := 0; trial < 200; trial++ {
+			spread := []float64{0.05, 0.3, 3}[trial%3]
+			x := draw(spread)
+			sc := math.Pow(10, float64(rng.IntN(600)-300))
+			for i := range x {
+				x[i] *= sc
+			}
+			var big float64
+			for _, v := range x {
+				big = math.Max(big, math.Abs(v))
+			}
+			p := pow2(big)
+			xs := make([]float64, dim)
+			for i, v := range x {
+				xs[i] = v / p
+			}
+			want := 0.0
+			for id := 0; id < entries; id++ {
+				want = math.Max(want, entryBound(c.h[id*dim:(id+1)*dim], c.e[id*dim:(id+1)*dim], xs))
+			}
+			want *= p
+			if got := c.lower(x, q); got != want {
+				t.Errorf("dim %d trial %d: index %g, brute force %g", dim, trial, got, want)
+			}
+		}
+		ix := c.ix
+		held := float64(8*(len(c.h)+len(c.e)+len(ix.centre)+len(ix.radius)+len(ix.norm)) + 4*(len(ix.head)+len(ix.next)))
+		if est := DualCacheBytes(structure.Band{N: 64, K: dim/2 + 3}, structure.Band{N: 64, K: 3}, entries); held > est {
+			t.Errorf("dim %d: index holds %g bytes, estimate %g", dim, held, est)
+		}
+		t.Logf("dim %d: %d balls", dim, len(ix.radius))
+	}
+}
+
+// With ReuseTarget zero the fast check's target follows the rows: after
+// each block it is 2.5 times the mean certified gap of the rows certified
+// the full way, within [DefaultReuseFraction, 1] times the target; an
+// explicit ReuseTarget stays as given. The index of more than
+// dualGridMaxDim out-of-band entries serves the fast check.
+func TestCertifyReuseAdapts(t *testing.T) {
+	in, out := structure.Band{N: 16, K: 6}, structure.Band{N: 16, K: 2}
+	l, _ := loss.NewSpectral(in, out)
+	rng := rand.New(rand.NewPCG(21, 22))
+	const rows = 2 * dualBlock
+	x := make([]float64, rows*in.Len())
+	a := make([]float64, rows*out.Len())
+	for i := 0; i < rows; i++ {
+		xi := x[i*in.Len() : (i+1)*in.Len()]
+		for j := range xi {
+			xi[j] = rng.Float64()
+		}
+		// A candidate near the truncation, so that gaps are small but
+		// not zero.
+		off := in.K - out.K
+		for j := range out.Len() {
+			a[i*out.Len()+j] = xi[off+j] * (1 + 0.01*rng.NormFloat64())
+		}
+	}
+	for _, fixed := range []float64{0, 0.004} {
+		c, err := NewCertifier(l, &CertifyOptions{MaxGap: 0.01, DualCache: 1000, ReuseTarget: fixed, Workers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.cache.ix == nil {
+			t.Fatalf("%d out-of-band entries: no index", c.cache.dim)
+		}
+		res := make([]Certificate, rows)
+		dst := make([]float64, len(a))
+		// Twice, the second time with the first pass's answers, so that
+		// it meets the duals remembered for them.
+		if err := c.CertifyBatch(dst, res, x, a, rows); err != nil {
+			t.Fatal(err)
+		}
+		second := append([]float64(nil), dst...)
+		if err := c.CertifyBatch(dst, res, x, second, rows); err != nil {
+			t.Fatal(err)
+		}
+		got := math.Float64frombits(c.reuse.Load())
+		want := fixed
+		if fixed == 0 {
+			if c.gapN == 0 {
+				t.Fatal("no row was certified the full way with a dual")
+			}
+			want = math.Min(0.01, math.Max(DefaultReuseFraction*0.01, 2.5*c.gapSum/float64(c.gapN)))
+		}
+		if got != want {
+			t.Errorf("ReuseTarget %g: fast check's target %g, want %g", fixed, got, want)
+		}
+		reused := 0
+		for _, r := range res {
+			if r.Reused {
+				reused++
+			}
+			if r.Gap() > 0.01 {
+				t.Errorf("gap %g above MaxGap", r.Gap())
+			}
+		}
+		t.Logf("ReuseTarget %g: target %.4g, %d of %d reused in the second pass", fixed, got, reused, rows)
+		if reused == 0 {
+			t.Errorf("ReuseTarget %g: nothing reused in the second pass", fixed)
+		}
+	}
+}
+
+// A lookup of the balls allocates nothing.
+func TestDualIndexNoAlloc(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const dim = 16
+	c := newDualCache(dim, 500)
+	q := make([]int, dim)
+	for i := 0; i < 500; i++ {
+		h := make([]float64, dim)
+		for j := range h {
+			h[j] = rng.NormFloat64()
+		}
+		c.add(h, h, make([]float64, dim), q)
+	}
+	x := make([]float64, dim)
+	for j := range x {
+		x[j] = rng.NormFloat64()
+	}
+	c.lower(x, q)
+	if n := testing.AllocsPerRun(50, func() { c.lower(x, q) }); n != 0 {
+		t.Errorf("%v allocations per lookup", n)
+	}
 }
