@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -90,9 +91,15 @@ type CertifyOptions struct {
 	// ReuseTarget is the largest certified gap with which a remembered
 	// dual may certify a row (the fast check of DualCache); a row it does
 	// not certify that well is certified the full way, which also tightens
-	// the cache near it. Zero means DefaultReuseFraction times the target
-	// (MaxGap, or Target): a looser one makes more rows take the fast
-	// check with gaps further above their true ones.
+	// the cache near it. A looser one makes more rows take the fast check
+	// with gaps further above their true ones. Zero adapts it to the
+	// rows: 2.5 times the mean certified gap of the rows certified the full
+	// way so far (whose gaps are near their true ones), at least
+	// DefaultReuseFraction times the target (MaxGap, or Target) and at
+	// most the target, so that certified gaps stay within about twice the
+	// true ones on average. It changes only where the cache does, after
+	// each block of rows, so the output still depends only on the
+	// sequence of rows.
 	ReuseTarget float64
 	// RecordDuals, with DualCache, is the number of the dual matrices
 	// found that the certifier keeps (N×N numbers each) for WriteDuals.
@@ -207,8 +214,11 @@ type Certifier struct {
 	mu   sync.Mutex
 	free []*certWork
 
-	cache   *dualCache // remembered duals (CertifyOptions.DualCache), or nil
-	reuse   float64    // the fast check's target (CertifyOptions.ReuseTarget)
+	cache   *dualCache    // remembered duals (CertifyOptions.DualCache), or nil
+	reuse   atomic.Uint64 // the fast check's target, float64 bits (CertifyOptions.ReuseTarget)
+	adapt   bool          // whether reuse adapts (ReuseTarget zero)
+	gapSum  float64       // the certified gaps of the rows certified the full way (c.dmu)
+	gapN    int
 	block   int        // rows between cache updates (dualBlock)
 	dmu     sync.Mutex // guards the block's bookkeeping below
 	inBlock int        // rows certified in the current block
@@ -304,10 +314,11 @@ func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 		c.cache = newDualCache(2*(c.in.K-c.out.K), o.DualCache)
 		c.block, c.dq = dualBlock, make([]int, c.cache.dim)
 		c.record = min(max(o.RecordDuals, 0), o.DualCache)
-		c.reuse = o.ReuseTarget
-		if c.reuse == 0 {
-			c.reuse = DefaultReuseFraction * c.target
+		r := o.ReuseTarget
+		if r == 0 {
+			r, c.adapt = DefaultReuseFraction*c.target, true
 		}
+		c.reuse.Store(math.Float64bits(r))
 	}
 	return c, nil
 }
@@ -416,9 +427,10 @@ func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float6
 }
 
 // pendStride is the length of one pending dual: x_out, h, the rounding
-// bounds and, when duals are recorded for WriteDuals, the dense matrix.
+// bounds, the row's certified gap and, when duals are recorded for
+// WriteDuals, the dense matrix.
 func (c *Certifier) pendStride() int {
-	st := 3 * c.cache.dim
+	st := 3*c.cache.dim + 1
 	if c.record > 0 {
 		st += c.in.N * c.in.N
 	}
@@ -428,6 +440,7 @@ func (c *Certifier) pendStride() int {
 // appendPending appends w's captured dual to p (pendStride numbers).
 func (c *Certifier) appendPending(p []float64, w *certWork) []float64 {
 	p = append(append(append(p, w.xoRaw...), w.capH...), w.capE...)
+	p = append(p, w.capGap)
 	if c.record > 0 {
 		p = append(p, w.capY...)
 	}
@@ -436,7 +449,8 @@ func (c *Certifier) appendPending(p []float64, w *certWork) []float64 {
 
 // rowDone counts k rows certified in the current block of the dual cache
 // and, when the block is complete, adds the duals its rows found, in row
-// order (and records them for WriteDuals). c.dmu is held.
+// order (and records them for WriteDuals), and adapts the fast check's
+// target (CertifyOptions.ReuseTarget). c.dmu is held.
 func (c *Certifier) rowDone(k int) {
 	c.inBlock += k
 	if c.inBlock < c.block {
@@ -446,12 +460,20 @@ func (c *Certifier) rowDone(k int) {
 	for p := 0; p+st <= len(c.pend); p += st {
 		e := c.pend[p : p+st]
 		c.addImages(e[:dim], e[dim:2*dim], e[2*dim:3*dim])
+		if g := e[3*dim]; g >= 0 && g <= 1 {
+			c.gapSum += g
+			c.gapN++
+		}
 		if c.record > 0 && len(c.recX) < c.record*dim {
 			c.recX = append(c.recX, e[:dim]...)
-			c.recY = append(c.recY, e[3*dim:]...)
+			c.recY = append(c.recY, e[3*dim+1:]...)
 		}
 	}
 	c.pend, c.inBlock = c.pend[:0], 0
+	if c.adapt && c.gapN > 0 {
+		r := math.Min(c.target, math.Max(DefaultReuseFraction*c.target, 2.5*c.gapSum/float64(c.gapN)))
+		c.reuse.Store(math.Float64bits(r))
+	}
 }
 
 // addImages adds the dual vector h (rounding bounds e) found for x_out =
@@ -577,7 +599,7 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 		if lo := c.cache.lower(w.xoRaw, w.q); lo > 0 {
 			// The fast check: the candidate's exact loss against the
 			// remembered duals.
-			if v := w.value(x, a); v > 0 && (v-lo)/v <= c.reuse {
+			if v := w.value(x, a); v > 0 && (v-lo)/v <= math.Float64frombits(c.reuse.Load()) {
 				copy(dst, a)
 				return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Reused: true}, nil
 			}
@@ -603,6 +625,7 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 				s += w.capH[d] * v
 			}
 			w.capOK = math.Abs(s) >= (1-c.target/2)*cert.Value
+			w.capGap = cert.Gap()
 		}
 	}
 	copy(dst, cert.A)
@@ -664,6 +687,7 @@ type certWork struct {
 	// bound so far (capBest, scaled units) and sets capOK.
 	capOn, capOK bool
 	capBest      float64
+	capGap       float64 // the row's certified gap, when capOK
 	capH, capE   []float64
 	capY         []float64 // the dense dual, N×N, when recording (else nil)
 	xoRaw        []float64 // the out-of-band entries of the input
