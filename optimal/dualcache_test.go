@@ -515,9 +515,9 @@ func denseNorm(in structure.Band, x, a []float64) float64 {
 }
 
 // Beyond dualGridMaxDim the balls' lookup returns exactly the best bound
-// of a brute-force scan over every remembered vector, for inputs near and
-// far from the stored directions, at every scale, and its memory is
-// within DualCacheBytes.
+// of a brute-force scan over every remembered vector (fewer than
+// dualScanCap here), for inputs near and far from the stored directions,
+// at every scale, and its memory is within DualCacheBytes.
 func TestDualIndexBruteForce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, dim := range []int{5, 16, 30} {

@@ -19,10 +19,10 @@ import (
 //	|h·x| <= |c·x| + r ||x||_2,
 //
 // and a lookup visits the balls in decreasing order of that bound until it
-// falls below the best member bound found. It returns exactly the best
-// bound among all remembered vectors (the pruning is by a valid upper
-// bound), at the cost of the centres and the members of the balls that may
-// hold a better one.
+// falls below the best member bound found, or dualScanCap vectors have
+// been evaluated. Up to that cap it returns exactly the best bound among
+// all remembered vectors (the pruning is by a valid upper bound); every
+// bound it returns is one vector's.
 type dualIndex struct {
 	dim    int
 	centre []float64 // balls × dim
@@ -44,6 +44,11 @@ const (
 	// dualJoinRadius is the distance, relative to ||h||, within which a
 	// vector joins an existing ball rather than start one.
 	dualJoinRadius = 0.05
+	// dualScanCap bounds the vectors one lookup evaluates, so that its
+	// cost stays bounded as the cache fills and the balls grow: the
+	// balls are visited in decreasing order of their bound, so the ones
+	// skipped are those least likely to hold the best vector.
+	dualScanCap = 4096
 )
 
 // indexScratch is one lookup's workspace.
@@ -128,11 +133,13 @@ func (ix *dualIndex) lower(xo []float64, sc float64, h, e []float64) float64 {
 	}
 	slices.SortFunc(ord, func(a, b int32) int { return cmp.Compare(ub[b], ub[a]) })
 	best := 0.0
+	scanned := 0
 	for _, b := range ord {
-		if ub[b] <= best {
+		if ub[b] <= best || scanned >= dualScanCap {
 			break
 		}
 		for id := ix.head[b]; id >= 0; id = ix.next[id] {
+			scanned++
 			hv := h[int(id)*dim : int(id+1)*dim]
 			ev := e[int(id)*dim : int(id+1)*dim]
 			if lo := entryBound(hv, ev, x); lo > best {
