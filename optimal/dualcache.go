@@ -65,7 +65,7 @@ func DualCacheBytes(in, out structure.Band, entries int) float64 {
 	b := float64(entries) * (16*float64(dim) + 4)
 	b += float64(dualBlock) * (24*float64(dim) + 8)
 	if dim > dualGridMaxDim {
-		return b + (&dualIndex{dim: dim}).bytes(entries)
+		return b + dualIndexBytes(dim, entries)
 	}
 	_, cells := dualGrid(dim)
 	return b + 5*float64(cells)
@@ -175,19 +175,24 @@ func (c *dualCache) key(facet int, q []int, skip int) uint64 {
 // out-of-band entries xo among the vectors near its direction (0 if
 // none). q is scratch of length dim.
 func (c *dualCache) lower(xo []float64, q []int) float64 {
-	if c.ix != nil {
-		return c.lowerIndex(xo)
-	}
-	facet, ok := c.cell(xo, q)
-	if !ok {
-		return 0
-	}
 	// Scale by a power of two so that the sums cannot overflow.
 	var big float64
 	for _, v := range xo {
 		big = math.Max(big, math.Abs(v))
 	}
+	if !(big > 0) || math.IsInf(big, 0) {
+		return 0
+	}
 	sc := pow2(big)
+	if c.ix != nil {
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		return c.ix.lower(xo, sc, c.h, c.e) * sc
+	}
+	facet, ok := c.cell(xo, q)
+	if !ok {
+		return 0
+	}
 	var xs [dualGridMaxDim]float64
 	x := xs[:len(xo)]
 	for i, v := range xo {
@@ -229,21 +234,6 @@ func (c *dualCache) lower(xo []float64, q []int) float64 {
 	}
 	walk(0)
 	return best * sc
-}
-
-// lowerIndex is lower beyond dualGridMaxDim dimensions.
-func (c *dualCache) lowerIndex(xo []float64) float64 {
-	var big float64
-	for _, v := range xo {
-		big = math.Max(big, math.Abs(v))
-	}
-	if !(big > 0) || math.IsInf(big, 0) {
-		return 0
-	}
-	sc := pow2(big)
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.ix.lower(xo, sc, c.h, c.e) * sc
 }
 
 // add stores the vector h with rounding bounds e, found for the

@@ -585,7 +585,7 @@ func TestDualIndexBruteForce(t *testing.T) {
 			}
 		}
 		ix := c.ix
-		held := float64(8*(len(c.h)+len(c.e)+len(ix.centre)+len(ix.radius)+len(ix.norm)) + 4*(len(ix.head)+len(ix.next)))
+		held := float64(8*(len(c.h)+len(c.e)+len(ix.centre)+len(ix.radius)) + 4*(len(ix.head)+len(ix.next)))
 		if est := DualCacheBytes(structure.Band{N: 64, K: dim/2 + 3}, structure.Band{N: 64, K: 3}, entries); held > est {
 			t.Errorf("dim %d: index holds %g bytes, estimate %g", dim, held, est)
 		}

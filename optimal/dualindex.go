@@ -29,7 +29,6 @@ type dualIndex struct {
 	radius []float64 // per ball
 	head   []int32   // first member per ball (−1: none)
 	next   []int32   // next member per entry (−1 ends)
-	norm   []float64 // ||h|| per entry
 	pool   sync.Pool // *indexScratch
 }
 
@@ -65,9 +64,10 @@ func newDualIndex(dim int) *dualIndex {
 	return ix
 }
 
-// bytes returns an upper bound on the index's memory for entries vectors.
-func (ix *dualIndex) bytes(entries int) float64 {
-	return float64(entries)*12 + float64(dualLeaders)*(8*float64(ix.dim)+12)
+// dualIndexBytes returns an upper bound on the memory of a dualIndex of
+// entries vectors in dim dimensions (the vectors themselves excluded).
+func dualIndexBytes(dim, entries int) float64 {
+	return float64(entries)*4 + float64(dualLeaders)*(8*float64(dim)+12)
 }
 
 // add indexes the entry id, whose vector is h.
@@ -100,7 +100,6 @@ func (ix *dualIndex) add(id int32, h []float64) {
 	// The radius is rounded up so that it bounds the exact distance.
 	ix.radius[best] = math.Max(ix.radius[best], bd*(1+float64(2*ix.dim+4)*epsilon))
 	ix.next = append(ix.next, ix.head[best])
-	ix.norm = append(ix.norm, nh)
 	ix.head[best] = id
 }
 
