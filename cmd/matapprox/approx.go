@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -128,7 +129,13 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 			}
 			if k > 0 {
 				cov.check(buf[:k*L], k, rows)
-				if err := emit(buf[:k*L], lm.model.Forward(ws, buf[:k*L], k), k); err != nil {
+				a := lm.model.Forward(ws, buf[:k*L], k)
+				for i, v := range a[:k*Lo] {
+					if math.IsInf(v, 0) || math.IsNaN(v) {
+						return fmt.Errorf("%s: row %d: the network's answer overflows float64 (entries this close to the largest float64 leave no room for the generator; rescale the matrix)", *input, rows+i/Lo+1)
+					}
+				}
+				if err := emit(buf[:k*L], a, k); err != nil {
 					return err
 				}
 				rows += k

@@ -203,6 +203,20 @@ func TestHostileSizesAndValues(t *testing.T) {
 			t.Errorf("%v took %v", c.args, d)
 		}
 	}
+	// Entries within the float64 range whose answer is not: the row is
+	// named by its place in the file (not in its batch), nothing is
+	// written.
+	huge := filepath.Join(t.TempDir(), "huge.csv")
+	os.WriteFile(huge, []byte(ok+"\n"+ok+"\n8e307,-8e307,8e307,-8e307,8e307,-8e307,8e307,-8e307,8e307,-8e307,8e307\n"), 0o644)
+	hugeOut := filepath.Join(t.TempDir(), "huge.csv")
+	sphere := filepath.Join(t.TempDir(), "sphere")
+	quickTrain(t, sphere, "-architecture", "sphere")
+	if code, _, errs := runCLI(t, "approx", "-model", sphere, "-input", huge, "-output", hugeOut, "-batch", "2"); code != 1 || !strings.Contains(errs, "row 3: the network's answer overflows") {
+		t.Errorf("approx on entries near the float64 limit: exit %d, stderr %q", code, errs)
+	}
+	if _, err := os.Stat(hugeOut); err == nil {
+		t.Errorf("approx left %s after failing", hugeOut)
+	}
 	// optimal takes K from the parsed entries, not from counting commas.
 	code, out, errs := runCLI(t, "optimal", "-matrix", "[1 2 4 2 1]", "-out-band", "1", "-json")
 	if code != 0 || !strings.Contains(out, `"in_band": 2`) {
