@@ -60,13 +60,13 @@ func DualCacheBytes(in, out structure.Band, entries int) float64 {
 		return 0
 	}
 	dim := 2 * (in.K - out.K)
-	// Per vector: h and its error bounds, the cell link; a block's
-	// pending vectors; the grid's flat table or the balls.
-	b := float64(entries) * (16*float64(dim) + 4)
-	b += float64(dualBlock) * (24*float64(dim) + 8)
+	// A block's pending vectors; per vector on the grid h and its error
+	// bounds and the cell link, and the flat table; or the balls.
+	b := float64(dualBlock) * (24*float64(dim) + 8)
 	if dim > dualGridMaxDim {
 		return b + dualIndexBytes(dim, entries)
 	}
+	b += float64(entries) * (16*float64(dim) + 4)
 	_, cells := dualGrid(dim)
 	return b + 5*float64(cells)
 }
@@ -80,10 +80,11 @@ type dualCache struct {
 	bins int // bins per coordinate on a facet of the cube map
 	max  int
 
-	mu   sync.RWMutex
-	h, e []float64 // entries × dim: the vectors and their rounding bounds
-	// The grid's cells: a list of entries each, linked through next (−1
-	// ends it), headed by flat[key]; or, beyond dualGridMaxDim, the balls.
+	mu sync.RWMutex
+	// On the grid, entries × dim: the vectors and their rounding bounds,
+	// and the cells: a list of entries each, linked through next (−1 ends
+	// it), headed by flat[key]; beyond dualGridMaxDim, the balls instead.
+	h, e  []float64
 	next  []int32
 	flat  []int32
 	count []uint8
@@ -134,6 +135,9 @@ func (c *dualCache) head(k uint64) (int32, int) {
 func (c *dualCache) len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	if c.ix != nil {
+		return c.ix.len()
+	}
 	return len(c.h) / max(c.dim, 1)
 }
 
@@ -187,7 +191,7 @@ func (c *dualCache) lower(xo []float64, q []int) float64 {
 	if c.ix != nil {
 		c.mu.RLock()
 		defer c.mu.RUnlock()
-		return c.ix.lower(xo, sc, c.h, c.e) * sc
+		return c.ix.lower(xo, sc) * sc
 	}
 	facet, ok := c.cell(xo, q)
 	if !ok {
@@ -243,13 +247,9 @@ func (c *dualCache) add(xo, h, e []float64, q []int) {
 	if c.ix != nil {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		n := len(c.h) / c.dim
-		if n >= c.max {
-			return
+		if c.ix.len() < c.max {
+			c.ix.add(h, e)
 		}
-		c.h = append(c.h, h...)
-		c.e = append(c.e, e...)
-		c.ix.add(int32(n), h)
 		return
 	}
 	facet, ok := c.cell(xo, q)
@@ -268,4 +268,19 @@ func (c *dualCache) add(xo, h, e []float64, q []int) {
 	c.e = append(c.e, e...)
 	c.next = append(c.next, first)
 	c.flat[k], c.count[k] = int32(n), uint8(cnt+1)
+}
+
+// entryBound returns the certified bound |h·x| − Σ_d (e_d + rounding)|x_d|
+// of one remembered vector h with rounding bounds e for the input x,
+// scaled by a power of two so that the sums cannot overflow (the grid's
+// evaluation; the balls fold the errors into one number, scanBall).
+func entryBound(h, e, x []float64) float64 {
+	var s, slack float64
+	g := float64(len(x)+2) * epsilon
+	e, h = e[:len(x)], h[:len(x)]
+	for d, v := range x {
+		s += h[d] * v
+		slack += (e[d] + g*math.Abs(h[d])) * math.Abs(v)
+	}
+	return math.Abs(s) - slack
 }

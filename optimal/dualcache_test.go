@@ -1,6 +1,7 @@
 package optimal
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -524,6 +525,9 @@ func TestDualIndexBruteForce(t *testing.T) {
 		const entries = 3000
 		c := newDualCache(dim, entries)
 		q := make([]int, dim)
+		// The rounding bounds each vector was stored with, by its bits.
+		stored := map[string][]float64{}
+		key := func(h []float64) string { return fmt.Sprint(h) }
 		// Clustered directions, as a network's inputs are: a few centres
 		// with spread, so that balls form and pruning matters.
 		centres := make([][]float64, 6)
@@ -554,6 +558,9 @@ func TestDualIndexBruteForce(t *testing.T) {
 			for i := range e {
 				e[i] = 1e-12 * rng.Float64()
 			}
+			if c.len() < entries {
+				stored[key(h)] = e
+			}
 			c.add(h, h, e, q)
 		}
 		if c.len() != entries {
@@ -575,9 +582,35 @@ func TestDualIndexBruteForce(t *testing.T) {
 			for i, v := range x {
 				xs[i] = v / p
 			}
-			want := 0.0
-			for id := 0; id < entries; id++ {
-				want = math.Max(want, entryBound(c.h[id*dim:(id+1)*dim], c.e[id*dim:(id+1)*dim], xs))
+			// Brute force: every vector's bound by the definition,
+			// |h·x| − s·||x||_1 with s the largest of e_d + (dim+2)ε|h_d|.
+			var x1 float64
+			for _, v := range xs {
+				x1 += math.Abs(v)
+			}
+			x1 = l1Bound(x1, dim)
+			want, seen := 0.0, 0
+			c.ix.each(func(h []float64, s float64) {
+				seen++
+				var dot, mag, sMax float64
+				for d, v := range h {
+					dot += v * xs[d]
+					mag += math.Abs(v * xs[d])
+					sMax = math.Max(sMax, stored[key(h)][d]+float64(dim+2)*epsilon*math.Abs(v))
+				}
+				if s != sMax {
+					t.Fatalf("dim %d: stored rounding bound %g, want %g", dim, s, sMax)
+				}
+				// The scan's dot product sums in another order: allow
+				// for it, then compare exactly against its own sum.
+				if lo := scanBall(append(append([]float64(nil), h...), s), xs, x1, math.Inf(-1)); math.Abs(lo-(math.Abs(dot)-s*x1)) > 1e-13*mag {
+					t.Fatalf("dim %d: entry bound %g, definition %g", dim, lo, math.Abs(dot)-s*x1)
+				} else {
+					want = math.Max(want, lo)
+				}
+			})
+			if seen != entries {
+				t.Fatalf("dim %d: %d vectors indexed, want %d", dim, seen, entries)
 			}
 			want *= p
 			if got := c.lower(x, q); got != want {
@@ -585,7 +618,10 @@ func TestDualIndexBruteForce(t *testing.T) {
 			}
 		}
 		ix := c.ix
-		held := float64(8*(len(c.h)+len(c.e)+len(ix.centre)+len(ix.radius)) + 4*(len(ix.head)+len(ix.next)))
+		held := float64(8*(len(ix.centre)+len(ix.radius)) + 24*len(ix.mem))
+		for _, m := range ix.mem {
+			held += 8 * float64(cap(m))
+		}
 		if est := DualCacheBytes(structure.Band{N: 64, K: dim/2 + 3}, structure.Band{N: 64, K: 3}, entries); held > est {
 			t.Errorf("dim %d: index holds %g bytes, estimate %g", dim, held, est)
 		}

@@ -1,7 +1,6 @@
 package optimal
 
 import (
-	"cmp"
 	"math"
 	"slices"
 	"sync"
@@ -18,18 +17,23 @@ import (
 //
 //	|h·x| <= |c·x| + r ||x||_2,
 //
-// and a lookup visits the balls in decreasing order of that bound until it
-// falls below the best member bound found, or dualScanCap vectors have
-// been evaluated. Up to that cap it returns exactly the best bound among
-// all remembered vectors (the pruning is by a valid upper bound); every
-// bound it returns is one vector's.
+// and a lookup scans the ball of the largest bound, then the others whose
+// bound exceeds the best member bound found, in decreasing order of that
+// bound, until it falls below the best or dualScanCap vectors have been
+// evaluated. Up to that cap it returns exactly the best bound among all
+// remembered vectors (the pruning is by a valid upper bound); every bound
+// it returns is one vector's.
+//
+// A ball's members are stored together, each as its dim numbers h and one
+// rounding bound s >= max_d (e_d + γ|h_d|) (entryBound), so that a lookup
+// reads contiguous memory and evaluates a vector by one dot product.
 type dualIndex struct {
 	dim    int
-	centre []float64 // balls × dim
-	radius []float64 // per ball
-	head   []int32   // first member per ball (−1: none)
-	next   []int32   // next member per entry (−1 ends)
-	pool   sync.Pool // *indexScratch
+	n      int         // vectors indexed
+	centre []float64   // balls × dim
+	radius []float64   // per ball
+	mem    [][]float64 // per ball: members × (dim+1), h then s
+	pool   sync.Pool   // *indexScratch
 }
 
 // Parameters of dualIndex.
@@ -53,25 +57,33 @@ const (
 // indexScratch is one lookup's workspace.
 type indexScratch struct {
 	x, ub []float64
-	ord   []int32
+	ord   []uint64
 }
 
 func newDualIndex(dim int) *dualIndex {
 	ix := &dualIndex{dim: dim}
 	ix.pool.New = func() any {
-		return &indexScratch{x: make([]float64, dim), ub: make([]float64, dualLeaders), ord: make([]int32, dualLeaders)}
+		return &indexScratch{x: make([]float64, dim), ub: make([]float64, dualLeaders), ord: make([]uint64, 0, dualLeaders)}
 	}
 	return ix
 }
 
 // dualIndexBytes returns an upper bound on the memory of a dualIndex of
-// entries vectors in dim dimensions (the vectors themselves excluded).
+// entries vectors in dim dimensions, the vectors included: each takes
+// dim+1 numbers, and a ball its centre, radius and slice (with up to a
+// quarter of its members' room unused by append's growth, plus a block).
 func dualIndexBytes(dim, entries int) float64 {
-	return float64(entries)*4 + float64(dualLeaders)*(8*float64(dim)+12)
+	per := 8 * float64(dim+1)
+	return 1.25*float64(entries)*per + float64(dualLeaders)*(8*float64(dim)+8+24+4*per)
 }
 
-// add indexes the entry id, whose vector is h.
-func (ix *dualIndex) add(id int32, h []float64) {
+// len returns the number of vectors indexed.
+func (ix *dualIndex) len() int { return ix.n }
+
+// add indexes the vector h whose entries are within e_d of the exact
+// ones (entryBound).
+func (ix *dualIndex) add(h, e []float64) {
+	dim := ix.dim
 	var nh float64
 	for _, v := range h {
 		nh += v * v
@@ -80,7 +92,7 @@ func (ix *dualIndex) add(id int32, h []float64) {
 	best, bd := -1, math.Inf(1)
 	nb := len(ix.radius)
 	for b := 0; b < nb; b++ {
-		c := ix.centre[b*ix.dim : (b+1)*ix.dim]
+		c := ix.centre[b*dim : (b+1)*dim]
 		var d2 float64
 		for i, v := range h {
 			t := v - c[i]
@@ -94,33 +106,52 @@ func (ix *dualIndex) add(id int32, h []float64) {
 	if best < 0 || (bd > dualJoinRadius*nh && nb < dualLeaders) {
 		ix.centre = append(ix.centre, h...)
 		ix.radius = append(ix.radius, 0)
-		ix.head = append(ix.head, -1)
+		ix.mem = append(ix.mem, nil)
 		best, bd = nb, 0
 	}
 	// The radius is rounded up so that it bounds the exact distance.
-	ix.radius[best] = math.Max(ix.radius[best], bd*(1+float64(2*ix.dim+4)*epsilon))
-	ix.next = append(ix.next, ix.head[best])
-	ix.head[best] = id
+	ix.radius[best] = math.Max(ix.radius[best], bd*(1+float64(2*dim+4)*epsilon))
+	g := float64(dim+2) * epsilon
+	s := 0.0
+	for d, v := range h {
+		s = math.Max(s, e[d]+g*math.Abs(v))
+	}
+	ix.mem[best] = append(append(ix.mem[best], h...), s)
+	ix.n++
 }
 
-// lower returns the best bound entryBound among the entries (vectors h
-// and rounding bounds e, dim each, as the cache stores them) for the input
-// xo/sc, sc a power of two.
-func (ix *dualIndex) lower(xo []float64, sc float64, h, e []float64) float64 {
+// each calls f with every vector indexed and its rounding bound s.
+func (ix *dualIndex) each(f func(h []float64, s float64)) {
+	st := ix.dim + 1
+	for _, m := range ix.mem {
+		for p := 0; p+st <= len(m); p += st {
+			f(m[p:p+ix.dim], m[p+ix.dim])
+		}
+	}
+}
+
+// lower returns the best bound entryBound among the vectors indexed for
+// the input xo/sc, sc a power of two.
+func (ix *dualIndex) lower(xo []float64, sc float64) float64 {
+	nb := len(ix.radius)
+	if nb == 0 {
+		return 0
+	}
 	s := ix.pool.Get().(*indexScratch)
 	defer ix.pool.Put(s)
 	dim := ix.dim
 	x := s.x[:dim]
-	var xn float64
+	var xn, x1 float64
 	for i, v := range xo {
 		x[i] = v / sc
 		xn += x[i] * x[i]
+		x1 += math.Abs(x[i])
 	}
 	xn = math.Sqrt(xn)
-	nb := len(ix.radius)
-	ub, ord := s.ub[:nb], s.ord[:nb]
+	x1 = l1Bound(x1, dim)
+	ub := s.ub[:nb]
+	top, tb := 0, -1.0
 	for b := 0; b < nb; b++ {
-		ord[b] = int32(b)
 		c := ix.centre[b*dim : (b+1)*dim]
 		var p float64
 		for i, v := range x {
@@ -128,37 +159,69 @@ func (ix *dualIndex) lower(xo []float64, sc float64, h, e []float64) float64 {
 		}
 		// Inflated beyond the rounding of both products: the bound
 		// only orders and prunes the search.
-		ub[b] = (math.Abs(p) + ix.radius[b]*xn) * (1 + 1e-9)
+		u := (math.Abs(p) + ix.radius[b]*xn) * (1 + 1e-9)
+		ub[b] = u
+		if u > tb {
+			top, tb = b, u
+		}
 	}
-	slices.SortFunc(ord, func(a, b int32) int { return cmp.Compare(ub[b], ub[a]) })
-	best := 0.0
-	scanned := 0
-	for _, b := range ord {
-		if ub[b] <= best || scanned >= dualScanCap {
+	best := scanBall(ix.mem[top], x, x1, 0)
+	scanned := len(ix.mem[top]) / (dim + 1)
+	// The other balls that may hold a better vector, in decreasing order
+	// of their bound: keys pack the bound (as float32, rounded up, whose
+	// bits order like the value for nonnegative numbers) over the ball.
+	ord := s.ord[:0]
+	for b, u := range ub {
+		if u > best && b != top {
+			k := float32(u)
+			if float64(k) < u {
+				k = math.Nextafter32(k, float32(math.Inf(1)))
+			}
+			ord = append(ord, uint64(math.Float32bits(k))<<32|uint64(b))
+		}
+	}
+	slices.Sort(ord)
+	for i := len(ord) - 1; i >= 0 && scanned < dualScanCap; i-- {
+		b := int(uint32(ord[i]))
+		if ub[b] <= best {
 			break
 		}
-		for id := ix.head[b]; id >= 0; id = ix.next[id] {
-			scanned++
-			hv := h[int(id)*dim : int(id+1)*dim]
-			ev := e[int(id)*dim : int(id+1)*dim]
-			if lo := entryBound(hv, ev, x); lo > best {
+		best = scanBall(ix.mem[b], x, x1, best)
+		scanned += len(ix.mem[b]) / (dim + 1)
+	}
+	s.ord = ord
+	return best
+}
+
+// l1Bound returns an upper bound on the exact 1-norm whose computed sum of
+// dim terms is x1.
+func l1Bound(x1 float64, dim int) float64 {
+	return x1 * (1 + float64(dim+2)*epsilon)
+}
+
+// scanBall returns the larger of best and the best entryBound of the
+// members m (dim+1 numbers each) for x, whose 1-norm is at most x1.
+func scanBall(m, x []float64, x1, best float64) float64 {
+	dim := len(x)
+	st := dim + 1
+	for p := 0; p+st <= len(m); p += st {
+		h := m[p : p+dim : p+dim]
+		var s0, s1, s2, s3 float64
+		d := 0
+		for ; d+4 <= dim; d += 4 {
+			s0 += h[d] * x[d]
+			s1 += h[d+1] * x[d+1]
+			s2 += h[d+2] * x[d+2]
+			s3 += h[d+3] * x[d+3]
+		}
+		for ; d < dim; d++ {
+			s0 += h[d] * x[d]
+		}
+		if a := math.Abs((s0 + s1) + (s2 + s3)); a > best {
+			if lo := a - m[p+dim]*x1; lo > best {
 				best = lo
 			}
 		}
 	}
 	return best
-}
-
-// entryBound returns the certified bound |h·x| − Σ_d (e_d + rounding)|x_d|
-// of one remembered vector h with rounding bounds e for the input x,
-// scaled by a power of two so that the sums cannot overflow.
-func entryBound(h, e, x []float64) float64 {
-	var s, slack float64
-	g := float64(len(x)+2) * epsilon
-	e, h = e[:len(x)], h[:len(x)]
-	for d, v := range x {
-		s += h[d] * v
-		slack += (e[d] + g*math.Abs(h[d])) * math.Abs(v)
-	}
-	return math.Abs(s) - slack
 }
