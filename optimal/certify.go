@@ -93,8 +93,8 @@ type CertifyOptions struct {
 	// not certify that well is certified the full way, which also tightens
 	// the cache near it. A looser one makes more rows take the fast check
 	// with gaps further above their true ones. Zero adapts it to the
-	// rows: 2.5 times the mean certified gap of the rows certified the full
-	// way so far (whose gaps are near their true ones), at least
+	// rows: ReuseGapFactor times the mean certified gap of the rows
+	// certified the full way so far (whose gaps are near their true ones), at least
 	// DefaultReuseFraction times the target (MaxGap, or Target) and at
 	// most the target, so that certified gaps stay within about twice the
 	// true ones on average. It changes only where the cache does, after
@@ -471,7 +471,7 @@ func (c *Certifier) rowDone(k int) {
 	}
 	c.pend, c.inBlock = c.pend[:0], 0
 	if c.adapt && c.gapN > 0 {
-		r := math.Min(c.target, math.Max(DefaultReuseFraction*c.target, 2.5*c.gapSum/float64(c.gapN)))
+		r := math.Min(c.target, math.Max(DefaultReuseFraction*c.target, ReuseGapFactor*c.gapSum/float64(c.gapN)))
 		c.reuse.Store(math.Float64bits(r))
 	}
 }
@@ -596,14 +596,21 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 	remembered := 0.0 // the remembered duals' bound, if they did not suffice
 	if c.cache != nil {
 		c.outside(w.xoRaw, x)
-		if lo := c.cache.lower(w.xoRaw, w.q); lo > 0 {
-			// The fast check: the candidate's exact loss against the
-			// remembered duals.
-			if v := w.value(x, a); v > 0 && (v-lo)/v <= math.Float64frombits(c.reuse.Load()) {
-				copy(dst, a)
-				return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Reused: true}, nil
+		// The fast check: the candidate's exact loss against the
+		// remembered duals, which need bound it only from v(1 − r) up
+		// (the floor is a little lower, so that rounding cannot drop a
+		// bound the test below accepts).
+		if c.cache.len() > 0 {
+			r := math.Float64frombits(c.reuse.Load())
+			if v := w.value(x, a); v > 0 && !math.IsInf(v, 0) {
+				if lo := c.cache.lower(w.xoRaw, w.q, v*(1-r)*(1-1e-9)); lo > 0 {
+					if (v-lo)/v <= r {
+						copy(dst, a)
+						return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Reused: true}, nil
+					}
+					remembered = lo
+				}
 			}
-			remembered = lo
 		}
 		w.capOn, w.capBest = true, 0
 		if c.record > 0 && w.capY == nil {

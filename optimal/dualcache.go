@@ -37,11 +37,18 @@ import (
 
 // DefaultDualCache is the number of dual certificates a Certifier remembers
 // when CertifyOptions.DualCache is zero and the cache is on.
-const DefaultDualCache = 1 << 16
+const DefaultDualCache = 1 << 18
 
 // DefaultReuseFraction is the least default CertifyOptions.ReuseTarget
 // as a fraction of the certifier's target gap.
 const DefaultReuseFraction = 0.25
+
+// ReuseGapFactor is the default CertifyOptions.ReuseTarget as a multiple
+// of the mean certified gap of the rows certified the full way (within
+// [DefaultReuseFraction, 1] times the target): a remembered dual certifies
+// a row only as well as the rows certified the full way are certified,
+// up to that factor.
+const ReuseGapFactor = 2.25
 
 // MaxDualCache is the largest CertifyOptions.DualCache accepted.
 const MaxDualCache = 1 << 22
@@ -96,7 +103,7 @@ type dualCache struct {
 func newDualCache(dim, max int) *dualCache {
 	c := &dualCache{dim: dim, max: max}
 	if dim > dualGridMaxDim {
-		c.ix = newDualIndex(dim)
+		c.ix = newDualIndex(dim, max)
 		return c
 	}
 	var cells int
@@ -177,8 +184,10 @@ func (c *dualCache) key(facet int, q []int, skip int) uint64 {
 
 // lower returns the best certified lower bound on the optimum for the
 // out-of-band entries xo among the vectors near its direction (0 if
-// none). q is scratch of length dim.
-func (c *dualCache) lower(xo []float64, q []int) float64 {
+// none). Beyond dualGridMaxDim it may return any smaller bound (or 0) where
+// the best is at most floor (the balls' lookup then stops early). q is
+// scratch of length dim.
+func (c *dualCache) lower(xo []float64, q []int, floor float64) float64 {
 	// Scale by a power of two so that the sums cannot overflow.
 	var big float64
 	for _, v := range xo {
@@ -191,7 +200,7 @@ func (c *dualCache) lower(xo []float64, q []int) float64 {
 	if c.ix != nil {
 		c.mu.RLock()
 		defer c.mu.RUnlock()
-		return c.ix.lower(xo, sc) * sc
+		return c.ix.lower(xo, sc, floor/sc) * sc
 	}
 	facet, ok := c.cell(xo, q)
 	if !ok {

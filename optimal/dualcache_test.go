@@ -136,7 +136,7 @@ func TestCertifyDualCache(t *testing.T) {
 					xi = gaussianInput(rng, in)
 				}
 				c.outside(xo, xi)
-				lo := c.cache.lower(xo, q)
+				lo := c.cache.lower(xo, q, 0)
 				r, err := sdp.Solve(xi)
 				if err != nil {
 					t.Fatal(err)
@@ -168,7 +168,7 @@ func TestCertifyDualCache(t *testing.T) {
 					xi[j] = v
 				}
 				c.outside(xo, xi)
-				lo := c.cache.lower(xo, q)
+				lo := c.cache.lower(xo, q, 0)
 				r, err := sdp.Solve(xi)
 				if err != nil {
 					t.Fatal(err)
@@ -261,14 +261,14 @@ func TestDualCacheCells(t *testing.T) {
 		c := newDualCache(dim, 10)
 		q := make([]int, dim)
 		zero := make([]float64, dim)
-		if lo := c.lower(zero, q); lo != 0 {
+		if lo := c.lower(zero, q, 0); lo != 0 {
 			t.Errorf("dim %d: zero input bound %g", dim, lo)
 		}
 		xo := make([]float64, dim)
 		for i := range xo {
 			xo[i] = rng.NormFloat64() * math.Pow(10, float64(rng.IntN(600)-300))
 		}
-		if lo := c.lower(xo, q); lo != 0 {
+		if lo := c.lower(xo, q, 0); lo != 0 {
 			t.Errorf("dim %d: empty cache bound %g", dim, lo)
 		}
 		// A vector h with h·xo = ||xo||_1 / 2 (a made-up entry: the
@@ -289,7 +289,7 @@ func TestDualCacheCells(t *testing.T) {
 		for i, v := range xo {
 			dot += h[i] * v
 		}
-		if lo := c.lower(xo, q); !(math.Abs(lo-dot) <= 1e-12*dot) {
+		if lo := c.lower(xo, q, 0); !(math.Abs(lo-dot) <= 1e-12*dot) {
 			t.Errorf("dim %d: bound %g, want %g", dim, lo, dot)
 		}
 		for i := range q {
@@ -566,6 +566,20 @@ func TestDualIndexBruteForce(t *testing.T) {
 		if c.len() != entries {
 			t.Fatalf("dim %d: %d entries, want %d", dim, c.len(), entries)
 		}
+		// Each vector keeps s = max_d (e_d + (dim+2)ε|h_d|).
+		c.ix.each(func(h []float64, s float64) {
+			e, ok := stored[key(h)]
+			if !ok {
+				t.Fatalf("dim %d: a vector indexed that was not stored", dim)
+			}
+			var sMax float64
+			for d, v := range h {
+				sMax = math.Max(sMax, e[d]+float64(dim+2)*epsilon*math.Abs(v))
+			}
+			if s != sMax {
+				t.Fatalf("dim %d: stored rounding bound %g, want %g", dim, s, sMax)
+			}
+		})
 		for trial := 0; trial < 200; trial++ {
 			spread := []float64{0.05, 0.3, 3}[trial%3]
 			x := draw(spread)
@@ -592,14 +606,10 @@ func TestDualIndexBruteForce(t *testing.T) {
 			want, seen := 0.0, 0
 			c.ix.each(func(h []float64, s float64) {
 				seen++
-				var dot, mag, sMax float64
+				var dot, mag float64
 				for d, v := range h {
 					dot += v * xs[d]
 					mag += math.Abs(v * xs[d])
-					sMax = math.Max(sMax, stored[key(h)][d]+float64(dim+2)*epsilon*math.Abs(v))
-				}
-				if s != sMax {
-					t.Fatalf("dim %d: stored rounding bound %g, want %g", dim, s, sMax)
 				}
 				// The scan's dot product sums in another order: allow
 				// for it, then compare exactly against its own sum.
@@ -613,8 +623,17 @@ func TestDualIndexBruteForce(t *testing.T) {
 				t.Fatalf("dim %d: %d vectors indexed, want %d", dim, seen, entries)
 			}
 			want *= p
-			if got := c.lower(x, q); got != want {
+			if got := c.lower(x, q, 0); got != want {
 				t.Errorf("dim %d trial %d: index %g, brute force %g", dim, trial, got, want)
+			}
+			// With a floor: the best where it exceeds the floor, else
+			// no more than the best.
+			for _, f := range []float64{0.99, 1.01} {
+				floor := f * want
+				got := c.lower(x, q, floor)
+				if (want > floor && got != want) || got > want {
+					t.Errorf("dim %d trial %d: floor %g: index %g, brute force %g", dim, trial, floor, got, want)
+				}
 			}
 		}
 		ix := c.ix
@@ -630,7 +649,7 @@ func TestDualIndexBruteForce(t *testing.T) {
 }
 
 // With ReuseTarget zero the fast check's target follows the rows: after
-// each block it is 2.5 times the mean certified gap of the rows certified
+// each block it is ReuseGapFactor times the mean certified gap of the rows certified
 // the full way, within [DefaultReuseFraction, 1] times the target; an
 // explicit ReuseTarget stays as given. The index of more than
 // dualGridMaxDim out-of-band entries serves the fast check.
@@ -678,7 +697,7 @@ func TestCertifyReuseAdapts(t *testing.T) {
 			if c.gapN == 0 {
 				t.Fatal("no row was certified the full way with a dual")
 			}
-			want = math.Min(0.01, math.Max(DefaultReuseFraction*0.01, 2.5*c.gapSum/float64(c.gapN)))
+			want = math.Min(0.01, math.Max(DefaultReuseFraction*0.01, ReuseGapFactor*c.gapSum/float64(c.gapN)))
 		}
 		if got != want {
 			t.Errorf("ReuseTarget %g: fast check's target %g, want %g", fixed, got, want)
@@ -716,8 +735,45 @@ func TestDualIndexNoAlloc(t *testing.T) {
 	for j := range x {
 		x[j] = rng.NormFloat64()
 	}
-	c.lower(x, q)
-	if n := testing.AllocsPerRun(50, func() { c.lower(x, q) }); n != 0 {
+	c.lower(x, q, 0)
+	if n := testing.AllocsPerRun(50, func() { c.lower(x, q, 0) }); n != 0 {
 		t.Errorf("%v allocations per lookup", n)
+	}
+}
+
+// BenchmarkDualIndexLower times one lookup of the balls index filled to
+// 2¹⁸ vectors in 16 dimensions (N = 32, K 15 → 7), directions spread
+// about the diagonal as the notebook's rows are.
+func BenchmarkDualIndexLower(b *testing.B) {
+	const dim, entries = 16, 1 << 18
+	rng := rand.New(rand.NewPCG(3, 4))
+	draw := func() []float64 {
+		x := make([]float64, dim)
+		for i := range x {
+			x[i] = rng.Float64()
+		}
+		return x
+	}
+	c := newDualCache(dim, entries)
+	q := make([]int, dim)
+	e := make([]float64, dim)
+	for c.len() < entries {
+		h := draw()
+		var nh float64
+		for _, v := range h {
+			nh += v * v
+		}
+		for i := range h {
+			h[i] /= math.Sqrt(nh)
+		}
+		c.add(h, h, e, q)
+	}
+	xs := make([][]float64, 256)
+	for i := range xs {
+		xs[i] = draw()
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.lower(xs[i%len(xs)], q, 0)
 	}
 }

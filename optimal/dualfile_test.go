@@ -107,7 +107,7 @@ func TestDualFile(t *testing.T) {
 	q, xo := make([]int, 4), make([]float64, 4)
 	for i := 0; i < rows; i++ {
 		c3.outside(xo, x[i*L:(i+1)*L])
-		if lo := c3.cache.lower(xo, q); lo > opt[i]*(1+1e-9) {
+		if lo := c3.cache.lower(xo, q, 0); lo > opt[i]*(1+1e-9) {
 			t.Errorf("edited file, row %d: bound %g above the optimum %g", i, lo, opt[i])
 		}
 	}
@@ -173,7 +173,7 @@ func FuzzReadDuals(f *testing.F) {
 		}
 		xo, q := make([]float64, 2), make([]int, 2)
 		c.outside(xo, probe)
-		if lo := c.cache.lower(xo, q); lo > opt.Value*(1+1e-9) {
+		if lo := c.cache.lower(xo, q, 0); lo > opt.Value*(1+1e-9) {
 			t.Errorf("bound %g above the optimum %g", lo, opt.Value)
 		}
 	})

@@ -2,7 +2,6 @@ package optimal
 
 import (
 	"math"
-	"slices"
 	"sync"
 )
 
@@ -12,7 +11,9 @@ import (
 // into balls (leader clustering, Hartigan, Clustering Algorithms, 1975,
 // §3.2): a vector joins the ball whose centre (its first vector) is
 // nearest, unless every centre is farther than dualJoinRadius·||h|| and
-// fewer than dualLeaders balls exist, when it starts a ball of its own.
+// fewer than the index's most balls exist (dualLeaders, one per
+// dualBallSize vectors of the cache's capacity, at least dualMinLeaders),
+// when it starts a ball of its own.
 // Each ball keeps its radius r, so that for every member h and input x
 //
 //	|h·x| <= |c·x| + r ||x||_2,
@@ -30,6 +31,7 @@ import (
 type dualIndex struct {
 	dim    int
 	n      int         // vectors indexed
+	balls  int         // the most balls (dualLeaders)
 	centre []float64   // balls × dim
 	radius []float64   // per ball
 	mem    [][]float64 // per ball: members × (dim+1), h then s
@@ -41,9 +43,13 @@ const (
 	// dualGridMaxDim is the largest number of out-of-band entries indexed
 	// by the cube-map grid; beyond it dualIndex indexes the cache.
 	dualGridMaxDim = 4
-	// dualLeaders is the most balls: a lookup computes one product per
-	// ball, so it bounds the lookup's fixed cost.
-	dualLeaders = 1024
+	// dualMinLeaders and dualBallSize set the most balls (dualLeaders):
+	// a lookup computes one product per ball, its fixed cost, and once
+	// that many exist a vector joins its nearest ball however far, which
+	// widens the ball and weakens the pruning.
+	dualMinLeaders = 1024
+	dualBallSize   = 32
+	dualMaxLeaders = 8192
 	// dualJoinRadius is the distance, relative to ||h||, within which a
 	// vector joins an existing ball rather than start one.
 	dualJoinRadius = 0.05
@@ -60,10 +66,18 @@ type indexScratch struct {
 	ord   []uint64
 }
 
-func newDualIndex(dim int) *dualIndex {
-	ix := &dualIndex{dim: dim}
+// dualLeaders returns the most balls of an index of at most entries
+// vectors.
+func dualLeaders(entries int) int {
+	return min(max(dualMinLeaders, entries/dualBallSize), dualMaxLeaders)
+}
+
+// newDualIndex returns an empty index of at most entries vectors in dim
+// dimensions.
+func newDualIndex(dim, entries int) *dualIndex {
+	ix := &dualIndex{dim: dim, balls: dualLeaders(entries)}
 	ix.pool.New = func() any {
-		return &indexScratch{x: make([]float64, dim), ub: make([]float64, dualLeaders), ord: make([]uint64, 0, dualLeaders)}
+		return &indexScratch{x: make([]float64, dim), ub: make([]float64, ix.balls), ord: make([]uint64, 0, ix.balls)}
 	}
 	return ix
 }
@@ -74,7 +88,7 @@ func newDualIndex(dim int) *dualIndex {
 // quarter of its members' room unused by append's growth, plus a block).
 func dualIndexBytes(dim, entries int) float64 {
 	per := 8 * float64(dim+1)
-	return 1.25*float64(entries)*per + float64(dualLeaders)*(8*float64(dim)+8+24+4*per)
+	return 1.25*float64(entries)*per + float64(dualLeaders(entries))*(8*float64(dim)+8+24+4*per)
 }
 
 // len returns the number of vectors indexed.
@@ -103,7 +117,7 @@ func (ix *dualIndex) add(h, e []float64) {
 		}
 	}
 	bd = math.Sqrt(bd)
-	if best < 0 || (bd > dualJoinRadius*nh && nb < dualLeaders) {
+	if best < 0 || (bd > dualJoinRadius*nh && nb < ix.balls) {
 		ix.centre = append(ix.centre, h...)
 		ix.radius = append(ix.radius, 0)
 		ix.mem = append(ix.mem, nil)
@@ -130,9 +144,12 @@ func (ix *dualIndex) each(f func(h []float64, s float64)) {
 	}
 }
 
-// lower returns the best bound entryBound among the vectors indexed for
-// the input xo/sc, sc a power of two.
-func (ix *dualIndex) lower(xo []float64, sc float64) float64 {
+// lower returns the best bound among the vectors indexed for the input
+// xo/sc, sc a power of two, if it exceeds floor (scaled alike); otherwise
+// a smaller bound, one vector's or 0: the balls whose bound is at most
+// floor are not scanned, since a caller that needs more than floor has no
+// use for them.
+func (ix *dualIndex) lower(xo []float64, sc, floor float64) float64 {
 	nb := len(ix.radius)
 	if nb == 0 {
 		return 0
@@ -152,11 +169,7 @@ func (ix *dualIndex) lower(xo []float64, sc float64) float64 {
 	ub := s.ub[:nb]
 	top, tb := 0, -1.0
 	for b := 0; b < nb; b++ {
-		c := ix.centre[b*dim : (b+1)*dim]
-		var p float64
-		for i, v := range x {
-			p += c[i] * v
-		}
+		p := dotUnrolled(ix.centre[b*dim:(b+1)*dim:(b+1)*dim], x)
 		// Inflated beyond the rounding of both products: the bound
 		// only orders and prunes the search.
 		u := (math.Abs(p) + ix.radius[b]*xn) * (1 + 1e-9)
@@ -165,14 +178,19 @@ func (ix *dualIndex) lower(xo []float64, sc float64) float64 {
 			top, tb = b, u
 		}
 	}
+	if tb <= floor {
+		return 0
+	}
 	best := scanBall(ix.mem[top], x, x1, 0)
 	scanned := len(ix.mem[top]) / (dim + 1)
+	cut := math.Max(best, floor)
 	// The other balls that may hold a better vector, in decreasing order
-	// of their bound: keys pack the bound (as float32, rounded up, whose
-	// bits order like the value for nonnegative numbers) over the ball.
+	// of their bound, from a max-heap: keys pack the bound (as float32,
+	// rounded up, whose bits order like the value for nonnegative
+	// numbers) over the ball, and only the balls visited are popped.
 	ord := s.ord[:0]
 	for b, u := range ub {
-		if u > best && b != top {
+		if u > cut && b != top {
 			k := float32(u)
 			if float64(k) < u {
 				k = math.Nextafter32(k, float32(math.Inf(1)))
@@ -180,17 +198,58 @@ func (ix *dualIndex) lower(xo []float64, sc float64) float64 {
 			ord = append(ord, uint64(math.Float32bits(k))<<32|uint64(b))
 		}
 	}
-	slices.Sort(ord)
-	for i := len(ord) - 1; i >= 0 && scanned < dualScanCap; i-- {
-		b := int(uint32(ord[i]))
-		if ub[b] <= best {
+	for i := len(ord)/2 - 1; i >= 0; i-- {
+		siftDown(ord, i)
+	}
+	for len(ord) > 0 && scanned < dualScanCap {
+		b := int(uint32(ord[0]))
+		if ub[b] <= math.Max(best, floor) {
 			break
 		}
 		best = scanBall(ix.mem[b], x, x1, best)
 		scanned += len(ix.mem[b]) / (dim + 1)
+		ord[0] = ord[len(ord)-1]
+		ord = ord[:len(ord)-1]
+		siftDown(ord, 0)
 	}
 	s.ord = ord
 	return best
+}
+
+// dotUnrolled returns h·x (len(h) >= len(x)) summed in four interleaved
+// partial sums, so that the products pipeline.
+func dotUnrolled(h, x []float64) float64 {
+	var s0, s1, s2, s3 float64
+	d, n := 0, len(x)
+	h = h[:n]
+	for ; d+4 <= n; d += 4 {
+		s0 += h[d] * x[d]
+		s1 += h[d+1] * x[d+1]
+		s2 += h[d+2] * x[d+2]
+		s3 += h[d+3] * x[d+3]
+	}
+	for ; d < n; d++ {
+		s0 += h[d] * x[d]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// siftDown restores the max-heap order of h below position i.
+func siftDown(h []uint64, i int) {
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && h[c+1] > h[c] {
+			c++
+		}
+		if h[i] >= h[c] {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
 }
 
 // l1Bound returns an upper bound on the exact 1-norm whose computed sum of
@@ -205,19 +264,7 @@ func scanBall(m, x []float64, x1, best float64) float64 {
 	dim := len(x)
 	st := dim + 1
 	for p := 0; p+st <= len(m); p += st {
-		h := m[p : p+dim : p+dim]
-		var s0, s1, s2, s3 float64
-		d := 0
-		for ; d+4 <= dim; d += 4 {
-			s0 += h[d] * x[d]
-			s1 += h[d+1] * x[d+1]
-			s2 += h[d+2] * x[d+2]
-			s3 += h[d+3] * x[d+3]
-		}
-		for ; d < dim; d++ {
-			s0 += h[d] * x[d]
-		}
-		if a := math.Abs((s0 + s1) + (s2 + s3)); a > best {
+		if a := math.Abs(dotUnrolled(m[p:p+dim:p+dim], x)); a > best {
 			if lo := a - m[p+dim]*x1; lo > best {
 				best = lo
 			}

@@ -143,6 +143,12 @@ type stats struct {
 	maxGap  float64 // largest certified gap
 	nonPos  int     // rows with Value <= 0 (gap 0 by definition)
 	gapList []float64
+	// By tenth of the run: rows, rows certified by a remembered dual,
+	// the certifier's CPU.
+	tenth [10]struct {
+		rows, reused int
+		cpu          time.Duration
+	}
 }
 
 func (s *stats) merge(t *stats) {
@@ -155,6 +161,24 @@ func (s *stats) merge(t *stats) {
 	s.maxGap = math.Max(s.maxGap, t.maxGap)
 	s.nonPos += t.nonPos
 	s.gapList = append(s.gapList, t.gapList...)
+	for i := range s.tenth {
+		s.tenth[i].rows += t.tenth[i].rows
+		s.tenth[i].reused += t.tenth[i].reused
+		s.tenth[i].cpu += t.tenth[i].cpu
+	}
+}
+
+// outcome returns the class of a certificate in the report.
+func outcome(cert optimal.Certificate) int {
+	switch {
+	case cert.Reused:
+		return reusedDual
+	case cert.Fallback:
+		return fallback
+	case cert.Polished:
+		return improved
+	}
+	return asIs
 }
 
 // exactRow keeps what the exact comparison needs of one of the sampled rows.
@@ -252,17 +276,15 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 						return
 					}
 					res[i] = cert
-					cls := asIs
-					switch {
-					case cert.Reused:
-						cls = reusedDual
-					case cert.Fallback:
-						cls = fallback
-					case cert.Polished:
-						cls = improved
-					}
+					cls := outcome(cert)
 					s.count[cls]++
 					s.cpu[cls] += dt
+					tt := &s.tenth[min(9, (done+i)*10/o.rows)]
+					tt.rows++
+					tt.cpu += dt
+					if cert.Reused {
+						tt.reused++
+					}
 					g := cert.Gap()
 					s.acc.Add(cert, math.NaN())
 					s.gapList = append(s.gapList, g)
@@ -312,6 +334,7 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 	}
 	var exactCPU time.Duration
 	sub := &stats{}
+	var byOutcome [outcomes]eval.CertifyAccumulator
 	var netTrue, netOver, bad, exactUnconverged int
 	var netTrueSum float64
 	r := make([]float64, L)
@@ -330,6 +353,7 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 			bad++
 		}
 		sub.acc.Add(e.cert, opt)
+		byOutcome[outcome(e.cert)].Add(e.cert, opt)
 		if v := lossValue(l, in, out, e.x, e.net, r); v > 0 && opt > 0 {
 			netTrue++
 			g := math.Max(0, (v-opt)/v)
@@ -367,6 +391,13 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 	sort.Float64s(all.gapList)
 	fmt.Fprintf(w, "certified gap: mean %.4g %%, median %.4g %%, p95 %.4g %%, p99 %.4g %%, max %.4g %%; rows above MaxGap: %d\n",
 		100*s.GapMean, 100*quantile(all.gapList, 0.5), 100*quantile(all.gapList, 0.95), 100*quantile(all.gapList, 0.99), 100*all.maxGap, all.over)
+	fmt.Fprint(w, "by tenth of the run, certified by a remembered dual / certifier CPU per row:")
+	for _, t := range all.tenth {
+		if t.rows > 0 {
+			fmt.Fprintf(w, " %.0f %% / %.0f µs", 100*float64(t.reused)/float64(t.rows), us(t.cpu, t.rows))
+		}
+	}
+	fmt.Fprintln(w)
 	fmt.Fprint(w, "certified gap histogram:")
 	for i, v := range s.Histogram {
 		if v > 0 {
@@ -383,6 +414,13 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 			len(keep), 1e3*exactCPU.Seconds()/float64(len(keep)), exactRate, exactUnconverged, speedup)
 		fmt.Fprintf(w, "on those rows: certified gap mean %.4g %%, true gap of the output mean %.4g %% (%d rows with a positive optimum), certified ÷ true %.3g; network's own true gap mean %.4g %%; lower bounds above the optimum: %d\n",
 			100*ss.GapMean, 100*ss.TrueGapMean, ss.TrueRows, ss.Tightness, 100*netTrueSum/math.Max(float64(netTrue), 1), bad)
+		fmt.Fprint(w, "certified ÷ true by outcome (rows):")
+		for cls := range byOutcome {
+			if t := byOutcome[cls].Summary(); t.TrueRows > 0 {
+				fmt.Fprintf(w, " %s %.3g (%d);", outcomeNames[cls], t.Tightness, t.TrueRows)
+			}
+		}
+		fmt.Fprintln(w)
 		if o.maxGap > 0 {
 			fmt.Fprintf(w, "network answers truly above MaxGap (the fewest rows any valid bound must refine or re-solve): %d of %d (%.3g %%)\n",
 				netOver, netTrue, 100*float64(netOver)/math.Max(float64(netTrue), 1))
