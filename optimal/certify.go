@@ -225,6 +225,8 @@ type Certifier struct {
 	pend    []float64  // the block's duals in row order: x_out, h, errors
 	dq      []int      // cell scratch of rowDone
 	img     []float64  // symmetry images of rowDone
+	mixed   bool       // whether some row's x_out had entries of both signs (CertifyBatch)
+	signs   []float64  // its scratch
 	record  int        // dense duals kept for WriteDuals (CertifyOptions.RecordDuals)
 	recX    []float64  // their inputs' x_out, dim each
 	recY    []float64  // the dual matrices, N×N each
@@ -329,6 +331,17 @@ func (c *Certifier) Loss() loss.Loss { return c.l }
 // Bands returns the input and output bands.
 func (c *Certifier) Bands() (in, out structure.Band) { return c.in, c.out }
 
+// ReuseTarget returns the fast check's target now: the largest certified
+// gap with which a remembered dual certifies a row (CertifyOptions
+// .ReuseTarget as given, or as adapted to the rows so far), or 0 where no
+// dual cache is kept.
+func (c *Certifier) ReuseTarget() float64 {
+	if c.cache == nil {
+		return 0
+	}
+	return math.Float64frombits(c.reuse.Load())
+}
+
 // Solver returns the exact solver of closed-form optima and of fallbacks
 // (for the spectral loss the first one a fallback tries, at its tolerance
 // of CertifyOptions.Solver); nil for a spectral loss without MaxGap.
@@ -418,6 +431,13 @@ func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float6
 			if ok[i-lo] {
 				c.pend = append(c.pend, slot[st*(i-lo):st*(i-lo+1)]...)
 			}
+			if !c.mixed {
+				if len(c.signs) < c.cache.dim {
+					c.signs = make([]float64, c.cache.dim)
+				}
+				c.outside(c.signs, x[i*L:(i+1)*L])
+				c.mixed = mixedSigns(c.signs)
+			}
 		}
 		c.rowDone(hi - lo)
 		c.dmu.Unlock()
@@ -481,14 +501,23 @@ func (c *Certifier) rowDone(k int) {
 // transpose Yᵀ (reversal, h_d ↦ h_−d) and D Y D with D = diag((−1)^i)
 // (modulation, h_d ↦ (−1)^d h_d) are duals of the image inputs, exactly
 // orthogonal to the output diagonals with the same nuclear norm, and the
-// rounding bounds map alike. c.dmu is held.
+// rounding bounds map alike. The modulated images have out-of-band
+// entries of both signs where x_out has one sign; they are added only
+// once some row's x_out has had both (c.mixed, set for a block before its
+// duals are added, so that this too depends only on the rows), since until then they
+// would fill the cache with directions no row takes (the notebook's
+// entries, for one, are all positive). c.dmu is held.
 func (c *Certifier) addImages(xo, h, e []float64) {
 	dim := c.cache.dim
 	if len(c.img) < 3*dim {
 		c.img = make([]float64, 3*dim)
 	}
 	img := c.img[:3*dim]
-	for g := 0; g < 4; g++ {
+	images := 2
+	if c.mixed {
+		images = 4
+	}
+	for g := 0; g < images; g++ {
 		for part, src := range [3][]float64{xo, h, e} {
 			dst := img[part*dim : (part+1)*dim]
 			for i := range dst {
@@ -505,6 +534,15 @@ func (c *Certifier) addImages(xo, h, e []float64) {
 		}
 		c.cache.add(img[:dim], img[dim:2*dim], img[2*dim:], c.dq)
 	}
+}
+
+// mixedSigns reports whether xo has entries of both signs.
+func mixedSigns(xo []float64) bool {
+	pos, neg := false, false
+	for _, v := range xo {
+		pos, neg = pos || v > 0, neg || v < 0
+	}
+	return pos && neg
 }
 
 // oddOut reports whether the i-th out-of-band entry (in the order of

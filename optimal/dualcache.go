@@ -48,7 +48,7 @@ const DefaultReuseFraction = 0.25
 // [DefaultReuseFraction, 1] times the target): a remembered dual certifies
 // a row only as well as the rows certified the full way are certified,
 // up to that factor.
-const ReuseGapFactor = 2.25
+const ReuseGapFactor = 2.0
 
 // MaxDualCache is the largest CertifyOptions.DualCache accepted.
 const MaxDualCache = 1 << 22

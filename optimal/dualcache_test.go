@@ -66,6 +66,11 @@ func TestCertifyDualCache(t *testing.T) {
 		opt := make([]float64, rows)
 		for i := 0; i < rows; i++ {
 			xi := notebookInput(rng, in)
+			if i == 0 {
+				// Out-of-band entries of both signs, so that the cache
+				// keeps the modulated images too (addImages).
+				xi[0] = -1 - xi[0]
+			}
 			if i%2 == 1 {
 				// Repeat a direction at another scale and in-band part:
 				// the cache's bound is scale-free and ignores x_I.
@@ -178,6 +183,38 @@ func TestCertifyDualCache(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The cache keeps a dual's reversed image always and its modulated images
+// only once some row's out-of-band entries have had both signs.
+func TestCertifyImagesFollowSigns(t *testing.T) {
+	in, out := structure.Band{N: 32, K: 15}, structure.Band{N: 32, K: 7}
+	l, err := loss.NewSpectral(in, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCertifier(l, &CertifyOptions{MaxGap: 0.01, DualCache: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dim := c.cache.dim
+	xo, h, e := make([]float64, dim), make([]float64, dim), make([]float64, dim)
+	for i := range xo {
+		xo[i], h[i] = float64(i+1), 1/float64(i+2)
+	}
+	for _, step := range []struct {
+		mixed bool
+		want  int
+	}{{false, 2}, {true, 6}} {
+		c.mixed = step.mixed
+		c.addImages(xo, h, e)
+		if n := c.cache.len(); n != step.want {
+			t.Errorf("mixed %v: %d vectors, want %d", step.mixed, n, step.want)
+		}
+	}
+	if mixedSigns([]float64{1, 0, 2}) || !mixedSigns([]float64{1, 0, -2}) || mixedSigns([]float64{0, 0}) {
+		t.Error("mixedSigns")
 	}
 }
 
@@ -521,9 +558,16 @@ func denseNorm(in structure.Band, x, a []float64) float64 {
 // at every scale, and its memory is within DualCacheBytes.
 func TestDualIndexBruteForce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, dim := range []int{5, 16, 30} {
+	for _, tc := range []struct {
+		dim  int
+		wide bool // at most dualMinLeaders balls, fewer than the vectors: some grow wider than their core
+	}{{5, false}, {16, false}, {30, false}, {16, true}} {
+		dim := tc.dim
 		const entries = 3000
 		c := newDualCache(dim, entries)
+		if !tc.wide {
+			c.ix.balls = entries + 100 // no vector joins a ball beyond dualJoinRadius
+		}
 		q := make([]int, dim)
 		// The rounding bounds each vector was stored with, by its bits.
 		stored := map[string][]float64{}
@@ -563,8 +607,8 @@ func TestDualIndexBruteForce(t *testing.T) {
 			}
 			c.add(h, h, e, q)
 		}
-		if c.len() != entries {
-			t.Fatalf("dim %d: %d entries, want %d", dim, c.len(), entries)
+		if n := c.len(); n > entries || (!tc.wide && n != entries) || (tc.wide && c.ix.dropped == 0) {
+			t.Fatalf("dim %d (wide %v): %d entries (%d dropped), want %d", dim, tc.wide, n, c.ix.dropped, entries)
 		}
 		// Each vector keeps s = max_d (e_d + (dim+2)ε|h_d|).
 		c.ix.each(func(h []float64, s float64) {
@@ -619,19 +663,19 @@ func TestDualIndexBruteForce(t *testing.T) {
 					want = math.Max(want, lo)
 				}
 			})
-			if seen != entries {
-				t.Fatalf("dim %d: %d vectors indexed, want %d", dim, seen, entries)
+			if seen != c.len() {
+				t.Fatalf("dim %d: %d vectors indexed, want %d", dim, seen, c.len())
 			}
 			want *= p
 			if got := c.lower(x, q, 0); got != want {
-				t.Errorf("dim %d trial %d: index %g, brute force %g", dim, trial, got, want)
+				t.Errorf("dim %d (wide %v) trial %d: index %g, brute force %g", dim, tc.wide, trial, got, want)
 			}
 			// With a floor: the best where it exceeds the floor, else
 			// no more than the best.
 			for _, f := range []float64{0.99, 1.01} {
 				floor := f * want
 				got := c.lower(x, q, floor)
-				if (want > floor && got != want) || got > want {
+				if got > want || (want > floor && got != want) {
 					t.Errorf("dim %d trial %d: floor %g: index %g, brute force %g", dim, trial, floor, got, want)
 				}
 			}
@@ -644,7 +688,12 @@ func TestDualIndexBruteForce(t *testing.T) {
 		if est := DualCacheBytes(structure.Band{N: 64, K: dim/2 + 3}, structure.Band{N: 64, K: 3}, entries); held > est {
 			t.Errorf("dim %d: index holds %g bytes, estimate %g", dim, held, est)
 		}
-		t.Logf("dim %d: %d balls", dim, len(ix.radius))
+		for b, r := range ix.radius {
+			if r > dualWideRadius*math.Sqrt(dotUnrolled(ix.centre[b*dim:], ix.centre[b*dim:(b+1)*dim]))*(1+1e-9) {
+				t.Errorf("dim %d: ball %d of radius %g", dim, b, r)
+			}
+		}
+		t.Logf("dim %d (wide %v): %d balls, %d vectors, %d dropped", dim, tc.wide, len(ix.radius), c.len(), ix.dropped)
 	}
 }
 
@@ -672,10 +721,18 @@ func TestCertifyReuseAdapts(t *testing.T) {
 			a[i*out.Len()+j] = xi[off+j] * (1 + 0.01*rng.NormFloat64())
 		}
 	}
+	if c, err := NewCertifier(l, &CertifyOptions{MaxGap: 0.01}); err != nil {
+		t.Fatal(err)
+	} else if r := c.ReuseTarget(); r != 0 {
+		t.Errorf("without a cache: ReuseTarget %v, want 0", r)
+	}
 	for _, fixed := range []float64{0, 0.004} {
 		c, err := NewCertifier(l, &CertifyOptions{MaxGap: 0.01, DualCache: 1000, ReuseTarget: fixed, Workers: 2})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if start := c.ReuseTarget(); (fixed == 0 && start != DefaultReuseFraction*0.01) || (fixed != 0 && start != fixed) {
+			t.Errorf("ReuseTarget %g: %g before any row", fixed, start)
 		}
 		if c.cache.ix == nil {
 			t.Fatalf("%d out-of-band entries: no index", c.cache.dim)
@@ -691,7 +748,7 @@ func TestCertifyReuseAdapts(t *testing.T) {
 		if err := c.CertifyBatch(dst, res, x, second, rows); err != nil {
 			t.Fatal(err)
 		}
-		got := math.Float64frombits(c.reuse.Load())
+		got := c.ReuseTarget()
 		want := fixed
 		if fixed == 0 {
 			if c.gapN == 0 {

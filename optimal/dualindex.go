@@ -13,7 +13,9 @@ import (
 // nearest, unless every centre is farther than dualJoinRadius·||h|| and
 // fewer than the index's most balls exist (dualLeaders, one per
 // dualBallSize vectors of the cache's capacity, at least dualMinLeaders),
-// when it starts a ball of its own.
+// when it starts a ball of its own. Once every ball is taken, a vector
+// farther than dualWideRadius·||h|| from every centre is not kept, so that
+// no ball grows wide enough to defeat the pruning.
 // Each ball keeps its radius r, so that for every member h and input x
 //
 //	|h·x| <= |c·x| + r ||x||_2,
@@ -26,16 +28,17 @@ import (
 // it returns is one vector's.
 //
 // A ball's members are stored together, each as its dim numbers h and one
-// rounding bound s >= max_d (e_d + γ|h_d|) (entryBound), so that a lookup
+// rounding bound s >= max_d (e_d + γ|h_d|) (scanBall), so that a lookup
 // reads contiguous memory and evaluates a vector by one dot product.
 type dualIndex struct {
-	dim    int
-	n      int         // vectors indexed
-	balls  int         // the most balls (dualLeaders)
-	centre []float64   // balls × dim
-	radius []float64   // per ball
-	mem    [][]float64 // per ball: members × (dim+1), h then s
-	pool   sync.Pool   // *indexScratch
+	dim     int
+	n       int         // vectors indexed
+	dropped int         // vectors not kept: too far from every ball once all are taken
+	balls   int         // the most balls (dualLeaders)
+	centre  []float64   // balls × dim
+	radius  []float64   // per ball
+	mem     [][]float64 // per ball: members × (dim+1), h then s
+	pool    sync.Pool   // *indexScratch
 }
 
 // Parameters of dualIndex.
@@ -53,6 +56,9 @@ const (
 	// dualJoinRadius is the distance, relative to ||h||, within which a
 	// vector joins an existing ball rather than start one.
 	dualJoinRadius = 0.05
+	// dualWideRadius is the distance, relative to ||h||, beyond which a
+	// vector is not kept once every ball is taken.
+	dualWideRadius = 3 * dualJoinRadius
 	// dualScanCap bounds the vectors one lookup evaluates, so that its
 	// cost stays bounded as the cache fills and the balls grow: the
 	// balls are visited in decreasing order of their bound, so the ones
@@ -95,7 +101,7 @@ func dualIndexBytes(dim, entries int) float64 {
 func (ix *dualIndex) len() int { return ix.n }
 
 // add indexes the vector h whose entries are within e_d of the exact
-// ones (entryBound).
+// ones (scanBall).
 func (ix *dualIndex) add(h, e []float64) {
 	dim := ix.dim
 	var nh float64
@@ -117,6 +123,12 @@ func (ix *dualIndex) add(h, e []float64) {
 		}
 	}
 	bd = math.Sqrt(bd)
+	if best >= 0 && nb >= ix.balls && bd > dualWideRadius*nh {
+		// Every ball is taken and this vector is far from all: joining
+		// would widen a ball and weaken the pruning of every lookup.
+		ix.dropped++
+		return
+	}
 	if best < 0 || (bd > dualJoinRadius*nh && nb < ix.balls) {
 		ix.centre = append(ix.centre, h...)
 		ix.radius = append(ix.radius, 0)
@@ -258,8 +270,13 @@ func l1Bound(x1 float64, dim int) float64 {
 	return x1 * (1 + float64(dim+2)*epsilon)
 }
 
-// scanBall returns the larger of best and the best entryBound of the
-// members m (dim+1 numbers each) for x, whose 1-norm is at most x1.
+// scanBall returns the larger of best and the best certified bound
+// |h·x| − s·||x||_1 of the members m (dim+1 numbers each: h, s) for x,
+// whose 1-norm is at most x1. The exact products h_d x_d are within e_d |x_d|
+// of the exact ⟨Y', S_d⟩ x_d of a dual matrix (dualVector), and the
+// computed dot product within (dim+2)ε Σ |h_d x_d| of the exact one
+// (Higham, Accuracy and Stability of Numerical Algorithms, §3.1, with room
+// for the subtraction), so s >= max_d (e_d + (dim+2)ε|h_d|) covers both.
 func scanBall(m, x []float64, x1, best float64) float64 {
 	dim := len(x)
 	st := dim + 1

@@ -83,7 +83,7 @@ func main() {
 	flag.Float64Var(&o.maxGap, "max-gap", 0.01, "CertifyOptions.MaxGap (0: certify without a guarantee)")
 	flag.IntVar(&o.polishSteps, "polish-steps", 0, "CertifyOptions.PolishSteps (0: the default; negative: no polishing)")
 	flag.IntVar(&o.dualCache, "dual-cache", optimal.DefaultDualCache, "CertifyOptions.DualCache: dual certificates remembered and reused (0: none)")
-	flag.Float64Var(&o.reuse, "reuse-target", 0, "CertifyOptions.ReuseTarget (0: adapted to the rows, 2.5 times the mean gap of the rows certified the full way, within [DefaultReuseFraction, 1] × -max-gap)")
+	flag.Float64Var(&o.reuse, "reuse-target", 0, "CertifyOptions.ReuseTarget (0: adapted to the rows, optimal.ReuseGapFactor times the mean gap of the rows certified the full way, within [DefaultReuseFraction, 1] × -max-gap)")
 	flag.Float64Var(&o.fallbackTol, "fallback-tol", 0, "tolerance of the exact solver in a fallback (CertifyOptions.Solver.Tol; 0: the certifier's default)")
 	flag.Uint64Var(&o.seed, "seed", 2026, "seed of the held-out rows")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the certification phase to this file")
@@ -148,6 +148,7 @@ type stats struct {
 	tenth [10]struct {
 		rows, reused int
 		cpu          time.Duration
+		reuse        float64 // the certifier's reuse target at the tenth's end
 	}
 }
 
@@ -165,6 +166,7 @@ func (s *stats) merge(t *stats) {
 		s.tenth[i].rows += t.tenth[i].rows
 		s.tenth[i].reused += t.tenth[i].reused
 		s.tenth[i].cpu += t.tenth[i].cpu
+		s.tenth[i].reuse = math.Max(s.tenth[i].reuse, t.tenth[i].reuse)
 	}
 }
 
@@ -285,6 +287,7 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 					if cert.Reused {
 						tt.reused++
 					}
+					tt.reuse = c.ReuseTarget()
 					g := cert.Gap()
 					s.acc.Add(cert, math.NaN())
 					s.gapList = append(s.gapList, g)
@@ -391,10 +394,10 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 	sort.Float64s(all.gapList)
 	fmt.Fprintf(w, "certified gap: mean %.4g %%, median %.4g %%, p95 %.4g %%, p99 %.4g %%, max %.4g %%; rows above MaxGap: %d\n",
 		100*s.GapMean, 100*quantile(all.gapList, 0.5), 100*quantile(all.gapList, 0.95), 100*quantile(all.gapList, 0.99), 100*all.maxGap, all.over)
-	fmt.Fprint(w, "by tenth of the run, certified by a remembered dual / certifier CPU per row:")
+	fmt.Fprint(w, "by tenth of the run, certified by a remembered dual / certifier CPU per row / reuse target at its end:")
 	for _, t := range all.tenth {
 		if t.rows > 0 {
-			fmt.Fprintf(w, " %.0f %% / %.0f µs", 100*float64(t.reused)/float64(t.rows), us(t.cpu, t.rows))
+			fmt.Fprintf(w, " %.0f %% / %.0f µs / %.3g %%", 100*float64(t.reused)/float64(t.rows), us(t.cpu, t.rows), 100*t.reuse)
 		}
 	}
 	fmt.Fprintln(w)
