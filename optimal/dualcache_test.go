@@ -560,12 +560,12 @@ func TestDualIndexBruteForce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, tc := range []struct {
 		dim  int
-		wide bool // at most dualMinLeaders balls, fewer than the vectors: some grow wider than their core
+		full bool // at most dualMinLeaders balls, fewer than the vectors: once all are taken the far ones are dropped
 	}{{5, false}, {16, false}, {30, false}, {16, true}} {
 		dim := tc.dim
 		const entries = 3000
 		c := newDualCache(dim, entries)
-		if !tc.wide {
+		if !tc.full {
 			c.ix.balls = entries + 100 // no vector joins a ball beyond dualJoinRadius
 		}
 		q := make([]int, dim)
@@ -607,8 +607,8 @@ func TestDualIndexBruteForce(t *testing.T) {
 			}
 			c.add(h, h, e, q)
 		}
-		if n := c.len(); n > entries || (!tc.wide && n != entries) || (tc.wide && c.ix.dropped == 0) {
-			t.Fatalf("dim %d (wide %v): %d entries (%d dropped), want %d", dim, tc.wide, n, c.ix.dropped, entries)
+		if n := c.len(); n > entries || (!tc.full && n != entries) || (tc.full && c.ix.dropped == 0) {
+			t.Fatalf("dim %d (full %v): %d entries (%d dropped), want %d", dim, tc.full, n, c.ix.dropped, entries)
 		}
 		// Each vector keeps s = max_d (e_d + (dim+2)ε|h_d|).
 		c.ix.each(func(h []float64, s float64) {
@@ -668,7 +668,7 @@ func TestDualIndexBruteForce(t *testing.T) {
 			}
 			want *= p
 			if got := c.lower(x, q, 0); got != want {
-				t.Errorf("dim %d (wide %v) trial %d: index %g, brute force %g", dim, tc.wide, trial, got, want)
+				t.Errorf("dim %d (full %v) trial %d: index %g, brute force %g", dim, tc.full, trial, got, want)
 			}
 			// With a floor: the best where it exceeds the floor, else
 			// no more than the best.
@@ -689,11 +689,11 @@ func TestDualIndexBruteForce(t *testing.T) {
 			t.Errorf("dim %d: index holds %g bytes, estimate %g", dim, held, est)
 		}
 		for b, r := range ix.radius {
-			if r > dualWideRadius*math.Sqrt(dotUnrolled(ix.centre[b*dim:], ix.centre[b*dim:(b+1)*dim]))*(1+1e-9) {
+			if r > dualJoinRadius*math.Sqrt(dotUnrolled(ix.centre[b*dim:], ix.centre[b*dim:(b+1)*dim]))*(1+1e-9) {
 				t.Errorf("dim %d: ball %d of radius %g", dim, b, r)
 			}
 		}
-		t.Logf("dim %d (wide %v): %d balls, %d vectors, %d dropped", dim, tc.wide, len(ix.radius), c.len(), ix.dropped)
+		t.Logf("dim %d (full %v): %d balls, %d vectors, %d dropped", dim, tc.full, len(ix.radius), c.len(), ix.dropped)
 	}
 }
 

@@ -14,8 +14,10 @@ import (
 // fewer than the index's most balls exist (dualLeaders, one per
 // dualBallSize vectors of the cache's capacity, at least dualMinLeaders),
 // when it starts a ball of its own. Once every ball is taken, a vector
-// farther than dualWideRadius·||h|| from every centre is not kept, so that
-// no ball grows wide enough to defeat the pruning.
+// farther than that from every centre is not kept: joining it to the
+// nearest ball would widen the ball, and as the cache filled the lookups'
+// pruning would weaken and their bounds (capped at dualScanCap vectors)
+// loosen.
 // Each ball keeps its radius r, so that for every member h and input x
 //
 //	|h·x| <= |c·x| + r ||x||_2,
@@ -56,9 +58,6 @@ const (
 	// dualJoinRadius is the distance, relative to ||h||, within which a
 	// vector joins an existing ball rather than start one.
 	dualJoinRadius = 0.05
-	// dualWideRadius is the distance, relative to ||h||, beyond which a
-	// vector is not kept once every ball is taken.
-	dualWideRadius = 3 * dualJoinRadius
 	// dualScanCap bounds the vectors one lookup evaluates, so that its
 	// cost stays bounded as the cache fills and the balls grow: the
 	// balls are visited in decreasing order of their bound, so the ones
@@ -123,13 +122,15 @@ func (ix *dualIndex) add(h, e []float64) {
 		}
 	}
 	bd = math.Sqrt(bd)
-	if best >= 0 && nb >= ix.balls && bd > dualWideRadius*nh {
-		// Every ball is taken and this vector is far from all: joining
-		// would widen a ball and weaken the pruning of every lookup.
-		ix.dropped++
-		return
+	if best >= 0 && bd > dualJoinRadius*nh {
+		if nb >= ix.balls {
+			// Every ball is taken and this vector is far from all.
+			ix.dropped++
+			return
+		}
+		best = -1
 	}
-	if best < 0 || (bd > dualJoinRadius*nh && nb < ix.balls) {
+	if best < 0 {
 		ix.centre = append(ix.centre, h...)
 		ix.radius = append(ix.radius, 0)
 		ix.mem = append(ix.mem, nil)
