@@ -48,10 +48,10 @@ const (
 	// dualGridMaxDim is the largest number of out-of-band entries indexed
 	// by the cube-map grid; beyond it dualIndex indexes the cache.
 	dualGridMaxDim = 4
-	// dualMinLeaders and dualBallSize set the most balls (dualLeaders):
-	// a lookup computes one product per ball, its fixed cost, and once
-	// that many exist a vector joins its nearest ball however far, which
-	// widens the ball and weakens the pruning.
+	// dualMinLeaders, dualBallSize and dualMaxLeaders set the most balls
+	// (dualLeaders): a lookup computes one product per ball, its fixed
+	// cost, and once that many exist a vector far from all is dropped,
+	// so more balls keep more of the directions the rows take.
 	dualMinLeaders = 1024
 	dualBallSize   = 32
 	dualMaxLeaders = 8192
@@ -59,7 +59,7 @@ const (
 	// vector joins an existing ball rather than start one.
 	dualJoinRadius = 0.05
 	// dualScanCap bounds the vectors one lookup evaluates, so that its
-	// cost stays bounded as the cache fills and the balls grow: the
+	// cost stays bounded as the cache fills and the balls fill: the
 	// balls are visited in decreasing order of their bound, so the ones
 	// skipped are those least likely to hold the best vector.
 	dualScanCap = 4096
