@@ -62,7 +62,7 @@ const (
 	// cost stays bounded as the cache fills and the balls fill: the
 	// balls are visited in decreasing order of their bound, so the ones
 	// skipped are those least likely to hold the best vector.
-	dualScanCap = 4096
+	dualScanCap = 2048
 )
 
 // indexScratch is one lookup's workspace.
