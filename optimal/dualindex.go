@@ -54,7 +54,7 @@ const (
 	// so more balls keep more of the directions the rows take.
 	dualMinLeaders = 1024
 	dualBallSize   = 32
-	dualMaxLeaders = 8192
+	dualMaxLeaders = 4096
 	// dualJoinRadius is the distance, relative to ||h||, within which a
 	// vector joins an existing ball rather than start one.
 	dualJoinRadius = 0.05
