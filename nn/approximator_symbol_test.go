@@ -198,36 +198,7 @@ func TestSymbolGradient(t *testing.T) {
 		for i := range c {
 			c[i] /= a.CorrectionScale()
 		}
-		energy := func() float64 {
-			y := a.Predict(x, n)
-			e := 0.0
-			for i := range y {
-				d := y[i] - ainf[i]
-				e += c[i] * d * d / 2
-			}
-			return e
-		}
-		ws := a.NewWorkspace(n)
-		y := a.Forward(ws, x, n)
-		d := make([]float64, len(y))
-		for i := range y {
-			d[i] = c[i] * (y[i] - ainf[i])
-		}
-		a.Gradient(ws, d)
-		p := a.Params()
-		for i := 0; i < len(p); i += 2 {
-			old := p[i]
-			h := 1e-5 * (1 + math.Abs(old))
-			p[i] = old + h
-			ep := energy()
-			p[i] = old - h
-			em := energy()
-			p[i] = old
-			fd := (ep - em) / (2 * h)
-			if g := a.Grads()[i]; math.Abs(g-fd) > 1e-5*(1+math.Abs(fd)) {
-				t.Fatalf("symmetry %v: ∂E/∂p[%d] = %v, finite difference %v", sym, i, g, fd)
-			}
-		}
+		checkGradient(t, a, x, n, c, ainf, 2, 1e-5, 1e-5, sym)
 	}
 }
 

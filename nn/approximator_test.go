@@ -146,35 +146,51 @@ func TestSphereGradient(t *testing.T) {
 		x := gaussRows(rng, n, 11)
 		x[3*11+0], x[3*11+1], x[3*11+9], x[3*11+10] = 0, 0, 0, 0 // an in-band row
 		c := gaussRows(rng, n, 7)
-		energy := func() float64 {
-			y := a.Predict(x, n)
-			e := 0.0
-			for i := range y {
-				e += c[i] * y[i] * y[i] / 2
-			}
-			return e
+		checkGradient(t, a, x, n, c, nil, 3, 1e-6, 1e-6, sym)
+	}
+}
+
+// checkGradient compares a's gradient by Backward with central finite
+// differences (step h·(1+|p|), tolerance tol·(1+|fd|)) on every stride-th
+// parameter, for the energy E = Σ c·(y − ref)²/2 of its output y on the n
+// rows x (ref nil: zero).
+func checkGradient(t *testing.T, a *Approximator, x []float64, n int, c, ref []float64, stride int, h0, tol float64, sym Symmetry) {
+	t.Helper()
+	dev := func(y []float64, i int) float64 {
+		if ref == nil {
+			return y[i]
 		}
-		ws := a.NewWorkspace(n)
-		y := a.Forward(ws, x, n)
-		d := make([]float64, len(y))
+		return y[i] - ref[i]
+	}
+	energy := func() float64 {
+		y := a.Predict(x, n)
+		e := 0.0
 		for i := range y {
-			d[i] = c[i] * y[i]
+			d := dev(y, i)
+			e += c[i] * d * d / 2
 		}
-		a.ZeroGrad()
-		a.Backward(ws, d)
-		p := a.Params()
-		for i := 0; i < len(p); i += 3 {
-			old := p[i]
-			h := 1e-6 * (1 + math.Abs(old))
-			p[i] = old + h
-			ep := energy()
-			p[i] = old - h
-			em := energy()
-			p[i] = old
-			fd := (ep - em) / (2 * h)
-			if g := a.Grads()[i]; math.Abs(g-fd) > 1e-6*(1+math.Abs(fd)) {
-				t.Fatalf("symmetry %v: ∂E/∂p[%d] = %v, finite difference %v", sym, i, g, fd)
-			}
+		return e
+	}
+	ws := a.NewWorkspace(n)
+	y := a.Forward(ws, x, n)
+	d := make([]float64, len(y))
+	for i := range y {
+		d[i] = c[i] * dev(y, i)
+	}
+	a.ZeroGrad()
+	a.Backward(ws, d)
+	p := a.Params()
+	for i := 0; i < len(p); i += stride {
+		old := p[i]
+		h := h0 * (1 + math.Abs(old))
+		p[i] = old + h
+		ep := energy()
+		p[i] = old - h
+		em := energy()
+		p[i] = old
+		fd := (ep - em) / (2 * h)
+		if g := a.Grads()[i]; math.Abs(g-fd) > tol*(1+math.Abs(fd)) {
+			t.Fatalf("symmetry %v: ∂E/∂p[%d] = %v, finite difference %v", sym, i, g, fd)
 		}
 	}
 }

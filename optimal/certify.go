@@ -226,7 +226,6 @@ type Certifier struct {
 	dq      []int      // cell scratch of rowDone
 	img     []float64  // symmetry images of rowDone
 	mixed   bool       // whether some row's x_out had entries of both signs (CertifyBatch)
-	signs   []float64  // its scratch
 	record  int        // dense duals kept for WriteDuals (CertifyOptions.RecordDuals)
 	recX    []float64  // their inputs' x_out, dim each
 	recY    []float64  // the dual matrices, N×N each
@@ -432,11 +431,7 @@ func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float6
 				c.pend = append(c.pend, slot[st*(i-lo):st*(i-lo+1)]...)
 			}
 			if !c.mixed {
-				if len(c.signs) < c.cache.dim {
-					c.signs = make([]float64, c.cache.dim)
-				}
-				c.outside(c.signs, x[i*L:(i+1)*L])
-				c.mixed = mixedSigns(c.signs)
+				c.mixed = c.mixedOut(x[i*L : (i+1)*L])
 			}
 		}
 		c.rowDone(hi - lo)
@@ -536,13 +531,22 @@ func (c *Certifier) addImages(xo, h, e []float64) {
 	}
 }
 
-// mixedSigns reports whether xo has entries of both signs.
-func mixedSigns(xo []float64) bool {
+// mixedSigns reports whether the entries of the slices have both signs.
+func mixedSigns(parts ...[]float64) bool {
 	pos, neg := false, false
-	for _, v := range xo {
-		pos, neg = pos || v > 0, neg || v < 0
+	for _, p := range parts {
+		for _, v := range p {
+			pos, neg = pos || v > 0, neg || v < 0
+		}
 	}
 	return pos && neg
+}
+
+// mixedOut reports whether the out-of-band entries of x (those outside
+// writes) have both signs.
+func (c *Certifier) mixedOut(x []float64) bool {
+	off, nd := c.in.K-c.out.K, c.out.Len()
+	return mixedSigns(x[:off], x[off+nd:])
 }
 
 // oddOut reports whether the i-th out-of-band entry (in the order of

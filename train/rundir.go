@@ -372,3 +372,15 @@ func CheckInputs(dir string, roles ...string) error {
 	}
 	return nil
 }
+
+// LoadRun reads the final network and the configuration of the finished
+// run directory dir (ModelFile and ConfigFile), as a benchmark or a tool
+// that applies a trained run needs them.
+func LoadRun(dir string) (*nn.Approximator, Config, error) {
+	cfg, err := LoadConfig(filepath.Join(dir, ConfigFile), Config{})
+	if err != nil {
+		return nil, cfg, err
+	}
+	net, err := nn.LoadApproximator(filepath.Join(dir, nn.WeightsFile))
+	return net, cfg, err
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -69,6 +70,41 @@ func TestRunDirLock(t *testing.T) {
 	b.Close()
 	if _, err := OpenRunDir(dir); !errors.Is(err, ErrRunState) {
 		t.Errorf("resume of a finished run: %v, want ErrRunState", err)
+	}
+}
+
+// LoadRun returns what a run directory holds: its configuration and its
+// model, the same weights; a directory without them is an error.
+func TestLoadRun(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	if _, _, err := LoadRun(dir); err == nil {
+		t.Error("a missing run directory was loaded")
+	}
+	d, err := CreateRunDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	c := tiny(t)
+	if err := d.Start(&c); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadRun(dir); err == nil {
+		t.Error("a run without its model was loaded")
+	}
+	tr, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SaveModel(tr.Model); err != nil {
+		t.Fatal(err)
+	}
+	net, cfg, err := LoadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.N != c.N || cfg.InBand != c.InBand || cfg.OutBand != c.OutBand || !slices.Equal(net.Params(), tr.Model.Params()) {
+		t.Errorf("loaded N=%d K=%d→%d, want %d %d→%d, or other weights", cfg.N, cfg.InBand, cfg.OutBand, c.N, c.InBand, c.OutBand)
 	}
 }
 

@@ -94,7 +94,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "certify: -model is required")
 		os.Exit(2)
 	}
-	net, cfg, err := loadRun(*model)
+	net, cfg, err := train.LoadRun(*model)
 	if err == nil {
 		err = run(o, net, &cfg, os.Stdout)
 	}
@@ -102,16 +102,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "certify:", err)
 		os.Exit(1)
 	}
-}
-
-// loadRun reads the network and configuration of a run directory.
-func loadRun(dir string) (*nn.Approximator, train.Config, error) {
-	cfg, err := train.LoadConfig(filepath.Join(dir, train.ConfigFile), train.Config{})
-	if err != nil {
-		return nil, cfg, err
-	}
-	net, err := nn.LoadApproximator(filepath.Join(dir, nn.WeightsFile))
-	return net, cfg, err
 }
 
 // threadCPU returns the CPU time of the calling OS thread.

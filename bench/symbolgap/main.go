@@ -32,7 +32,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"time"
@@ -65,7 +64,7 @@ func main() {
 		os.Exit(2)
 	}
 	runtime.GOMAXPROCS(1)
-	net, cfg, err := loadRun(o.model)
+	net, cfg, err := train.LoadRun(o.model)
 	if err == nil {
 		err = run(o, net, &cfg, os.Stdout)
 	}
@@ -73,16 +72,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "symbolgap:", err)
 		os.Exit(1)
 	}
-}
-
-// loadRun reads the network and configuration of a run directory.
-func loadRun(dir string) (*nn.Approximator, train.Config, error) {
-	cfg, err := train.LoadConfig(filepath.Join(dir, train.ConfigFile), train.Config{})
-	if err != nil {
-		return nil, cfg, err
-	}
-	net, err := nn.LoadApproximator(filepath.Join(dir, nn.WeightsFile))
-	return net, cfg, err
 }
 
 // stats are the per-row gaps of one method.
