@@ -288,6 +288,11 @@ func (s *subspaceWork) solve(x, a []float64, target float64, steps int, hint flo
 			if dn > 0.5*rho {
 				rho = math.Min(2*rho, rhoBig)
 			}
+			if value-lower <= target*value {
+				// The bound already certifies the improved point: no
+				// model solve is needed to prove it.
+				break
+			}
 		} else {
 			rho = math.Max(dn/8, 1e-12*value)
 		}
