@@ -904,29 +904,34 @@ func (w *certWork) bound(z []float64, j int) float64 {
 			num += z[a*j+b] * w.bm[a*km+b]
 		}
 	}
-	// ||Σ c_d S_d||_* <= min(Σ |c_d| (N−|d|), √N ||Σ c_d S_d||_F), with
-	// c_d (N−|d|) = ⟨Z, G_d⟩ and ||Σ c_d S_d||_F² = Σ c_d² (N−|d|).
-	var pen, fro float64
-	for di := 0; di < w.m; di++ {
-		g := w.g[di*km*km:]
-		var s float64
-		for a := 0; a < j; a++ {
-			for b := 0; b < j; b++ {
-				s += z[a*j+b] * g[a*km+b]
-			}
-		}
-		pen += math.Abs(s)
-		nd := float64(n - abs(di-w.out.K))
-		fro += s * s / nd
-	}
-	pen = math.Min(pen, math.Sqrt(float64(n)*fro))
-	nuc := nuclearGen(z, j, w.jac)
-	gu, gv := orthFactor(w.u, n, j), orthFactor(w.v, n, j)
-	den := nuc*gu*gv + pen
+	// exactNuclear gives ||Y_f||_* itself (plus a rounding margin), which
+	// the estimate from ||Z||_* bounds from above: the estimate, and its
+	// j×j SVD, are needed only where N is too large for the exact one.
 	exact := math.Inf(1)
 	if n <= maxExactNuclearN {
 		exact = w.exactNuclear(z, j)
-		den = math.Min(den, exact)
+	}
+	den := exact
+	if math.IsInf(exact, 0) {
+		// ||Σ c_d S_d||_* <= min(Σ |c_d| (N−|d|), √N ||Σ c_d S_d||_F),
+		// with c_d (N−|d|) = ⟨Z, G_d⟩ and ||Σ c_d S_d||_F² = Σ c_d² (N−|d|).
+		var pen, fro float64
+		for di := 0; di < w.m; di++ {
+			g := w.g[di*km*km:]
+			var s float64
+			for a := 0; a < j; a++ {
+				for b := 0; b < j; b++ {
+					s += z[a*j+b] * g[a*km+b]
+				}
+			}
+			pen += math.Abs(s)
+			nd := float64(n - abs(di-w.out.K))
+			fro += s * s / nd
+		}
+		pen = math.Min(pen, math.Sqrt(float64(n)*fro))
+		nuc := nuclearGen(z, j, w.jac)
+		gu, gv := orthFactor(w.u, n, j), orthFactor(w.v, n, j)
+		den = nuc*gu*gv + pen
 	}
 	lo := math.Abs(num) / den
 	// Rounding in the O(N·j) sums above.
