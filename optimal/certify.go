@@ -1405,6 +1405,7 @@ func (md *model) solveBase(w *certWork, k int, s1, rho, target float64) (lower, 
 	md.k = k
 	m, n2 := md.m, 2*k
 	nv := m + 1
+	md.pack()
 	for i := range md.zv {
 		md.zv[i] = 0
 	}
@@ -1543,6 +1544,24 @@ func (md *model) predict(mu, next float64, phi func([]float64, float64) (float64
 	}
 }
 
+// pack lays out the blocks G_d side by side, GG = [G_0 | G_1 | …], and
+// transposed, GGt = [G_0ᵀ | G_1ᵀ | …] (k × mk each), for system: once per
+// solveBase, since the blocks do not change within it.
+func (md *model) pack() {
+	k, m := md.k, md.m
+	mk, kk := m*k, k*k
+	gg, ggt := md.gg[:k*mk], md.ggt[:k*mk]
+	for d := 0; d < m; d++ {
+		g := md.g[d*kk : (d+1)*kk]
+		for p := 0; p < k; p++ {
+			copy(gg[p*mk+d*k:p*mk+(d+1)*k], g[p*k:(p+1)*k])
+			for q := 0; q < k; q++ {
+				ggt[q*mk+d*k+p] = g[p*k+q]
+			}
+		}
+	}
+}
+
 // system computes the Newton system of the barrier at W = md.wi =
 // [[A, B], [Bᵀ, C]] (k×k blocks) from the block structure of
 // F_d = −[[0, G_d], [G_dᵀ, 0]], in O(m·k³) by five matrix products instead
@@ -1559,17 +1578,7 @@ func (md *model) system() {
 	n2, mk, kk := 2*k, m*k, k*k
 	wi := md.wi[:n2*n2]
 	a, b, c := wi, wi[k:], wi[k*n2+k:]
-	// GG = [G_0 | G_1 | …] and GGt = [G_0ᵀ | G_1ᵀ | …], k × mk.
-	gg, ggt := md.gg[:k*mk], md.ggt[:k*mk]
-	for d := 0; d < m; d++ {
-		g := md.g[d*kk : (d+1)*kk]
-		for p := 0; p < k; p++ {
-			copy(gg[p*mk+d*k:p*mk+(d+1)*k], g[p*k:(p+1)*k])
-			for q := 0; q < k; q++ {
-				ggt[q*mk+d*k+p] = g[p*k+q]
-			}
-		}
-	}
+	gg, ggt := md.gg[:k*mk], md.ggt[:k*mk] // see pack
 	// X1 = A·GG, X2 = B·GGt (k × mk), restacked vertically (mk × k) so
 	// that Z = X1v·C + X2v·B is two products.
 	x1, x2 := md.x1[:k*mk], md.x2[:k*mk]
