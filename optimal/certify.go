@@ -1131,7 +1131,10 @@ func (w *certWork) value(x, a []float64) float64 {
 // Loan, Matrix Computations, §8.3.1; backward stable) and bisection on
 // Sturm counts (§8.4.1) from [max_i T_ii, Gershgorin's bound] to a few
 // ulps, returning the interval's upper end. d, e (length n) and work
-// (length 2n) are scratch.
+// (length 2n) are scratch. The entries must be of moderate magnitude
+// (squares of the largest neither overflowing nor subnormal; value scales
+// S so that its largest entry is within a few powers of two of 1): the
+// reflectors and the Sturm counts are formed from plain sums of squares.
 func maxEigSym(s []float64, n int, d, e, work []float64) (float64, bool) {
 	for i := 0; i < n; i++ {
 		for j := 0; j < i; j++ {
@@ -1143,11 +1146,12 @@ func maxEigSym(s []float64, n int, d, e, work []float64) (float64, bool) {
 		// The reflector that zeroes column c below its subdiagonal.
 		m := n - c - 1
 		x := v[:m]
-		var nrm float64
+		var ss float64
 		for i := range x {
 			x[i] = s[(c+1+i)*n+c]
-			nrm = math.Hypot(nrm, x[i])
+			ss += x[i] * x[i]
 		}
+		nrm := math.Sqrt(ss)
 		d[c] = s[c*n+c]
 		if nrm == 0 {
 			e[c] = 0
@@ -1214,6 +1218,11 @@ func maxEigSym(s []float64, n int, d, e, work []float64) (float64, bool) {
 	if tiny == 0 {
 		return hi, true
 	}
+	// e holds the squared off-diagonal from here on (e is scratch).
+	e2 := e[:max(n-1, 0)]
+	for i, t := range e2 {
+		e2[i] = t * t
+	}
 	for it := 0; it < 200 && hi-lo > 4*epsilon*math.Max(math.Abs(hi), math.Abs(lo)); it++ {
 		mid := lo + (hi-lo)/2
 		if mid <= lo || mid >= hi {
@@ -1223,7 +1232,7 @@ func maxEigSym(s []float64, n int, d, e, work []float64) (float64, bool) {
 		for i := 0; i < n; i++ {
 			q = d[i] - mid
 			if i > 0 {
-				q -= e[i-1] * e[i-1] / p[i-1]
+				q -= e2[i-1] / p[i-1]
 			}
 			if math.Abs(q) < tiny {
 				q = -tiny
