@@ -143,7 +143,7 @@ func TestCertifyPolicyGuarantee(t *testing.T) {
 func TestCertifyPolicyShortFallback(t *testing.T) {
 	in, out := structure.Band{N: 11, K: 5}, structure.Band{N: 11, K: 3}
 	sdp := mustSpectral(t, in, out, &SDPOptions{Tol: 1e-10})
-	c := mustCertifier(t, spectralLoss(t, in, out), &CertifyOptions{MaxGap: 1e-6, PolishSteps: -1, Solver: &Options{MaxIter: 3}})
+	c := mustCertifier(t, spectralLoss(t, in, out), &CertifyOptions{MaxGap: 1e-6, PolishSteps: -1, Solver: &Options{MaxIter: 3, Method: MethodSDP}})
 	rng := rand.New(rand.NewPCG(51, 52))
 	short := 0
 	for i := 0; i < 5; i++ {

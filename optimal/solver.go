@@ -33,10 +33,14 @@ type Options struct {
 
 // The 2-norm methods of Options.Method.
 const (
-	// MethodAuto picks MethodBanded above N = AutoSDPMaxN and wherever
-	// its subspace, 2K'+1+BandedPairs pairs, is at most half of N (there
-	// it is faster than the SDP, measured in docs/BENCHMARKS.md,
-	// "Spectral solver vs N"), and MethodSDP otherwise.
+	// MethodAuto picks MethodBanded above N = AutoSDPMaxN, wherever its
+	// subspace, 2K'+1+BandedPairs pairs, is at most half of N, and up to
+	// N = AutoBandedSmallN wherever the input band exceeds the output band
+	// by at least two diagonals each side (there it is faster than the
+	// SDP, measured in docs/BENCHMARKS.md, "Spectral solver vs N"), and
+	// MethodSDP otherwise. Up to N = AutoSDPMaxN a Banded solve that stops
+	// short of the tolerance is finished by the SDP, so the automatic
+	// choice is as reliable as the SDP there.
 	MethodAuto = ""
 	// MethodSDP is the barrier-method SDP (SDP): certified to 1e-8, cost
 	// O(K'²N³) per Newton step.
@@ -50,9 +54,49 @@ const (
 // AutoSDPMaxN is the largest N for which MethodAuto may use the SDP.
 const AutoSDPMaxN = 128
 
+// AutoBandedSmallN is the largest N at which MethodAuto uses Banded for
+// any bands with K − K' >= 2 (see MethodAuto).
+const AutoBandedSmallN = 48
+
 // autoBanded reports whether MethodAuto uses Banded for the bands.
 func autoBanded(in, out structure.Band) bool {
-	return in.N > AutoSDPMaxN || 2*(out.Len()+BandedPairs) <= in.N
+	return in.N > AutoSDPMaxN || 2*(out.Len()+BandedPairs) <= in.N ||
+		(in.N <= AutoBandedSmallN && in.K-out.K >= 2)
+}
+
+// completed is MethodAuto's Banded up to N = AutoSDPMaxN: a solve that
+// stops short of the tolerance is solved again by the SDP (made on first
+// use), and the result with the smaller certified gap is kept.
+type completed struct {
+	fast spectralMethod
+	in   structure.Band
+	out  structure.Band
+	opts SDPOptions
+	sdp  spectralMethod // nil until needed
+}
+
+var _ spectralMethod = (*completed)(nil)
+
+func (c *completed) Solve(x []float64) (Result, error) {
+	r, err := c.fast.Solve(x)
+	if err == nil || !errors.Is(err, ErrNotConverged) {
+		return r, err
+	}
+	if c.sdp == nil {
+		sdp, serr := NewSDP(c.in, c.out, &c.opts)
+		if serr != nil {
+			return r, err
+		}
+		c.sdp = sdp
+	}
+	r2, err2 := c.sdp.Solve(x)
+	if err2 != nil && !errors.Is(err2, ErrNotConverged) {
+		return r, err
+	}
+	if len(r.A) == 0 || r2.Gap() < r.Gap() {
+		return r2, err2
+	}
+	return r, err
 }
 
 // spectralMethod is a 2-norm solver workspace.
@@ -166,10 +210,18 @@ func (s *Solver) Method() string {
 }
 
 func (s *Solver) newSDP() (spectralMethod, error) {
+	sdpOpts := SDPOptions{Tol: s.opts.Tol, MaxNewton: s.opts.MaxIter}
 	if s.Method() == MethodBanded {
-		return NewBanded(s.in, s.out, s.opts.Tol)
+		b, err := NewBanded(s.in, s.out, s.opts.Tol)
+		if err != nil {
+			return nil, err
+		}
+		if s.opts.Method != MethodAuto || s.in.N > AutoSDPMaxN {
+			return b, nil
+		}
+		return &completed{fast: b, in: s.in, out: s.out, opts: sdpOpts}, nil
 	}
-	return NewSDP(s.in, s.out, &SDPOptions{Tol: s.opts.Tol, MaxNewton: s.opts.MaxIter})
+	return NewSDP(s.in, s.out, &sdpOpts)
 }
 
 func (s *Solver) getSDP() (spectralMethod, error) {

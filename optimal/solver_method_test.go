@@ -2,6 +2,7 @@ package optimal
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -9,18 +10,21 @@ import (
 	"github.com/matapprox/matapprox/structure"
 )
 
-// TestSolverMethod: the method follows the size and the output band under
+// TestSolverMethod: the method follows the size and the bands under
 // MethodAuto (Banded where its subspace of 2K'+1+BandedPairs pairs is at
-// most N/2, or above AutoSDPMaxN) and the option otherwise; a large-N
-// answer is certified and flagged when short.
+// most N/2, above AutoSDPMaxN, or up to AutoBandedSmallN where K − K' >= 2)
+// and the option otherwise; a large-N answer is certified and flagged when
+// short.
 func TestSolverMethod(t *testing.T) {
 	for _, c := range []struct {
-		n, kp  int
-		method string
-		want   string
-	}{{11, 3, "", MethodSDP}, {23, 3, "", MethodSDP}, {24, 3, "", MethodBanded}, {128, 40, "", MethodSDP}, {129, 40, "", MethodBanded},
-		{11, 3, MethodBanded, MethodBanded}, {200, 3, MethodSDP, MethodSDP}} {
-		l, err := loss.NewSpectral(structure.Band{N: c.n, K: c.kp + 2}, structure.Band{N: c.n, K: c.kp})
+		n, k, kp int
+		method   string
+		want     string
+	}{{11, 5, 3, "", MethodBanded}, {11, 4, 3, "", MethodSDP}, {23, 5, 3, "", MethodBanded}, {24, 4, 3, "", MethodBanded},
+		{32, 15, 7, "", MethodBanded}, {32, 8, 7, "", MethodSDP}, {48, 23, 20, "", MethodBanded}, {49, 23, 20, "", MethodSDP},
+		{64, 31, 15, "", MethodSDP}, {128, 42, 40, "", MethodSDP}, {129, 42, 40, "", MethodBanded},
+		{11, 4, 3, MethodBanded, MethodBanded}, {200, 5, 3, MethodSDP, MethodSDP}} {
+		l, err := loss.NewSpectral(structure.Band{N: c.n, K: c.k}, structure.Band{N: c.n, K: c.kp})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,7 +33,7 @@ func TestSolverMethod(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := s.Method(); got != c.want {
-			t.Errorf("N=%d K'=%d method %q: Method() = %q, want %q", c.n, c.kp, c.method, got, c.want)
+			t.Errorf("N=%d K=%d K'=%d method %q: Method() = %q, want %q", c.n, c.k, c.kp, c.method, got, c.want)
 		}
 	}
 	l, _ := loss.NewSpectral(structure.Band{N: 500, K: 5}, structure.Band{N: 500, K: 3})
@@ -47,5 +51,51 @@ func TestSolverMethod(t *testing.T) {
 	}
 	if !(r.Lower > 0 && r.Lower <= r.Value) || r.Converged != (r.Gap() <= DefaultSpectralTol) {
 		t.Errorf("N=500: Lower %v, Value %v, gap %v, Converged %v", r.Lower, r.Value, r.Gap(), r.Converged)
+	}
+}
+
+// shortMethod is a 2-norm method that always stops short: the candidate
+// it is given, with a loose bound.
+type shortMethod struct {
+	a   []float64
+	err error
+}
+
+func (m shortMethod) Solve(x []float64) (Result, error) {
+	return Result{A: m.a, Value: 10, Lower: 1}, m.err
+}
+
+// MethodAuto's Banded up to AutoSDPMaxN hands a row it stops short on to
+// the SDP and keeps the tighter answer; other errors pass through, and a
+// converged solve makes no SDP.
+func TestAutoCompletesShortBanded(t *testing.T) {
+	in, out := structure.Band{N: 11, K: 5}, structure.Band{N: 11, K: 3}
+	x := notebookInput(rand.New(rand.NewPCG(21, 22)), in)
+	short := fmt.Errorf("banded: %w", ErrNotConverged)
+	c := &completed{fast: shortMethod{a: make([]float64, out.Len()), err: short}, in: in, out: out}
+	r, err := acceptShort(c.Solve(x))
+	if err != nil || !r.Converged || r.Gap() > DefaultSpectralTol || c.sdp == nil {
+		t.Errorf("short Banded not completed by the SDP: %+v, %v", r, err)
+	}
+	checkResult(t, in, out, x, r)
+	other := errors.New("broken")
+	c = &completed{fast: shortMethod{err: other}, in: in, out: out}
+	if _, err := c.Solve(x); !errors.Is(err, other) || c.sdp != nil {
+		t.Errorf("other error: %v (SDP made: %v)", err, c.sdp != nil)
+	}
+	b, err := NewBanded(in, out, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = &completed{fast: b, in: in, out: out}
+	if r, err := c.Solve(x); err != nil || c.sdp != nil || r.Gap() > DefaultSpectralTol {
+		t.Errorf("converged Banded: gap %v, %v (SDP made: %v)", r.Gap(), err, c.sdp != nil)
+	}
+	// The Solver's automatic choice here is this wrapper.
+	l, _ := loss.NewSpectral(in, out)
+	s, _ := NewSolver(l, nil)
+	m, err := s.newSDP()
+	if _, ok := m.(*completed); !ok || err != nil {
+		t.Errorf("MethodAuto at N = 11 made %T, %v", m, err)
 	}
 }

@@ -19,8 +19,10 @@ func notebookRows(rng *rand.Rand, b structure.Band, rows int) []float64 {
 	return x
 }
 
-// The batched spectral solve equals row-by-row SDP solves, whatever the
-// number of workers, and reports the lowest bad row by number.
+// The batched spectral solve equals row-by-row solves by one workspace of
+// the same method (the SDP, and Banded, which MethodAuto picks here),
+// whatever the number of workers, and reports the lowest bad row by
+// number.
 func TestSolverBatchWorkers(t *testing.T) {
 	in, out := structure.Band{N: 9, K: 4}, structure.Band{N: 9, K: 2}
 	l, err := loss.NewSpectral(in, out)
@@ -30,34 +32,39 @@ func TestSolverBatchWorkers(t *testing.T) {
 	const rows = 23
 	x := notebookRows(rand.New(rand.NewPCG(3, 4)), in, rows)
 	L, Lo := in.Len(), out.Len()
-	sdp := mustSpectral(t, in, out, nil)
-	want := make([]float64, rows*Lo)
-	for i := 0; i < rows; i++ {
-		r, err := acceptShort(sdp.Solve(x[i*L : (i+1)*L]))
+	for _, method := range []string{MethodSDP, MethodAuto} {
+		one, err := NewSolver(l, &Options{Method: method, Workers: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		copy(want[i*Lo:], r.A)
-	}
-	for _, w := range []int{0, 1, 2, 3, 7, 100} {
-		s, err := NewSolver(l, &Options{Workers: w})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := make([]float64, len(want))
-		res := make([]Result, rows)
-		if err := s.SolveBatch(got, res, x, rows); err != nil {
-			t.Fatalf("%d workers: %v", w, err)
-		}
-		for i := range got {
-			if got[i] != want[i] {
-				t.Fatalf("%d workers: entry %d is %v, row by row %v", w, i, got[i], want[i])
+		want := make([]float64, rows*Lo)
+		for i := 0; i < rows; i++ {
+			r, err := one.Solve(x[i*L : (i+1)*L])
+			if err != nil {
+				t.Fatal(err)
 			}
+			copy(want[i*Lo:], r.A)
 		}
-		for i, r := range res {
-			checkResult(t, in, out, x[i*L:(i+1)*L], r)
-			if &r.A[0] != &got[i*Lo] {
-				t.Fatalf("result %d does not alias dst", i)
+		for _, w := range []int{0, 1, 2, 3, 7, 100} {
+			s, err := NewSolver(l, &Options{Method: method, Workers: w})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]float64, len(want))
+			res := make([]Result, rows)
+			if err := s.SolveBatch(got, res, x, rows); err != nil {
+				t.Fatalf("%s, %d workers: %v", method, w, err)
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%s, %d workers: entry %d is %v, row by row %v", method, w, i, got[i], want[i])
+				}
+			}
+			for i, r := range res {
+				checkResult(t, in, out, x[i*L:(i+1)*L], r)
+				if &r.A[0] != &got[i*Lo] {
+					t.Fatalf("result %d does not alias dst", i)
+				}
 			}
 		}
 	}
@@ -75,7 +82,8 @@ func TestSolverBatchWorkers(t *testing.T) {
 func TestSolverStopShortPolicy(t *testing.T) {
 	in, out := structure.Band{N: 11, K: 5}, structure.Band{N: 11, K: 3}
 	l, _ := loss.NewSpectral(in, out)
-	s, err := NewSolver(l, &Options{MaxIter: 2})
+	// MaxIter limits the SDP's Newton steps (Banded has its own limits).
+	s, err := NewSolver(l, &Options{MaxIter: 2, Method: MethodSDP})
 	if err != nil {
 		t.Fatal(err)
 	}
