@@ -99,3 +99,44 @@ func TestAutoCompletesShortBanded(t *testing.T) {
 		t.Errorf("MethodAuto at N = 11 made %T, %v", m, err)
 	}
 }
+
+// BenchmarkAutoMethods times both 2-norm methods, one certified solve to
+// the default tolerance per operation, on notebook-like rows (entries
+// uniform in [0, 2K+1)), for the band pairs that set MethodAuto's rule
+// (docs/BENCHMARKS.md, "Spectral solver vs N"):
+//
+//	go test -run XXX -bench AutoMethods -benchtime 12x ./optimal/
+func BenchmarkAutoMethods(b *testing.B) {
+	for _, c := range [][3]int{{5, 2, 1}, {5, 2, 0}, {8, 3, 1}, {8, 3, 2}, {11, 5, 1}, {11, 5, 3}, {11, 5, 4}, {11, 10, 5},
+		{16, 7, 2}, {16, 7, 4}, {16, 7, 6}, {16, 15, 13}, {24, 11, 5}, {24, 11, 9}, {32, 15, 3}, {32, 15, 7}, {32, 15, 12},
+		{32, 15, 13}, {32, 31, 15}, {32, 31, 28}, {48, 23, 11}, {48, 23, 20}, {64, 31, 15}, {64, 31, 24}, {64, 31, 28}} {
+		in, out := structure.Band{N: c[0], K: c[1]}, structure.Band{N: c[0], K: c[2]}
+		l, err := loss.NewSpectral(in, out)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		xs := make([][]float64, 16)
+		for i := range xs {
+			xs[i] = make([]float64, in.Len())
+			for j := range xs[i] {
+				xs[i][j] = rng.Float64() * float64(in.Len())
+			}
+		}
+		for _, m := range []string{MethodSDP, MethodBanded} {
+			b.Run(fmt.Sprintf("N=%d,K=%d,K'=%d/%s", c[0], c[1], c[2], m), func(b *testing.B) {
+				s, err := NewSolver(l, &Options{Method: m, Workers: 1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				i := 0
+				for b.Loop() {
+					if _, err := s.Solve(xs[i%len(xs)]); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+		}
+	}
+}
