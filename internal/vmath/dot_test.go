@@ -81,46 +81,47 @@ func TestDotRows(t *testing.T) {
 	for n := 1; n <= 130; n++ {
 		for _, pad := range []int{0, 1, 3} {
 			ld := n + pad
-			rows := []int{1, 2, 3, 4, 5, 7, 9, 17}[(n+pad)%8]
-			scale := (n + pad) % 4
-			m, x := dotMatrix(rng, rows, n, ld, scale)
-			gamma := float64(n) * u / (1 - float64(n)*u) * (1 + 1e-6)
-			under := new(big.Float).SetMantExp(big.NewFloat(float64(n)), -1075)
-			for _, p := range paths() {
-				withPath(t, p, func() {
-					buf := make([]float64, rows+2)
-					buf[rows], buf[rows+1] = -7, -7
-					DotRows(buf[:rows], m, ld, x)
-					if buf[rows] != -7 || buf[rows+1] != -7 {
-						t.Fatalf("%v n=%d ld=%d rows=%d: wrote past dst", p, n, ld, rows)
-					}
-					one := make([]float64, 1)
-					for i, got := range buf[:rows] {
-						h := m[i*ld : i*ld+n]
-						if math.IsNaN(got) || math.IsInf(got, 0) {
-							t.Fatalf("%v n=%d ld=%d scale %d: row %d = %v", p, n, ld, scale, i, got)
+			for _, rows := range []int{[]int{1, 2, 3, 4, 5, 7, 17, 31}[(n+pad)%8], 9} {
+				scale := (n + pad + rows) % 4
+				m, x := dotMatrix(rng, rows, n, ld, scale)
+				gamma := float64(n) * u / (1 - float64(n)*u) * (1 + 1e-6)
+				under := new(big.Float).SetMantExp(big.NewFloat(float64(n)), -1075)
+				for _, p := range paths() {
+					withPath(t, p, func() {
+						buf := make([]float64, rows+2)
+						buf[rows], buf[rows+1] = -7, -7
+						DotRows(buf[:rows], m, ld, x)
+						if buf[rows] != -7 || buf[rows+1] != -7 {
+							t.Fatalf("%v n=%d ld=%d rows=%d: wrote past dst", p, n, ld, rows)
 						}
-						exact, abs := exactDot(h, x)
-						err := new(big.Float).SetPrec(3000).SetFloat64(got)
-						err.Sub(err, exact).Abs(err)
-						bound := new(big.Float).SetPrec(3000).Mul(abs, big.NewFloat(gamma))
-						bound.Add(bound, under)
-						if err.Cmp(bound) > 0 {
-							t.Fatalf("%v n=%d ld=%d scale %d: row %d error %.3g above the bound %.3g", p, n, ld, scale, i, err, bound)
-						}
-						if p != Generic {
-							if want := dotRowFMA(h, x); math.Float64bits(got) != math.Float64bits(want) {
-								t.Fatalf("%v n=%d ld=%d: row %d = %v, documented order %v", p, n, ld, i, got, want)
+						one := make([]float64, 1)
+						for i, got := range buf[:rows] {
+							h := m[i*ld : i*ld+n]
+							if math.IsNaN(got) || math.IsInf(got, 0) {
+								t.Fatalf("%v n=%d ld=%d scale %d: row %d = %v", p, n, ld, scale, i, got)
 							}
-						} else if want := dotRow(h, x); math.Float64bits(got) != math.Float64bits(want) {
-							t.Fatalf("%v n=%d ld=%d: row %d = %v, dotRow %v", p, n, ld, i, got, want)
+							exact, abs := exactDot(h, x)
+							err := new(big.Float).SetPrec(3000).SetFloat64(got)
+							err.Sub(err, exact).Abs(err)
+							bound := new(big.Float).SetPrec(3000).Mul(abs, big.NewFloat(gamma))
+							bound.Add(bound, under)
+							if err.Cmp(bound) > 0 {
+								t.Fatalf("%v n=%d ld=%d scale %d: row %d error %.3g above the bound %.3g", p, n, ld, scale, i, err, bound)
+							}
+							if p != Generic {
+								if want := dotRowFMA(h, x); math.Float64bits(got) != math.Float64bits(want) {
+									t.Fatalf("%v n=%d ld=%d: row %d = %v, documented order %v", p, n, ld, i, got, want)
+								}
+							} else if want := dotRow(h, x); math.Float64bits(got) != math.Float64bits(want) {
+								t.Fatalf("%v n=%d ld=%d: row %d = %v, dotRow %v", p, n, ld, i, got, want)
+							}
+							DotRows(one, m[i*ld:], ld, x)
+							if math.Float64bits(one[0]) != math.Float64bits(got) {
+								t.Fatalf("%v n=%d ld=%d: row %d alone %v, in the batch %v", p, n, ld, i, one[0], got)
+							}
 						}
-						DotRows(one, m[i*ld:], ld, x)
-						if math.Float64bits(one[0]) != math.Float64bits(got) {
-							t.Fatalf("%v n=%d ld=%d: row %d alone %v, in the batch %v", p, n, ld, i, one[0], got)
-						}
-					}
-				})
+					})
+				}
 			}
 		}
 	}

@@ -897,8 +897,10 @@ func (g *gen) colsum32() {
 // (l0+l1) + (l2+l3). Four rows go at a time (one x load per four FMAs, the
 // four lane sums combined by two VHADDPD, two VPERM2F128 and one VADDPD
 // into one store), the remaining rows one by one through the same tree, so
-// that a row's result does not depend on its position or on rows. Nothing
-// is read outside the n elements of each row.
+// that a row's result does not depend on its position or on rows. Where
+// n has four whole vectors (16 … 19, the dual index's rows at N = 32) the
+// groups keep x in registers and unroll them (the same operations in the
+// same order). Nothing is read outside the n elements of each row.
 func (g *gen) dotRows() {
 	name := "dotRowsAVX2"
 	fmt.Fprintf(&g.s, "\n// func %s(dst, m *float64, ld int, x *float64, n, rows int)\n", name)
@@ -916,7 +918,7 @@ func (g *gen) dotRows() {
 	g.p("ANDQ $-4, R10")
 	g.p("SHLQ $3, R10")
 	g.p("TESTQ R11, R11")
-	g.p("JZ   %s_group", name)
+	g.p("JZ   %s_xload", name)
 	// Y15: the tail's lane mask; Y14: x's tail, zeros beyond n.
 	g.p("LEAQ tmask64<>(SB), AX")
 	g.p("MOVQ R11, CX")
@@ -924,6 +926,12 @@ func (g *gen) dotRows() {
 	g.p("VMOVDQU 32(AX)(CX*8), Y15")
 	g.p("VMASKMOVPD (DX)(R10*1), Y15, Y14")
 	rowReg := []string{"SI", "BX", "R12", "R13"}
+	g.label(name + "_xload")
+	g.p("CMPQ R10, $128")
+	g.p("JNE  %s_group", name)
+	for c := range 4 {
+		g.p("VMOVUPD %d(DX), Y%d", 32*c, 8+c)
+	}
 	g.label(name + "_group")
 	g.p("CMPQ R9, $4")
 	g.p("JLT  %s_single", name)
@@ -934,6 +942,19 @@ func (g *gen) dotRows() {
 		g.p("VXORPD Y%d, Y%d, Y%d", r, r, r)
 	}
 	g.p("XORQ CX, CX")
+	g.p("CMPQ R10, $128")
+	g.p("JNE  %s_gany", name)
+	// Four whole vectors (n = 16 … 19, the index's rows at N = 32): x in
+	// Y8…Y11, loaded once, the chunks unrolled.
+	g.label(name + "_g16")
+	for c := range 4 {
+		for r := range 4 {
+			g.p("VFMADD231PD %d(%s), Y%d, Y%d", 32*c, rowReg[r], 8+c, r)
+		}
+	}
+	g.p("MOVQ $128, CX")
+	g.p("JMP  %s_gtail", name)
+	g.label(name + "_gany")
 	g.p("TESTQ R10, R10")
 	g.p("JZ   %s_gtail", name)
 	g.label(name + "_gloop")
