@@ -198,9 +198,13 @@ func (ix *dualIndex) lower(xo []float64, sc, floor float64) float64 {
 	vmath.DotRows(ub, ix.centre, dim, x)
 	top, tb := 0, -1.0
 	for b, p := range ub {
-		// Inflated beyond the rounding of both products, in whatever
-		// order DotRows sums (within γ_dim of the terms' magnitudes;
-		// dualIndex): the bound only orders and prunes the search.
+		// Inflated beyond the rounding of both products: the bound
+		// only orders and prunes the search. In whatever order DotRows
+		// sums, p is within γ_dim Σ_d |c_d x_d| <= γ_dim (Σ_d |h_d x_d|
+		// + r ||x||_2) of c·x for each member h (dualIndex); the first
+		// term is below what scanBall's s takes off h's bound and the
+		// second below the inflation, so no ball is pruned that holds
+		// a bound above the best.
 		u := (math.Abs(p) + ix.radius[b]*xn) * (1 + 1e-9)
 		ub[b] = u
 		if u > tb {
