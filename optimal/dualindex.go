@@ -3,6 +3,8 @@ package optimal
 import (
 	"math"
 	"sync"
+
+	"github.com/matapprox/matapprox/internal/vmath"
 )
 
 // dualIndex is the dual cache's index in more than dualGridMaxDim
@@ -32,6 +34,17 @@ import (
 // A ball's members are stored together, each as its dim numbers h and one
 // rounding bound s >= max_d (e_d + γ|h_d|) (scanBall), so that a lookup
 // reads contiguous memory and evaluates a vector by one dot product.
+//
+// The dot products of a lookup, with the centres and with a ball's
+// members, are vmath.DotRows's, summed in an order of its choosing and
+// fused (FMA) on the assembly paths. Neither bound below relies on an
+// order: every order of a dim-term dot product, fused or not, is within
+// γ_dim Σ_d |h_d x_d| of the exact value (Higham, Accuracy and Stability
+// of Numerical Algorithms, §3.1: each term passes through at most dim
+// roundings), which is all that scanBall's s and the leaders' bounds
+// assume. A lookup evaluates each vector in one way only, so that the
+// bound it returns is the one scanBall gives for that vector
+// (vmath.DotRows gives a row the same bits alone as within a batch).
 type dualIndex struct {
 	dim     int
 	n       int         // vectors indexed
@@ -69,6 +82,7 @@ const (
 type indexScratch struct {
 	x, ub []float64
 	ord   []uint64
+	dots  [scanChunk]float64 // scanBall's products
 }
 
 // dualLeaders returns the most balls of an index of at most entries
@@ -180,11 +194,17 @@ func (ix *dualIndex) lower(xo []float64, sc, floor float64) float64 {
 	xn = math.Sqrt(xn)
 	x1 = l1Bound(x1, dim)
 	ub := s.ub[:nb]
+	// The products c_b·x first (into ub), then the bounds in place.
+	vmath.DotRows(ub, ix.centre, dim, x)
 	top, tb := 0, -1.0
-	for b := 0; b < nb; b++ {
-		p := dotUnrolled(ix.centre[b*dim:(b+1)*dim:(b+1)*dim], x)
+	for b, p := range ub {
 		// Inflated beyond the rounding of both products: the bound
-		// only orders and prunes the search.
+		// only orders and prunes the search. In whatever order DotRows
+		// sums, p is within γ_dim Σ_d |c_d x_d| <= γ_dim (Σ_d |h_d x_d|
+		// + r ||x||_2) of c·x for each member h (dualIndex); the first
+		// term is below what scanBall's s takes off h's bound and the
+		// second below the inflation, so no ball is pruned that holds
+		// a bound above the best.
 		u := (math.Abs(p) + ix.radius[b]*xn) * (1 + 1e-9)
 		ub[b] = u
 		if u > tb {
@@ -194,7 +214,7 @@ func (ix *dualIndex) lower(xo []float64, sc, floor float64) float64 {
 	if tb <= floor {
 		return 0
 	}
-	best := scanBall(ix.mem[top], x, x1, 0)
+	best := scanBallDots(s.dots[:], ix.mem[top], x, x1, 0)
 	scanned := len(ix.mem[top]) / (dim + 1)
 	cut := math.Max(best, floor)
 	// The other balls that may hold a better vector, in decreasing order
@@ -219,7 +239,7 @@ func (ix *dualIndex) lower(xo []float64, sc, floor float64) float64 {
 		if ub[b] <= math.Max(best, floor) {
 			break
 		}
-		best = scanBall(ix.mem[b], x, x1, best)
+		best = scanBallDots(s.dots[:], ix.mem[b], x, x1, best)
 		scanned += len(ix.mem[b]) / (dim + 1)
 		ord[0] = ord[len(ord)-1]
 		ord = ord[:len(ord)-1]
@@ -230,7 +250,8 @@ func (ix *dualIndex) lower(xo []float64, sc, floor float64) float64 {
 }
 
 // dotUnrolled returns h·x (len(h) >= len(x)) summed in four interleaved
-// partial sums, so that the products pipeline.
+// partial sums, so that the products pipeline (a scalar dot product for
+// checks; a lookup's products are vmath.DotRows's).
 func dotUnrolled(h, x []float64) float64 {
 	var s0, s1, s2, s3 float64
 	d, n := 0, len(x)
@@ -278,14 +299,35 @@ func l1Bound(x1 float64, dim int) float64 {
 // computed dot product within (dim+2)ε Σ |h_d x_d| of the exact one
 // (Higham, Accuracy and Stability of Numerical Algorithms, §3.1, with room
 // for the subtraction), so s >= max_d (e_d + (dim+2)ε|h_d|) covers both.
+// That rounding bound, γ_dim Σ|h_d x_d| < (dim+2)ε Σ|h_d x_d|, holds for
+// every order of the sum, fused or not, so the products may come from
+// vmath.DotRows in its order (scanBallDots).
 func scanBall(m, x []float64, x1, best float64) float64 {
+	var dots [scanChunk]float64
+	return scanBallDots(dots[:], m, x, x1, best)
+}
+
+// scanChunk is the most vectors whose products scanBallDots computes at
+// once.
+const scanChunk = 256
+
+// scanBallDots is scanBall with dots (at least one element, at most
+// scanChunk used) for the products: the members' dot products are computed
+// by vmath.DotRows, len(dots) vectors at a time.
+func scanBallDots(dots, m, x []float64, x1, best float64) float64 {
 	dim := len(x)
 	st := dim + 1
-	for p := 0; p+st <= len(m); p += st {
-		if a := math.Abs(dotUnrolled(m[p:p+dim:p+dim], x)); a > best {
-			if lo := a - m[p+dim]*x1; lo > best {
-				best = lo
+	dots = dots[:min(len(dots), scanChunk)]
+	for p := 0; p+st <= len(m); {
+		k := min(len(dots), (len(m)-p)/st)
+		vmath.DotRows(dots[:k], m[p:p+k*st], st, x)
+		for _, v := range dots[:k] {
+			if a := math.Abs(v); a > best {
+				if lo := a - m[p+dim]*x1; lo > best {
+					best = lo
+				}
 			}
+			p += st
 		}
 	}
 	return best

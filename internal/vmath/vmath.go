@@ -2,7 +2,8 @@
 // the hyperbolic tangent (with a fused bias), its derivative from the stored
 // output, the fused Adagrad and Adam parameter updates (Adagrad64Round32
 // also writes the float32 rounding of the new parameters in the same pass),
-// and the float64↔float32 conversions, in float64 and float32.
+// and the float64↔float32 conversions, in float64 and float32; and DotRows,
+// the float64 dot products of one vector with the rows of a matrix.
 //
 // # Tanh, float64
 //
@@ -38,6 +39,9 @@
 // remaining elements. The optimizer kernels have an AVX2 path only (AVX-512
 // brings no throughput for square roots and divisions on the CPUs at hand)
 // and use no fusion, so they match optim's scalar loops bit for bit.
+// DotRows is the exception to both: its AVX2 kernel serves the AVX-512
+// path too, and it fuses where its pure-Go path does not, since its
+// contract allows any order of summation (see DotRows).
 // SetPath forces a path (tests, benchmarks); the environment variable
 // MATAPPROX_VMATH=generic|avx2 does so at start-up.
 package vmath

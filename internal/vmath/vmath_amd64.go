@@ -265,3 +265,16 @@ func colsum32AVX2(dst, src *float32, ld, rows, blocks int)
 
 //go:noescape
 func colsum32x4AVX2(dst, src *float32, ld, rows, blocks int)
+
+// dotRowsVec computes every row of DotRows on the assembly path and
+// returns how many (all, or 0 on the generic path or for an empty x).
+func dotRowsVec(p Path, dst, m []float64, ld int, x []float64) int {
+	if p == Generic || len(dst) == 0 || len(x) == 0 {
+		return 0
+	}
+	dotRowsAVX2(&dst[0], &m[0], ld, &x[0], len(x), len(dst))
+	return len(dst)
+}
+
+//go:noescape
+func dotRowsAVX2(dst, m *float64, ld int, x *float64, n, rows int)

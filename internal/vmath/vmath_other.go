@@ -25,3 +25,5 @@ func adam32Vec(Path, []float32, []float32, []float32, []float32, []float64, *Ada
 	return 0
 }
 func colSum32Vec(Path, []float32, []float32, int, int) int { return 0 }
+
+func dotRowsVec(Path, []float64, []float64, int, []float64) int { return 0 }

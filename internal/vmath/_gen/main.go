@@ -175,6 +175,7 @@ func main() {
 	g.convert()
 	g.colsum()
 	g.colsum32()
+	g.dotRows()
 	os.Stdout.WriteString(g.s.String())
 }
 
@@ -886,4 +887,133 @@ func (g *gen) colsum32() {
 		g.p("VZEROUPPER")
 		g.p("RET")
 	}
+}
+
+// dotRows writes dotRowsAVX2: dst[i] = Σ_{d<n} m[i·ld + d]·x[d] for
+// i < rows (ld in elements). Each row is summed in four lanes, lane j
+// taking the elements d ≡ j (mod 4) by one FMA per element in order of d
+// from an accumulator of zero, the last n mod 4 elements by a masked load
+// (the lanes beyond n add exact zeros); the lanes are then added as
+// (l0+l1) + (l2+l3). Four rows go at a time (one x load per four FMAs, the
+// four lane sums combined by two VHADDPD, two VPERM2F128 and one VADDPD
+// into one store), the remaining rows one by one through the same tree, so
+// that a row's result does not depend on its position or on rows. Where
+// n has four whole vectors (16 … 19, the dual index's rows at N = 32) the
+// groups keep x in registers and unroll them (the same operations in the
+// same order). Nothing is read outside the n elements of each row.
+func (g *gen) dotRows() {
+	name := "dotRowsAVX2"
+	fmt.Fprintf(&g.s, "\n// func %s(dst, m *float64, ld int, x *float64, n, rows int)\n", name)
+	fmt.Fprintf(&g.s, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	g.p("MOVQ dst+0(FP), DI")
+	g.p("MOVQ m+8(FP), SI")
+	g.p("MOVQ ld+16(FP), R8")
+	g.p("MOVQ x+24(FP), DX")
+	g.p("MOVQ n+32(FP), R10")
+	g.p("MOVQ rows+40(FP), R9")
+	g.p("SHLQ $3, R8")
+	// R11 = n mod 4 (the masked tail), R10 = bytes of the whole vectors.
+	g.p("MOVQ R10, R11")
+	g.p("ANDQ $3, R11")
+	g.p("ANDQ $-4, R10")
+	g.p("SHLQ $3, R10")
+	g.p("TESTQ R11, R11")
+	g.p("JZ   %s_xload", name)
+	// Y15: the tail's lane mask; Y14: x's tail, zeros beyond n.
+	g.p("LEAQ tmask64<>(SB), AX")
+	g.p("MOVQ R11, CX")
+	g.p("NEGQ CX")
+	g.p("VMOVDQU 32(AX)(CX*8), Y15")
+	g.p("VMASKMOVPD (DX)(R10*1), Y15, Y14")
+	rowReg := []string{"SI", "BX", "R12", "R13"}
+	g.label(name + "_xload")
+	g.p("CMPQ R10, $128")
+	g.p("JNE  %s_group", name)
+	for c := range 4 {
+		g.p("VMOVUPD %d(DX), Y%d", 32*c, 8+c)
+	}
+	g.label(name + "_group")
+	g.p("CMPQ R9, $4")
+	g.p("JLT  %s_single", name)
+	g.p("LEAQ (SI)(R8*1), BX")
+	g.p("LEAQ (BX)(R8*1), R12")
+	g.p("LEAQ (R12)(R8*1), R13")
+	for r := range 4 {
+		g.p("VXORPD Y%d, Y%d, Y%d", r, r, r)
+	}
+	g.p("XORQ CX, CX")
+	g.p("CMPQ R10, $128")
+	g.p("JNE  %s_gany", name)
+	// Four whole vectors (n = 16 … 19, the index's rows at N = 32): x in
+	// Y8…Y11, loaded once, the chunks unrolled.
+	g.label(name + "_g16")
+	for c := range 4 {
+		for r := range 4 {
+			g.p("VFMADD231PD %d(%s), Y%d, Y%d", 32*c, rowReg[r], 8+c, r)
+		}
+	}
+	g.p("MOVQ $128, CX")
+	g.p("JMP  %s_gtail", name)
+	g.label(name + "_gany")
+	g.p("TESTQ R10, R10")
+	g.p("JZ   %s_gtail", name)
+	g.label(name + "_gloop")
+	g.p("VMOVUPD (DX)(CX*1), Y8")
+	for r := range 4 {
+		g.p("VFMADD231PD (%s)(CX*1), Y8, Y%d", rowReg[r], r)
+	}
+	g.p("ADDQ $32, CX")
+	g.p("CMPQ CX, R10")
+	g.p("JLT  %s_gloop", name)
+	g.label(name + "_gtail")
+	g.p("TESTQ R11, R11")
+	g.p("JZ   %s_gsum", name)
+	for r := range 4 {
+		g.p("VMASKMOVPD (%s)(CX*1), Y15, Y%d", rowReg[r], 4+r)
+		g.p("VFMADD231PD Y14, Y%d, Y%d", 4+r, r)
+	}
+	g.label(name + "_gsum")
+	// [a0+a1, b0+b1, a2+a3, b2+b3] and the same of c, d; then the low
+	// halves over the high halves.
+	g.p("VHADDPD Y1, Y0, Y4")
+	g.p("VHADDPD Y3, Y2, Y5")
+	g.p("VPERM2F128 $0x20, Y5, Y4, Y6")
+	g.p("VPERM2F128 $0x31, Y5, Y4, Y7")
+	g.p("VADDPD Y7, Y6, Y6")
+	g.p("VMOVUPD Y6, (DI)")
+	g.p("ADDQ $32, DI")
+	g.p("LEAQ (R13)(R8*1), SI")
+	g.p("SUBQ $4, R9")
+	g.p("JMP  %s_group", name)
+	g.label(name + "_single")
+	g.p("TESTQ R9, R9")
+	g.p("JZ   %s_done", name)
+	g.p("VXORPD Y0, Y0, Y0")
+	g.p("XORQ CX, CX")
+	g.p("TESTQ R10, R10")
+	g.p("JZ   %s_stail", name)
+	g.label(name + "_sloop")
+	g.p("VMOVUPD (DX)(CX*1), Y8")
+	g.p("VFMADD231PD (SI)(CX*1), Y8, Y0")
+	g.p("ADDQ $32, CX")
+	g.p("CMPQ CX, R10")
+	g.p("JLT  %s_sloop", name)
+	g.label(name + "_stail")
+	g.p("TESTQ R11, R11")
+	g.p("JZ   %s_ssum", name)
+	g.p("VMASKMOVPD (SI)(CX*1), Y15, Y4")
+	g.p("VFMADD231PD Y14, Y4, Y0")
+	g.label(name + "_ssum")
+	// [a0+a1, a0+a1, a2+a3, a2+a3]: the same tree as the groups'.
+	g.p("VHADDPD Y0, Y0, Y4")
+	g.p("VEXTRACTF128 $1, Y4, X5")
+	g.p("VADDSD X5, X4, X4")
+	g.p("VMOVSD X4, (DI)")
+	g.p("ADDQ $8, DI")
+	g.p("ADDQ R8, SI")
+	g.p("DECQ R9")
+	g.p("JMP  %s_single", name)
+	g.label(name + "_done")
+	g.p("VZEROUPPER")
+	g.p("RET")
 }

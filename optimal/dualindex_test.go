@@ -1,0 +1,119 @@
+package optimal
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/matapprox/matapprox/internal/vmath"
+)
+
+// lookupBench is the index of BenchmarkDualIndexLookup, filled once per
+// process (about ten seconds).
+var lookupBench struct {
+	once sync.Once
+	c    *dualCache
+	xs   [][]float64
+}
+
+// clusteredIndex returns a cache of the default capacity in 16 dimensions
+// (N = 32, K 15 → 7: all 4 096 balls) filled with 2¹⁶ unit vectors near
+// eight planar patches of directions (a centre and two spanning directions
+// each, coefficients of spread 0.4, noise 0.01 per entry), as the duals of
+// a network's rows cluster, and 256 lookups near the same patches (noise
+// 0.05), each scaled by 2^±20.
+func clusteredIndex() (*dualCache, [][]float64) {
+	const dim, patches, span = 16, 8, 2
+	rng := rand.New(rand.NewPCG(7, 8))
+	basis := make([][]float64, patches*(span+1))
+	for i := range basis {
+		basis[i] = make([]float64, dim)
+		for j := range basis[i] {
+			basis[i][j] = rng.NormFloat64() / 4
+		}
+	}
+	draw := func(noise float64) []float64 {
+		h := make([]float64, dim)
+		k := rng.IntN(patches) * (span + 1)
+		copy(h, basis[k])
+		for s := 1; s <= span; s++ {
+			a := 0.4 * rng.NormFloat64()
+			for i := range h {
+				h[i] += a * basis[k+s][i]
+			}
+		}
+		var nh float64
+		for i := range h {
+			h[i] += noise * rng.NormFloat64()
+			nh += h[i] * h[i]
+		}
+		for i := range h {
+			h[i] /= math.Sqrt(nh)
+		}
+		return h
+	}
+	c := newDualCache(dim, DefaultDualCache)
+	q := make([]int, dim)
+	e := make([]float64, dim)
+	for i := range e {
+		e[i] = 1e-13
+	}
+	for c.len() < 1<<16 {
+		h := draw(0.01)
+		c.add(h, h, e, q)
+	}
+	xs := make([][]float64, 256)
+	for i := range xs {
+		xs[i] = draw(0.05)
+		sc := math.Exp2(float64(rng.IntN(41) - 20))
+		for j := range xs[i] {
+			xs[i][j] *= sc
+		}
+	}
+	return c, xs
+}
+
+// BenchmarkDualIndexLookup times one lookup (floor 0) of the clustered
+// index of clusteredIndex.
+func BenchmarkDualIndexLookup(b *testing.B) {
+	lookupBench.once.Do(func() { lookupBench.c, lookupBench.xs = clusteredIndex() })
+	c, xs := lookupBench.c, lookupBench.xs
+	q := make([]int, c.dim)
+	b.ReportMetric(float64(len(c.ix.radius)), "balls")
+	i := 0
+	for b.Loop() {
+		c.lower(xs[i%len(xs)], q, 0)
+		i++
+	}
+}
+
+// BenchmarkDualIndexLeaders times the leader pass of a lookup alone, the
+// products of 4 096 centres of 16 with x: the scalar loop of dotUnrolled
+// and vmath.DotRows on its current path.
+func BenchmarkDualIndexLeaders(b *testing.B) {
+	const dim, nb = 16, 4096
+	rng := rand.New(rand.NewPCG(9, 10))
+	centre := make([]float64, nb*dim)
+	for i := range centre {
+		centre[i] = rng.NormFloat64()
+	}
+	x := make([]float64, dim)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+	}
+	ub := make([]float64, nb)
+	b.Run("dotUnrolled", func(b *testing.B) {
+		for b.Loop() {
+			for i := range ub {
+				ub[i] = dotUnrolled(centre[i*dim:(i+1)*dim:(i+1)*dim], x)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("DotRows/%v", vmath.Current()), func(b *testing.B) {
+		for b.Loop() {
+			vmath.DotRows(ub, centre, dim, x)
+		}
+	})
+}
