@@ -814,43 +814,6 @@ func TestDualIndexNoAlloc(t *testing.T) {
 	}
 }
 
-// BenchmarkDualIndexLower times one lookup of the balls index filled to
-// 2¹⁸ vectors in 16 dimensions (N = 32, K 15 → 7), directions spread
-// about the diagonal as the notebook's rows are.
-func BenchmarkDualIndexLower(b *testing.B) {
-	const dim, entries = 16, 1 << 18
-	rng := rand.New(rand.NewPCG(3, 4))
-	draw := func() []float64 {
-		x := make([]float64, dim)
-		for i := range x {
-			x[i] = rng.Float64()
-		}
-		return x
-	}
-	c := newDualCache(dim, entries)
-	q := make([]int, dim)
-	e := make([]float64, dim)
-	for c.len() < entries {
-		h := draw()
-		var nh float64
-		for _, v := range h {
-			nh += v * v
-		}
-		for i := range h {
-			h[i] /= math.Sqrt(nh)
-		}
-		c.add(h, h, e, q)
-	}
-	xs := make([][]float64, 256)
-	for i := range xs {
-		xs[i] = draw()
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		c.lower(xs[i%len(xs)], q, 0)
-	}
-}
-
 // BenchmarkCertWorkValue times the fast check's exact loss, ||T(x − Ea)||_2
 // at N = 32, K = 15 → 7 (the reduction of RᵀR and bisection).
 func BenchmarkCertWorkValue(b *testing.B) {
