@@ -10,9 +10,11 @@
 //     that every row's cost is that thread's CPU time
 //     (CLOCK_THREAD_CPUTIME_ID): the figures do not depend on other load on
 //     the machine the way wall times do;
-//   - the exact solver (optimal.Solver, as `matapprox optimal -input` runs
-//     it) on -exact rows spread evenly over the run (every rows/exact-th), timed
-//     the same way and stated as a rate;
+//   - the exact solver (optimal.Solver with MethodAuto, as `matapprox
+//     optimal -input` runs it) on -exact rows spread evenly over the run
+//     (every rows/exact-th), timed the same way and stated as a rate; with
+//     -sdp-too (the default) also the SDP on the same rows, for continuity
+//     with figures measured when MethodAuto chose it at these sizes;
 //   - on those rows, the true gap (Value − optimum)/Value of the certified
 //     output and of the network's own answer, the certified ÷ true gap
 //     (ratio of the means, as eval.CertifiedSummary.Tightness) and the
@@ -67,6 +69,7 @@ type options struct {
 	maxGap, reuse               float64
 	polishSteps, dualCache      int
 	fallbackTol                 float64
+	sdpToo                      bool
 	seed                        uint64
 	cpuProfile                  string
 	writeInput                  string // CSV file of the held-out rows, for timing the CLI on them
@@ -85,6 +88,7 @@ func main() {
 	flag.IntVar(&o.dualCache, "dual-cache", optimal.DefaultDualCache, "CertifyOptions.DualCache: dual certificates remembered and reused (0: none)")
 	flag.Float64Var(&o.reuse, "reuse-target", 0, "CertifyOptions.ReuseTarget (0: adapted to the rows, optimal.ReuseGapFactor times the mean gap of the rows certified the full way, within [DefaultReuseFraction, 1] × -max-gap)")
 	flag.Float64Var(&o.fallbackTol, "fallback-tol", 0, "tolerance of the exact solver in a fallback (CertifyOptions.Solver.Tol; 0: the certifier's default)")
+	flag.BoolVar(&o.sdpToo, "sdp-too", true, "also time the SDP (optimal.MethodSDP) on the rows solved exactly, for the throughput against it (the exact solver is optimal.MethodAuto's choice, which is the faster of the two at N = 11 and 32)")
 	flag.Uint64Var(&o.seed, "seed", 2026, "seed of the held-out rows")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the certification phase to this file")
 	flag.StringVar(&o.writeInput, "write-input", "", "also write the held-out rows to this CSV file (to time matapprox approx on them)")
@@ -320,10 +324,18 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 		pprof.StopCPUProfile()
 	}
 
-	// The exact solver on the sampled rows.
+	// The exact solver on the sampled rows (MethodAuto's choice, as
+	// `matapprox optimal -input` runs it) and, with -sdp-too, the SDP.
 	solver, err := optimal.NewSolver(l, nil)
 	if err != nil {
 		return err
+	}
+	var sdp *optimal.Solver
+	var sdpCPU time.Duration
+	if o.sdpToo && solver.Method() != optimal.MethodSDP {
+		if sdp, err = optimal.NewSolver(l, &optimal.Options{Method: optimal.MethodSDP}); err != nil {
+			return err
+		}
 	}
 	var exactCPU time.Duration
 	sub := &stats{}
@@ -337,6 +349,13 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 		exactCPU += threadCPU() - t0
 		if err != nil {
 			return fmt.Errorf("exact solve of row %d: %w", i+1, err)
+		}
+		if sdp != nil {
+			t0 := threadCPU()
+			if _, err := sdp.Solve(e.x); err != nil {
+				return fmt.Errorf("SDP solve of row %d: %w", i+1, err)
+			}
+			sdpCPU += threadCPU() - t0
 		}
 		if !ref.Converged {
 			exactUnconverged++
@@ -403,8 +422,13 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 		exactRate := float64(len(keep)) / exactCPU.Seconds()
 		speedup = rate / exactRate
 		ss := sub.acc.Summary()
-		fmt.Fprintf(w, "exact solver on %d rows spread over the run: %.4g ms CPU per row (%.0f rows per CPU-second; %d short of its tolerance); certify ÷ exact throughput %.3g×\n",
-			len(keep), 1e3*exactCPU.Seconds()/float64(len(keep)), exactRate, exactUnconverged, speedup)
+		fmt.Fprintf(w, "exact solver (%s) on %d rows spread over the run: %.4g ms CPU per row (%.0f rows per CPU-second; %d short of its tolerance); certify ÷ exact throughput %.3g×\n",
+			solver.Method(), len(keep), 1e3*exactCPU.Seconds()/float64(len(keep)), exactRate, exactUnconverged, speedup)
+		if sdp != nil {
+			sdpRate := float64(len(keep)) / sdpCPU.Seconds()
+			fmt.Fprintf(w, "the SDP on the same rows: %.4g ms CPU per row; certify ÷ SDP throughput %.3g× (%s is %.3g× faster than the SDP)\n",
+				1e3*sdpCPU.Seconds()/float64(len(keep)), rate/sdpRate, solver.Method(), exactRate/sdpRate)
+		}
 		fmt.Fprintf(w, "on those rows: certified gap mean %.4g %%, true gap of the output mean %.4g %% (%d rows with a positive optimum), certified ÷ true %.3g; network's own true gap mean %.4g %%; lower bounds above the optimum: %d\n",
 			100*ss.GapMean, 100*ss.TrueGapMean, ss.TrueRows, ss.Tightness, 100*netTrueSum/math.Max(float64(netTrue), 1), bad)
 		fmt.Fprint(w, "certified ÷ true by outcome (rows):")
