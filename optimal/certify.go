@@ -1125,10 +1125,20 @@ func (w *certWork) value(x, a []float64) float64 {
 	return math.Sqrt(math.Max(lam, 0)) * sc
 }
 
+// sturmPivot returns the pivot v of a Sturm count, a zero one (or one
+// smaller than tiny) replaced by −tiny as LAPACK's dstebz does.
+func sturmPivot(v, tiny float64) float64 {
+	if math.Abs(v) < tiny {
+		return -tiny
+	}
+	return v
+}
+
 // maxEigSym returns the largest eigenvalue of the symmetric n×n matrix
 // whose lower triangle is in s (row-major; s is overwritten), or false if
 // it is not finite: Householder reduction to tridiagonal form (Golub & Van
-// Loan, Matrix Computations, §8.3.1; backward stable) and bisection on
+// Loan, Matrix Computations, §8.3.1; backward stable) and bisection (four
+// points a pass) on
 // Sturm counts (§8.4.1) from [max_i T_ii, Gershgorin's bound] to a few
 // ulps, returning the interval's upper end. d, e (length n) and work
 // (length 2n) are scratch. The entries must be of moderate magnitude
@@ -1223,30 +1233,55 @@ func maxEigSym(s []float64, n int, d, e, work []float64) (float64, bool) {
 	for i, t := range e2 {
 		e2[i] = t * t
 	}
-	for it := 0; it < 200 && hi-lo > 4*epsilon*math.Max(math.Abs(hi), math.Abs(lo)); it++ {
-		mid := lo + (hi-lo)/2
-		if mid <= lo || mid >= hi {
-			break
+	// Quadrisection: four Sturm counts a pass, whose pivot recurrences are
+	// independent and so run interleaved (the recurrence is a chain of
+	// divisions, bound by their latency), narrowing the bracket fivefold a
+	// pass where bisection halves it.
+	var mid [4]float64
+	for it := 0; it < 100 && hi-lo > 4*epsilon*math.Max(math.Abs(hi), math.Abs(lo)); it++ {
+		w := (hi - lo) / 5
+		for j := range mid {
+			mid[j] = lo + float64(j+1)*w
 		}
-		cnt, q := 0, 1.0
+		if !(mid[0] > lo && mid[3] < hi && mid[0] < mid[1] && mid[1] < mid[2] && mid[2] < mid[3]) {
+			// The bracket is a few ulps wide: bisect what is left.
+			m := lo + (hi-lo)/2
+			if m <= lo || m >= hi {
+				break
+			}
+			mid = [4]float64{m, m, m, m}
+		}
+		var cnt [4]int
+		q0, q1, q2, q3 := 1.0, 1.0, 1.0, 1.0
+		m0, m1, m2, m3 := mid[0], mid[1], mid[2], mid[3]
 		for i := 0; i < n; i++ {
-			q = d[i] - mid
+			di := d[i]
+			v0, v1, v2, v3 := di-m0, di-m1, di-m2, di-m3
 			if i > 0 {
-				q -= e2[i-1] / p[i-1]
+				ei := e2[i-1]
+				v0 -= ei / q0
+				v1 -= ei / q1
+				v2 -= ei / q2
+				v3 -= ei / q3
 			}
-			if math.Abs(q) < tiny {
-				q = -tiny
-			}
-			p[i] = q
-			if q < 0 {
-				cnt++
+			q0, q1, q2, q3 = sturmPivot(v0, tiny), sturmPivot(v1, tiny), sturmPivot(v2, tiny), sturmPivot(v3, tiny)
+			cnt[0] += int(math.Float64bits(q0) >> 63)
+			cnt[1] += int(math.Float64bits(q1) >> 63)
+			cnt[2] += int(math.Float64bits(q2) >> 63)
+			cnt[3] += int(math.Float64bits(q3) >> 63)
+		}
+		// Every eigenvalue is below mid[j] iff cnt[j] == n; the counts
+		// grow with mid.
+		nlo, nhi := lo, hi
+		for j := 3; j >= 0; j-- {
+			if cnt[j] == n {
+				nhi = mid[j]
+			} else {
+				nlo = mid[j]
+				break
 			}
 		}
-		if cnt == n {
-			hi = mid
-		} else {
-			lo = mid
-		}
+		lo, hi = nlo, nhi
 	}
 	return hi, true
 }

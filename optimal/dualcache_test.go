@@ -815,25 +815,30 @@ func TestDualIndexNoAlloc(t *testing.T) {
 }
 
 // BenchmarkCertWorkValue times the fast check's exact loss, ||T(x − Ea)||_2
-// at N = 32, K = 15 → 7 (the reduction of RᵀR and bisection).
+// (the reduction of RᵀR and the Sturm counts), at N = 11 (K 5 → 3) and
+// N = 32 (15 → 7).
 func BenchmarkCertWorkValue(b *testing.B) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	in, out := structure.Band{N: 32, K: 15}, structure.Band{N: 32, K: 7}
-	w, err := newCertWork(in, out, true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	iw := w.sub.w
-	x := make([]float64, in.Len())
-	a := make([]float64, out.Len())
-	for i := range x {
-		x[i] = rng.NormFloat64()
-	}
-	for i := range a {
-		a[i] = rng.NormFloat64()
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		iw.value(x, a)
+	for _, bs := range [][3]int{{11, 5, 3}, {32, 15, 7}} {
+		b.Run(fmt.Sprintf("N=%d", bs[0]), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(5, 6))
+			in, out := structure.Band{N: bs[0], K: bs[1]}, structure.Band{N: bs[0], K: bs[2]}
+			w, err := newCertWork(in, out, true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			iw := w.sub.w
+			x := make([]float64, in.Len())
+			a := make([]float64, out.Len())
+			for i := range x {
+				x[i] = rng.NormFloat64()
+			}
+			for i := range a {
+				a[i] = rng.NormFloat64()
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				iw.value(x, a)
+			}
+		})
 	}
 }
