@@ -7,12 +7,15 @@
 //   - the network's answers (nn.Approximator.Forward, batches of -batch),
 //     certified by optimal.Certifier with CertifyOptions{MaxGap: -max-gap}
 //     row by row on -workers goroutines, each locked to its OS thread, so
-//     that every row's cost is that thread's CPU time
-//     (CLOCK_THREAD_CPUTIME_ID): the figures do not depend on other load on
+//     that the certifier's cost is those threads' CPU time
+//     (CLOCK_THREAD_CPUTIME_ID, read once a batch; each row's share by its
+//     monotonic-clock time): the figures do not depend on other load on
 //     the machine the way wall times do;
 //   - the exact solver (optimal.Solver with MethodAuto, as `matapprox
 //     optimal -input` runs it) on -exact rows spread evenly over the run
-//     (every rows/exact-th), timed the same way and stated as a rate; with
+//     (every rows/exact-th), each batch's right after the batch is
+//     certified (so that both rates come from the same phase of a machine
+//     whose speed drifts), timed the same way and stated as a rate; with
 //     -sdp-too (the default) also the SDP on the same rows, for continuity
 //     with figures measured when MethodAuto chose it at these sizes;
 //   - on those rows, the true gap (Value − optimum)/Value of the certified
@@ -70,6 +73,7 @@ type options struct {
 	polishSteps, dualCache      int
 	fallbackTol                 float64
 	sdpToo                      bool
+	precision                   string
 	seed                        uint64
 	cpuProfile                  string
 	writeInput                  string // CSV file of the held-out rows, for timing the CLI on them
@@ -89,6 +93,7 @@ func main() {
 	flag.Float64Var(&o.reuse, "reuse-target", 0, "CertifyOptions.ReuseTarget (0: adapted to the rows, optimal.ReuseGapFactor times the mean gap of the rows certified the full way, within [DefaultReuseFraction, 1] × -max-gap)")
 	flag.Float64Var(&o.fallbackTol, "fallback-tol", 0, "tolerance of the exact solver in a fallback (CertifyOptions.Solver.Tol; 0: the certifier's default)")
 	flag.BoolVar(&o.sdpToo, "sdp-too", true, "also time the SDP (optimal.MethodSDP) on the rows solved exactly, for the throughput against it (the exact solver is optimal.MethodAuto's choice, which is the faster of the two at N = 11 and 32)")
+	flag.StringVar(&o.precision, "precision", "f64", "the network's arithmetic: f64 or f32 (nn.SetPrecision; the certificates are float64 either way)")
 	flag.Uint64Var(&o.seed, "seed", 2026, "seed of the held-out rows")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the certification phase to this file")
 	flag.StringVar(&o.writeInput, "write-input", "", "also write the held-out rows to this CSV file (to time matapprox approx on them)")
@@ -181,6 +186,7 @@ func outcome(cert optimal.Certificate) int {
 type exactRow struct {
 	x, net []float64
 	cert   optimal.Certificate
+	ref    optimal.Result // the exact solver's
 }
 
 func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error {
@@ -209,7 +215,29 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 	rng := rand.New(rand.NewPCG(o.seed, 0xce27))
 	batch := min(o.batch, o.rows)
 	x := make([]float64, batch*L)
+	prec, err := nn.ParsePrecision(o.precision)
+	if err != nil {
+		return err
+	}
+	if err := net.Net.SetPrecision(prec); err != nil {
+		return err
+	}
 	ws := net.NewWorkspace(batch)
+	// The exact solver on the sampled rows (MethodAuto's choice, as
+	// `matapprox optimal -input` runs it) and, with -sdp-too, the SDP,
+	// each batch's rows right after the batch is certified, so that both
+	// rates are measured in the same phase of the machine.
+	solver, err := optimal.NewSolver(l, nil)
+	if err != nil {
+		return err
+	}
+	var sdp *optimal.Solver
+	var exactCPU, sdpCPU time.Duration
+	if o.sdpToo && solver.Method() != optimal.MethodSDP {
+		if sdp, err = optimal.NewSolver(l, &optimal.Options{Method: optimal.MethodSDP}); err != nil {
+			return err
+		}
+	}
 	keep := make([]exactRow, 0, o.exact)
 	all := &stats{}
 	var netCPU time.Duration
@@ -263,10 +291,18 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
 				s := ws[wi]
+				// The thread's CPU time over the whole batch is the
+				// certifier's cost; each row's share of it (by outcome
+				// and by tenth) is apportioned by its monotonic-clock
+				// time, since a thread CPU clock read is a system call
+				// of ≈ 0.5 µs, a tenth of a row at N = 11.
+				c0 := threadCPU()
+				var wallSum time.Duration
 				for i := wi; i < k; i += o.workers {
-					t0 := threadCPU()
+					t0 := time.Now()
 					cert, err := c.Certify(x[i*L:(i+1)*L], a[i*Lo:(i+1)*Lo])
-					dt := threadCPU() - t0
+					dt := time.Since(t0)
+					wallSum += dt
 					if err != nil {
 						errs[wi] = fmt.Errorf("row %d: %w", done+i+1, err)
 						return
@@ -293,6 +329,15 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 						s.nonPos++
 					}
 				}
+				if cpu := threadCPU() - c0; wallSum > 0 {
+					f := float64(cpu) / float64(wallSum)
+					for cls := range s.cpu {
+						s.cpu[cls] = time.Duration(f * float64(s.cpu[cls]))
+					}
+					for t := range s.tenth {
+						s.tenth[t].cpu = time.Duration(f * float64(s.tenth[t].cpu))
+					}
+				}
 			}(wi)
 		}
 		wg.Wait()
@@ -309,7 +354,21 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 			}
 			r := res[i]
 			r.A = append([]float64(nil), r.A...)
-			keep = append(keep, exactRow{x: append([]float64(nil), x[i*L:(i+1)*L]...), net: append([]float64(nil), a[i*Lo:(i+1)*Lo]...), cert: r})
+			e := exactRow{x: append([]float64(nil), x[i*L:(i+1)*L]...), net: append([]float64(nil), a[i*Lo:(i+1)*Lo]...), cert: r}
+			t0 := threadCPU()
+			e.ref, err = solver.Solve(e.x)
+			exactCPU += threadCPU() - t0
+			if err != nil {
+				return fmt.Errorf("exact solve of row %d: %w", done+i+1, err)
+			}
+			if sdp != nil {
+				t0 := threadCPU()
+				if _, err := sdp.Solve(e.x); err != nil {
+					return fmt.Errorf("SDP solve of row %d: %w", done+i+1, err)
+				}
+				sdpCPU += threadCPU() - t0
+			}
+			keep = append(keep, e)
 		}
 		done += k
 		fmt.Fprintf(o.log, "\rcertified %d/%d rows (%.0f s)", done, o.rows, time.Since(start).Seconds())
@@ -324,39 +383,13 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 		pprof.StopCPUProfile()
 	}
 
-	// The exact solver on the sampled rows (MethodAuto's choice, as
-	// `matapprox optimal -input` runs it) and, with -sdp-too, the SDP.
-	solver, err := optimal.NewSolver(l, nil)
-	if err != nil {
-		return err
-	}
-	var sdp *optimal.Solver
-	var sdpCPU time.Duration
-	if o.sdpToo && solver.Method() != optimal.MethodSDP {
-		if sdp, err = optimal.NewSolver(l, &optimal.Options{Method: optimal.MethodSDP}); err != nil {
-			return err
-		}
-	}
-	var exactCPU time.Duration
 	sub := &stats{}
 	var byOutcome [outcomes]eval.CertifyAccumulator
 	var netTrue, netOver, bad, exactUnconverged int
 	var netTrueSum float64
 	r := make([]float64, L)
-	for i, e := range keep {
-		t0 := threadCPU()
-		ref, err := solver.Solve(e.x)
-		exactCPU += threadCPU() - t0
-		if err != nil {
-			return fmt.Errorf("exact solve of row %d: %w", i+1, err)
-		}
-		if sdp != nil {
-			t0 := threadCPU()
-			if _, err := sdp.Solve(e.x); err != nil {
-				return fmt.Errorf("SDP solve of row %d: %w", i+1, err)
-			}
-			sdpCPU += threadCPU() - t0
-		}
+	for _, e := range keep {
+		ref := e.ref
 		if !ref.Converged {
 			exactUnconverged++
 		}
@@ -374,12 +407,6 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 				netOver++
 			}
 		}
-		if (i+1)%100 == 0 {
-			fmt.Fprintf(o.log, "\rexact solver: %d/%d rows", i+1, len(keep))
-		}
-	}
-	if len(keep) > 0 {
-		fmt.Fprintln(o.log)
 	}
 	runtime.UnlockOSThread()
 
