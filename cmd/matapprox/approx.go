@@ -24,6 +24,7 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("n", 0, "matrix size N to apply the model at (default: the run's N; for a bare .safetensors model its metadata's, or 2K+1)")
 	batch := fs.Int("batch", 4096, "rows per forward pass")
 	quiet := fs.Bool("quiet", false, "no progress and no warnings on stderr")
+	precision := fs.String("precision", "f64", "the network's arithmetic: f64, or f32 (float32 products and activations from the float64 weights, about twice as fast; with -certify every answer is still certified in float64)")
 	maxMem := memoryFlag(fs)
 	certify := fs.Bool("certify", false, "attach to every row its exact loss, a certified lower bound on the optimum and the certified gap (in FILE.cert.csv next to a CSV/.npy output; in the rows of a .jsonl output)")
 	maxGap := fs.Float64("max-gap", 0, "with -certify: re-solve with the exact solver every row whose certified gap exceeds this (e.g. 0.01), so every row is within it")
@@ -44,6 +45,10 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 	}
 	if *polishSteps < 0 {
 		return usagef("-polish-steps %d: must be at least 0 (-polish=false disables polishing)", *polishSteps)
+	}
+	prec, err := nn.ParsePrecision(*precision)
+	if err != nil {
+		return usagef("-precision: %v", err)
 	}
 	inFmt, err := data.FormatOf(*input)
 	if err != nil {
@@ -97,6 +102,9 @@ func runApprox(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: rows have %d entries, the model takes generators of 2K+1 = %d", *input, rd.Dim(), in.Len())
 	}
 	L, Lo := in.Len(), out.Len()
+	if err := lm.model.Net.SetPrecision(prec); err != nil {
+		return err
+	}
 	ws := lm.model.NewWorkspace(*batch)
 	buf := make([]float64, *batch*L)
 	rows := 0

@@ -259,3 +259,51 @@ func TestTrainDualsApprox(t *testing.T) {
 		t.Error("probe run wrote duals")
 	}
 }
+
+// -precision f32 runs the network in float32: its answers are within
+// float32 rounding of the float64 ones and still certified; a precision
+// it does not know is a usage error.
+func TestApproxPrecision(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	quickTrain(t, dir, "-loss", "spectral")
+	tmp := t.TempDir()
+	in := filepath.Join(tmp, "in.csv")
+	os.WriteFile(in, []byte("0,0,0,1,2,4,2,1,0,0,0\n3,1,4,1,5,9,2,6,5,3,5\n"), 0o644)
+	if code, _, errs := runCLI(t, "approx", "-model", dir, "-input", in, "-output", filepath.Join(tmp, "x.csv"), "-precision", "f16"); code != 2 || !strings.Contains(errs, "precision") {
+		t.Errorf("-precision f16: exit %d, %q", code, errs)
+	}
+	var outs [2][]float64
+	for i, p := range []string{"f64", "f32"} {
+		out := filepath.Join(tmp, p+".jsonl")
+		code, stdout, errs := runCLI(t, "approx", "-model", dir, "-input", in, "-output", out, "-max-gap", "0.01", "-precision", p)
+		if code != 0 || !strings.Contains(stdout, "every row within 1% of the optimum") {
+			t.Fatalf("-precision %s: exit %d, %q %q", p, code, stdout, errs)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var row struct {
+				Generator []float64 `json:"generator"`
+			}
+			if err := json.Unmarshal([]byte(line), &row); err != nil {
+				t.Fatal(err)
+			}
+			outs[i] = append(outs[i], row.Generator...)
+		}
+	}
+	if len(outs[0]) != len(outs[1]) || len(outs[0]) == 0 {
+		t.Fatalf("%d and %d numbers", len(outs[0]), len(outs[1]))
+	}
+	same := true
+	for i, v := range outs[0] {
+		if d := math.Abs(outs[1][i] - v); d > 1e-4*(1+math.Abs(v)) {
+			t.Errorf("entry %d: f32 %v, f64 %v", i, outs[1][i], v)
+		}
+		same = same && outs[1][i] == v
+	}
+	if same {
+		t.Error("the f32 answers equal the f64 ones bit for bit: -precision had no effect")
+	}
+}
