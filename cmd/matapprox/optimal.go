@@ -21,7 +21,7 @@ func runOptimal(args []string, stdout, stderr io.Writer) error {
 	outBand := fs.Int("out-band", -1, "half-bandwidth K' of the approximation (required)")
 	n := fs.Int("n", 0, "matrix size N (default 2K+1, as in the notebook; above 4096 only -loss spectral, by the banded solver in O(N·K) memory)")
 	tol := fs.Float64("tol", 0, "spectral loss: certified relative gap at which the solver stops (default 1e-8)")
-	method := fs.String("method", "", "spectral loss: sdp or banded (default: banded above N = 128 and wherever its subspace of 2K'+6 pairs is at most N/2, sdp otherwise)")
+	method := fs.String("method", "", "spectral loss: sdp or banded (default: banded above N = 128, wherever its subspace of 2K'+6 pairs is at most N/2, and up to N = 48 wherever K - K' >= 2, finished by sdp where it stops short; sdp otherwise)")
 	symbol := fs.Bool("symbol", false, "spectral loss: solve the N → ∞ problem (Chebyshev approximation of the symbol) and print its certified bounds and the finite-N sandwich")
 	probes := fs.String("probes", "notebook", "probe distribution (notebook, gaussian, rademacher) or a CSV/.npy probe file")
 	numProbes := fs.Int("num-probes", 100, "probes drawn from a distribution")
