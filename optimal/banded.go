@@ -115,6 +115,14 @@ func (b *Banded) Solve(x []float64) (Result, error) {
 		res.Converged = true
 		return res, nil
 	}
+	if d, single := singleOut(x, K, kp); single {
+		// One out-of-band diagonal: T(x_out) = x_d S_d has every singular
+		// value |x_d|, which bounds the optimum from below (Y = ±S_d/(N−|d|)),
+		// so the truncation x_I is optimal, exactly.
+		res.A = append(res.A[:0], x[K-kp:K+kp+1]...)
+		res.Value, res.Lower, res.Converged = math.Abs(x[d]), math.Abs(x[d]), true
+		return res, nil
+	}
 	if lo := sym.LowerN(n); sym.Upper-lo <= b.tol*sym.Upper && sym.Upper > 0 && !math.IsInf(sym.Upper, 0) {
 		// The symbol's sandwich LowerN(N) <= opt_N <= Upper already meets
 		// the tolerance: no finite-N oracle call is needed.
@@ -150,6 +158,18 @@ func (b *Banded) Solve(x []float64) (Result, error) {
 	}
 	res.Converged = true
 	return res, nil
+}
+
+// singleOut reports whether exactly one out-of-band entry of x (bands K,
+// K') is nonzero, and its index.
+func singleOut(x []float64, K, kp int) (int, bool) {
+	d, cnt := -1, 0
+	for i, v := range x {
+		if (i < K-kp || i > K+kp) && v != 0 {
+			d, cnt = i, cnt+1
+		}
+	}
+	return d, cnt == 1
 }
 
 // BandedMemory returns an estimate, in bytes, of the peak memory of a

@@ -315,3 +315,32 @@ func TestBandedHistoryFree(t *testing.T) {
 		}
 	}
 }
+
+// An input with one nonzero out-of-band entry has the truncation as its
+// exact optimum (every singular value of x_d S_d is |x_d|): Banded returns
+// it with Value = Lower = |x_d|, at small and large N.
+func TestBandedSingleOutOfBand(t *testing.T) {
+	for _, bs := range [][3]int{{11, 5, 3}, {32, 15, 7}, {2000, 5, 3}} {
+		in, out := structure.Band{N: bs[0], K: bs[1]}, structure.Band{N: bs[0], K: bs[2]}
+		b, err := NewBanded(in, out, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []int{0, in.Len() - 1, in.K - out.K - 1} {
+			x := make([]float64, in.Len())
+			for i := in.K - out.K; i <= in.K+out.K; i++ {
+				x[i] = float64(i) - 3.5
+			}
+			x[d] = -2.25
+			r, err := b.Solve(x)
+			if err != nil || r.Value != 2.25 || r.Lower != 2.25 || !r.Converged {
+				t.Errorf("N=%d, entry %d: %+v, %v", bs[0], d, r, err)
+			}
+			for i, v := range r.A {
+				if v != x[in.K-out.K+i] {
+					t.Errorf("N=%d, entry %d: A[%d] = %v, want the truncation's %v", bs[0], d, i, v, x[in.K-out.K+i])
+				}
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package optimal
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -137,6 +138,59 @@ func BenchmarkAutoMethods(b *testing.B) {
 					i++
 				}
 			})
+		}
+	}
+}
+
+// On adversarial rows (zeros, in-band only, 1e±300, subnormal, a 10³⁰⁰
+// dynamic range, one entry, in-band entries 10¹⁵ times the rest, signs
+// alternating) MethodAuto, Banded at these sizes, and the SDP give
+// certificates that bracket each other's answers, without errors.
+func TestAutoAgreesWithSDPOnHostileRows(t *testing.T) {
+	for _, bs := range [][3]int{{11, 5, 3}, {32, 15, 7}, {8, 3, 1}} {
+		in, out := structure.Band{N: bs[0], K: bs[1]}, structure.Band{N: bs[0], K: bs[2]}
+		l, _ := loss.NewSpectral(in, out)
+		auto, err := NewSolver(l, nil)
+		if err != nil || auto.Method() != MethodBanded {
+			t.Fatalf("N=%d: %v, method %q", bs[0], err, auto.Method())
+		}
+		sdp, _ := NewSolver(l, &Options{Method: MethodSDP})
+		off := in.K - out.K
+		inBand := func(i int) bool { return i >= off && i < off+out.Len() }
+		for name, f := range map[string]func(i int) float64{
+			"zeros":       func(i int) float64 { return 0 },
+			"in-band":     func(i int) float64 { return map[bool]float64{true: float64(i + 1)}[inBand(i)] },
+			"1e300":       func(i int) float64 { return 1e300 * float64(i%3+1) },
+			"1e-300":      func(i int) float64 { return 1e-300 * float64(i%3+1) },
+			"subnormal":   func(i int) float64 { return 5e-324 * float64(i%3+1) },
+			"range":       func(i int) float64 { return [2]float64{1e150, 1e-150}[i%2] },
+			"one entry":   func(i int) float64 { return map[bool]float64{true: 1}[i == 0] },
+			"in-band1e15": func(i int) float64 { return map[bool]float64{true: 1e15, false: 1}[inBand(i)] },
+			"alternating": func(i int) float64 { return math.Pow(-1, float64(i)) * float64(i+1) },
+		} {
+			x := make([]float64, in.Len())
+			for i := range x {
+				x[i] = f(i)
+			}
+			ra, err := auto.Solve(x)
+			if err != nil {
+				t.Fatalf("N=%d %s: auto: %v", bs[0], name, err)
+			}
+			rs, err := sdp.Solve(x)
+			if err != nil {
+				t.Fatalf("N=%d %s: SDP: %v", bs[0], name, err)
+			}
+			if v := residualValue(in, out, x, ra.A); math.Abs(v-ra.Value) > 1e-12*math.Max(v, 1e-300) || !(ra.Lower >= 0 && ra.Lower <= ra.Value) {
+				t.Errorf("N=%d %s: auto Value %v, Lower %v, ||T(x)-T(A)||_2 = %v", bs[0], name, ra.Value, ra.Lower, v)
+			}
+			// Never worse than the truncation, up to the rounding of two
+			// ways of computing a singular value.
+			if tr := residualValue(in, out, x, truncation(in, out, x)); ra.Value > tr*(1+1e-13) {
+				t.Errorf("N=%d %s: auto Value %v exceeds the truncation's %v", bs[0], name, ra.Value, tr)
+			}
+			if ra.Lower > rs.Value*(1+1e-12) || rs.Lower > ra.Value*(1+1e-12) {
+				t.Errorf("N=%d %s: auto [%v, %v] and SDP [%v, %v] do not bracket each other", bs[0], name, ra.Lower, ra.Value, rs.Lower, rs.Value)
+			}
 		}
 	}
 }
