@@ -126,7 +126,7 @@ func (e *RowError) Unwrap() error { return e.Err }
 // Solver computes the exact optimum of a loss.Loss: the closed-form
 // projection for quadratic losses (probe and Frobenius), a certified
 // spectral-norm solver for the 2-norm loss, chosen by Options.Method (by
-// default the SDP for small N, Banded where it is faster; see MethodAuto).
+// default whichever is faster for the bands, see MethodAuto).
 // It is safe for concurrent use.
 //
 // Every answer is a Result: the generator, its exact loss value and a
