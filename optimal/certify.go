@@ -1500,7 +1500,7 @@ func (md *model) solveBase(w *certWork, k int, s1, rho, target float64) (lower, 
 					md.hs[d*nv+e], md.hs[e*nv+d] = v, v
 				}
 			}
-			next, stop, good := newtonStep(md.hl, md.hs, md.dz, md.gr, md.zv, md.zt, nv, trW2, mu, cur, centerTol, phi)
+			next, stop, good := newtonStep(md.hl, md.hs, md.dz, md.gr, md.zv, md.zt, nv, trW2, mu, cur, phi)
 			if !good {
 				return 0, 0, false
 			}
@@ -1516,9 +1516,13 @@ func (md *model) solveBase(w *certWork, k int, s1, rho, target float64) (lower, 
 			break
 		}
 		next := math.Max(mu/barrierShrink, muStop/2)
-		md.predict(mu, next, phi)
-		mu = next
-		cur, fresh = phi(md.zv, mu)
+		if v, ok := md.predict(mu, next, phi); ok {
+			// The factor of the predicted point is in md.l.
+			mu, cur, fresh = next, v, true
+		} else {
+			mu = next
+			cur, fresh = phi(md.zv, mu)
+		}
 	}
 	// Dual block W₁₂ of F⁻¹ at the last centered point.
 	if !md.build(md.zv) {
@@ -1543,8 +1547,8 @@ func (md *model) solveBase(w *certWork, k int, s1, rho, target float64) (lower, 
 // most centerTol, a point within the region of quadratic convergence
 // (Boyd & Vandenberghe, §9.6.4, λ <= 0.32). Centring more finely does not
 // tighten the certificate, which bound computes exactly from whatever dual
-// block the last point gives; on N = 32 rows these settings take 17 Newton
-// steps a model solve against 24 with 1000 and 1e-9 (docs/BENCHMARKS.md).
+// block the last point gives (the steps these settings save are measured in
+// docs/BENCHMARKS.md, "Certification", sixth session).
 const (
 	barrierShrink = 20
 	centerTol     = 5e-2
@@ -1556,28 +1560,30 @@ const (
 // f = t/μ + barrier, so H ż = e_t/μ² and z(next) ≈ z + (next − μ) ż, the
 // first Newton step of the next stage without its overshoot (the Newton
 // step for next from z is μ/next times longer along the same direction).
-// The step is halved until the point is strictly feasible; md.zv is left
-// where it was if none is.
-func (md *model) predict(mu, next float64, phi func([]float64, float64) (float64, bool)) {
+// The step is halved until the point is strictly feasible; predict
+// returns phi there at next, or ok false, md.zv left where it was, if no
+// step is.
+func (md *model) predict(mu, next float64, phi func([]float64, float64) (float64, bool)) (v float64, ok bool) {
 	nv := md.m + 1
 	gr := md.gr[:nv]
 	clear(gr)
 	gr[md.m] = (mu - next) / (mu * mu)
 	// cholSolve solves H dz = −gr.
 	if !cholSolve(md.hl, md.hs, md.dz, gr, nv, 0) {
-		return
+		return 0, false
 	}
 	step := 1.0
 	for ls := 0; ls < 30; ls++ {
 		for i := 0; i < nv; i++ {
 			md.zt[i] = md.zv[i] + step*md.dz[i]
 		}
-		if _, ok := phi(md.zt, next); ok {
+		if v, ok := phi(md.zt, next); ok {
 			copy(md.zv, md.zt)
-			return
+			return v, true
 		}
 		step /= 2
 	}
+	return 0, false
 }
 
 // pack lays out the blocks G_d side by side, GG = [G_0 | G_1 | …], and
@@ -1723,9 +1729,9 @@ func pow2(v float64) float64 {
 // regularised once if H is numerically singular) and backtracks from zv
 // along dz (zt as workspace) until phi(·, mu) decreases by the Armijo
 // fraction of the Newton decrement. It returns the new value of phi, stop
-// when centering is done (half the squared decrement at most tol, or no
-// step decreases phi), and ok false when the Newton system fails.
-func newtonStep(hl, hs, dz, gr, zv, zt []float64, nv int, trW2, mu, cur, tol float64, phi func([]float64, float64) (float64, bool)) (next float64, stop, ok bool) {
+// when centering is done (half the squared decrement at most centerTol,
+// or no step decreases phi), and ok false when the Newton system fails.
+func newtonStep(hl, hs, dz, gr, zv, zt []float64, nv int, trW2, mu, cur float64, phi func([]float64, float64) (float64, bool)) (next float64, stop, ok bool) {
 	if !cholSolve(hl, hs, dz, gr, nv, 0) &&
 		!cholSolve(hl, hs, dz, gr, nv, 1e-12*math.Max(trW2, 1)) {
 		return cur, false, false
@@ -1737,7 +1743,7 @@ func newtonStep(hl, hs, dz, gr, zv, zt []float64, nv int, trW2, mu, cur, tol flo
 	if !(lam2 >= 0) {
 		return cur, false, false
 	}
-	if lam2/2 <= tol {
+	if lam2/2 <= centerTol {
 		return cur, true, true
 	}
 	step := 1.0

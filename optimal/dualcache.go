@@ -282,7 +282,7 @@ func (c *dualCache) add(xo, h, e []float64, q []int) {
 // entryBound returns the certified bound |h·x| − Σ_d (e_d + rounding)|x_d|
 // of one remembered vector h with rounding bounds e for the input x,
 // scaled by a power of two so that the sums cannot overflow (the grid's
-// evaluation; the balls fold the errors into one number, scanBall).
+// evaluation; the balls fold the errors into one number, scanBallDots).
 func entryBound(h, e, x []float64) float64 {
 	var s, slack float64
 	g := float64(len(x)+2) * epsilon

@@ -673,7 +673,7 @@ func TestDualIndexBruteForce(t *testing.T) {
 				}
 				// The scan's dot product sums in another order: allow
 				// for it, then compare exactly against its own sum.
-				if lo := scanBall(append(append([]float64(nil), h...), s), xs, x1, math.Inf(-1)); math.Abs(lo-(math.Abs(dot)-s*x1)) > 1e-13*mag {
+				if lo := scanBallDots(make([]float64, 1), append(append([]float64(nil), h...), s), xs, x1, math.Inf(-1)); math.Abs(lo-(math.Abs(dot)-s*x1)) > 1e-13*mag {
 					t.Fatalf("dim %d: entry bound %g, definition %g", dim, lo, math.Abs(dot)-s*x1)
 				} else {
 					want = math.Max(want, lo)

@@ -32,7 +32,7 @@ import (
 // it returns is one vector's.
 //
 // A ball's members are stored together, each as its dim numbers h and one
-// rounding bound s >= max_d (e_d + γ|h_d|) (scanBall), so that a lookup
+// rounding bound s >= max_d (e_d + γ|h_d|) (scanBallDots), so that a lookup
 // reads contiguous memory and evaluates a vector by one dot product.
 //
 // The dot products of a lookup, with the centres and with a ball's
@@ -41,9 +41,9 @@ import (
 // order: every order of a dim-term dot product, fused or not, is within
 // γ_dim Σ_d |h_d x_d| of the exact value (Higham, Accuracy and Stability
 // of Numerical Algorithms, §3.1: each term passes through at most dim
-// roundings), which is all that scanBall's s and the leaders' bounds
+// roundings), which is all that scanBallDots's s and the leaders' bounds
 // assume. A lookup evaluates each vector in one way only, so that the
-// bound it returns is the one scanBall gives for that vector
+// bound it returns is the one scanBallDots gives for that vector
 // (vmath.DotRows gives a row the same bits alone as within a batch).
 type dualIndex struct {
 	dim     int
@@ -82,7 +82,7 @@ const (
 type indexScratch struct {
 	x, ub []float64
 	ord   []uint64
-	dots  [scanChunk]float64 // scanBall's products
+	dots  [scanChunk]float64 // scanBallDots's products
 }
 
 // dualLeaders returns the most balls of an index of at most entries
@@ -114,7 +114,7 @@ func dualIndexBytes(dim, entries int) float64 {
 func (ix *dualIndex) len() int { return ix.n }
 
 // add indexes the vector h whose entries are within e_d of the exact
-// ones (scanBall).
+// ones (scanBallDots).
 func (ix *dualIndex) add(h, e []float64) {
 	dim := ix.dim
 	var nh float64
@@ -202,7 +202,7 @@ func (ix *dualIndex) lower(xo []float64, sc, floor float64) float64 {
 		// only orders and prunes the search. In whatever order DotRows
 		// sums, p is within γ_dim Σ_d |c_d x_d| <= γ_dim (Σ_d |h_d x_d|
 		// + r ||x||_2) of c·x for each member h (dualIndex); the first
-		// term is below what scanBall's s takes off h's bound and the
+		// term is below what scanBallDots's s takes off h's bound and the
 		// second below the inflation, so no ball is pruned that holds
 		// a bound above the best.
 		u := (math.Abs(p) + ix.radius[b]*xn) * (1 + 1e-9)
@@ -249,25 +249,6 @@ func (ix *dualIndex) lower(xo []float64, sc, floor float64) float64 {
 	return best
 }
 
-// dotUnrolled returns h·x (len(h) >= len(x)) summed in four interleaved
-// partial sums, so that the products pipeline (a scalar dot product for
-// checks; a lookup's products are vmath.DotRows's).
-func dotUnrolled(h, x []float64) float64 {
-	var s0, s1, s2, s3 float64
-	d, n := 0, len(x)
-	h = h[:n]
-	for ; d+4 <= n; d += 4 {
-		s0 += h[d] * x[d]
-		s1 += h[d+1] * x[d+1]
-		s2 += h[d+2] * x[d+2]
-		s3 += h[d+3] * x[d+3]
-	}
-	for ; d < n; d++ {
-		s0 += h[d] * x[d]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
-
 // siftDown restores the max-heap order of h below position i.
 func siftDown(h []uint64, i int) {
 	for {
@@ -292,7 +273,11 @@ func l1Bound(x1 float64, dim int) float64 {
 	return x1 * (1 + float64(dim+2)*epsilon)
 }
 
-// scanBall returns the larger of best and the best certified bound
+// scanChunk is the most vectors whose products scanBallDots computes at
+// once.
+const scanChunk = 256
+
+// scanBallDots returns the larger of best and the best certified bound
 // |h·x| − s·||x||_1 of the members m (dim+1 numbers each: h, s) for x,
 // whose 1-norm is at most x1. The exact products h_d x_d are within e_d |x_d|
 // of the exact ⟨Y', S_d⟩ x_d of a dual matrix (dualVector), and the
@@ -300,20 +285,9 @@ func l1Bound(x1 float64, dim int) float64 {
 // (Higham, Accuracy and Stability of Numerical Algorithms, §3.1, with room
 // for the subtraction), so s >= max_d (e_d + (dim+2)ε|h_d|) covers both.
 // That rounding bound, γ_dim Σ|h_d x_d| < (dim+2)ε Σ|h_d x_d|, holds for
-// every order of the sum, fused or not, so the products may come from
-// vmath.DotRows in its order (scanBallDots).
-func scanBall(m, x []float64, x1, best float64) float64 {
-	var dots [scanChunk]float64
-	return scanBallDots(dots[:], m, x, x1, best)
-}
-
-// scanChunk is the most vectors whose products scanBallDots computes at
-// once.
-const scanChunk = 256
-
-// scanBallDots is scanBall with dots (at least one element, at most
-// scanChunk used) for the products: the members' dot products are computed
-// by vmath.DotRows, len(dots) vectors at a time.
+// every order of the sum, fused or not, so the products come from
+// vmath.DotRows in its order, len(dots) vectors at a time (dots: at least
+// one element, at most scanChunk used).
 func scanBallDots(dots, m, x []float64, x1, best float64) float64 {
 	dim := len(x)
 	st := dim + 1

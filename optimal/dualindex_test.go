@@ -117,3 +117,22 @@ func BenchmarkDualIndexLeaders(b *testing.B) {
 		}
 	})
 }
+
+// dotUnrolled returns h·x (len(h) >= len(x)) summed in four interleaved
+// partial sums, so that the products pipeline (the scalar reference of
+// the tests; a lookup's products are vmath.DotRows's).
+func dotUnrolled(h, x []float64) float64 {
+	var s0, s1, s2, s3 float64
+	d, n := 0, len(x)
+	h = h[:n]
+	for ; d+4 <= n; d += 4 {
+		s0 += h[d] * x[d]
+		s1 += h[d+1] * x[d+1]
+		s2 += h[d+2] * x[d+2]
+		s3 += h[d+3] * x[d+3]
+	}
+	for ; d < n; d++ {
+		s0 += h[d] * x[d]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
