@@ -1129,10 +1129,11 @@ func sturmPivot(v, tiny float64) float64 {
 // maxEigSym returns the largest eigenvalue of the symmetric n×n matrix
 // whose lower triangle is in s (row-major; s is overwritten), or false if
 // it is not finite: Householder reduction to tridiagonal form (Golub & Van
-// Loan, Matrix Computations, §8.3.1; backward stable) and bisection (four
-// points a pass) on
-// Sturm counts (§8.4.1) from [max_i T_ii, Gershgorin's bound] to a few
-// ulps, returning the interval's upper end. d, e (length n) and work
+// Loan, Matrix Computations, §8.3.1; backward stable), then Sturm counts
+// (§8.4.1) narrowing [max_i T_ii, Gershgorin's bound] to a few ulps at the
+// points Laguerre's iteration proposes (laguerreTop), finished by
+// bisection (four points a pass) where it stalls, returning the
+// interval's upper end. Every end of the interval is decided by a count. d, e (length n) and work
 // (length 2n) are scratch. The entries must be of moderate magnitude
 // (squares of the largest neither overflowing nor subnormal; value scales
 // S so that its largest entry is within a few powers of two of 1): the
@@ -1225,6 +1226,10 @@ func maxEigSym(s []float64, n int, d, e, work []float64) (float64, bool) {
 	for i, t := range e2 {
 		e2[i] = t * t
 	}
+	// Laguerre's iteration from above narrows the bracket in a few passes;
+	// quadrisection finishes it (or does all the work, where Laguerre's
+	// steps stall).
+	lo, hi = laguerreTop(d[:n], e2, lo, hi, tiny)
 	// Quadrisection: four Sturm counts a pass, whose pivot recurrences are
 	// independent and so run interleaved (the recurrence is a chain of
 	// divisions, bound by their latency), narrowing the bracket fivefold a
@@ -1276,6 +1281,163 @@ func maxEigSym(s []float64, n int, d, e, work []float64) (float64, bool) {
 		lo, hi = nlo, nhi
 	}
 	return hi, true
+}
+
+// laguerreTop narrows the bracket [lo, hi] of the largest eigenvalue λ₁
+// of the symmetric tridiagonal T (diagonal d, squared off-diagonal e2),
+// every eigenvalue below hi and one above lo, by Laguerre's iteration from
+// above: with G = Σ_j 1/(x − λ_j) = (log|p|)′ and H = Σ_j 1/(x − λ_j)² for
+// p(x) = det(T − xI),
+//
+//	x ← x − n / (G + sqrt((n−1)(nH − G²))),
+//
+// which for a polynomial with real roots moves monotonically from above λ₁
+// towards it, cubically once λ₁ is resolved (Wilkinson, The Algebraic
+// Eigenvalue Problem, 1965, §7.9; Parlett, "Laguerre's method applied to
+// the matrix eigenvalue problem", Math. Comp. 18, 1964). G and H come from
+// the pivots q_i of the LDLᵀ factorisation of T − xI and their derivatives
+// (q_i = d_i − x − e_{i−1}²/q_{i−1}), in the pass that counts the negative
+// pivots at x. No step is trusted: each pass evaluates two points
+// interleaved, and each one's Sturm count (the same recurrence as
+// maxEigSym's bisection, so the same backward error) decides whether it is
+// an upper or a lower end. It stops when the bracket is a
+// few ulps wide, a step fails to move inside it, or after laguerreMaxSteps
+// (a multiple λ₁ slows the iteration to a linear rate, and bisection then
+// finishes).
+func laguerreTop(d, e2 []float64, lo, hi, tiny float64) (float64, float64) {
+	n := len(d)
+	if n < 2 {
+		return lo, hi
+	}
+	fn := float64(n)
+	// x is the point the next candidates step from, g and h its sums, and
+	// above whether it is an upper end (every eigenvalue below it).
+	x, above := hi, true
+	_, g, h := sturmLaguerre(d, e2, x, tiny)
+	for it := 0; it < laguerreMaxSteps; it++ {
+		tol := 4 * epsilon * math.Max(math.Abs(hi), math.Abs(lo))
+		if hi-lo <= tol {
+			break
+		}
+		var p1, p2 float64
+		if above {
+			disc := (fn - 1) * (fn*h - g*g)
+			if !(g > 0) || !(disc >= 0) || math.IsInf(disc, 0) {
+				break
+			}
+			// Laguerre's step, and Newton's step on 1/G, x − G/H, which
+			// is exact for a double λ₁ and lands within a fifth of the
+			// distance below a close pair's upper member where Laguerre's
+			// step still moves a fraction of it; the second point is at
+			// least a little below the first (by the step times its
+			// relative size, at most a thousandth of it: a cubically
+			// converging step lands far closer than that once λ₁ is
+			// resolved; and at least half the final width), so that the
+			// bracket closes on the pass after convergence.
+			p1 = x - fn/(g+math.Sqrt(disc))
+			step := x - p1
+			p2 = math.Min(x-g/h, p1-math.Max(step*math.Min(1e-3, step/math.Abs(x)), tol/2))
+			// A step lost to rounding (x within a few ulps of λ₁) still
+			// moves by half the final width, towards the lower end.
+			p1 = math.Min(p1, x-tol/2)
+		} else {
+			// x is below λ₁, between it and λ₂, where G < 0: Newton's step
+			// on 1/G moves up to λ₁ quadratically (1/G has a simple zero
+			// there), and the second point is a little above it.
+			if !(g < 0 && h > 0) {
+				break
+			}
+			p1 = math.Max(x-g/h, x+tol/2)
+			step := p1 - x
+			p2 = p1 + math.Max(step*math.Min(1e-3, step/math.Abs(x)), tol/2)
+		}
+		if !(p1 > lo && p1 < hi) {
+			break
+		}
+		if !(p2 > lo && p2 < hi) {
+			p2 = lo + (hi-lo)/2
+		}
+		c1, c2, g1, h1, g2, h2 := sturmLaguerre2(d, e2, p1, p2, tiny)
+		// Every count decides a bracket end. The next step starts from the
+		// nearest upper end found, else from the highest lower end (a
+		// Laguerre step from above converges monotonically; Newton's on
+		// 1/G from below only near λ₁).
+		above = false
+		for _, pt := range [2]struct {
+			p      float64
+			c      int
+			gs, hs float64
+		}{{p1, c1, g1, h1}, {p2, c2, g2, h2}} {
+			if pt.c == n {
+				hi = math.Min(hi, pt.p)
+				if !above || pt.p < x {
+					x, g, h, above = pt.p, pt.gs, pt.hs, true
+				}
+			} else {
+				lo = math.Max(lo, pt.p)
+			}
+		}
+		if !above {
+			x = lo
+			if lo == p1 {
+				g, h = g1, h1
+			} else {
+				g, h = g2, h2
+			}
+		}
+	}
+	return lo, hi
+}
+
+// laguerreMaxSteps bounds laguerreTop's passes.
+const laguerreMaxSteps = 12
+
+// sturmLaguerre returns the Sturm count of T − xI (the number of
+// eigenvalues of T below x) and Laguerre's sums G and H at x (laguerreTop).
+func sturmLaguerre(d, e2 []float64, x, tiny float64) (cnt int, g, h float64) {
+	n := len(d)
+	q := sturmPivot(d[0]-x, tiny)
+	cnt = int(math.Float64bits(q) >> 63)
+	r := -1 / q  // q′/q, with q′ = −1
+	rp := -r * r // (q′/q)′ = q″/q − (q′/q)², q″ = 0
+	g, h = r, -rp
+	for i := 1; i < n; i++ {
+		t := e2[i-1] / q
+		qp := -1 + t*r        // q_i′ = −1 + (e²/q_{i−1})·r_{i−1}
+		qpp := t * (rp - r*r) // q_i″
+		q = sturmPivot(d[i]-x-t, tiny)
+		cnt += int(math.Float64bits(q) >> 63)
+		r = qp / q
+		rp = qpp/q - r*r
+		g += r
+		h -= rp
+	}
+	return cnt, g, h
+}
+
+// sturmLaguerre2 is sturmLaguerre at x and at y, interleaved.
+func sturmLaguerre2(d, e2 []float64, x, y, tiny float64) (cnt, cntY int, g, h, gy, hy float64) {
+	n := len(d)
+	q := sturmPivot(d[0]-x, tiny)
+	qy := sturmPivot(d[0]-y, tiny)
+	cnt = int(math.Float64bits(q) >> 63)
+	cntY = int(math.Float64bits(qy) >> 63)
+	r, ry := -1/q, -1/qy
+	rp, rpy := -r*r, -ry*ry
+	g, h, gy, hy = r, -rp, ry, -rpy
+	for i := 1; i < n; i++ {
+		ei := e2[i-1]
+		t, ty := ei/q, ei/qy
+		qp, qpy := -1+t*r, -1+ty*ry
+		qpp, qppy := t*(rp-r*r), ty*(rpy-ry*ry)
+		q, qy = sturmPivot(d[i]-x-t, tiny), sturmPivot(d[i]-y-ty, tiny)
+		cnt += int(math.Float64bits(q) >> 63)
+		cntY += int(math.Float64bits(qy) >> 63)
+		r, ry = qp/q, qpy/qy
+		rp, rpy = qpp/q-r*r, qppy/qy-ry*ry
+		g, h, gy, hy = g+r, h-rp, gy+ry, hy-rpy
+	}
+	return cnt, cntY, g, h, gy, hy
 }
 
 func abs(i int) int {

@@ -417,14 +417,18 @@ func TestCertifyDualCacheSplits(t *testing.T) {
 
 // maxEigSym against gonum's symmetric eigensolver, on random matrices,
 // matrices with a multiple or clustered top eigenvalue, diagonal and zero
-// ones, and random ones scaled by 2^∓40, n = 1…20 and 32.
+// ones, random ones scaled by 2^∓40, and the cases that steer its Laguerre
+// phase: a top pair split by 10⁻⁴ or 10⁻⁷ (a linear rate until resolved), a
+// negative definite matrix, the all-ones matrix (Gershgorin's bound, where
+// the iteration starts, is the eigenvalue) and a simple top eigenvalue
+// over a tight cluster; n = 1…20 and 32.
 func TestMaxEigSym(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	for n := 1; n <= 33; n++ {
 		if n > 20 && n != 32 {
 			continue
 		}
-		for kind := 0; kind < 7; kind++ {
+		for kind := 0; kind < 12; kind++ {
 			sym := mat.NewSymDense(n, nil)
 			sc := 1.0 // the scale of the matrix maxEigSym gets
 			switch kind {
@@ -453,6 +457,47 @@ func TestMaxEigSym(t *testing.T) {
 				for i := 0; i < n; i++ {
 					for j := 0; j <= i; j++ {
 						sym.SetSym(i, j, (full.At(i, j)+full.At(j, i))/2)
+					}
+				}
+			case 7, 8, 9, 11: // Q diag Qᵀ: a split top pair, negative definite, a top over a cluster
+				q := randomOrthogonal(rng, n)
+				vals := make([]float64, n)
+				for i := range vals {
+					vals[i] = rng.Float64()
+				}
+				switch kind {
+				case 7, 11:
+					split := 1e-4
+					if kind == 11 {
+						split = 1e-7
+					}
+					vals[0] = 2
+					if n > 1 {
+						vals[1] = 2 * (1 - split)
+					}
+				case 8:
+					for i := range vals {
+						vals[i] = -1 - vals[i]
+					}
+				case 9:
+					vals[0] = 2
+					for i := 1; i < n; i++ {
+						vals[i] = 1 + 1e-12*float64(i)
+					}
+				}
+				var qd mat.Dense
+				qd.Mul(q, mat.NewDiagDense(n, vals))
+				var full mat.Dense
+				full.Mul(&qd, q.T())
+				for i := 0; i < n; i++ {
+					for j := 0; j <= i; j++ {
+						sym.SetSym(i, j, (full.At(i, j)+full.At(j, i))/2)
+					}
+				}
+			case 10: // all ones
+				for i := 0; i < n; i++ {
+					for j := 0; j <= i; j++ {
+						sym.SetSym(i, j, 1)
 					}
 				}
 			case 3: // diagonal

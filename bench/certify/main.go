@@ -387,7 +387,7 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 	var byOutcome [outcomes]eval.CertifyAccumulator
 	var netTrue, netOver, bad, exactUnconverged int
 	var netTrueSum float64
-	var netGaps []float64 // the network's true gaps on the exactly solved rows
+	var netGaps []float64      // the network's true gaps on the exactly solved rows
 	var fullRows, fullGood int // rows certified the full way; of them, with a network gap within the final reuse target
 	reuseEnd := all.tenth[len(all.tenth)-1].reuse
 	r := make([]float64, L)
