@@ -438,35 +438,21 @@ func TestMaxEigSym(t *testing.T) {
 						sym.SetSym(i, j, rng.NormFloat64())
 					}
 				}
-			case 1, 2: // Q diag Qᵀ with the top value repeated or clustered
-				q := randomOrthogonal(rng, n)
-				vals := make([]float64, n)
-				for i := range vals {
-					vals[i] = rng.Float64()
-				}
-				for i := 0; i < min(3, n); i++ {
-					vals[i] = 2
-					if kind == 2 {
-						vals[i] += 1e-9 * float64(i)
-					}
-				}
-				var qd mat.Dense
-				qd.Mul(q, mat.NewDiagDense(n, vals))
-				var full mat.Dense
-				full.Mul(&qd, q.T())
-				for i := 0; i < n; i++ {
-					for j := 0; j <= i; j++ {
-						sym.SetSym(i, j, (full.At(i, j)+full.At(j, i))/2)
-					}
-				}
-			case 7, 8, 9, 11: // Q diag Qᵀ: a split top pair, negative definite, a top over a cluster
+			case 1, 2, 7, 8, 9, 11: // Q diag Qᵀ with a chosen spectrum
 				q := randomOrthogonal(rng, n)
 				vals := make([]float64, n)
 				for i := range vals {
 					vals[i] = rng.Float64()
 				}
 				switch kind {
-				case 7, 11:
+				case 1, 2: // the top value repeated, or clustered within 1e-9
+					for i := 0; i < min(3, n); i++ {
+						vals[i] = 2
+						if kind == 2 {
+							vals[i] += 1e-9 * float64(i)
+						}
+					}
+				case 7, 11: // a top pair split by 1e-4 or 1e-7
 					split := 1e-4
 					if kind == 11 {
 						split = 1e-7
@@ -475,11 +461,11 @@ func TestMaxEigSym(t *testing.T) {
 					if n > 1 {
 						vals[1] = 2 * (1 - split)
 					}
-				case 8:
+				case 8: // negative definite
 					for i := range vals {
 						vals[i] = -1 - vals[i]
 					}
-				case 9:
+				case 9: // a simple top over a tight cluster
 					vals[0] = 2
 					for i := 1; i < n; i++ {
 						vals[i] = 1 + 1e-12*float64(i)
