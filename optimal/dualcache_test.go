@@ -873,3 +873,101 @@ func BenchmarkCertWorkValue(b *testing.B) {
 		})
 	}
 }
+
+// The dense oracle's triplets, from the symmetric eigensolver of H = R J,
+// against the definition and gonum's SVD: σ descending and equal to the
+// SVD's, R v_i = σ_i u_i, U and V orthonormal, on random residuals, in-band
+// only and single-diagonal ones (one value, N−|d| times), symmetric and
+// antisymmetric generators (whose singular values pair up) and zero.
+func TestDenseOracleTriplets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, bs := range [][3]int{{11, 5, 3}, {32, 15, 7}, {2, 1, 0}, {7, 6, 0}, {64, 31, 15}} {
+		in, out := structure.Band{N: bs[0], K: bs[1]}, structure.Band{N: bs[0], K: bs[2]}
+		w, err := newCertWork(in, out, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		iw := w.sub.w
+		if iw.ts != nil {
+			t.Fatalf("%v: not the dense oracle", in)
+		}
+		n, k := in.N, in.K
+		for kind := 0; kind < 6; kind++ {
+			r := iw.r
+			for i := range r {
+				r[i] = rng.NormFloat64()
+			}
+			switch kind {
+			case 1: // one diagonal
+				clear(r)
+				r[rng.IntN(2*k+1)] = 1
+			case 2, 3: // symmetric, antisymmetric generator
+				for d := 1; d <= k; d++ {
+					r[k-d] = r[k+d]
+					if kind == 3 {
+						r[k-d] = -r[k+d]
+					}
+				}
+				if kind == 3 {
+					r[k] = 0
+				}
+			case 4:
+				clear(r)
+			case 5: // a wide dynamic range
+				for i := range r {
+					r[i] *= math.Exp2(float64(rng.IntN(60) - 30))
+				}
+			}
+			if !iw.factor() {
+				t.Fatalf("%v kind %d: factor failed", in, kind)
+			}
+			rm := mat.NewDense(n, n, nil)
+			for i := 0; i < n; i++ {
+				for j := max(0, i-k); j <= min(n-1, i+k); j++ {
+					rm.Set(i, j, r[k+j-i])
+				}
+			}
+			var svd mat.SVD
+			if !svd.Factorize(rm, mat.SVDNone) {
+				t.Fatal("SVD failed")
+			}
+			want := svd.Values(nil)
+			scale := math.Max(want[0], 1e-300)
+			for c := 0; c < n; c++ {
+				if c > 0 && iw.sig[c] > iw.sig[c-1] {
+					t.Fatalf("%v kind %d: σ not descending at %d", in, kind, c)
+				}
+				if math.Abs(iw.sig[c]-want[c]) > 1e-13*float64(n)*scale {
+					t.Errorf("%v kind %d: σ_%d %g, SVD %g", in, kind, c, iw.sig[c], want[c])
+				}
+				// R v_c − σ_c u_c.
+				var res float64
+				for i := 0; i < n; i++ {
+					var s float64
+					for j := 0; j < n; j++ {
+						s += rm.At(i, j) * iw.v.At(j, c)
+					}
+					res = math.Max(res, math.Abs(s-iw.sig[c]*iw.u.At(i, c)))
+				}
+				if res > 1e-13*float64(n)*scale {
+					t.Errorf("%v kind %d: ||R v_%d − σ u|| = %g", in, kind, c, res)
+				}
+			}
+			for _, q := range []*mat.Dense{iw.u, iw.v} {
+				var qq mat.Dense
+				qq.Mul(q.T(), q)
+				for i := 0; i < n; i++ {
+					for j := 0; j < n; j++ {
+						want := 0.0
+						if i == j {
+							want = 1
+						}
+						if d := math.Abs(qq.At(i, j) - want); d > 1e-13*float64(n) {
+							t.Fatalf("%v kind %d: (QᵀQ)_%d%d off by %g", in, kind, i, j, d)
+						}
+					}
+				}
+			}
+		}
+	}
+}
