@@ -1169,11 +1169,6 @@ func sturmPivot(v, tiny float64) float64 {
 // S so that its largest entry is within a few powers of two of 1): the
 // reflectors and the Sturm counts are formed from plain sums of squares.
 func maxEigSym(s []float64, n int, d, e, work []float64) (float64, bool) {
-	for i := 0; i < n; i++ {
-		for j := 0; j < i; j++ {
-			s[j*n+i] = s[i*n+j]
-		}
-	}
 	v, p := work[:n], work[n:2*n]
 	for c := 0; c+2 < n; c++ {
 		// The reflector that zeroes column c below its subdiagonal.
@@ -1201,17 +1196,26 @@ func maxEigSym(s []float64, n int, d, e, work []float64) (float64, bool) {
 			continue
 		}
 		// A ← H A H on the trailing block, H = I − 2vvᵀ/vᵀv:
-		// p = 2Av/vᵀv, q = p − (vᵀp/vᵀv) v, A ← A − v qᵀ − q vᵀ.
+		// p = 2Av/vᵀv, q = p − (vᵀp/vᵀv) v, A ← A − v qᵀ − q vᵀ, on the
+		// lower triangle only (A's row i below the diagonal gives both
+		// (Av)_i's terms j < i and, by symmetry, its terms to each j < i).
 		beta := 2 / vv
 		q := p[:m]
-		var vp float64
+		clear(q)
+		base := (c+1)*n + c + 1 // A[i][j] at s[base+i*n+j], j <= i
 		for i := 0; i < m; i++ {
-			row := s[(c+1+i)*n+c+1 : (c+1+i)*n+n]
+			row := s[base+i*n : base+i*n+i+1]
+			xi := x[i]
 			var t float64
-			for j, a := range row {
+			for j, a := range row[:i] {
 				t += a * x[j]
+				q[j] += a * xi
 			}
-			q[i] = beta * t
+			q[i] += t + row[i]*xi
+		}
+		var vp float64
+		for i := range q {
+			q[i] *= beta
 			vp += x[i] * q[i]
 		}
 		kk := vp / vv
@@ -1219,7 +1223,7 @@ func maxEigSym(s []float64, n int, d, e, work []float64) (float64, bool) {
 			q[i] -= kk * x[i]
 		}
 		for i := 0; i < m; i++ {
-			row := s[(c+1+i)*n+c+1 : (c+1+i)*n+n]
+			row := s[base+i*n : base+i*n+i+1]
 			xi, qi := x[i], q[i]
 			for j := range row {
 				row[j] -= xi*q[j] + qi*x[j]
