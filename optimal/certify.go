@@ -853,8 +853,9 @@ func (w *certWork) factor() bool {
 	// r[K + n−1−i−j]. Its eigenpairs H q = λ q are R's singular triplets,
 	// σ = |λ|, u = q, v = sign(λ) J q (R v = sign(λ) H q = |λ| q), and a
 	// symmetric eigensolver (backward stable, so the triplets are exact for
-	// H + E, ||E||_2 = O(ε)||H||_2, as the SVD's are) costs about half the
-	// SVD with both bases.
+	// H + E, ||E||_2 = O(ε)||H||_2, as the SVD's are) is cheaper than the
+	// SVD with both bases (docs/BENCHMARKS.md, "Certification", seventh
+	// session).
 	n, k := w.n, w.in.K
 	raw := w.dense.RawMatrix()
 	for i := 0; i < n; i++ {
@@ -1163,11 +1164,12 @@ func sturmPivot(v, tiny float64) float64 {
 // (§8.4.1) narrowing [max_i T_ii, Gershgorin's bound] to a few ulps at the
 // points Laguerre's iteration proposes (laguerreTop), finished by
 // bisection (four points a pass) where it stalls, returning the
-// interval's upper end. Every end of the interval is decided by a count. d, e (length n) and work
-// (length 2n) are scratch. The entries must be of moderate magnitude
-// (squares of the largest neither overflowing nor subnormal; value scales
-// S so that its largest entry is within a few powers of two of 1): the
-// reflectors and the Sturm counts are formed from plain sums of squares.
+// interval's upper end; every end of the interval is decided by a count.
+// d, e (length n) and work (length 2n) are scratch. The entries must be
+// of moderate magnitude (squares of the largest neither overflowing nor
+// subnormal; value scales S so that its largest entry is within a few
+// powers of two of 1): the reflectors and the Sturm counts are formed from
+// plain sums of squares.
 func maxEigSym(s []float64, n int, d, e, work []float64) (float64, bool) {
 	v, p := work[:n], work[n:2*n]
 	for c := 0; c+2 < n; c++ {
@@ -1327,17 +1329,19 @@ func maxEigSym(s []float64, n int, d, e, work []float64) (float64, bool) {
 //
 // which for a polynomial with real roots moves monotonically from above λ₁
 // towards it, cubically once λ₁ is resolved (Wilkinson, The Algebraic
-// Eigenvalue Problem, 1965, §7.9; Parlett, "Laguerre's method applied to
+// Eigenvalue Problem, 1965, ch. 7; Parlett, "Laguerre's method applied to
 // the matrix eigenvalue problem", Math. Comp. 18, 1964). G and H come from
 // the pivots q_i of the LDLᵀ factorisation of T − xI and their derivatives
 // (q_i = d_i − x − e_{i−1}²/q_{i−1}), in the pass that counts the negative
-// pivots at x. No step is trusted: each pass evaluates two points
-// interleaved, and each one's Sturm count (the same recurrence as
-// maxEigSym's bisection, so the same backward error) decides whether it is
-// an upper or a lower end. It stops when the bracket is a
-// few ulps wide, a step fails to move inside it, or after laguerreMaxSteps
-// (a multiple λ₁ slows the iteration to a linear rate, and bisection then
-// finishes).
+// pivots at x. Each pass evaluates two points, interleaved: Laguerre's
+// step and Newton's step on 1/G (x − G/H), which is exact for a multiple
+// λ₁, where Laguerre's converges only linearly. No step is trusted: each
+// point's Sturm count (the same recurrence as maxEigSym's bisection, so
+// the same backward error) decides whether it is an upper or a lower end.
+// The next pass starts from the nearest upper end found, else from the
+// highest lower end (Newton's step on 1/G then moves up). It stops when
+// the bracket is a few ulps wide, a step fails to move inside it, or after
+// laguerreMaxSteps passes; bisection finishes what is left.
 func laguerreTop(d, e2 []float64, lo, hi, tiny float64) (float64, float64) {
 	n := len(d)
 	if n < 2 {
@@ -1563,8 +1567,7 @@ func (md *model) build(z []float64) bool {
 	kk := k * k
 	mz := md.mz[:kk]
 	copy(mz, md.b0[:kk])
-	// vec M −= Gᵀ z for the m×k² matrix G of the blocks (one gemv: the
-	// blocks' axpys in a scalar loop were 6 % of a certification).
+	// vec M −= Gᵀ z for the m×k² matrix G of the blocks, one gemv.
 	blas64.Gemv(blas.Trans, -1, blas64.General{Rows: m, Cols: kk, Stride: kk, Data: md.g[:m*kk]},
 		blas64.Vector{N: m, Inc: 1, Data: z[:m]}, 1, blas64.Vector{N: kk, Inc: 1, Data: mz})
 	l := md.l[:k*k]
@@ -1841,9 +1844,8 @@ func (md *model) system() {
 	gemm.Dgemm(blas.NoTrans, blas.NoTrans, k, k, k, 1, a, n2, b, n2, 0, eb, k)
 	gemm.Dgemm(blas.NoTrans, blas.NoTrans, k, k, k, 1, b, n2, c, n2, 1, eb, k)
 	// ⟨B, G_d⟩ and ⟨E, G_d⟩ for every d: the blocks' rows of k² numbers
-	// against B (gathered contiguous) and E, by vmath.DotRows (a scalar
-	// dot product, bound by the latency of its additions, took 14 % of
-	// system).
+	// against B (gathered contiguous) and E, by vmath.DotRows rather than
+	// scalar dot products, which the latency of their additions bounds.
 	bv := md.bv[:kk]
 	for p := 0; p < k; p++ {
 		copy(bv[p*k:(p+1)*k], b[p*n2:p*n2+k])
