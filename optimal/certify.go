@@ -716,9 +716,8 @@ type certWork struct {
 	xo    []float64 // x with the output band zeroed, scaled
 
 	ts     *structure.TopSingular // oracle for N > maxDenseOracleN, else nil
-	dense  *mat.Dense
-	hsym   *mat.SymDense // H = R J on dense's storage (factor)
-	eig    mat.EigenSym  // of H
+	hsym   *mat.SymDense          // the dense oracle's H = R J (factor)
+	eig    mat.EigenSym           // of H
 	evals  []float64
 	evecs  *mat.Dense
 	ydense *mat.Dense // dual matrix Y_f for the exact nuclear norm
@@ -799,10 +798,9 @@ func newCertWorkOracle(in, out structure.Band, spectral bool, kmax, koracle int,
 		}
 		w.ts = ts
 	} else if spectral {
-		w.dense = mat.NewDense(n, n, nil)
 		w.u = mat.NewDense(n, n, nil)
 		w.v = mat.NewDense(n, n, nil)
-		w.hsym = mat.NewSymDense(n, w.dense.RawMatrix().Data)
+		w.hsym = mat.NewSymDense(n, nil)
 		w.evals, w.evecs = make([]float64, n), mat.NewDense(n, n, nil)
 	}
 	if spectral {
@@ -856,11 +854,12 @@ func (w *certWork) factor() bool {
 	// H + E, ||E||_2 = O(ε)||H||_2, as the SVD's are) is cheaper than the
 	// SVD with both bases (docs/BENCHMARKS.md, "Certification", seventh
 	// session).
+	// H's upper triangle, which is all hsym reads.
 	n, k := w.n, w.in.K
-	raw := w.dense.RawMatrix()
+	raw := w.hsym.RawSymmetric()
 	for i := 0; i < n; i++ {
 		row := raw.Data[i*raw.Stride : i*raw.Stride+n]
-		for j := range row {
+		for j := i; j < n; j++ {
 			row[j] = 0
 			if d := n - 1 - i - j; d >= -k && d <= k {
 				row[j] = w.r[k+d]
@@ -1351,7 +1350,7 @@ func laguerreTop(d, e2 []float64, lo, hi, tiny float64) (float64, float64) {
 	// x is the point the next candidates step from, g and h its sums, and
 	// above whether it is an upper end (every eigenvalue below it).
 	x, above := hi, true
-	_, g, h := sturmLaguerre(d, e2, x, tiny)
+	_, _, g, h, _, _ := sturmLaguerre2(d, e2, x, x, tiny)
 	for it := 0; it < laguerreMaxSteps; it++ {
 		tol := 4 * epsilon * math.Max(math.Abs(hi), math.Abs(lo))
 		if hi-lo <= tol {
@@ -1401,27 +1400,24 @@ func laguerreTop(d, e2 []float64, lo, hi, tiny float64) (float64, float64) {
 		// Laguerre step from above converges monotonically; Newton's on
 		// 1/G from below only near λ₁).
 		above = false
+		var gl, hl float64 // the sums at the highest lower end
 		for _, pt := range [2]struct {
 			p      float64
 			c      int
 			gs, hs float64
 		}{{p1, c1, g1, h1}, {p2, c2, g2, h2}} {
-			if pt.c == n {
+			switch {
+			case pt.c == n:
 				hi = math.Min(hi, pt.p)
 				if !above || pt.p < x {
 					x, g, h, above = pt.p, pt.gs, pt.hs, true
 				}
-			} else {
-				lo = math.Max(lo, pt.p)
+			case pt.p > lo:
+				lo, gl, hl = pt.p, pt.gs, pt.hs
 			}
 		}
 		if !above {
-			x = lo
-			if lo == p1 {
-				g, h = g1, h1
-			} else {
-				g, h = g2, h2
-			}
+			x, g, h = lo, gl, hl
 		}
 	}
 	return lo, hi
@@ -1430,30 +1426,9 @@ func laguerreTop(d, e2 []float64, lo, hi, tiny float64) (float64, float64) {
 // laguerreMaxSteps bounds laguerreTop's passes.
 const laguerreMaxSteps = 12
 
-// sturmLaguerre returns the Sturm count of T − xI (the number of
-// eigenvalues of T below x) and Laguerre's sums G and H at x (laguerreTop).
-func sturmLaguerre(d, e2 []float64, x, tiny float64) (cnt int, g, h float64) {
-	n := len(d)
-	q := sturmPivot(d[0]-x, tiny)
-	cnt = int(math.Float64bits(q) >> 63)
-	r := -1 / q  // q′/q, with q′ = −1
-	rp := -r * r // (q′/q)′ = q″/q − (q′/q)², q″ = 0
-	g, h = r, -rp
-	for i := 1; i < n; i++ {
-		t := e2[i-1] / q
-		qp := -1 + t*r        // q_i′ = −1 + (e²/q_{i−1})·r_{i−1}
-		qpp := t * (rp - r*r) // q_i″
-		q = sturmPivot(d[i]-x-t, tiny)
-		cnt += int(math.Float64bits(q) >> 63)
-		r = qp / q
-		rp = qpp/q - r*r
-		g += r
-		h -= rp
-	}
-	return cnt, g, h
-}
-
-// sturmLaguerre2 is sturmLaguerre at x and at y, interleaved.
+// sturmLaguerre2 returns the Sturm counts of T − xI and T − yI (the
+// numbers of eigenvalues of T below x and y) and Laguerre's sums G and H
+// at x and at y (laguerreTop), the two recurrences interleaved.
 func sturmLaguerre2(d, e2 []float64, x, y, tiny float64) (cnt, cntY int, g, h, gy, hy float64) {
 	n := len(d)
 	q := sturmPivot(d[0]-x, tiny)
