@@ -212,6 +212,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		return batch.run(fs, ev, *input, stdout, stderr)
 	}
+	sig := catchInterrupts(stderr, "the evaluation was stopped; nothing was written")
+	defer sig.stop()
 	var src eval.Source
 	perRow := true
 	total := 0 // rows, when known

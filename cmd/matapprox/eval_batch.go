@@ -42,6 +42,8 @@ func (b *evalBatchFlags) run(fs *flag.FlagSet, ev *eval.Evaluator, input string,
 	if abs(input) == abs(*b.output) {
 		return usagef("-output %s would overwrite the input", *b.output)
 	}
+	sig := catchInterrupts(stderr, *b.output+" was not written (a file already there is unchanged) and no temporary file is left")
+	defer sig.stop()
 	spec, sharded, err := parseShardFlag(*b.shard)
 	if err != nil {
 		return err

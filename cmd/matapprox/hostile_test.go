@@ -248,9 +248,10 @@ func TestUnfinishedRunRefused(t *testing.T) {
 }
 
 // TestSignalsInEveryPhase sends SIGINT during setup, while finishing (the
-// final evaluation) and during approx: each exits with 130 within a second,
-// says what was kept, and leaves no temporary file. A first version ignored
-// Ctrl-C while finishing and died silently during setup.
+// final evaluation), during optimal, approx and eval -output: each exits
+// with 130 within a second, says what was kept, and leaves no temporary
+// file. A first version ignored Ctrl-C while finishing and died silently
+// during setup.
 func TestSignalsInEveryPhase(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -362,6 +363,37 @@ func TestSignalsInEveryPhase(t *testing.T) {
 	noTemps(tmp)
 	if _, err := os.Stat(out); err == nil {
 		t.Error("an interrupted approx created its output")
+	}
+
+	// eval -input FIFO -output FILE: the same, for the evaluation's
+	// records. A first version died by the signal and left its temporary
+	// file.
+	tmp = t.TempDir()
+	fifo = filepath.Join(tmp, "in.csv")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out = filepath.Join(tmp, "eval.jsonl")
+	stderr.Reset()
+	cmd = exec.Command(bin, "eval", "-model", run, "-input", fifo, "-output", out)
+	cmd.Stderr, cmd.Stdout = &stderr, &stdout
+	cmd.Start()
+	w2, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	for i := 0; i < 3; i++ {
+		fmt.Fprintln(w2, "0,0,0,1,2,4,2,1,0,0,0")
+	}
+	wait(func() bool {
+		ents, _ := os.ReadDir(tmp)
+		return len(ents) == 2
+	})
+	interrupt(cmd, &stderr, "was not written")
+	noTemps(tmp)
+	if _, err := os.Stat(out); err == nil {
+		t.Error("an interrupted eval created its output")
 	}
 }
 
