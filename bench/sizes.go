@@ -75,16 +75,6 @@ func (s size) flopsPerSample() float64 {
 	return 3*f + 2*L*L
 }
 
-// forwardFlops is 2·Σ in·out, the flops of one sample through the network.
-func (s size) forwardFlops() float64 {
-	w := s.layers()
-	var f float64
-	for i := 0; i+1 < len(w); i++ {
-		f += 2 * float64(w[i]) * float64(w[i+1])
-	}
-	return f
-}
-
 // config returns the training configuration of the matapprox run: the
 // "seed" preset (the notebook: probe loss with the notebook's probes summed
 // over the batch, Adagrad lr 0.25, no standardisation) resized, with no

@@ -816,9 +816,7 @@ func newCertWorkOracle(in, out structure.Band, spectral bool, kmax, koracle int,
 // residual sets w.r = (x − E a)/scale.
 func (w *certWork) residual(x, a []float64, scale float64) {
 	off := w.in.K - w.out.K
-	for i, v := range x {
-		w.r[i] = v
-	}
+	copy(w.r, x)
 	for i, v := range a {
 		w.r[off+i] -= v
 	}
@@ -1474,11 +1472,6 @@ func orthFactor(q *mat.Dense, n, j int) float64 {
 		e += v * v
 	}
 	return math.Sqrt(1 + math.Sqrt(e) + float64(n)*epsilon)
-}
-
-// spectral certifies (and polishes) the candidate a for x.
-func (w *certWork) spectral(x, a []float64, target float64, steps int) Certificate {
-	return w.sub.solve(x, a, target, steps, 0)
 }
 
 // model is the barrier solver of the compressed local model
