@@ -1607,7 +1607,7 @@ func (md *model) inverse() {
 // upper bound on ||B₀||_2 (σ_1 of the residual it compresses). It leaves
 // the step in md.delta and returns the certified bound of its dual block
 // (certWork.bound), the predicted decrease s1 − t and whether it succeeded.
-func (md *model) solveBase(w *certWork, k int, s1, rho, target float64) (lower, pred float64, ok bool) {
+func (md *model) solveBase(w *certWork, k int, s1, rho, target, gap float64) (lower, pred float64, ok bool) {
 	md.k = k
 	m, n2 := md.m, 2*k
 	nv := m + 1
@@ -1615,7 +1615,13 @@ func (md *model) solveBase(w *certWork, k int, s1, rho, target float64) (lower, 
 	for i := range md.zv {
 		md.zv[i] = 0
 	}
-	md.zv[m] = 1.1*s1 + 0.01
+	// The start t₀ = (1 + f)σ₁ and the first barrier parameter
+	// μ₀ = f σ₁/2k scale with the gap f the caller knows (at most 0.1):
+	// the model's minimum lies within about that gap below σ₁, so the
+	// central path at μ₀ passes near t₀, and a nearly converged solve
+	// skips the stages whose duality gap n·μ is far above it.
+	f := math.Min(0.1, math.Max(gap, 20*barrierShrink*target))
+	md.zv[m] = (1+f)*s1 + 0.1*f
 	if !md.build(md.zv) {
 		return 0, 0, false
 	}
@@ -1631,7 +1637,7 @@ func (md *model) solveBase(w *certWork, k int, s1, rho, target float64) (lower, 
 		}
 		return z[m]/mu - md.ldet - math.Log(s), true
 	}
-	mu := 0.1 * s1 / float64(n2)
+	mu := f * s1 / float64(n2)
 	// The dual block need be accurate only well below the target gap.
 	muStop := 0.05 * target * s1 / float64(n2)
 	cur, _ := phi(md.zv, mu)

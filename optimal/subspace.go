@@ -250,7 +250,7 @@ func (s *subspaceWork) solve(x, a []float64, target float64, steps int, hint flo
 			gap = (value - lower) / value
 		}
 		mt := math.Max(0.5*target, 0.01*gap)
-		lo, _, ok := md.solveBase(w, j, value, rho, mt)
+		lo, _, ok := md.solveBase(w, j, value, rho, mt, gap)
 		if !ok {
 			break
 		}
@@ -267,7 +267,7 @@ func (s *subspaceWork) solve(x, a []float64, target float64, steps int, hint flo
 			// model instead. (Before it, a step limited by the radius
 			// means the point is still moving, and the next iteration's
 			// model, with the new pairs, bounds better.)
-			if lo, _, ok := md.solveBase(w, j, value, rhoBig, mt); ok {
+			if lo, _, ok := md.solveBase(w, j, value, rhoBig, mt, gap); ok {
 				lower = math.Max(lower, lo)
 			}
 		}
