@@ -50,6 +50,44 @@ func TestCertWorkValue(t *testing.T) {
 	}
 }
 
+// toeplitzGram's recurrence against the definition S_ij = Σ_l R_li R_lj,
+// entry by entry, for bands from a single diagonal to a full matrix, with
+// the entries beyond the band 2K exactly zero.
+func TestToeplitzGram(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, bs := range [][2]int{{1, 0}, {2, 0}, {2, 1}, {3, 1}, {5, 4}, {7, 1}, {11, 5}, {12, 2}, {32, 15}, {33, 3}, {64, 31}, {64, 63}} {
+		n, k := bs[0], bs[1]
+		r := make([]float64, 2*k+1)
+		for i := range r {
+			r[i] = rng.NormFloat64()
+		}
+		s := make([]float64, n*n)
+		toeplitzGram(s, r, n, k)
+		rr := func(l, i int) float64 {
+			if d := i - l; d >= -k && d <= k {
+				return r[k+d]
+			}
+			return 0
+		}
+		for i := 0; i < n; i++ {
+			for j := 0; j <= i; j++ {
+				var want, mag float64
+				for l := 0; l < n; l++ {
+					want += rr(l, i) * rr(l, j)
+					mag += math.Abs(rr(l, i) * rr(l, j))
+				}
+				got := s[i*n+j]
+				if i-j > 2*k && got != 0 {
+					t.Errorf("n=%d K=%d: S[%d][%d] = %g beyond the band", n, k, i, j, got)
+				}
+				if math.Abs(got-want) > 1e-13*(mag+1) {
+					t.Errorf("n=%d K=%d: S[%d][%d] = %.17g, want %.17g", n, k, i, j, got, want)
+				}
+			}
+		}
+	}
+}
+
 // With a dual cache every bound stays below the optimum, the remembered
 // duals certify most rows of a distribution once warmed, and the
 // guarantee of MaxGap holds.
