@@ -1009,3 +1009,28 @@ func TestDenseOracleTriplets(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMaxEigSymNearOptimal times the fast check's exact loss on what
+// it meets in use: near-optimal residuals (exact optima plus 1e-4 relative
+// noise, dualFileRows), whose top eigenvalues of RᵀR form a close pair or
+// cluster, at N = 11 (K 5 → 3) and N = 32 (15 → 7).
+func BenchmarkMaxEigSymNearOptimal(b *testing.B) {
+	for _, bs := range [][3]int{{11, 5, 3}, {32, 15, 7}} {
+		in, out := structure.Band{N: bs[0], K: bs[1]}, structure.Band{N: bs[0], K: bs[2]}
+		const rows = 16
+		x, a, _ := dualFileRows(b, in, out, rows, 41)
+		w, err := newCertWork(in, out, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		iw := w.sub.w
+		L, Lo := in.Len(), out.Len()
+		b.Run(fmt.Sprintf("N=%d", bs[0]), func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				iw.value(x[(i%rows)*L:(i%rows+1)*L], a[(i%rows)*Lo:(i%rows+1)*Lo])
+				i++
+			}
+		})
+	}
+}
