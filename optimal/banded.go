@@ -143,7 +143,7 @@ func (b *Banded) Solve(x []float64) (Result, error) {
 		}
 		b.sub = sub
 	}
-	c := b.sub.solve(x, sym.A, b.tol, BandedPolishSteps, lo)
+	c := b.sub.solve(x, sym.A, b.tol, BandedPolishSteps, lo, 0)
 	res.Value = sym.Upper
 	if finite(c.A) && !math.IsNaN(c.Value) && c.Value <= res.Value {
 		res.A, res.Value = c.A, c.Value

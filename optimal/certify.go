@@ -663,8 +663,9 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 	// The remembered duals' bound is not passed to the subspace method as
 	// a hint: a loose hint sets a trust radius that makes the first model
 	// solve's bound local, and the candidate is then polished where its
-	// unconstrained bound would have certified it.
-	cert = sw.solve(x, a, c.target, c.steps, 0)
+	// unconstrained bound would have certified it. It only sets where the
+	// model's barrier starts.
+	cert = sw.solve(x, a, c.target, c.steps, 0, remembered)
 	cert.Lower = math.Max(cert.Lower, math.Min(remembered, cert.Value))
 	if w.capOn {
 		w.capOn = false
@@ -1651,11 +1652,12 @@ func (md *model) solveBase(w *certWork, k int, s1, rho, target, gap float64) (lo
 		md.zv[i] = 0
 	}
 	// The start t₀ = (1 + f)σ₁ and the first barrier parameter
-	// μ₀ = f σ₁/2k scale with the gap f the caller knows (at most 0.1):
-	// the model's minimum lies within about that gap below σ₁, so the
-	// central path at μ₀ passes near t₀, and a nearly converged solve
-	// skips the stages whose duality gap n·μ is far above it.
-	f := math.Min(0.1, math.Max(gap, 20*barrierShrink*target))
+	// μ₀ = f σ₁/2k scale with the gap f the caller knows (at most 0.1, at
+	// least twice the target, so that one stage remains): the model's
+	// minimum lies within about that gap below σ₁, so the central path at
+	// μ₀ passes near t₀, and a nearly converged solve skips the stages
+	// whose duality gap n·μ is far above it.
+	f := math.Min(0.1, math.Max(gap, 2*target))
 	md.zv[m] = (1+f)*s1 + 0.1*f
 	if !md.build(md.zv) {
 		return 0, 0, false

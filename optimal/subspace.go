@@ -155,7 +155,9 @@ func orthAgainst(q blas64.General, m int, y, proj []float64) bool {
 // a start whose value is within v − hint of the optimum is within about
 // that distance of a minimiser. The certificate's A is the best iterate,
 // Value its σ_1 and Lower the best bound of all iterations and hint.
-func (s *subspaceWork) solve(x, a []float64, target float64, steps int, hint float64) Certificate {
+// start is a lower bound too (0 if none) that sets only where the model's
+// barrier starts, not the stopping test or the trust radius.
+func (s *subspaceWork) solve(x, a []float64, target float64, steps int, hint, start float64) Certificate {
 	w := s.w
 	off, nd := w.in.K-w.out.K, w.m
 	outside := 0.0
@@ -249,8 +251,14 @@ func (s *subspaceWork) solve(x, a []float64, target float64, steps int, hint flo
 		if lower > 0 {
 			gap = (value - lower) / value
 		}
+		// The barrier's start may use start, a lower bound known to be
+		// valid but not to be tight, as well.
+		startGap := gap
+		if st := start / scale; st > lower && st < value {
+			startGap = (value - st) / value
+		}
 		mt := math.Max(0.5*target, 0.01*gap)
-		lo, _, ok := md.solveBase(w, j, value, rho, mt, gap)
+		lo, _, ok := md.solveBase(w, j, value, rho, mt, startGap)
 		if !ok {
 			break
 		}
@@ -267,7 +275,7 @@ func (s *subspaceWork) solve(x, a []float64, target float64, steps int, hint flo
 			// model instead. (Before it, a step limited by the radius
 			// means the point is still moving, and the next iteration's
 			// model, with the new pairs, bounds better.)
-			if lo, _, ok := md.solveBase(w, j, value, rhoBig, mt, gap); ok {
+			if lo, _, ok := md.solveBase(w, j, value, rhoBig, mt, startGap); ok {
 				lower = math.Max(lower, lo)
 			}
 		}

@@ -38,7 +38,7 @@ func TestSubspaceAgainstSDP(t *testing.T) {
 			}
 			starts["random"] = rnd
 			for name, a0 := range starts {
-				cert := s.solve(x, a0, 1e-8, BandedPolishSteps, 0)
+				cert := s.solve(x, a0, 1e-8, BandedPolishSteps, 0, 0)
 				tag := fmt.Sprintf("N=%d K=%d->%d %s #%d", c.n, c.k, c.kp, name, trial)
 				if cert.Lower > ref.Value*(1+1e-12) {
 					t.Errorf("%s: Lower %.12g above the SDP's value %.12g", tag, cert.Lower, ref.Value)
@@ -77,7 +77,7 @@ func TestSubspaceAdversarial(t *testing.T) {
 		for i, v := range base {
 			x[i] = v * sc
 		}
-		cert := s.solve(x, trunc(x), 1e-8, BandedPolishSteps, 0)
+		cert := s.solve(x, trunc(x), 1e-8, BandedPolishSteps, 0, 0)
 		if cert.Gap() > 1e-8 || cert.Lower > ref.Value*sc*(1+1e-9) || cert.Value < ref.Lower*sc*(1-1e-9) {
 			t.Errorf("scale %g: [%.12g, %.12g], want around %.12g, gap %.3g", sc, cert.Lower/sc, cert.Value/sc, ref.Value, cert.Gap())
 		}
@@ -87,7 +87,7 @@ func TestSubspaceAdversarial(t *testing.T) {
 	for i := 2; i < 2+out.Len(); i++ {
 		x[i] *= 1e10
 	}
-	if cert := s.solve(x, trunc(x), 1e-8, BandedPolishSteps, 0); cert.Gap() > 1e-8 || math.Abs(cert.Value-ref.Value) > 1e-7*ref.Value {
+	if cert := s.solve(x, trunc(x), 1e-8, BandedPolishSteps, 0, 0); cert.Gap() > 1e-8 || math.Abs(cert.Value-ref.Value) > 1e-7*ref.Value {
 		t.Errorf("huge in-band entries: value %.12g, want %.12g (gap %.3g)", cert.Value, ref.Value, cert.Gap())
 	}
 	// A far-off candidate.
@@ -95,13 +95,13 @@ func TestSubspaceAdversarial(t *testing.T) {
 	for i := range far {
 		far[i] *= 1e6
 	}
-	if cert := s.solve(base, far, 1e-8, BandedPolishSteps, 0); cert.Lower > ref.Value*(1+1e-12) || math.IsNaN(cert.Value) {
+	if cert := s.solve(base, far, 1e-8, BandedPolishSteps, 0, 0); cert.Lower > ref.Value*(1+1e-12) || math.IsNaN(cert.Value) {
 		t.Errorf("far candidate: [%v, %v], optimum %v", cert.Lower, cert.Value, ref.Value)
 	}
 	// Only in-band entries: the truncation, value 0.
 	ib := make([]float64, len(base))
 	copy(ib[2:2+out.Len()], base[2:2+out.Len()])
-	if cert := s.solve(ib, make([]float64, out.Len()), 1e-8, BandedPolishSteps, 0); cert.Value != 0 || cert.Lower != 0 || !cert.Polished {
+	if cert := s.solve(ib, make([]float64, out.Len()), 1e-8, BandedPolishSteps, 0, 0); cert.Value != 0 || cert.Lower != 0 || !cert.Polished {
 		t.Errorf("in-band input: %+v", cert)
 	}
 }
@@ -135,7 +135,7 @@ func benchSubspace(b *testing.B, in, out structure.Band, seed uint64) {
 		b.ResetTimer()
 		cpu0 := cpuTime()
 		for i := 0; i < b.N; i++ {
-			c = s.solve(x, sym.A, 1e-8, BandedPolishSteps, sym.LowerN(in.N))
+			c = s.solve(x, sym.A, 1e-8, BandedPolishSteps, sym.LowerN(in.N), 0)
 		}
 		b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 		b.ReportMetric(c.Gap()*1e9, "gap-ppb")
