@@ -1640,9 +1640,12 @@ func (md *model) inverse() {
 // solveBase runs the barrier method on the compressed model
 // M(Δ) = B₀ − Σ_d Δ_d G_d, whose base matrix B₀ and blocks G_d (k×k) are
 // already in md.b0 and md.g, with trust radius rho (scaled units); s1 is an
-// upper bound on ||B₀||_2 (σ_1 of the residual it compresses). It leaves
-// the step in md.delta and returns the certified bound of its dual block
-// (certWork.bound), the predicted decrease s1 − t and whether it succeeded.
+// upper bound on ||B₀||_2 (σ_1 of the residual it compresses), target the
+// relative accuracy its dual block needs and gap the relative gap already
+// certified for this residual (1 if none), which sets only where the
+// barrier starts. It leaves the step in md.delta and returns the certified
+// bound of its dual block (certWork.bound), the predicted decrease s1 − t
+// and whether it succeeded.
 func (md *model) solveBase(w *certWork, k int, s1, rho, target, gap float64) (lower, pred float64, ok bool) {
 	md.k = k
 	m, n2 := md.m, 2*k
