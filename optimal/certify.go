@@ -728,7 +728,6 @@ type certWork struct {
 	sig    []float64
 	g      []float64 // G_d = U_kᵀ S_d V_k, m blocks of kmax×kmax
 	bm     []float64 // U_kᵀ T(x_out) V_k, kmax×kmax
-	tv     []float64 // T(x_out) v, length n
 	tvm    []float64 // T(x_out) V, n×kmax (made on first use)
 	uz     []float64 // U_j Z for exactNuclear, n×kmax (made on first use)
 	jac    []float64 // Jacobi workspace, kmax×kmax
@@ -784,7 +783,6 @@ func newCertWorkOracle(in, out structure.Band, spectral bool, kmax, koracle int,
 		sig: make([]float64, n),
 		g:   make([]float64, m*kmax*kmax),
 		bm:  make([]float64, kmax*kmax),
-		tv:  make([]float64, n),
 		jac: make([]float64, 8*kmax*kmax),
 		dl:  make([]float64, m),
 	}
@@ -1529,7 +1527,7 @@ type model struct {
 	l, wi      []float64 // the Cholesky factor of S (k×k), W = F⁻¹ (2k×2k)
 	zv, zt, dz []float64
 	gr, hs, hl []float64
-	delta, col []float64
+	delta      []float64
 	w12, b0    []float64 // dual block; base matrix M(0) (k×k)
 	gg, ggt    []float64 // the blocks side by side, k × mk, and transposed
 	x1, x2     []float64 // A·GG, B·GGt (k × mk)
@@ -1549,7 +1547,7 @@ func newModel(k, m int) model {
 		g: make([]float64, m*k*k), l: make([]float64, k*k), wi: make([]float64, k2),
 		zv: make([]float64, nv), zt: make([]float64, nv), dz: make([]float64, nv), gr: make([]float64, nv),
 		hs: make([]float64, nv*nv), hl: make([]float64, nv*nv),
-		delta: make([]float64, m), col: make([]float64, 2*k), w12: make([]float64, k*k), b0: make([]float64, k*k),
+		delta: make([]float64, m), w12: make([]float64, k*k), b0: make([]float64, k*k),
 		gg: make([]float64, k*m*k), ggt: make([]float64, k*m*k),
 		x1: make([]float64, k*m*k), x2: make([]float64, k*m*k), v1: make([]float64, m*k*k), v2: make([]float64, m*k*k),
 		zb: make([]float64, m*k*k), eb: make([]float64, k*k), mz: make([]float64, k*k), sinv: make([]float64, k*k), xs: make([]float64, k*k), bv: make([]float64, k*k), hm: make([]float64, m*m), cd: make([]float64, m), td: make([]float64, m),

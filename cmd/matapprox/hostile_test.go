@@ -333,68 +333,46 @@ func TestSignalsInEveryPhase(t *testing.T) {
 		cmd.Wait()
 	}
 
-	// approx: reading from a FIFO that never ends.
+	// approx and eval -output, each reading from a FIFO that never ends:
+	// interrupted with the temporary output open, they leave neither it
+	// nor the output. A first version of eval died by the signal and left
+	// its temporary file.
 	run := filepath.Join(t.TempDir(), "run")
 	quickTrain(t, run)
-	tmp := t.TempDir()
-	fifo := filepath.Join(tmp, "in.csv")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skip("no FIFO:", err)
-	}
-	out := filepath.Join(tmp, "out.csv")
-	stderr.Reset()
 	var stdout bytes.Buffer
-	cmd = exec.Command(bin, "approx", "-model", run, "-input", fifo, "-output", out, "-batch", "1")
-	cmd.Stderr, cmd.Stdout = &stderr, &stdout
-	cmd.Start()
-	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
+	fromFIFO := func(sub, outName string, extra ...string) {
+		t.Helper()
+		tmp := t.TempDir()
+		fifo := filepath.Join(tmp, "in.csv")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Skip("no FIFO:", err)
+		}
+		out := filepath.Join(tmp, outName)
+		stderr.Reset()
+		args := append([]string{sub, "-model", run, "-input", fifo, "-output", out}, extra...)
+		cmd := exec.Command(bin, args...)
+		cmd.Stderr, cmd.Stdout = &stderr, &stdout
+		cmd.Start()
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		for i := 0; i < 3; i++ {
+			fmt.Fprintln(w, "0,0,0,1,2,4,2,1,0,0,0")
+		}
+		wait(func() bool {
+			ents, _ := os.ReadDir(tmp)
+			return len(ents) == 2 // the FIFO and the temporary output
+		})
+		interrupt(cmd, &stderr, "was not written")
+		noTemps(tmp)
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("an interrupted %s created its output", sub)
+		}
 	}
-	defer w.Close()
-	for i := 0; i < 3; i++ {
-		fmt.Fprintln(w, "0,0,0,1,2,4,2,1,0,0,0")
-	}
-	wait(func() bool {
-		ents, _ := os.ReadDir(tmp)
-		return len(ents) == 2 // the FIFO and the temporary output
-	})
-	interrupt(cmd, &stderr, "was not written")
-	noTemps(tmp)
-	if _, err := os.Stat(out); err == nil {
-		t.Error("an interrupted approx created its output")
-	}
-
-	// eval -input FIFO -output FILE: the same, for the evaluation's
-	// records. A first version died by the signal and left its temporary
-	// file.
-	tmp = t.TempDir()
-	fifo = filepath.Join(tmp, "in.csv")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out = filepath.Join(tmp, "eval.jsonl")
-	stderr.Reset()
-	cmd = exec.Command(bin, "eval", "-model", run, "-input", fifo, "-output", out)
-	cmd.Stderr, cmd.Stdout = &stderr, &stdout
-	cmd.Start()
-	w2, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w2.Close()
-	for i := 0; i < 3; i++ {
-		fmt.Fprintln(w2, "0,0,0,1,2,4,2,1,0,0,0")
-	}
-	wait(func() bool {
-		ents, _ := os.ReadDir(tmp)
-		return len(ents) == 2
-	})
-	interrupt(cmd, &stderr, "was not written")
-	noTemps(tmp)
-	if _, err := os.Stat(out); err == nil {
-		t.Error("an interrupted eval created its output")
-	}
+	fromFIFO("approx", "out.csv", "-batch", "1")
+	fromFIFO("eval", "eval.jsonl")
 }
 
 // TestFullDisk trains into a 700 kB file system, which fills up at the
