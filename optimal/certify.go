@@ -98,9 +98,13 @@ type CertifyOptions struct {
 	// certified the full way so far (whose gaps are near their true ones), at least
 	// DefaultReuseFraction times the target (MaxGap, or Target) and at
 	// most the target, so that certified gaps stay within about twice the
-	// true ones on average. It changes only where the cache does, after
-	// each block of rows, so the output still depends only on the
-	// sequence of rows.
+	// true ones on average. With zero, a remembered dual also certifies a
+	// row above that target, up to the certifier's target, while the full
+	// checks of such rows have lately recovered less than
+	// ReuseTightFraction of their remembered gap (see there; one such row
+	// in eight is still certified the full way, to keep measuring it). Both
+	// change only where the cache does, after each block of rows, so the
+	// output still depends only on the sequence of rows.
 	ReuseTarget float64
 	// RecordDuals, with DualCache, is the number of the dual matrices
 	// found that the certifier keeps (N×N numbers each) for WriteDuals.
@@ -199,7 +203,9 @@ func (c Certificate) Gap() float64 {
 // input x′. A later row is first checked against the duals found near its
 // direction of x_out, at the cost of its exact loss alone (dualcache.go;
 // Certificate.Reused), and certified as above only if they do not prove
-// CertifyOptions.ReuseTarget.
+// CertifyOptions.ReuseTarget (or, with the default target, the
+// certifier's target where full checks of such rows have lately only
+// confirmed their remembered bounds: ReuseTightFraction).
 type Certifier struct {
 	l       loss.Loss
 	in, out structure.Band
@@ -220,16 +226,21 @@ type Certifier struct {
 	adapt   bool          // whether reuse adapts (ReuseTarget zero)
 	gapSum  float64       // the certified gaps of the rows certified the full way (c.dmu)
 	gapN    int
-	block   int        // rows between cache updates (dualBlock)
-	dmu     sync.Mutex // guards the block's bookkeeping below
-	inBlock int        // rows certified in the current block
-	pend    []float64  // the block's duals in row order: x_out, h, errors
-	dq      []int      // cell scratch of rowDone
-	img     []float64  // symmetry images of rowDone
-	mixed   bool       // whether some row's x_out had entries of both signs (CertifyBatch)
-	record  int        // dense duals kept for WriteDuals (CertifyOptions.RecordDuals)
-	recX    []float64  // their inputs' x_out, dim each
-	recY    []float64  // the dual matrices, N×N each
+	tight   atomic.Bool // whether remembered duals certify rows above reuse (ReuseTightFraction)
+	block   int         // rows between cache updates (dualBlock)
+	dmu     sync.Mutex  // guards the block's bookkeeping below
+	inBlock int         // rows certified in the current block
+	pend    []float64   // the block's duals in row order: x_out, h, errors
+	dq      []int       // cell scratch of rowDone
+	img     []float64   // symmetry images of rowDone
+	mixed   bool        // whether some row's x_out had entries of both signs (CertifyBatch)
+	record  int         // dense duals kept for WriteDuals (CertifyOptions.RecordDuals)
+	recX    []float64   // their inputs' x_out, dim each
+	recY    []float64   // the dual matrices, N×N each
+	tring   []float64   // the last tightWindow rows above the reuse target (ReuseTightFraction): remembered gap, recovered bound
+	tpos    int         // the next slot of tring
+	tn      int         // rows in tring
+	tpend   []float64   // the block's such rows in row order: remembered gap, recovered bound
 }
 
 // NewCertifier returns a certifier for the loss l. opts may be nil. A loss
@@ -364,8 +375,12 @@ func (c *Certifier) Certify(x, a []float64) (Certificate, error) {
 	cert, err := c.certify(w, dst, x, a)
 	if err == nil && c.cache != nil {
 		c.dmu.Lock()
-		if iw := w.sub.w; iw.capOK {
+		iw := w.sub.w
+		if iw.capOK {
 			c.pend = c.appendPending(c.pend, iw)
+		}
+		if iw.tightGap > 0 {
+			c.tpend = append(c.tpend, iw.tightGap, iw.tightGain)
 		}
 		c.rowDone(1)
 		c.dmu.Unlock()
@@ -406,7 +421,7 @@ func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float6
 	// it, in row order, so that the output depends neither on the workers
 	// nor on how the rows are split into calls.
 	st := c.pendStride()
-	var slot []float64
+	var slot, tight []float64
 	var ok []bool
 	for lo := 0; lo < n; {
 		c.dmu.Lock()
@@ -416,12 +431,17 @@ func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float6
 			slot, ok = make([]float64, st*(hi-lo)), make([]bool, hi-lo)
 		}
 		clear(ok)
+		if len(tight) < 2*(hi-lo) {
+			tight = make([]float64, 2*(hi-lo))
+		}
 		keep := func(i int, w *certWork) {
-			if w := w.sub.w; w.capOK {
+			w = w.sub.w
+			if w.capOK {
 				// Written in place: the slice has room for one dual.
 				c.appendPending(slot[st*(i-lo):st*(i-lo):st*(i-lo+1)], w)
 				ok[i-lo] = true
 			}
+			tight[2*(i-lo)], tight[2*(i-lo)+1] = w.tightGap, w.tightGain
 		}
 		if err := c.certifyRows(dst, res, x, a, lo, hi, keep); err != nil {
 			return err
@@ -430,6 +450,9 @@ func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float6
 		for i := lo; i < hi; i++ {
 			if ok[i-lo] {
 				c.pend = append(c.pend, slot[st*(i-lo):st*(i-lo+1)]...)
+			}
+			if g := tight[2*(i-lo)]; g > 0 {
+				c.tpend = append(c.tpend, g, tight[2*(i-lo)+1])
 			}
 			if !c.mixed {
 				c.mixed = c.mixedOut(x[i*L : (i+1)*L])
@@ -490,6 +513,50 @@ func (c *Certifier) rowDone(k int) {
 		r := math.Min(c.target, math.Max(DefaultReuseFraction*c.target, ReuseGapFactor*c.gapSum/float64(c.gapN)))
 		c.reuse.Store(math.Float64bits(r))
 	}
+	if len(c.tpend) > 0 {
+		c.tightDone()
+	}
+}
+
+// tightDone moves the block's rows above the reuse target (c.tpend) into
+// the window of the last tightWindow and decides from it whether
+// remembered duals certify such rows (ReuseTightFraction). c.dmu is held.
+func (c *Certifier) tightDone() {
+	if c.tring == nil {
+		c.tring = make([]float64, 2*tightWindow)
+	}
+	for p := 0; p+2 <= len(c.tpend); p += 2 {
+		c.tring[2*c.tpos], c.tring[2*c.tpos+1] = c.tpend[p], c.tpend[p+1]
+		c.tpos = (c.tpos + 1) % tightWindow
+		c.tn = min(c.tn+1, tightWindow)
+	}
+	c.tpend = c.tpend[:0]
+	if c.tn < tightMin {
+		return
+	}
+	var gap, gain float64
+	for i := 0; i < c.tn; i++ {
+		gap += c.tring[2*i]
+		gain += c.tring[2*i+1]
+	}
+	c.tight.Store(gain <= ReuseTightFraction*gap)
+}
+
+// tightSampled reports whether the row x is one of the one in tightSample
+// that are certified the full way even where remembered duals certify the
+// rows like it (ReuseTightFraction): by a hash of its entries' bits
+// (FNV-1a over 64-bit words, then a final mix), so that the choice depends
+// only on the row.
+func tightSampled(x []float64) bool {
+	h := uint64(14695981039346656037)
+	for _, v := range x {
+		h ^= math.Float64bits(v)
+		h *= 1099511628211
+	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	return h%tightSample == 0
 }
 
 // addImages adds the dual vector h (rounding bounds e) found for x_out =
@@ -636,6 +703,7 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 	sw := w.sub
 	w = sw.w // the subspace method's workspace: its dense oracle and Y_f
 	w.capOK, w.capOn = false, false
+	w.tightGap = 0
 	remembered := 0.0 // the remembered duals' bound, if they did not suffice
 	if c.cache != nil {
 		c.outside(w.xoRaw, x)
@@ -647,11 +715,16 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 			r := math.Float64frombits(c.reuse.Load())
 			if v := w.value(x, a); v > 0 && !math.IsInf(v, 0) {
 				if lo := c.cache.lower(w.xoRaw, w.q, v*(1-r)*(1-1e-9)); lo > 0 {
-					if (v-lo)/v <= r {
+					g := (v - lo) / v
+					if g <= r || (g <= c.target && c.tight.Load() && !tightSampled(x)) {
 						copy(dst, a)
 						return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Reused: true}, nil
 					}
 					remembered = lo
+					if c.adapt && g <= c.target {
+						// A row of the measure behind ReuseTightFraction.
+						w.tightGap, w.tightV = g, v
+					}
 				}
 			}
 		}
@@ -667,6 +740,9 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 	// model's barrier starts.
 	cert = sw.solve(x, a, c.target, c.steps, 0, remembered)
 	cert.Lower = math.Max(cert.Lower, math.Min(remembered, cert.Value))
+	if w.tightGap > 0 {
+		w.tightGain = math.Max(0, (cert.Lower-remembered)/w.tightV)
+	}
 	if w.capOn {
 		w.capOn = false
 		// Remember the dual only if it certifies this row well.
@@ -745,6 +821,10 @@ type certWork struct {
 	capY         []float64 // the dense dual, N×N, when recording (else nil)
 	xoRaw        []float64 // the out-of-band entries of the input
 	q            []int     // the cache's cell scratch
+	// A row above the reuse target but within the certifier's target
+	// (ReuseTightFraction): its remembered gap (0: none), its candidate's
+	// value, and the bound the full check added, relative to that value.
+	tightGap, tightV, tightGain float64
 	// value: S = RᵀR (n×n), its tridiagonal form and workspace.
 	vs, vd, ve, vwork []float64
 }

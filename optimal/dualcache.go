@@ -50,6 +50,28 @@ const DefaultReuseFraction = 0.25
 // up to that factor.
 const ReuseGapFactor = 2.0
 
+// ReuseTightFraction is the largest share of their remembered bound's gap
+// that the full checks of rows above the adapted reuse target may recover
+// on average, over the last such rows, for remembered duals to certify
+// those rows as well, up to the certifier's target (CertifyOptions
+// .ReuseTarget). Where full checks recover that little, the rows' gaps are
+// their candidates' own, not the duals' looseness: the check would only
+// confirm them.
+const ReuseTightFraction = 0.1
+
+// Parameters of the measure behind ReuseTightFraction: one row in
+// tightSample of those it would let a remembered dual certify (chosen by a
+// hash of the row's entries, so that the choice depends only on the row)
+// is still certified the full way, so that the measure stays current; it
+// is the ratio of the sums of the recovered bound and of the remembered
+// gap over the last tightWindow such rows in row order, once there are at
+// least tightMin.
+const (
+	tightSample = 8
+	tightWindow = 256
+	tightMin    = 64
+)
+
 // MaxDualCache is the largest CertifyOptions.DualCache accepted.
 const MaxDualCache = 1 << 22
 
