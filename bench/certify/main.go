@@ -29,6 +29,11 @@
 //     improved (Certificate.Polished) without the exact solver, and rows the
 //     exact solver replaced (Certificate.Fallback).
 //
+// With -run-duals the certifier's cache starts from the run directory's
+// remembered duals (train.DualsFile), as `matapprox approx -certify` starts
+// it, and the load's CPU time (each dual re-verified) is counted as the
+// certifier's; by default the cache starts empty.
+//
 // It prints these as text and one Markdown table row for docs/BENCHMARKS.md
 // ("Certification"). -cpuprofile writes a CPU profile of the certification
 // phase (go tool pprof -top) to show where a row's time goes.
@@ -78,6 +83,7 @@ type options struct {
 	seed                        uint64
 	cpuProfile                  string
 	writeInput                  string // CSV file of the held-out rows, for timing the CLI on them
+	runDuals                    string // the run's remembered duals to load first, as approx does ("" for none)
 	log                         io.Writer
 }
 
@@ -98,11 +104,15 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 2026, "seed of the held-out rows")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the certification phase to this file")
 	flag.StringVar(&o.writeInput, "write-input", "", "also write the held-out rows to this CSV file (to time matapprox approx on them)")
+	runDuals := flag.Bool("run-duals", false, "load the run directory's remembered duals ("+train.DualsFile+") into the cache first, as matapprox approx -certify does, and count the load's CPU time as the certifier's (false: the cache starts empty)")
 	flag.Parse()
 	o.log = os.Stderr
 	if *model == "" {
 		fmt.Fprintln(os.Stderr, "certify: -model is required")
 		os.Exit(2)
+	}
+	if *runDuals {
+		o.runDuals = filepath.Join(*model, train.DualsFile)
 	}
 	net, cfg, err := train.LoadRun(*model)
 	if err == nil {
@@ -211,6 +221,20 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 	c, err := optimal.NewCertifier(l, co)
 	if err != nil {
 		return err
+	}
+	// The run's duals, loaded (and each re-verified) on this thread, whose
+	// CPU time is then the certifier's.
+	var loadCPU time.Duration
+	loaded := 0
+	if o.runDuals != "" {
+		runtime.LockOSThread()
+		t0 := threadCPU()
+		loaded, err = c.ReadDuals(o.runDuals)
+		loadCPU = threadCPU() - t0
+		runtime.UnlockOSThread()
+		if err != nil {
+			return err
+		}
 	}
 	L, Lo := in.Len(), out.Len()
 	rng := rand.New(rand.NewPCG(o.seed, 0xce27))
@@ -423,12 +447,17 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 	for _, d := range all.cpu {
 		certCPU += d
 	}
+	certCPU += loadCPU
 	total := certCPU + netCPU
 	rate := float64(o.rows) / total.Seconds()
 	fmt.Fprintf(w, "%v → K' = %d, %s loss, %s; %d held-out rows (generator %s, seed %d), MaxGap %g, %d worker(s), %s\n",
 		in, out.K, l.Name(), filepath.Base(cfg.Data), o.rows, cfg.Data, o.seed, o.maxGap, o.workers, time.Now().UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "network: %.3g µs CPU per row; certifier: %.4g µs CPU per row; together %.0f rows per CPU-second\n",
 		us(netCPU, o.rows), us(certCPU, o.rows), rate)
+	if o.runDuals != "" {
+		fmt.Fprintf(w, "  the run's remembered duals: %d loaded from %s in %.3g s CPU (in the certifier's CPU, %.3g µs a row)\n",
+			loaded, o.runDuals, loadCPU.Seconds(), us(loadCPU, o.rows))
+	}
 	for cls := range outcomes {
 		n := all.count[cls]
 		fmt.Fprintf(w, "  %-36s %8d rows (%6.3f %%), %9.4g µs CPU per row, %5.1f %% of the certifier's CPU\n",
