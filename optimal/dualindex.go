@@ -218,35 +218,68 @@ func (ix *dualIndex) lower(xo []float64, sc, floor float64) float64 {
 	scanned := len(ix.mem[top]) / (dim + 1)
 	cut := math.Max(best, floor)
 	// The other balls that may hold a better vector, in decreasing order
-	// of their bound, from a max-heap: keys pack the bound (as float32,
-	// rounded up, whose bits order like the value for nonnegative
-	// numbers) over the ball, and only the balls visited are popped.
-	ord := s.ord[:0]
+	// of their bound, from a max-heap of ballKey keys; only the balls
+	// visited are popped. The keys are written for every ball and kept
+	// (branch-free) for those above cut.
+	ord := s.ord[:nb]
+	n := 0
 	for b, u := range ub {
-		if u > cut && b != top {
-			k := float32(u)
-			if float64(k) < u {
-				k = math.Nextafter32(k, float32(math.Inf(1)))
-			}
-			ord = append(ord, uint64(math.Float32bits(k))<<32|uint64(b))
-		}
+		ord[n] = ballKey(u, b)
+		n += b2i(u > cut && b != top)
 	}
+	ord = ord[:n]
 	for i := len(ord)/2 - 1; i >= 0; i-- {
 		siftDown(ord, i)
 	}
 	for len(ord) > 0 && scanned < dualScanCap {
-		b := int(uint32(ord[0]))
-		if ub[b] <= math.Max(best, floor) {
+		// Every ball left has a bound at most its key's, which is at
+		// most the top key's: once that is at most the best, none can
+		// improve it.
+		k := ord[0]
+		if keyBound(k) <= math.Max(best, floor) {
 			break
 		}
-		best = scanBallDots(s.dots[:], ix.mem[b], x, x1, best)
-		scanned += len(ix.mem[b]) / (dim + 1)
+		b := int(k & ballKeyMask)
 		ord[0] = ord[len(ord)-1]
 		ord = ord[:len(ord)-1]
 		siftDown(ord, 0)
+		if ub[b] > math.Max(best, floor) {
+			best = scanBallDots(s.dots[:], ix.mem[b], x, x1, best)
+			scanned += len(ix.mem[b]) / (dim + 1)
+		}
 	}
 	s.ord = ord
 	return best
+}
+
+// ballKeyBits is the number of low bits of a ballKey that hold the ball.
+const ballKeyBits = 12
+
+// ballKeyMask selects the ball of a ballKey.
+const ballKeyMask = 1<<ballKeyBits - 1
+
+// Every ball fits in a ballKey.
+var _ [1<<ballKeyBits - dualMaxLeaders]struct{}
+
+// ballKey packs the ball b (below 1<<ballKeyBits) under the bound u >= 0
+// rounded up to a multiple of 2^ballKeyBits in its bits, which order like
+// the values for nonnegative floats: keys order like their bounds (ties
+// by ball), and keyBound(ballKey(u, b)) >= u.
+func ballKey(u float64, b int) uint64 {
+	return (math.Float64bits(u)+ballKeyMask)&^ballKeyMask | uint64(b)
+}
+
+// keyBound returns the bound a ballKey holds (at least the ball's own).
+func keyBound(k uint64) float64 {
+	return math.Float64frombits(k &^ ballKeyMask)
+}
+
+// b2i returns 1 for true and 0 for false (a flag, not a branch).
+func b2i(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 // siftDown restores the max-heap order of h below position i.

@@ -136,3 +136,32 @@ func dotUnrolled(h, x []float64) float64 {
 	}
 	return (s0 + s1) + (s2 + s3)
 }
+
+// A lookup returns the best bound even where balls' bounds tie in their
+// heap keys. Ball 0 comes first and sets the best to 1; ball 1 then raises
+// it to 1.00000004; balls 3 (bound 1.00000003, below that best) and 2
+// (1.00000006, above it) share a float32 ceiling, and ball 3, the larger
+// index, comes out first. Stopping at ball 3's own bound would miss ball
+// 2's vector.
+func TestDualIndexKeyTie(t *testing.T) {
+	const dim = 5
+	ix := newDualIndex(dim, 100)
+	ball := func(c0, r float64, h0 float64) {
+		c := make([]float64, dim)
+		c[0] = c0
+		ix.centre = append(ix.centre, c...)
+		ix.radius = append(ix.radius, r)
+		h := make([]float64, dim+1) // h, then its rounding bound s = 0
+		h[0] = h0
+		ix.mem = append(ix.mem, h)
+		ix.n++
+	}
+	ball(1.0000005, 5e-7, 1)            // the top ball
+	ball(1.0000002, 1.6e-7, 1.00000004) // the next, a float32 ulp above the tie
+	ball(1.00000006, 0, 1.00000006)     // above the best
+	ball(1.00000003, 0, 1.00000003)     // below the best, the same float32 ceiling
+	x := []float64{1, 0, 0, 0, 0}
+	if got := ix.lower(x, 1, 0); got != 1.00000006 {
+		t.Errorf("lower = %.17g, want 1.00000006 (ball 2's vector)", got)
+	}
+}
