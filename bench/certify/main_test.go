@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"io"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/matapprox/matapprox/data"
 	"github.com/matapprox/matapprox/nn"
+	"github.com/matapprox/matapprox/optimal"
 	"github.com/matapprox/matapprox/train"
 )
 
@@ -45,5 +48,62 @@ func TestRunTiny(t *testing.T) {
 	}
 	if err := run(options{rows: 0, batch: 1, workers: 1, log: io.Discard, precision: "f64"}, net, &cfg, io.Discard); err == nil {
 		t.Error("0 rows: no error")
+	}
+}
+
+// -run-duals loads a dual file into the cache before the first row and
+// says how many it loaded; a missing file is an error.
+func TestRunDuals(t *testing.T) {
+	cfg, err := train.Preset("spectral")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.N, cfg.InBand, cfg.OutBand = 9, 4, 2
+	in, out := cfg.Bands()
+	net, err := nn.NewSphere(in, out, []int{8}, nn.Tanh, nn.Odd, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A dual file from a block of rows of the run's generator on another
+	// seed (the certifier records duals once a block of 128 is done).
+	l, _, err := train.BuildLoss(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := optimal.NewCertifier(l, &optimal.CertifyOptions{MaxGap: 0.01, DualCache: 1000, RecordDuals: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := data.GeneratorByName(cfg.Data, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rows = 160
+	L := in.Len()
+	x := make([]float64, rows*L)
+	rng := rand.New(rand.NewPCG(77, 78))
+	for i := 0; i < rows; i++ {
+		gen.Fill(x[i*L:(i+1)*L], rng)
+	}
+	a := net.Forward(net.NewWorkspace(rows), x, rows)
+	if err := c.CertifyBatch(make([]float64, len(a)), nil, x, a, rows); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), train.DualsFile)
+	nw, err := c.WriteDuals(path)
+	if err != nil || nw == 0 {
+		t.Fatalf("WriteDuals: %d, %v", nw, err)
+	}
+	var buf bytes.Buffer
+	o := options{rows: 40, exact: 10, batch: 16, workers: 1, maxGap: 0.01, seed: 3, log: io.Discard, precision: "f64", dualCache: 1000, runDuals: path}
+	if err := run(o, net, &cfg, &buf); err != nil {
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+	if !strings.Contains(buf.String(), "the run's remembered duals: ") || !strings.Contains(buf.String(), " loaded from "+path) {
+		t.Errorf("output does not say what it loaded:\n%s", buf.String())
+	}
+	o.runDuals = filepath.Join(t.TempDir(), "missing.safetensors")
+	if err := run(o, net, &cfg, io.Discard); err == nil {
+		t.Error("a missing dual file: no error")
 	}
 }
