@@ -14,11 +14,10 @@ import (
 	"github.com/matapprox/matapprox/train"
 )
 
-// run measures an untrained sphere network at N = 9 end to end, on one
-// and two workers: every row is certified within MaxGap and no bound is
-// above the exact optimum (run fails otherwise), and the exact comparison
-// and the table row are printed.
-func TestRunTiny(t *testing.T) {
+// tinyRun returns the spectral preset's configuration at N = 9 (K 4 → 2)
+// and an untrained sphere network for it.
+func tinyRun(t *testing.T) (train.Config, *nn.Approximator) {
+	t.Helper()
 	cfg, err := train.Preset("spectral")
 	if err != nil {
 		t.Fatal(err)
@@ -29,6 +28,15 @@ func TestRunTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg, net
+}
+
+// run measures an untrained sphere network at N = 9 end to end, on one
+// and two workers: every row is certified within MaxGap and no bound is
+// above the exact optimum (run fails otherwise), and the exact comparison
+// and the table row are printed.
+func TestRunTiny(t *testing.T) {
+	cfg, net := tinyRun(t)
 	for _, c := range []struct {
 		workers   int
 		precision string
@@ -54,16 +62,7 @@ func TestRunTiny(t *testing.T) {
 // -run-duals loads a dual file into the cache before the first row and
 // says how many it loaded; a missing file is an error.
 func TestRunDuals(t *testing.T) {
-	cfg, err := train.Preset("spectral")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.N, cfg.InBand, cfg.OutBand = 9, 4, 2
-	in, out := cfg.Bands()
-	net, err := nn.NewSphere(in, out, []int{8}, nn.Tanh, nn.Odd, rand.New(rand.NewPCG(1, 2)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, net := tinyRun(t)
 	// A dual file from a block of rows of the run's generator on another
 	// seed (the certifier records duals once a block of 128 is done).
 	l, _, err := train.BuildLoss(&cfg)
@@ -74,6 +73,7 @@ func TestRunDuals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	in, _ := cfg.Bands()
 	gen, err := data.GeneratorByName(cfg.Data, in)
 	if err != nil {
 		t.Fatal(err)
