@@ -75,9 +75,6 @@ func TestCertifyTightReuse(t *testing.T) {
 		above := 0 // rows a remembered dual certified above the reuse target of their block
 		for lo := 0; lo < rows; {
 			hi := min(rows, lo+split)
-			if split >= dualBlock {
-				hi = min(rows, lo+dualBlock)
-			}
 			r := c.ReuseTarget()
 			if err := c.CertifyBatch(dst[lo*Lo:hi*Lo], res[lo:hi], x[lo*L:hi*L], a[lo*Lo:hi*Lo], hi-lo); err != nil {
 				t.Fatal(err)
