@@ -101,11 +101,22 @@ type CertifyOptions struct {
 	// true ones on average. With zero, a remembered dual also certifies a
 	// row above that target, up to the certifier's target, while the full
 	// checks of such rows have lately recovered less than
-	// ReuseTightFraction of their remembered gap (see there; one such row
+	// ReuseTightFraction (AscentTightFraction with dual ascent) of their
+	// remembered gap (see there; one such row
 	// in eight is still certified the full way, to keep measuring it). Both
 	// change only where the cache does, after each block of rows, so the
 	// output still depends only on the sequence of rows.
 	ReuseTarget float64
+	// AscentSteps is the most steps of dual ascent (ascent.go) that
+	// improve a remembered dual for a row whose remembered bound misses
+	// the reuse target, before the row is certified the full way: zero
+	// selects the default (20), a negative value none. The cache keeps the
+	// factors the ascent starts from only in more than 4 out-of-band
+	// dimensions (2(K−K') > 4), where its balls index it.
+	AscentSteps int
+	// AscentKeep makes the cache remember the duals that dual ascent
+	// found, besides those of the rows certified the full way.
+	AscentKeep bool
 	// RecordDuals, with DualCache, is the number of the dual matrices
 	// found that the certifier keeps (N×N numbers each) for WriteDuals.
 	// Zero keeps none.
@@ -144,6 +155,9 @@ type Certificate struct {
 	// from an earlier input (CertifyOptions.DualCache): A is the candidate
 	// as given, certified without a polish step.
 	Reused bool
+	// Ascended reports, with Reused, that the remembered dual was first
+	// improved for this input by dual ascent (CertifyOptions.AscentSteps).
+	Ascended bool
 }
 
 // Gap returns the certified relative gap (Value−Lower)/Value: the optimum
@@ -206,6 +220,13 @@ func (c Certificate) Gap() float64 {
 // CertifyOptions.ReuseTarget (or, with the default target, the
 // certifier's target where full checks of such rows have lately only
 // confirmed their remembered bounds: ReuseTightFraction).
+//
+// In more than 4 out-of-band dimensions the cache also keeps, with each
+// vector, a rank-3 factorisation of the dual matrix it came from, and a
+// row whose remembered bound misses the reuse target first improves that
+// dual for itself by dual ascent (ascent.go; Certificate.Ascended): a few
+// alternating steps of O(N·K) each, against the full check's eigensolver
+// and model solve.
 type Certifier struct {
 	l       loss.Loss
 	in, out structure.Band
@@ -235,6 +256,8 @@ type Certifier struct {
 	img     []float64   // symmetry images of rowDone
 	mixed   bool        // whether some row's x_out had entries of both signs (CertifyBatch)
 	record  int         // dense duals kept for WriteDuals (CertifyOptions.RecordDuals)
+	fac     int         // numbers of a remembered dual's factors (factorLen), 0 for none
+	ascent  int         // the most ascent steps (CertifyOptions.AscentSteps)
 	recX    []float64   // their inputs' x_out, dim each
 	recY    []float64   // the dual matrices, N×N each
 	tring   []float64   // the last tightWindow rows above the reuse target (ReuseTightFraction): remembered gap, recovered bound
@@ -332,6 +355,14 @@ func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 			r, c.adapt = DefaultReuseFraction*c.target, true
 		}
 		c.reuse.Store(math.Float64bits(r))
+		c.ascent = o.AscentSteps
+		if c.ascent == 0 {
+			c.ascent = ascentSteps
+		}
+		if c.ascent > 0 && c.cache.ix != nil {
+			c.fac = factorLen(c.in.N)
+			c.cache.keepFactors(c.fac)
+		}
 	}
 	return c, nil
 }
@@ -466,10 +497,10 @@ func (c *Certifier) CertifyBatch(dst []float64, res []Certificate, x, a []float6
 }
 
 // pendStride is the length of one pending dual: x_out, h, the rounding
-// bounds, the row's certified gap and, when duals are recorded for
-// WriteDuals, the dense matrix.
+// bounds, the row's certified gap, its factors where the cache keeps them
+// and, when duals are recorded for WriteDuals, the dense matrix.
 func (c *Certifier) pendStride() int {
-	st := 3*c.cache.dim + 1
+	st := 3*c.cache.dim + 1 + c.fac
 	if c.record > 0 {
 		st += c.in.N * c.in.N
 	}
@@ -480,6 +511,19 @@ func (c *Certifier) pendStride() int {
 func (c *Certifier) appendPending(p []float64, w *certWork) []float64 {
 	p = append(append(append(p, w.xoRaw...), w.capH...), w.capE...)
 	p = append(p, w.capGap)
+	if c.fac > 0 {
+		// The factors of the captured dual U_j Z V_jᵀ, truncated to
+		// ascentRank (a NaN first where that fails).
+		aw := w.asc
+		if w.capK > 0 && aw.align(w.capA, w.capB, w.capK, aw.a, aw.b) {
+			p = append(append(p, aw.a...), aw.b...)
+		} else {
+			p = append(p, math.NaN())
+			for range c.fac - 1 {
+				p = append(p, 0)
+			}
+		}
+	}
 	if c.record > 0 {
 		p = append(p, w.capY...)
 	}
@@ -498,14 +542,18 @@ func (c *Certifier) rowDone(k int) {
 	dim, st := c.cache.dim, c.pendStride()
 	for p := 0; p+st <= len(c.pend); p += st {
 		e := c.pend[p : p+st]
-		c.addImages(e[:dim], e[dim:2*dim], e[2*dim:3*dim])
+		var f []float64
+		if c.fac > 0 {
+			f = e[3*dim+1 : 3*dim+1+c.fac]
+		}
+		c.addImages(e[:dim], e[dim:2*dim], e[2*dim:3*dim], f)
 		if g := e[3*dim]; g >= 0 && g <= 1 {
 			c.gapSum += g
 			c.gapN++
 		}
 		if c.record > 0 && len(c.recX) < c.record*dim {
 			c.recX = append(c.recX, e[:dim]...)
-			c.recY = append(c.recY, e[3*dim+1:]...)
+			c.recY = append(c.recY, e[3*dim+1+c.fac:]...)
 		}
 	}
 	c.pend, c.inBlock = c.pend[:0], 0
@@ -539,7 +587,11 @@ func (c *Certifier) tightDone() {
 		gap += c.tring[2*i]
 		gain += c.tring[2*i+1]
 	}
-	c.tight.Store(gain <= ReuseTightFraction*gap)
+	frac := ReuseTightFraction
+	if c.fac > 0 {
+		frac = AscentTightFraction
+	}
+	c.tight.Store(gain <= frac*gap)
 }
 
 // tightSampled reports whether the row x is one of the one in tightSample
@@ -569,13 +621,19 @@ func tightSampled(x []float64) bool {
 // once some row's x_out has had both (c.mixed, set for a block before its
 // duals are added, so that this too depends only on the rows), since until then they
 // would fill the cache with directions no row takes (the notebook's
-// entries, for one, are all positive). c.dmu is held.
-func (c *Certifier) addImages(xo, h, e []float64) {
+// entries, for one, are all positive). The dual's factors f (A then B,
+// nil for none) map alike: Yᵀ = B Aᵀ, and D Y D = (D A)(D B)ᵀ. c.dmu is
+// held.
+func (c *Certifier) addImages(xo, h, e, f []float64) {
 	dim := c.cache.dim
-	if len(c.img) < 3*dim {
-		c.img = make([]float64, 3*dim)
+	if len(c.img) < 3*dim+len(f) {
+		c.img = make([]float64, 3*dim+len(f))
 	}
 	img := c.img[:3*dim]
+	var fi []float64
+	if f != nil {
+		fi = c.img[3*dim : 3*dim+len(f)]
+	}
 	images := 2
 	if c.mixed {
 		images = 4
@@ -595,7 +653,36 @@ func (c *Certifier) addImages(xo, h, e []float64) {
 				dst[i] = v
 			}
 		}
-		c.cache.add(img[:dim], img[dim:2*dim], img[2*dim:], c.dq)
+		if fi != nil {
+			imageFactors(fi, f, c.in.N, g&1 != 0, g&2 != 0)
+		}
+		c.cache.addFactors(img[:dim], img[dim:2*dim], img[2*dim:], fi, c.dq)
+	}
+}
+
+// imageFactors writes into dst the factors of the image of the dual whose
+// factors are f (A then B, n×ascentRank each): of its transpose (swap A
+// and B) if transpose, and then of D Y D, D = diag((−1)^i), if modulate
+// (negate the odd rows of both). A NaN marker (no factors) is copied.
+func imageFactors(dst, f []float64, n int, transpose, modulate bool) {
+	h := n * ascentRank
+	a, b := f[:h], f[h:2*h]
+	if transpose {
+		a, b = b, a
+	}
+	copy(dst[:h], a)
+	copy(dst[h:2*h], b)
+	if math.IsNaN(f[0]) {
+		dst[0] = math.NaN()
+		return
+	}
+	if modulate {
+		// By columns: the odd entries of each.
+		for t := 0; t < 2*ascentRank; t++ {
+			for i := 1; i < n; i += 2 {
+				dst[t*n+i] = -dst[t*n+i]
+			}
+		}
 	}
 }
 
@@ -711,12 +798,40 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 		// remembered duals, which need bound it only from v(1 − r) up
 		// (the floor is a little lower, so that rounding cannot drop a
 		// bound the test below accepts).
+		if c.fac > 0 {
+			w.ascWork()
+		}
 		if c.cache.len() > 0 {
 			r := math.Float64frombits(c.reuse.Load())
 			if v := w.value(x, a); v > 0 && !math.IsInf(v, 0) {
-				if lo := c.cache.lower(w.xoRaw, w.q, v*(1-r)*(1-1e-9)); lo > 0 {
+				floor := v * (1 - r) * (1 - 1e-9)
+				var fac []float64
+				if c.fac > 0 {
+					// Below the reuse target, a remembered dual is still
+					// a start for the ascent.
+					fac, floor = w.asc.ab, v*(1-ascentFloor)
+				}
+				lo, start := c.cache.lowerFactors(w.xoRaw, w.q, floor, fac)
+				tight := c.tight.Load() && !tightSampled(x)
+				reuse := func(g float64) bool { return g <= r || (g <= c.target && tight) }
+				if lo > 0 && (v-lo)/v > r && start {
+					// The ascent goes on while it gains, up to the reuse
+					// target: a row above it is certified (where remembered
+					// duals certify such rows, ReuseTightFraction) by the
+					// same bound as the rows that measure whether they do.
+					if up := w.asc.ascend(w.xoRaw, v, v*(1-r)*(1+1e-12), v*(1-c.target), c.ascent); up > lo {
+						if lo = up; reuse((v - lo) / v) {
+							if c.opts.AscentKeep {
+								w.captureAscent(c.record > 0)
+							}
+							copy(dst, a)
+							return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Reused: true, Ascended: true}, nil
+						}
+					}
+				}
+				if lo > 0 {
 					g := (v - lo) / v
-					if g <= r || (g <= c.target && c.tight.Load() && !tightSampled(x)) {
+					if g <= r || (reuse(g) && !start) {
 						copy(dst, a)
 						return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Reused: true}, nil
 					}
@@ -782,6 +897,37 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 	return cert, nil
 }
 
+// captureAscent captures the dual of the last ascent step (w.asc) as the
+// row's dual for the cache, with no certified gap (it does not count
+// towards the adapted reuse target, which follows the full checks).
+func (w *certWork) captureAscent(record bool) {
+	aw := w.asc
+	copy(w.capH, aw.h)
+	copy(w.capE, aw.e)
+	copy(w.capA, aw.a)
+	copy(w.capB, aw.b)
+	w.capK, w.capGap, w.capOK = aw.r, -1, true
+	if record {
+		if w.capY == nil {
+			w.capY = make([]float64, w.n*w.n)
+		}
+		copy(w.capY, aw.y)
+	}
+}
+
+// ascentFloor is the largest relative gap of a remembered dual from which
+// the certifier starts a dual ascent.
+const ascentFloor = 0.05
+
+// ascWork makes w's ascent scratch and capture buffers on first use.
+func (w *certWork) ascWork() {
+	if w.asc != nil {
+		return
+	}
+	w.asc = newAscentWork(w.n, w.in.K, w.out.K, w.kmax)
+	w.capA, w.capB = make([]float64, w.n*w.kmax), make([]float64, w.n*w.kmax)
+}
+
 // certWork is the workspace of one certification.
 type certWork struct {
 	in, out structure.Band
@@ -819,8 +965,13 @@ type certWork struct {
 	capGap       float64 // the row's certified gap, when capOK
 	capH, capE   []float64
 	capY         []float64 // the dense dual, N×N, when recording (else nil)
-	xoRaw        []float64 // the out-of-band entries of the input
-	q            []int     // the cache's cell scratch
+	// With the cache's factors: U_j Z and V_j of the captured dual, n×capK
+	// each (by columns), and the ascent's scratch.
+	capA, capB []float64
+	capK       int
+	asc        *ascentWork
+	xoRaw      []float64 // the out-of-band entries of the input
+	q          []int     // the cache's cell scratch
 	// A row above the reuse target but within the certifier's target
 	// (ReuseTightFraction): its remembered gap (0: none), its candidate's
 	// value, and the bound the full check added, relative to that value.
@@ -1049,7 +1200,7 @@ func (w *certWork) bound(z []float64, j int) float64 {
 	}
 	if w.capOn && lo > w.capBest && !math.IsInf(exact, 0) {
 		w.capBest = lo
-		w.dualEntry(exact)
+		w.dualEntry(exact, j)
 	}
 	return lo
 }
@@ -1100,13 +1251,26 @@ func (w *certWork) exactNuclear(z []float64, j int) float64 {
 	return nuc + float64(n*n)*4*epsilon*vals[0] + nuc*float64(j)*4*epsilon
 }
 
-// dualEntry sets capH, capE (and capY when recording) from the dual
-// matrix Y_f that exactNuclear left in w.ydense, whose nuclear norm is at
-// most nuc (dualVector).
-func (w *certWork) dualEntry(nuc float64) {
+// dualEntry sets capH, capE (and capY when recording, capA, capB where
+// they are kept) from the dual matrix Y_f = U_j Z V_jᵀ that exactNuclear
+// left in w.ydense (and U_j Z in w.uz), whose nuclear norm is at most nuc
+// (dualVector).
+func (w *certWork) dualEntry(nuc float64, j int) {
 	y := w.ydense.RawMatrix()
 	if !dualVector(y.Data, y.Stride, w.n, w.in.K, w.out.K, nuc, w.capH, w.capE) {
 		return
+	}
+	if w.capA != nil {
+		// By columns, as the ascent stores factors.
+		n := w.n
+		vr := w.v.RawMatrix()
+		for i := 0; i < n; i++ {
+			for l := 0; l < j; l++ {
+				w.capA[l*n+i] = w.uz[i*j+l]
+				w.capB[l*n+i] = vr.Data[i*vr.Stride+l]
+			}
+		}
+		w.capK = j
 	}
 	if w.capY != nil {
 		for i := 0; i < w.n; i++ {

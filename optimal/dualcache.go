@@ -59,6 +59,14 @@ const ReuseGapFactor = 2.0
 // confirm them.
 const ReuseTightFraction = 0.1
 
+// AscentTightFraction is ReuseTightFraction for a certifier whose
+// remembered duals are improved by dual ascent (CertifyOptions
+// .AscentSteps) before they certify a row above the reuse target. The
+// ascent stops where it stops gaining, so what a full check recovers
+// beyond it is the rest of the way to the row's optimal dual; at most a
+// quarter keeps those rows' certified gaps within 4/3 of the full check's.
+const AscentTightFraction = 0.25
+
 // Parameters of the measure behind ReuseTightFraction: one row in
 // tightSample of those it would let a remembered dual certify (chosen by a
 // hash of the row's entries, so that the choice depends only on the row)
@@ -93,7 +101,7 @@ func DualCacheBytes(in, out structure.Band, entries int) float64 {
 	// bounds and the cell link, and the flat table; or the balls.
 	b := float64(dualBlock) * (24*float64(dim) + 8)
 	if dim > dualGridMaxDim {
-		return b + dualIndexBytes(dim, entries)
+		return b + float64(dualBlock)*8*float64(factorLen(in.N)) + dualIndexBytes(dim, entries, factorLen(in.N))
 	}
 	b += float64(entries) * (16*float64(dim) + 4)
 	_, cells := dualGrid(dim)
@@ -210,23 +218,32 @@ func (c *dualCache) key(facet int, q []int, skip int) uint64 {
 // the best is at most floor (the balls' lookup then stops early). q is
 // scratch of length dim.
 func (c *dualCache) lower(xo []float64, q []int, floor float64) float64 {
+	lo, _ := c.lowerFactors(xo, q, floor, nil)
+	return lo
+}
+
+// lowerFactors is lower that also copies into fac, where it is not nil,
+// the cache keeps factors and the bound is one vector's with factors, that
+// vector's factors, reporting whether it did.
+func (c *dualCache) lowerFactors(xo []float64, q []int, floor float64, fac []float64) (float64, bool) {
 	// Scale by a power of two so that the sums cannot overflow.
 	var big float64
 	for _, v := range xo {
 		big = math.Max(big, math.Abs(v))
 	}
 	if !(big > 0) || math.IsInf(big, 0) {
-		return 0
+		return 0, false
 	}
 	sc := pow2(big)
 	if c.ix != nil {
 		c.mu.RLock()
 		defer c.mu.RUnlock()
-		return c.ix.lower(xo, sc, floor/sc) * sc
+		lo, ok := c.ix.lowerFactors(xo, sc, floor/sc, fac)
+		return lo * sc, ok
 	}
 	facet, ok := c.cell(xo, q)
 	if !ok {
-		return 0
+		return 0, false
 	}
 	var xs [dualGridMaxDim]float64
 	x := xs[:len(xo)]
@@ -268,18 +285,36 @@ func (c *dualCache) lower(xo []float64, q []int, floor float64) float64 {
 		q[i] = b
 	}
 	walk(0)
-	return best * sc
+	return best * sc, false
 }
 
 // add stores the vector h with rounding bounds e, found for the
 // out-of-band entries xo, unless the cache or (on the grid) the cell is
 // full.
 func (c *dualCache) add(xo, h, e []float64, q []int) {
+	c.addFactors(xo, h, e, nil, q)
+}
+
+// keepFactors makes the balls keep, with each vector, the factors of its
+// dual (facLen numbers, ascent.go) for lowerFactors; the grid keeps none.
+// It is called before any vector is added.
+func (c *dualCache) keepFactors(facLen int) {
+	if c.ix != nil {
+		c.ix.facLen = facLen
+	}
+}
+
+// hasFactors reports whether the cache keeps factors (keepFactors).
+func (c *dualCache) hasFactors() bool { return c.ix != nil && c.ix.facLen > 0 }
+
+// addFactors is add with the factors f of the vector's dual (nil for none),
+// kept where the cache keeps factors.
+func (c *dualCache) addFactors(xo, h, e, f []float64, q []int) {
 	if c.ix != nil {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if c.ix.len() < c.max {
-			c.ix.add(h, e)
+			c.ix.add(h, e, f)
 		}
 		return
 	}

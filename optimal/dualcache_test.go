@@ -246,7 +246,7 @@ func TestCertifyImagesFollowSigns(t *testing.T) {
 		want  int
 	}{{false, 2}, {true, 6}} {
 		c.mixed = step.mixed
-		c.addImages(xo, h, e)
+		c.addImages(xo, h, e, nil)
 		if n := c.cache.len(); n != step.want {
 			t.Errorf("mixed %v: %d vectors, want %d", step.mixed, n, step.want)
 		}
@@ -742,7 +742,7 @@ func TestDualIndexBruteForce(t *testing.T) {
 				}
 				// The scan's dot product sums in another order: allow
 				// for it, then compare exactly against its own sum.
-				if lo := scanBallDots(make([]float64, 1), append(append([]float64(nil), h...), s), xs, x1, math.Inf(-1)); math.Abs(lo-(math.Abs(dot)-s*x1)) > 1e-13*mag {
+				if lo, _ := scanBallDots(make([]float64, 1), append(append([]float64(nil), h...), s), xs, x1, math.Inf(-1)); math.Abs(lo-(math.Abs(dot)-s*x1)) > 1e-13*mag {
 					t.Fatalf("dim %d: entry bound %g, definition %g", dim, lo, math.Abs(dot)-s*x1)
 				} else {
 					want = math.Max(want, lo)

@@ -148,7 +148,7 @@ func (c *Certifier) ReadDuals(path string) (int, error) {
 			continue
 		}
 		before := c.cache.len()
-		c.addImages(xo, h, e)
+		c.addImages(xo, h, e, nil)
 		if c.cache.len() > before {
 			added++
 		}

@@ -53,7 +53,11 @@ type dualIndex struct {
 	centre  []float64   // balls × dim
 	radius  []float64   // per ball
 	mem     [][]float64 // per ball: members × (dim+1), h then s
-	pool    sync.Pool   // *indexScratch
+	// Per ball, with facLen > 0: members × facLen, each member's dual
+	// factors (ascent.go), float32, or a NaN first number where it has none.
+	fac    [][]float32
+	facLen int
+	pool   sync.Pool // *indexScratch
 }
 
 // Parameters of dualIndex.
@@ -105,8 +109,8 @@ func newDualIndex(dim, entries int) *dualIndex {
 // entries vectors in dim dimensions, the vectors included: each takes
 // dim+1 numbers, and a ball its centre, radius and slice (with up to a
 // quarter of its members' room unused by append's growth, plus a block).
-func dualIndexBytes(dim, entries int) float64 {
-	per := 8 * float64(dim+1)
+func dualIndexBytes(dim, entries, facLen int) float64 {
+	per := 8*float64(dim+1) + 4*float64(facLen)
 	return 1.25*float64(entries)*per + float64(dualLeaders(entries))*(8*float64(dim)+8+24+4*per)
 }
 
@@ -114,8 +118,9 @@ func dualIndexBytes(dim, entries int) float64 {
 func (ix *dualIndex) len() int { return ix.n }
 
 // add indexes the vector h whose entries are within e_d of the exact
-// ones (scanBallDots).
-func (ix *dualIndex) add(h, e []float64) {
+// ones (scanBallDots), with the factors f of its dual (facLen numbers;
+// nil for none).
+func (ix *dualIndex) add(h, e, f []float64) {
 	dim := ix.dim
 	var nh float64
 	for _, v := range h {
@@ -148,6 +153,9 @@ func (ix *dualIndex) add(h, e []float64) {
 		ix.centre = append(ix.centre, h...)
 		ix.radius = append(ix.radius, 0)
 		ix.mem = append(ix.mem, nil)
+		if ix.facLen > 0 {
+			ix.fac = append(ix.fac, nil)
+		}
 		best, bd = nb, 0
 	}
 	// The radius is rounded up so that it bounds the exact distance.
@@ -158,6 +166,18 @@ func (ix *dualIndex) add(h, e []float64) {
 		s = math.Max(s, e[d]+g*math.Abs(v))
 	}
 	ix.mem[best] = append(append(ix.mem[best], h...), s)
+	if ix.facLen > 0 {
+		fb := ix.fac[best]
+		if len(f) == ix.facLen {
+			for _, v := range f {
+				fb = append(fb, float32(v))
+			}
+		} else {
+			fb = append(fb, float32(math.NaN()))
+			fb = append(fb, make([]float32, ix.facLen-1)...)
+		}
+		ix.fac[best] = fb
+	}
 	ix.n++
 }
 
@@ -177,9 +197,17 @@ func (ix *dualIndex) each(f func(h []float64, s float64)) {
 // floor are not scanned, since a caller that needs more than floor has no
 // use for them.
 func (ix *dualIndex) lower(xo []float64, sc, floor float64) float64 {
+	lo, _ := ix.lowerFactors(xo, sc, floor, nil)
+	return lo
+}
+
+// lowerFactors is lower that also copies into fac, when it is not nil and
+// the returned bound is one vector's that has factors (facLen numbers),
+// those factors, reporting whether it did.
+func (ix *dualIndex) lowerFactors(xo []float64, sc, floor float64, fac []float64) (float64, bool) {
 	nb := len(ix.radius)
 	if nb == 0 {
-		return 0
+		return 0, false
 	}
 	s := ix.pool.Get().(*indexScratch)
 	defer ix.pool.Put(s)
@@ -212,9 +240,10 @@ func (ix *dualIndex) lower(xo []float64, sc, floor float64) float64 {
 		}
 	}
 	if tb <= floor {
-		return 0
+		return 0, false
 	}
-	best := scanBallDots(s.dots[:], ix.mem[top], x, x1, 0)
+	best, at := scanBallDots(s.dots[:], ix.mem[top], x, x1, 0)
+	atBall := top
 	scanned := len(ix.mem[top]) / (dim + 1)
 	cut := math.Max(best, floor)
 	// The other balls that may hold a better vector, in decreasing order
@@ -244,12 +273,25 @@ func (ix *dualIndex) lower(xo []float64, sc, floor float64) float64 {
 		ord = ord[:len(ord)-1]
 		siftDown(ord, 0)
 		if ub[b] > math.Max(best, floor) {
-			best = scanBallDots(s.dots[:], ix.mem[b], x, x1, best)
+			var p int
+			if best, p = scanBallDots(s.dots[:], ix.mem[b], x, x1, best); p >= 0 {
+				at, atBall = p, b
+			}
 			scanned += len(ix.mem[b]) / (dim + 1)
 		}
 	}
 	s.ord = ord
-	return best
+	if fac == nil || ix.facLen == 0 || at < 0 || !(best > 0) {
+		return best, false
+	}
+	f := ix.fac[atBall][at*ix.facLen : (at+1)*ix.facLen]
+	if math.IsNaN(float64(f[0])) {
+		return best, false
+	}
+	for i, v := range f {
+		fac[i] = float64(v)
+	}
+	return best, true
 }
 
 // ballKeyBits is the number of low bits of a ballKey that hold the ball.
@@ -320,8 +362,10 @@ const scanChunk = 256
 // That rounding bound, γ_dim Σ|h_d x_d| < (dim+2)ε Σ|h_d x_d|, holds for
 // every order of the sum, fused or not, so the products come from
 // vmath.DotRows in its order, len(dots) vectors at a time (dots: at least
-// one element, at most scanChunk used).
-func scanBallDots(dots, m, x []float64, x1, best float64) float64 {
+// one element, at most scanChunk used). It also returns the member whose
+// bound it returns (its position in m), or −1 where best stood.
+func scanBallDots(dots, m, x []float64, x1, best float64) (float64, int) {
+	at := -1
 	dim := len(x)
 	st := dim + 1
 	dots = dots[:min(len(dots), scanChunk)]
@@ -331,11 +375,11 @@ func scanBallDots(dots, m, x []float64, x1, best float64) float64 {
 		for _, v := range dots[:k] {
 			if a := math.Abs(v); a > best {
 				if lo := a - m[p+dim]*x1; lo > best {
-					best = lo
+					best, at = lo, p/st
 				}
 			}
 			p += st
 		}
 	}
-	return best
+	return best, at
 }
