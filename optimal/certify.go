@@ -247,23 +247,24 @@ type Certifier struct {
 	adapt   bool          // whether reuse adapts (ReuseTarget zero)
 	gapSum  float64       // the certified gaps of the rows certified the full way (c.dmu)
 	gapN    int
-	tight   atomic.Bool // whether remembered duals certify rows above reuse (ReuseTightFraction)
-	block   int         // rows between cache updates (dualBlock)
-	dmu     sync.Mutex  // guards the block's bookkeeping below
-	inBlock int         // rows certified in the current block
-	pend    []float64   // the block's duals in row order: x_out, h, errors
-	dq      []int       // cell scratch of rowDone
-	img     []float64   // symmetry images of rowDone
-	mixed   bool        // whether some row's x_out had entries of both signs (CertifyBatch)
-	record  int         // dense duals kept for WriteDuals (CertifyOptions.RecordDuals)
-	fac     int         // numbers of a remembered dual's factors (factorLen), 0 for none
-	ascent  int         // the most ascent steps (CertifyOptions.AscentSteps)
-	recX    []float64   // their inputs' x_out, dim each
-	recY    []float64   // the dual matrices, N×N each
-	tring   []float64   // the last tightWindow rows above the reuse target (ReuseTightFraction): remembered gap, recovered bound
-	tpos    int         // the next slot of tring
-	tn      int         // rows in tring
-	tpend   []float64   // the block's such rows in row order: remembered gap, recovered bound
+	tight   atomic.Bool  // whether remembered duals certify rows above reuse (ReuseTightFraction)
+	sample  atomic.Int32 // one row in sample of those is certified the full way (tightSampled)
+	block   int          // rows between cache updates (dualBlock)
+	dmu     sync.Mutex   // guards the block's bookkeeping below
+	inBlock int          // rows certified in the current block
+	pend    []float64    // the block's duals in row order: x_out, h, errors
+	dq      []int        // cell scratch of rowDone
+	img     []float64    // symmetry images of rowDone
+	mixed   bool         // whether some row's x_out had entries of both signs (CertifyBatch)
+	record  int          // dense duals kept for WriteDuals (CertifyOptions.RecordDuals)
+	fac     int          // numbers of a remembered dual's factors (factorLen), 0 for none
+	ascent  int          // the most ascent steps (CertifyOptions.AscentSteps)
+	recX    []float64    // their inputs' x_out, dim each
+	recY    []float64    // the dual matrices, N×N each
+	tring   []float64    // the last tightWindow rows above the reuse target (ReuseTightFraction): remembered gap, recovered bound
+	tpos    int          // the next slot of tring
+	tn      int          // rows in tring
+	tpend   []float64    // the block's such rows in row order: remembered gap, recovered bound
 }
 
 // NewCertifier returns a certifier for the loss l. opts may be nil. A loss
@@ -355,6 +356,7 @@ func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 			r, c.adapt = DefaultReuseFraction*c.target, true
 		}
 		c.reuse.Store(math.Float64bits(r))
+		c.sample.Store(tightSample)
 		c.ascent = o.AscentSteps
 		if c.ascent == 0 {
 			c.ascent = ascentSteps
@@ -592,14 +594,17 @@ func (c *Certifier) tightDone() {
 		frac = AscentTightFraction
 	}
 	c.tight.Store(gain <= frac*gap)
+	if c.tn == tightWindow {
+		c.sample.Store(tightSampleFull)
+	}
 }
 
-// tightSampled reports whether the row x is one of the one in tightSample
-// that are certified the full way even where remembered duals certify the
-// rows like it (ReuseTightFraction): by a hash of its entries' bits
-// (FNV-1a over 64-bit words, then a final mix), so that the choice depends
-// only on the row.
-func tightSampled(x []float64) bool {
+// tightSampled reports whether the row x is one of the one in rate
+// (tightSample or tightSampleFull) that are certified the full way even
+// where remembered duals certify the rows like it (ReuseTightFraction): by
+// a hash of its entries' bits (FNV-1a over 64-bit words, then a final
+// mix), so that the choice depends only on the row.
+func tightSampled(x []float64, rate uint64) bool {
 	h := uint64(14695981039346656037)
 	for _, v := range x {
 		h ^= math.Float64bits(v)
@@ -608,7 +613,7 @@ func tightSampled(x []float64) bool {
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
 	h ^= h >> 33
-	return h%tightSample == 0
+	return h%rate == 0
 }
 
 // addImages adds the dual vector h (rounding bounds e) found for x_out =
@@ -812,7 +817,7 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 					fac, floor = w.asc.ab, v*(1-ascentFloor)
 				}
 				lo, start := c.cache.lowerFactors(w.xoRaw, w.q, floor, fac)
-				tight := c.tight.Load() && !tightSampled(x)
+				tight := c.tight.Load() && !tightSampled(x, uint64(c.sample.Load()))
 				reuse := func(g float64) bool { return g <= r || (g <= c.target && tight) }
 				if lo > 0 && (v-lo)/v > r && start {
 					// The ascent goes on while it gains, up to the reuse

@@ -69,15 +69,17 @@ const AscentTightFraction = 0.25
 
 // Parameters of the measure behind ReuseTightFraction: one row in
 // tightSample of those it would let a remembered dual certify (chosen by a
-// hash of the row's entries, so that the choice depends only on the row)
-// is still certified the full way, so that the measure stays current; it
-// is the ratio of the sums of the recovered bound and of the remembered
-// gap over the last tightWindow such rows in row order, once there are at
-// least tightMin.
+// hash of the row's entries, so that the choice depends only on the row),
+// and one in tightSampleFull once the window is full, is still certified
+// the full way, so that the measure stays current; it is the ratio of the
+// sums of the recovered bound and of the remembered gap over the last
+// tightWindow such rows in row order, once there are at least tightMin.
+// (tightSampleFull is a multiple of tightSample: its rows are among those.)
 const (
-	tightSample = 8
-	tightWindow = 256
-	tightMin    = 64
+	tightSample     = 8
+	tightSampleFull = 32
+	tightWindow     = 256
+	tightMin        = 64
 )
 
 // MaxDualCache is the largest CertifyOptions.DualCache accepted.
@@ -300,7 +302,7 @@ func (c *dualCache) add(xo, h, e []float64, q []int) {
 // It is called before any vector is added.
 func (c *dualCache) keepFactors(facLen int) {
 	if c.ix != nil {
-		c.ix.facLen = facLen
+		c.ix.facLen, c.ix.scanCap = facLen, dualAscentScanCap
 	}
 }
 

@@ -26,7 +26,8 @@ import (
 //
 // and a lookup scans the ball of the largest bound, then the others whose
 // bound exceeds the best member bound found, in decreasing order of that
-// bound, until it falls below the best or dualScanCap vectors have been
+// bound, until it falls below the best or dualScanCap vectors
+// (dualAscentScanCap where it keeps factors for dual ascent) have been
 // evaluated. Up to that cap it returns exactly the best bound among all
 // remembered vectors (the pruning is by a valid upper bound); every bound
 // it returns is one vector's.
@@ -57,7 +58,10 @@ type dualIndex struct {
 	// factors (ascent.go), float32, or a NaN first number where it has none.
 	fac    [][]float32
 	facLen int
-	pool   sync.Pool // *indexScratch
+	// scanCap is the most vectors a lookup evaluates (dualScanCap, or
+	// dualAscentScanCap where factors are kept).
+	scanCap int
+	pool    sync.Pool // *indexScratch
 }
 
 // Parameters of dualIndex.
@@ -80,6 +84,10 @@ const (
 	// balls are visited in decreasing order of their bound, so the ones
 	// skipped are those least likely to hold the best vector.
 	dualScanCap = 2048
+	// dualAscentScanCap is dualScanCap where the index keeps factors for
+	// dual ascent: a lookup then needs a good start for the ascent more
+	// than the best remembered vector.
+	dualAscentScanCap = 256
 )
 
 // indexScratch is one lookup's workspace.
@@ -98,7 +106,7 @@ func dualLeaders(entries int) int {
 // newDualIndex returns an empty index of at most entries vectors in dim
 // dimensions.
 func newDualIndex(dim, entries int) *dualIndex {
-	ix := &dualIndex{dim: dim, balls: dualLeaders(entries)}
+	ix := &dualIndex{dim: dim, balls: dualLeaders(entries), scanCap: dualScanCap}
 	ix.pool.New = func() any {
 		return &indexScratch{x: make([]float64, dim), ub: make([]float64, ix.balls), ord: make([]uint64, 0, ix.balls)}
 	}
@@ -260,7 +268,7 @@ func (ix *dualIndex) lowerFactors(xo []float64, sc, floor float64, fac []float64
 	for i := len(ord)/2 - 1; i >= 0; i-- {
 		siftDown(ord, i)
 	}
-	for len(ord) > 0 && scanned < dualScanCap {
+	for len(ord) > 0 && scanned < ix.scanCap {
 		// Every ball left has a bound at most its key's, which is at
 		// most the top key's: once that is at most the best, none can
 		// improve it.

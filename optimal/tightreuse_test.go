@@ -161,9 +161,15 @@ func TestTightWindow(t *testing.T) {
 	}
 	// Fill the window with rows recovering 5 %, then replace half of it
 	// by rows recovering 20 %: 12.5 % on average, off.
+	if c.sample.Load() == tightSampleFull {
+		t.Fatal("sampling at the full window's rate before the window is full")
+	}
 	feed(tightWindow, 0.004, 0.05*0.004)
 	if !c.tight.Load() {
 		t.Fatal("off at 5 %")
+	}
+	if c.sample.Load() != tightSampleFull {
+		t.Fatalf("sampling one row in %d with a full window", c.sample.Load())
 	}
 	feed(tightWindow/2, 0.004, 0.2*0.004)
 	if c.tight.Load() {
@@ -191,31 +197,42 @@ func TestTightWindow(t *testing.T) {
 }
 
 // tightSampled picks about one row in tightSample, the same for equal rows
-// whatever their position, and differently for rows one ulp apart.
+// whatever their position, and differently for rows one ulp apart; at the
+// rate tightSampleFull, about one in that many, all among the former.
 func TestTightSampled(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	const n = 16000
 	x := make([]float64, 11)
-	picked, moved := 0, 0
+	picked, moved, full := 0, 0, 0
 	for range n {
 		for i := range x {
 			x[i] = rng.Float64() * 11
 		}
-		p := tightSampled(x)
+		p := tightSampled(x, tightSample)
 		if p {
 			picked++
 		}
-		if tightSampled(slices.Clone(x)) != p {
+		if tightSampled(x, tightSampleFull) {
+			full++
+			if !p {
+				t.Fatal("a row picked at the full window's rate but not at the first")
+			}
+		}
+		if tightSampled(slices.Clone(x), tightSample) != p {
 			t.Fatal("the same row picked differently")
 		}
 		x[3] = math.Nextafter(x[3], 20)
-		if tightSampled(x) != p {
+		if tightSampled(x, tightSample) != p {
 			moved++
 		}
 	}
 	// Binomial(16000, 1/8): mean 2000, sd ≈ 42.
 	if picked < 1800 || picked > 2200 {
 		t.Errorf("%d of %d rows picked, want about %d", picked, n, n/tightSample)
+	}
+	// Binomial(16000, 1/32): mean 500, sd ≈ 22.
+	if full < 400 || full > 600 {
+		t.Errorf("%d of %d rows picked at the full window's rate, want about %d", full, n, n/tightSampleFull)
 	}
 	if moved < 2*1800*7/8 {
 		t.Errorf("one ulp changed the choice of only %d of %d rows", moved, n)
