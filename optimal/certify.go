@@ -112,11 +112,9 @@ type CertifyOptions struct {
 	// the reuse target, before the row is certified the full way: zero
 	// selects the default (20), a negative value none. The cache keeps the
 	// factors the ascent starts from only in more than 4 out-of-band
-	// dimensions (2(K−K') > 4), where its balls index it.
+	// dimensions (2(K−K') > 4), where its balls index it, and then keeps
+	// at most AscentDualCache duals.
 	AscentSteps int
-	// AscentKeep makes the cache remember the duals that dual ascent
-	// found, besides those of the rows certified the full way.
-	AscentKeep bool
 	// RecordDuals, with DualCache, is the number of the dual matrices
 	// found that the certifier keeps (N×N numbers each) for WriteDuals.
 	// Zero keeps none.
@@ -348,7 +346,11 @@ func NewCertifier(l loss.Loss, opts *CertifyOptions) (*Certifier, error) {
 	}
 	c.free = append(c.free, w)
 	if o.DualCache > 0 && c.in.N <= maxDualCacheN {
-		c.cache = newDualCache(2*(c.in.K-c.out.K), o.DualCache)
+		entries := o.DualCache
+		if dim := 2 * (c.in.K - c.out.K); dim > dualGridMaxDim && o.AscentSteps >= 0 {
+			entries = min(entries, AscentDualCache)
+		}
+		c.cache = newDualCache(2*(c.in.K-c.out.K), entries)
 		c.block, c.dq = dualBlock, make([]int, c.cache.dim)
 		c.record = min(max(o.RecordDuals, 0), o.DualCache)
 		r := o.ReuseTarget
@@ -826,9 +828,6 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 					// same bound as the rows that measure whether they do.
 					if up := w.asc.ascend(w.xoRaw, v, v*(1-r)*(1+1e-12), v*(1-c.target), c.ascent); up > lo {
 						if lo = up; reuse((v - lo) / v) {
-							if c.opts.AscentKeep {
-								w.captureAscent(c.record > 0)
-							}
 							copy(dst, a)
 							return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Reused: true, Ascended: true}, nil
 						}
@@ -900,24 +899,6 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 		}
 	}
 	return cert, nil
-}
-
-// captureAscent captures the dual of the last ascent step (w.asc) as the
-// row's dual for the cache, with no certified gap (it does not count
-// towards the adapted reuse target, which follows the full checks).
-func (w *certWork) captureAscent(record bool) {
-	aw := w.asc
-	copy(w.capH, aw.h)
-	copy(w.capE, aw.e)
-	copy(w.capA, aw.a)
-	copy(w.capB, aw.b)
-	w.capK, w.capGap, w.capOK = aw.r, -1, true
-	if record {
-		if w.capY == nil {
-			w.capY = make([]float64, w.n*w.n)
-		}
-		copy(w.capY, aw.y)
-	}
 }
 
 // ascentFloor is the largest relative gap of a remembered dual from which

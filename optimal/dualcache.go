@@ -82,6 +82,14 @@ const (
 	tightMin        = 64
 )
 
+// AscentDualCache is the most dual certificates a Certifier remembers
+// where it improves them by dual ascent (CertifyOptions.AscentSteps, in
+// more than 4 out-of-band dimensions), whatever CertifyOptions.DualCache
+// allows: the ascent starts about as well from a few thousand remembered
+// duals as from 2^18, and a lookup among more costs more than it saves
+// (docs/BENCHMARKS.md, issue 13).
+const AscentDualCache = 1 << 12
+
 // MaxDualCache is the largest CertifyOptions.DualCache accepted.
 const MaxDualCache = 1 << 22
 
@@ -103,7 +111,11 @@ func DualCacheBytes(in, out structure.Band, entries int) float64 {
 	// bounds and the cell link, and the flat table; or the balls.
 	b := float64(dualBlock) * (24*float64(dim) + 8)
 	if dim > dualGridMaxDim {
-		return b + float64(dualBlock)*8*float64(factorLen(in.N)) + dualIndexBytes(dim, entries, factorLen(in.N))
+		// With dual ascent (the default) at most AscentDualCache vectors
+		// and their factors; without, entries vectors alone.
+		fl := factorLen(in.N)
+		asc := float64(dualBlock)*8*float64(fl) + dualIndexBytes(dim, min(entries, AscentDualCache), fl)
+		return b + math.Max(asc, dualIndexBytes(dim, entries, 0))
 	}
 	b += float64(entries) * (16*float64(dim) + 4)
 	_, cells := dualGrid(dim)

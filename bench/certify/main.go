@@ -78,7 +78,6 @@ type options struct {
 	maxGap, reuse               float64
 	polishSteps, dualCache      int
 	ascentSteps                 int
-	ascentKeep                  bool
 	fallbackTol                 float64
 	sdpToo                      bool
 	precision                   string
@@ -100,7 +99,6 @@ func main() {
 	flag.IntVar(&o.polishSteps, "polish-steps", 0, "CertifyOptions.PolishSteps (0: the default; negative: no polishing)")
 	flag.IntVar(&o.dualCache, "dual-cache", optimal.DefaultDualCache, "CertifyOptions.DualCache: dual certificates remembered and reused (0: none)")
 	flag.IntVar(&o.ascentSteps, "ascent-steps", 0, "CertifyOptions.AscentSteps: the most dual-ascent steps on a remembered dual that misses the reuse target (0: the default; negative: none)")
-	flag.BoolVar(&o.ascentKeep, "ascent-keep", false, "CertifyOptions.AscentKeep: remember the duals dual ascent finds")
 	flag.Float64Var(&o.reuse, "reuse-target", 0, "CertifyOptions.ReuseTarget (0: adapted to the rows, optimal.ReuseGapFactor times the mean gap of the rows certified the full way, within [DefaultReuseFraction, 1] × -max-gap)")
 	flag.Float64Var(&o.fallbackTol, "fallback-tol", 0, "tolerance of the exact solver in a fallback (CertifyOptions.Solver.Tol; 0: the certifier's default)")
 	flag.BoolVar(&o.sdpToo, "sdp-too", true, "also time the SDP (optimal.MethodSDP) on the rows solved exactly, for the throughput against it (the exact solver is optimal.MethodAuto's choice, which is the faster of the two at N = 11 and 32)")
@@ -221,7 +219,7 @@ func run(o options, net *nn.Approximator, cfg *train.Config, w io.Writer) error 
 	if err != nil {
 		return err
 	}
-	co := &optimal.CertifyOptions{MaxGap: o.maxGap, PolishSteps: o.polishSteps, Workers: 1, DualCache: o.dualCache, ReuseTarget: o.reuse, AscentSteps: o.ascentSteps, AscentKeep: o.ascentKeep}
+	co := &optimal.CertifyOptions{MaxGap: o.maxGap, PolishSteps: o.polishSteps, Workers: 1, DualCache: o.dualCache, ReuseTarget: o.reuse, AscentSteps: o.ascentSteps}
 	if o.fallbackTol > 0 {
 		co.Solver = &optimal.Options{Tol: o.fallbackTol}
 	}
