@@ -441,3 +441,44 @@ func TestCertifyAscent(t *testing.T) {
 	}
 	t.Logf("%d of %d rows ascended, %d certified the full way (%d without ascent)", asc, rows, full, full0)
 }
+
+// benchAscent returns an ascent workspace at N = 32, K = 15 → 7 with
+// random factors and a notebook input's out-of-band entries.
+func benchAscent() (*ascentWork, []float64, []float64) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	in, out := structure.Band{N: 32, K: 15}, structure.Band{N: 32, K: 7}
+	aw := newAscentWork(in.N, in.K, out.K, ascentRank)
+	xo := make([]float64, 2*(in.K-out.K))
+	for i := range xo {
+		xo[i] = rng.Float64() * 32
+	}
+	return aw, xo, randFactors(rng, in.N, 2*ascentRank)
+}
+
+func BenchmarkAscend(b *testing.B) {
+	aw, xo, f := benchAscent()
+	for _, steps := range []int{1, 3} {
+		b.Run("steps="+string(rune('0'+steps)), func(b *testing.B) {
+			for b.Loop() {
+				copy(aw.ab, f)
+				aw.ascend(xo, 0, math.Inf(1), math.Inf(-1), steps)
+			}
+		})
+	}
+	aw.ascend(xo, 0, math.Inf(1), math.Inf(-1), 1)
+	b.Run("half", func(b *testing.B) {
+		for b.Loop() {
+			aw.half(aw.a, aw.b, 1)
+		}
+	})
+	b.Run("align", func(b *testing.B) {
+		for b.Loop() {
+			aw.align(aw.a, aw.b, aw.r, aw.a, aw.b)
+		}
+	})
+	b.Run("bound", func(b *testing.B) {
+		for b.Loop() {
+			aw.bound()
+		}
+	})
+}
