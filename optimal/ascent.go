@@ -53,8 +53,8 @@ type ascentWork struct {
 	xo      []float64 // x_out scaled, in the order of Certifier.outside
 	ab      []float64 // the factors A then B (factorLen), as stored
 	a, b, g []float64 // n×r: A and B within ab, and G
-	p       []float64 // prefix sums along the diagonals of src srcᵀ (half)
-	gam, gl []float64 // m×m, m = 2K'+1: the Gram system and its factor
+	p       []float64 // m×m: the Gram matrix F of the shifts (half)
+	gam     []float64 // m×m, m = 2K'+1: the Gram system, then its factor
 	mu, rhs []float64 // m
 
 	qa, qb []float64 // n×kmax: thin QR factors
@@ -76,7 +76,7 @@ func newAscentWork(n, k, kp, kmax int) *ascentWork {
 	aw := &ascentWork{n: n, k: k, kp: kp, r: r, kmax: kmax,
 		x: make([]float64, 2*k+1), xo: make([]float64, dim),
 		ab: make([]float64, 2*n*r), g: make([]float64, n*r),
-		p: make([]float64, m*(n+1)), gam: make([]float64, m*m), gl: make([]float64, m*m),
+		p: make([]float64, m*m), gam: make([]float64, m*m),
 		mu: make([]float64, m), rhs: make([]float64, m),
 		qa: make([]float64, n*kmax), qb: make([]float64, n*kmax),
 		ra: make([]float64, kmax*kmax), rb: make([]float64, kmax*kmax),
@@ -165,36 +165,54 @@ func (aw *ascentWork) half(dst, src []float64, dir int) bool {
 			floats.AddScaled(g[c*n+lo:c*n+hi], xv, src[c*n+lo+o:c*n+hi+o])
 		}
 	}
-	// Γ_de = ⟨S_{dir d} src, S_{dir e} src⟩ = Σ_i P[i+dir d][i+dir e] for
-	// the Gram matrix P = src srcᵀ: sums along P's diagonals 0 … 2K',
-	// from their prefix sums cum[q][j] = Σ_{i<j} P[i][i+q].
+	// Γ_de = ⟨S_{dir d} src, S_{dir e} src⟩ = F(dir·d, dir·e) with
+	// F(p, q) = Σ_{j∈J} c_{q−p}(j), c_δ(j) = ⟨src row j, src row j+δ⟩ and
+	// J = [max(0, p, p−q), min(n, n+p, n+p−q)): the first row F(−K', q) by
+	// dot products, the rest along its diagonals, where a step p → p+1
+	// drops the term j = p (if p >= max(0, p−q)) and adds j = n+p (if
+	// n+p < min(n, n+p−q)), F symmetric.
 	m := 2*kp + 1
-	cum := aw.p
-	for q := 0; q < m; q++ {
-		row := cum[q*(n+1) : q*(n+1)+n-q+1]
-		row[0] = 0
-		for j := 0; j < n-q; j++ {
-			var s float64
-			for c := 0; c < r; c++ {
-				s += src[c*n+j] * src[c*n+j+q]
+	f := aw.p[:m*m]
+	for qi := 0; qi < m; qi++ {
+		p, q := -kp, qi-kp
+		lo, hi := max(0, p, p-q), min(n, n+p, n+p-q)
+		var v float64
+		for c := 0; c < r; c++ {
+			col := src[c*n : (c+1)*n]
+			v += floats.Dot(col[lo:hi], col[lo+q-p:hi+q-p])
+		}
+		f[qi] = v
+		f[qi*m] = v
+	}
+	cdot := func(j, delta int) float64 {
+		var v float64
+		for c := 0; c < r; c++ {
+			v += src[c*n+j] * src[c*n+j+delta]
+		}
+		return v
+	}
+	for pi := 0; pi+1 < m; pi++ {
+		p := pi - kp
+		for qi := pi; qi+1 < m; qi++ {
+			q := qi - kp
+			delta := q - p
+			v := f[pi*m+qi]
+			if p >= max(0, -delta) {
+				v -= cdot(p, delta)
 			}
-			row[j+1] = row[j] + s
+			if p < min(0, -delta) {
+				v += cdot(n+p, delta)
+			}
+			f[(pi+1)*m+qi+1] = v
+			f[(qi+1)*m+pi+1] = v
 		}
 	}
 	gam, rhs := aw.gam, aw.rhs
 	var tr float64
 	for di := 0; di < m; di++ {
 		od := dir * (di - kp)
-		for ei := di; ei < m; ei++ {
-			oe := dir * (ei - kp)
-			lo, hi := max(0, -od, -oe), min(n, n-od, n-oe)
-			u, q := lo+od, oe-od
-			if q < 0 {
-				u, q = lo+oe, -q
-			}
-			row := cum[q*(n+1):]
-			v := row[u+hi-lo] - row[u]
-			gam[di*m+ei], gam[ei*m+di] = v, v
+		for ei := 0; ei < m; ei++ {
+			gam[di*m+ei] = f[(dir*(di-kp)+kp)*m+dir*(ei-kp)+kp]
 		}
 		tr += gam[di*m+di]
 		// The right-hand side −⟨S_{dir d} src, G⟩.
@@ -212,7 +230,10 @@ func (aw *ascentWork) half(dst, src []float64, dir int) bool {
 	// shifts are dependent; it only makes the projection inexact, which
 	// the bound accounts for.
 	mu := aw.mu
-	if !cholSolve(aw.gl, gam, mu, rhs, m, 1e-13*tr) {
+	for i, v := range rhs {
+		mu[i] = -v
+	}
+	if !gramSolve(gam, mu, m, 1e-13*tr) {
 		return false
 	}
 	for di := 0; di < m; di++ {
@@ -227,6 +248,51 @@ func (aw *ascentWork) half(dst, src []float64, dir int) bool {
 		return false
 	}
 	floats.ScaleTo(dst, math.Sqrt(ns/ng), g)
+	return true
+}
+
+// gramSolve solves (g + shift·I) z = b for the symmetric positive definite
+// m×m matrix g (row-major, overwritten by its Cholesky factor in its lower
+// triangle) and b (overwritten by z), reporting false where a pivot is not
+// positive.
+func gramSolve(g, b []float64, m int, shift float64) bool {
+	for j := 0; j < m; j++ {
+		rj := g[j*m : j*m+j]
+		d := g[j*m+j] + shift
+		for _, v := range rj {
+			d -= v * v
+		}
+		if !(d > 0) {
+			return false
+		}
+		d = math.Sqrt(d)
+		g[j*m+j] = d
+		inv := 1 / d
+		for i := j + 1; i < m; i++ {
+			ri := g[i*m : i*m+j]
+			ri = ri[:len(rj)]
+			t := g[i*m+j]
+			for k, v := range rj {
+				t -= ri[k] * v
+			}
+			g[i*m+j] = t * inv
+		}
+	}
+	for i := 0; i < m; i++ {
+		ri := g[i*m : i*m+i]
+		t := b[i]
+		for k, v := range ri {
+			t -= v * b[k]
+		}
+		b[i] = t / g[i*m+i]
+	}
+	for i := m - 1; i >= 0; i-- {
+		t := b[i]
+		for k := i + 1; k < m; k++ {
+			t -= g[k*m+i] * b[k]
+		}
+		b[i] = t / g[i*m+i]
+	}
 	return true
 }
 
