@@ -165,6 +165,51 @@ func (aw *ascentWork) half(dst, src []float64, dir int) bool {
 			floats.AddScaled(g[c*n+lo:c*n+hi], xv, src[c*n+lo+o:c*n+hi+o])
 		}
 	}
+	m := 2*kp + 1
+	gam, rhs := aw.gam, aw.rhs
+	tr := aw.gram(src, dir)
+	for di := 0; di < m; di++ {
+		od := dir * (di - kp)
+		// The right-hand side −⟨S_{dir d} src, G⟩.
+		lo, hi := max(0, -od), min(n, n-od)
+		var s float64
+		for c := 0; c < r; c++ {
+			s += floats.Dot(g[c*n+lo:c*n+hi], src[c*n+lo+od:c*n+hi+od])
+		}
+		rhs[di] = -s
+	}
+	if !(tr > 0) || math.IsInf(tr, 0) {
+		return false
+	}
+	// A little ridge keeps the Cholesky factorisation defined where the
+	// shifts are dependent; it only makes the projection inexact, which
+	// the bound accounts for.
+	mu := aw.mu
+	for i, v := range rhs {
+		mu[i] = -v
+	}
+	if !gramSolve(gam, mu, m, 1e-13*tr) {
+		return false
+	}
+	for di := 0; di < m; di++ {
+		od := dir * (di - kp)
+		lo, hi := max(0, -od), min(n, n-od)
+		for c := 0; c < r; c++ {
+			floats.AddScaled(g[c*n+lo:c*n+hi], -mu[di], src[c*n+lo+od:c*n+hi+od])
+		}
+	}
+	ng, ns := floats.Dot(g, g), floats.Dot(src, src)
+	if !(ng > 0) || math.IsInf(ng, 0) || !(ns > 0) {
+		return false
+	}
+	floats.ScaleTo(dst, math.Sqrt(ns/ng), g)
+	return true
+}
+
+// gram sets aw.gam to the Gram matrix of the shifts S_{dir·d} src
+// (|d| <= K', by columns as in half) and returns its trace.
+func (aw *ascentWork) gram(src []float64, dir int) float64 {
+	n, r, kp := aw.n, aw.r, aw.kp
 	// Γ_de = ⟨S_{dir d} src, S_{dir e} src⟩ = F(dir·d, dir·e) with
 	// F(p, q) = Σ_{j∈J} c_{q−p}(j), c_δ(j) = ⟨src row j, src row j+δ⟩ and
 	// J = [max(0, p, p−q), min(n, n+p, n+p−q)): the first row F(−K', q) by
@@ -207,48 +252,15 @@ func (aw *ascentWork) half(dst, src []float64, dir int) bool {
 			f[(qi+1)*m+pi+1] = v
 		}
 	}
-	gam, rhs := aw.gam, aw.rhs
+	gam := aw.gam
 	var tr float64
 	for di := 0; di < m; di++ {
-		od := dir * (di - kp)
 		for ei := 0; ei < m; ei++ {
 			gam[di*m+ei] = f[(dir*(di-kp)+kp)*m+dir*(ei-kp)+kp]
 		}
 		tr += gam[di*m+di]
-		// The right-hand side −⟨S_{dir d} src, G⟩.
-		lo, hi := max(0, -od), min(n, n-od)
-		var s float64
-		for c := 0; c < r; c++ {
-			s += floats.Dot(g[c*n+lo:c*n+hi], src[c*n+lo+od:c*n+hi+od])
-		}
-		rhs[di] = -s
 	}
-	if !(tr > 0) || math.IsInf(tr, 0) {
-		return false
-	}
-	// A little ridge keeps the Cholesky factorisation defined where the
-	// shifts are dependent; it only makes the projection inexact, which
-	// the bound accounts for.
-	mu := aw.mu
-	for i, v := range rhs {
-		mu[i] = -v
-	}
-	if !gramSolve(gam, mu, m, 1e-13*tr) {
-		return false
-	}
-	for di := 0; di < m; di++ {
-		od := dir * (di - kp)
-		lo, hi := max(0, -od), min(n, n-od)
-		for c := 0; c < r; c++ {
-			floats.AddScaled(g[c*n+lo:c*n+hi], -mu[di], src[c*n+lo+od:c*n+hi+od])
-		}
-	}
-	ng, ns := floats.Dot(g, g), floats.Dot(src, src)
-	if !(ng > 0) || math.IsInf(ng, 0) || !(ns > 0) {
-		return false
-	}
-	floats.ScaleTo(dst, math.Sqrt(ns/ng), g)
-	return true
+	return tr
 }
 
 // gramSolve solves (g + shift·I) z = b for the symmetric positive definite

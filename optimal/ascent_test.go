@@ -482,3 +482,41 @@ func BenchmarkAscend(b *testing.B) {
 		}
 	})
 }
+
+// gram's displacement recurrence gives the Gram matrix of the shifts
+// S_{±d} src entry for entry, against the dense definition.
+func TestAscentGram(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, bs := range [][3]int{{32, 15, 7}, {16, 7, 3}, {11, 5, 3}, {9, 8, 4}, {6, 5, 0}} {
+		n, k, kp := bs[0], bs[1], bs[2]
+		aw := newAscentWork(n, k, kp, ascentRank)
+		src := randFactors(rng, n, ascentRank)
+		m := 2*kp + 1
+		for _, dir := range []int{1, -1} {
+			tr := aw.gram(src, dir)
+			var want float64
+			for di := 0; di < m; di++ {
+				for ei := 0; ei < m; ei++ {
+					od, oe := dir*(di-kp), dir*(ei-kp)
+					var s float64
+					for c := 0; c < ascentRank; c++ {
+						for i := 0; i < n; i++ {
+							if i+od >= 0 && i+od < n && i+oe >= 0 && i+oe < n {
+								s += src[c*n+i+od] * src[c*n+i+oe]
+							}
+						}
+					}
+					if got := aw.gam[di*m+ei]; math.Abs(got-s) > 1e-12*(1+math.Abs(s)) {
+						t.Errorf("%v dir %d: Γ[%d][%d] = %v, want %v", bs, dir, di, ei, got, s)
+					}
+					if di == ei {
+						want += s
+					}
+				}
+			}
+			if math.Abs(tr-want) > 1e-12*want {
+				t.Errorf("%v dir %d: trace %v, want %v", bs, dir, tr, want)
+			}
+		}
+	}
+}
