@@ -64,6 +64,11 @@ type ascentWork struct {
 	ord    []int     // kmax
 	y      []float64 // n×n: the dense dual
 	h, e   []float64 // 2(K−K'): its vector and rounding bounds
+
+	xs       []float64 // recover: x scaled, 2K+1
+	cand     []float64 // recover: the candidate, 2K'+1
+	tv       []float64 // recover: T(x) v_t (n)
+	ata, atb []float64 // recover: the normal equations, (m+1)² and m+1
 }
 
 // newAscentWork returns the scratch for N = n, bands K, K' and factors of
@@ -75,7 +80,7 @@ func newAscentWork(n, k, kp, kmax int) *ascentWork {
 	dim := 2 * (k - kp)
 	aw := &ascentWork{n: n, k: k, kp: kp, r: r, kmax: kmax,
 		x: make([]float64, 2*k+1), xo: make([]float64, dim),
-		ab: make([]float64, 2*n*r), g: make([]float64, n*r),
+		ab: make([]float64, 2*n*r), g: make([]float64, max(n*r, (m+1)*n)),
 		p: make([]float64, m*m), gam: make([]float64, m*m),
 		mu: make([]float64, m), rhs: make([]float64, m),
 		qa: make([]float64, n*kmax), qb: make([]float64, n*kmax),
@@ -85,7 +90,102 @@ func newAscentWork(n, k, kp, kmax int) *ascentWork {
 		y: make([]float64, n*n), h: make([]float64, dim), e: make([]float64, dim),
 	}
 	aw.a, aw.b = aw.ab[:n*r], aw.ab[n*r:]
+	aw.xs, aw.tv, aw.cand = make([]float64, 2*k+1), make([]float64, n), make([]float64, m)
+	aw.ata, aw.atb = make([]float64, (m+1)*(m+1)), make([]float64, m+1)
 	return aw
+}
+
+// recover writes into a (2K'+1) a primal candidate for the input x (2K+1)
+// from the dual in aw.a, aw.b as the last ascent left it (aligned): at an
+// optimum a* the optimal dual lives on the top singular pairs of the
+// residual, R(a*) v_t = σ u_t for its pairs (u_t, v_t), so a and τ are
+// fitted by least squares to R(a) v_t = τ u_t over the dual's pairs,
+// weighted by their singular values (weighted) or not. The fit is
+// first-order in the dual's error, so the caller evaluates it. It reports
+// false where the fit is not defined.
+func (aw *ascentWork) recover(x, a []float64, weighted bool) bool {
+	n, r, k, kp := aw.n, aw.r, aw.k, aw.kp
+	m := 2*kp + 1
+	var big float64
+	for _, v := range x {
+		big = math.Max(big, math.Abs(v))
+	}
+	if !(big > 0) || math.IsInf(big, 0) {
+		return false
+	}
+	sc := pow2(big)
+	for i, v := range x {
+		aw.xs[i] = v / sc
+	}
+	// The normal equations of min Σ_t w_t² ||Σ_d a_d S_d v_t + τ u_t −
+	// T(x) v_t||², unknowns (a_{−K'} … a_{K'}, τ).
+	ata, atb := aw.ata, aw.atb
+	clear(ata)
+	clear(atb)
+	var top float64
+	for t := 0; t < r; t++ {
+		top = math.Max(top, floats.Dot(aw.a[t*n:(t+1)*n], aw.a[t*n:(t+1)*n]))
+	}
+	if !(top > 0) {
+		return false
+	}
+	cols := aw.g[:(m+1)*n] // the m+1 columns of one pair's equations
+	for t := 0; t < r; t++ {
+		at, bt := aw.a[t*n:(t+1)*n], aw.b[t*n:(t+1)*n]
+		na, nb := math.Sqrt(floats.Dot(at, at)), math.Sqrt(floats.Dot(bt, bt))
+		if !(na > 0) || !(nb > 0) {
+			continue
+		}
+		w := 1.0
+		if weighted {
+			w = na * na / top // σ_t/σ_1
+		}
+		// u_t = a_t/||a_t||, v_t = b_t/||b_t||.
+		tv := aw.tv[:n]
+		clear(tv)
+		for q, xv := range aw.xs {
+			if xv == 0 {
+				continue
+			}
+			o := q - k
+			lo, hi := max(0, -o), min(n, n-o)
+			floats.AddScaled(tv[lo:hi], xv/nb, bt[lo+o:hi+o])
+		}
+		for di := 0; di < m; di++ {
+			o := di - kp
+			c := cols[di*n : (di+1)*n]
+			clear(c)
+			lo, hi := max(0, -o), min(n, n-o)
+			floats.AddScaled(c[lo:hi], 1/nb, bt[lo+o:hi+o])
+		}
+		floats.ScaleTo(cols[m*n:(m+1)*n], 1/na, at)
+		w2 := w * w
+		for i := 0; i <= m; i++ {
+			ci := cols[i*n : (i+1)*n]
+			atb[i] += w2 * floats.Dot(ci, tv)
+			for j := i; j <= m; j++ {
+				v := w2 * floats.Dot(ci, cols[j*n:(j+1)*n])
+				ata[i*(m+1)+j] += v
+				if j != i {
+					ata[j*(m+1)+i] += v
+				}
+			}
+		}
+	}
+	var tr float64
+	for i := 0; i <= m; i++ {
+		tr += ata[i*(m+1)+i]
+	}
+	if !(tr > 0) || math.IsInf(tr, 0) || !gramSolve(ata, atb, m+1, 1e-12*tr) {
+		return false
+	}
+	for i := 0; i < m; i++ {
+		a[i] = atb[i] * sc
+		if math.IsNaN(a[i]) || math.IsInf(a[i], 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // factorLen is the length of a stored factorisation: A then B, n×r each,
@@ -153,7 +253,7 @@ const ascentConverged = 0.02
 // vector operation: row i of S_o src is row i+o of src.
 func (aw *ascentWork) half(dst, src []float64, dir int) bool {
 	n, r, k, kp := aw.n, aw.r, aw.k, aw.kp
-	g := aw.g
+	g := aw.g[:n*r]
 	clear(g)
 	for t, xv := range aw.x {
 		if xv == 0 {

@@ -156,6 +156,10 @@ type Certificate struct {
 	// Ascended reports, with Reused, that the remembered dual was first
 	// improved for this input by dual ascent (CertifyOptions.AscentSteps).
 	Ascended bool
+	// Recovered reports, with Polished, that A is not the candidate but the
+	// primal fitted to the optimality conditions of the dual that ascent
+	// found, certified by that dual (Steps is 0).
+	Recovered bool
 }
 
 // Gap returns the certified relative gap (Value−Lower)/Value: the optimum
@@ -831,6 +835,17 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 							copy(dst, a)
 							return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Reused: true, Ascended: true}, nil
 						}
+						// A candidate the bound leaves above the target
+						// would be refined: first try the primal the
+						// ascended dual points to.
+						if (v-lo)/v > c.target {
+							// The fit needs the dual near its optimum: the
+							// ascent goes on while it gains.
+							lo = math.Max(lo, w.asc.ascend(w.xoRaw, lo*(1+1e-3), math.Inf(1), math.Inf(-1), c.ascent))
+							if cert, ok := c.recovered(w, dst, x, lo); ok {
+								return cert, nil
+							}
+						}
 					}
 				}
 				if lo > 0 {
@@ -899,6 +914,23 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 		}
 	}
 	return cert, nil
+}
+
+// recovered returns the certificate of the primal that w's last dual
+// ascent points to (ascentWork.recover, unweighted, then weighted) with
+// the bound lo, if its certified gap is within the target.
+func (c *Certifier) recovered(w *certWork, dst, x []float64, lo float64) (Certificate, bool) {
+	aw := w.asc
+	for _, weighted := range [2]bool{false, true} {
+		if !aw.recover(x, aw.cand, weighted) {
+			continue
+		}
+		if v := w.value(x, aw.cand); v > 0 && !math.IsInf(v, 0) && (v-lo)/v <= c.target {
+			copy(dst, aw.cand)
+			return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Polished: true, Recovered: true}, true
+		}
+	}
+	return Certificate{}, false
 }
 
 // ascentFloor is the largest relative gap of a remembered dual from which

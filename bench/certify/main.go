@@ -140,12 +140,13 @@ const (
 	asIs = iota
 	reusedDual
 	ascendedDual
+	recoveredDual
 	improved
 	fallback
 	outcomes
 )
 
-var outcomeNames = [outcomes]string{"certified as it is", "certified as it is by a remembered dual", "certified as it is by a remembered dual after dual ascent", "improved without the exact solver", "replaced by the exact solver"}
+var outcomeNames = [outcomes]string{"certified as it is", "certified as it is by a remembered dual", "certified as it is by a remembered dual after dual ascent", "replaced by the primal of the ascended dual", "improved without the exact solver", "replaced by the exact solver"}
 
 // stats gathers one worker's figures.
 type stats struct {
@@ -188,6 +189,8 @@ func outcome(cert optimal.Certificate) int {
 	switch {
 	case cert.Ascended:
 		return ascendedDual
+	case cert.Recovered:
+		return recoveredDual
 	case cert.Reused:
 		return reusedDual
 	case cert.Fallback:
