@@ -37,6 +37,8 @@ type approxCertifier struct {
 	fell    int // the exact solver ran (Certificate.Fallback)
 	polish  int // improved by polish steps alone
 	reused  int // certified by a remembered dual (Certificate.Reused)
+	ascend  int // of those, after dual ascent (Certificate.Ascended)
+	recov   int // of the polished, the primal of the ascended dual (Certificate.Recovered)
 	over    int // certified gap still above maxGap
 	sumGap  float64
 	maxSeen float64
@@ -108,10 +110,16 @@ func (ac *approxCertifier) certify(x, a []float64, k int) ([]float64, []optimal.
 		switch {
 		case r.Reused:
 			ac.reused++
+			if r.Ascended {
+				ac.ascend++
+			}
 		case r.Fallback:
 			ac.fell++
 		case r.Polished:
 			ac.polish++
+			if r.Recovered {
+				ac.recov++
+			}
 		}
 		if ac.maxGap > 0 && !(g <= ac.maxGap) {
 			ac.over++
@@ -131,9 +139,16 @@ func (ac *approxCertifier) summary() string {
 	s := fmt.Sprintf("certified %d rows (%s loss): certified gap mean %.4g%%, max %.4g%%; %d as the network gave them",
 		ac.rows, ac.c.Loss().Name(), 100*mean, 100*ac.maxSeen, ac.rows-ac.polish-ac.fell)
 	if ac.reused > 0 {
-		s += fmt.Sprintf(" (%d of them by a remembered dual)", ac.reused)
+		s += fmt.Sprintf(" (%d of them by a remembered dual", ac.reused)
+		if ac.ascend > 0 {
+			s += fmt.Sprintf(", %d after dual ascent", ac.ascend)
+		}
+		s += ")"
 	}
 	s += fmt.Sprintf(", %d polished", ac.polish)
+	if ac.recov > 0 {
+		s += fmt.Sprintf(" (%d of them replaced by the primal of the ascended dual)", ac.recov)
+	}
 	if ac.maxGap > 0 {
 		s += fmt.Sprintf(", %d re-solved by the exact solver (-max-gap %g)", ac.fell, ac.maxGap)
 		if ac.over == 0 {
