@@ -100,10 +100,12 @@ func newAscentWork(n, k, kp, kmax int) *ascentWork {
 // optimum a* the optimal dual lives on the top singular pairs of the
 // residual, R(a*) v_t = σ u_t for its pairs (u_t, v_t), so a and τ are
 // fitted by least squares to R(a) v_t = τ u_t over the dual's pairs,
-// weighted by their singular values (weighted) or not. The fit is
-// first-order in the dual's error, so the caller evaluates it. It reports
-// false where the fit is not defined.
-func (aw *ascentWork) recover(x, a []float64, weighted bool) bool {
+// weighted by their singular values (weighted) or not, and, with a prior
+// (2K'+1, nil for none), pulled towards it by the ridge lambda times the
+// normal equations' mean diagonal. The fit is first-order in the dual's
+// error, so the caller evaluates it. It reports false where the fit is not
+// defined.
+func (aw *ascentWork) recover(x, a []float64, weighted bool, prior []float64, lambda float64) bool {
 	n, r, k, kp := aw.n, aw.r, aw.k, aw.kp
 	m := 2*kp + 1
 	var big float64
@@ -175,6 +177,13 @@ func (aw *ascentWork) recover(x, a []float64, weighted bool) bool {
 	var tr float64
 	for i := 0; i <= m; i++ {
 		tr += ata[i*(m+1)+i]
+	}
+	if prior != nil {
+		l := lambda * tr / float64(m+1)
+		for i := 0; i < m; i++ {
+			ata[i*(m+1)+i] += l
+			atb[i] += l * prior[i] / sc
+		}
 	}
 	if !(tr > 0) || math.IsInf(tr, 0) || !gramSolve(ata, atb, m+1, 1e-12*tr) {
 		return false

@@ -572,7 +572,7 @@ func TestAscentRecover(t *testing.T) {
 		lo := aw.ascend(xo, r.Value*(1+1e-3), math.Inf(1), math.Inf(-1), ascentSteps)
 		best := math.Inf(1)
 		for _, weighted := range []bool{false, true} {
-			if !aw.recover(x, cand, weighted) {
+			if !aw.recover(x, cand, weighted, nil, 0) {
 				t.Fatalf("row %d: no fit", row)
 			}
 			best = math.Min(best, denseNorm(in, x, cand))
@@ -590,11 +590,11 @@ func TestAscentRecover(t *testing.T) {
 		t.Errorf("fitted primals' gaps %.3g: want a median within 5 %% and two within 1 %%", gaps)
 	}
 	clear(aw.ab)
-	if aw.recover(notebookInput(rng, in), cand, false) {
+	if aw.recover(notebookInput(rng, in), cand, false, nil, 0) {
 		t.Error("a fit from zero factors")
 	}
 	copy(aw.ab, randFactors(rng, in.N, 2*ascentRank))
-	if aw.recover(make([]float64, in.Len()), cand, true) {
+	if aw.recover(make([]float64, in.Len()), cand, true, nil, 0) {
 		t.Error("a fit for a zero input")
 	}
 }

@@ -842,7 +842,7 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 							// The fit needs the dual near its optimum: the
 							// ascent goes on while it gains.
 							lo = math.Max(lo, w.asc.ascend(w.xoRaw, lo*(1+1e-3), math.Inf(1), math.Inf(-1), c.ascent))
-							if cert, ok := c.recovered(w, dst, x, lo); ok {
+							if cert, ok := c.recovered(w, dst, x, a, lo); ok {
 								return cert, nil
 							}
 						}
@@ -916,13 +916,21 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 	return cert, nil
 }
 
+// recoverPrior is the weight, relative to the mean diagonal of the normal
+// equations, that pulls the primal fitted to an ascended dual towards the
+// candidate (ascentWork.recover): the fit constrains the residual on the
+// dual's few pairs only, and the candidate, poor as it is, holds the rest
+// (the choice of the weight: docs/BENCHMARKS.md, issue 13).
+const recoverPrior = 1.0
+
 // recovered returns the certificate of the primal that w's last dual
-// ascent points to (ascentWork.recover, unweighted, then weighted) with
-// the bound lo, if its certified gap is within the target.
-func (c *Certifier) recovered(w *certWork, dst, x []float64, lo float64) (Certificate, bool) {
+// ascent points to (ascentWork.recover, unweighted, then weighted, pulled
+// towards the candidate a) with the bound lo, if its certified gap is
+// within the target.
+func (c *Certifier) recovered(w *certWork, dst, x, a []float64, lo float64) (Certificate, bool) {
 	aw := w.asc
 	for _, weighted := range [2]bool{false, true} {
-		if !aw.recover(x, aw.cand, weighted) {
+		if !aw.recover(x, aw.cand, weighted, a, recoverPrior) {
 			continue
 		}
 		if v := w.value(x, aw.cand); v > 0 && !math.IsInf(v, 0) && (v-lo)/v <= c.target {
