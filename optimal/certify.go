@@ -825,7 +825,9 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 				lo, start := c.cache.lowerFactors(w.xoRaw, w.q, floor, fac)
 				tight := c.tight.Load() && !tightSampled(x, uint64(c.sample.Load()))
 				reuse := func(g float64) bool { return g <= r || (g <= c.target && tight) }
+				ascended := false
 				if lo > 0 && (v-lo)/v > r && start {
+					ascended = true
 					// The ascent goes on while it gains, up to the reuse
 					// target: a row above it is certified (where remembered
 					// duals certify such rows, ReuseTightFraction) by the
@@ -850,7 +852,9 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 				}
 				if lo > 0 {
 					g := (v - lo) / v
-					if g <= r || (reuse(g) && !start) {
+					// Above r only an ascended bound (or one without
+					// factors to ascend from) certifies.
+					if g <= r || (reuse(g) && (ascended || !start)) {
 						copy(dst, a)
 						return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Reused: true}, nil
 					}

@@ -77,7 +77,7 @@ const AscentTightFraction = 0.25
 // (tightSampleFull is a multiple of tightSample: its rows are among those.)
 const (
 	tightSample     = 8
-	tightSampleFull = 32
+	tightSampleFull = 128
 	tightWindow     = 256
 	tightMin        = 64
 )

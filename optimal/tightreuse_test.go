@@ -230,8 +230,9 @@ func TestTightSampled(t *testing.T) {
 	if picked < 1800 || picked > 2200 {
 		t.Errorf("%d of %d rows picked, want about %d", picked, n, n/tightSample)
 	}
-	// Binomial(16000, 1/32): mean 500, sd ≈ 22.
-	if full < 400 || full > 600 {
+	// Binomial(16000, 1/tightSampleFull): within 5 sd of its mean.
+	mean := float64(n) / tightSampleFull
+	if sd := math.Sqrt(mean); math.Abs(float64(full)-mean) > 5*sd {
 		t.Errorf("%d of %d rows picked at the full window's rate, want about %d", full, n, n/tightSampleFull)
 	}
 	if moved < 2*1800*7/8 {
