@@ -52,6 +52,7 @@ type ascentWork struct {
 	x       []float64 // T(x_out)'s generator: 2K+1, the output band zero, scaled
 	xo      []float64 // x_out scaled, in the order of Certifier.outside
 	ab      []float64 // the factors A then B (factorLen), as stored
+	sr      []float64 // n×r: half's src by rows
 	a, b, g []float64 // n×r: A and B within ab, and G
 	p       []float64 // m×m: the Gram matrix F of the shifts (half)
 	gam     []float64 // m×m, m = 2K'+1: the Gram system, then its factor
@@ -80,7 +81,7 @@ func newAscentWork(n, k, kp, kmax int) *ascentWork {
 	dim := 2 * (k - kp)
 	aw := &ascentWork{n: n, k: k, kp: kp, r: r, kmax: kmax,
 		x: make([]float64, 2*k+1), xo: make([]float64, dim),
-		ab: make([]float64, 2*n*r), g: make([]float64, max(n*r, (m+1)*n)),
+		ab: make([]float64, 2*n*r), sr: make([]float64, n*r), g: make([]float64, max(n*r, (m+1)*n)),
 		p: make([]float64, m*m), gam: make([]float64, m*m),
 		mu: make([]float64, m), rhs: make([]float64, m),
 		qa: make([]float64, n*kmax), qb: make([]float64, n*kmax),
@@ -253,16 +254,22 @@ func (aw *ascentWork) ascend(xo []float64, v, need, reach float64, steps int) fl
 // candidate's gap left, for the ascent to go on.
 const ascentConverged = 0.02
 
-// half sets dst (n×r) to the best factor against src: the projection of
-// G = T(x_out) src (dir 1; T(x_out)ᵀ src for dir −1) onto the complement
-// of the span of the shifts S_{dir·d} src (|d| <= K'), scaled to
-// ||src||_F. It reports false where that fails (a zero or non-finite G, a
-// singular Gram system); dst is then unspecified. Factors are stored by
-// columns (n numbers each), so that every product is a contiguous
-// vector operation: row i of S_o src is row i+o of src.
+// half sets dst (n×r, by columns) to the best factor against src (by
+// columns): the projection of G = T(x_out) src (dir 1; T(x_out)ᵀ src for
+// dir −1) onto the complement of the span of the shifts S_{dir·d} src
+// (|d| <= K'), scaled to ||src||_F. It reports false where that fails (a
+// zero or non-finite G, a singular Gram system); dst is then unspecified.
+// The work is done on src by rows (n×r row-major), where rows i … j of
+// S_o src are rows i+o … j+o of src, contiguous: every product is then one
+// vector operation over all r columns.
 func (aw *ascentWork) half(dst, src []float64, dir int) bool {
 	n, r, k, kp := aw.n, aw.r, aw.k, aw.kp
-	g := aw.g[:n*r]
+	sr, g := aw.sr[:n*r], aw.g[:n*r]
+	for c := 0; c < r; c++ {
+		for i, v := range src[c*n : (c+1)*n] {
+			sr[i*r+c] = v
+		}
+	}
 	clear(g)
 	for t, xv := range aw.x {
 		if xv == 0 {
@@ -270,22 +277,16 @@ func (aw *ascentWork) half(dst, src []float64, dir int) bool {
 		}
 		o := dir * (t - k)
 		lo, hi := max(0, -o), min(n, n-o)
-		for c := 0; c < r; c++ {
-			floats.AddScaled(g[c*n+lo:c*n+hi], xv, src[c*n+lo+o:c*n+hi+o])
-		}
+		floats.AddScaled(g[lo*r:hi*r], xv, sr[(lo+o)*r:(hi+o)*r])
 	}
 	m := 2*kp + 1
 	gam, rhs := aw.gam, aw.rhs
-	tr := aw.gram(src, dir)
+	tr := aw.gram(sr, dir)
 	for di := 0; di < m; di++ {
 		od := dir * (di - kp)
-		// The right-hand side −⟨S_{dir d} src, G⟩.
+		// The right-hand side ⟨S_{dir d} src, G⟩.
 		lo, hi := max(0, -od), min(n, n-od)
-		var s float64
-		for c := 0; c < r; c++ {
-			s += floats.Dot(g[c*n+lo:c*n+hi], src[c*n+lo+od:c*n+hi+od])
-		}
-		rhs[di] = -s
+		rhs[di] = floats.Dot(g[lo*r:hi*r], sr[(lo+od)*r:(hi+od)*r])
 	}
 	if !(tr > 0) || math.IsInf(tr, 0) {
 		return false
@@ -294,29 +295,31 @@ func (aw *ascentWork) half(dst, src []float64, dir int) bool {
 	// shifts are dependent; it only makes the projection inexact, which
 	// the bound accounts for.
 	mu := aw.mu
-	for i, v := range rhs {
-		mu[i] = -v
-	}
+	copy(mu, rhs)
 	if !gramSolve(gam, mu, m, 1e-13*tr) {
 		return false
 	}
 	for di := 0; di < m; di++ {
 		od := dir * (di - kp)
 		lo, hi := max(0, -od), min(n, n-od)
-		for c := 0; c < r; c++ {
-			floats.AddScaled(g[c*n+lo:c*n+hi], -mu[di], src[c*n+lo+od:c*n+hi+od])
-		}
+		floats.AddScaled(g[lo*r:hi*r], -mu[di], sr[(lo+od)*r:(hi+od)*r])
 	}
-	ng, ns := floats.Dot(g, g), floats.Dot(src, src)
+	ng, ns := floats.Dot(g, g), floats.Dot(sr, sr)
 	if !(ng > 0) || math.IsInf(ng, 0) || !(ns > 0) {
 		return false
 	}
-	floats.ScaleTo(dst, math.Sqrt(ns/ng), g)
+	f := math.Sqrt(ns / ng)
+	for c := 0; c < r; c++ {
+		d := dst[c*n : (c+1)*n]
+		for i := range d {
+			d[i] = f * g[i*r+c]
+		}
+	}
 	return true
 }
 
 // gram sets aw.gam to the Gram matrix of the shifts S_{dir·d} src
-// (|d| <= K', by columns as in half) and returns its trace.
+// (|d| <= K', src n×r by rows) and returns its trace.
 func (aw *ascentWork) gram(src []float64, dir int) float64 {
 	n, r, kp := aw.n, aw.r, aw.kp
 	// Γ_de = ⟨S_{dir d} src, S_{dir e} src⟩ = F(dir·d, dir·e) with
@@ -330,18 +333,16 @@ func (aw *ascentWork) gram(src []float64, dir int) float64 {
 	for qi := 0; qi < m; qi++ {
 		p, q := -kp, qi-kp
 		lo, hi := max(0, p, p-q), min(n, n+p, n+p-q)
-		var v float64
-		for c := 0; c < r; c++ {
-			col := src[c*n : (c+1)*n]
-			v += floats.Dot(col[lo:hi], col[lo+q-p:hi+q-p])
-		}
+		d := q - p
+		v := floats.Dot(src[lo*r:hi*r], src[(lo+d)*r:(hi+d)*r])
 		f[qi] = v
 		f[qi*m] = v
 	}
 	cdot := func(j, delta int) float64 {
+		a, b := src[j*r:(j+1)*r], src[(j+delta)*r:(j+delta+1)*r]
 		var v float64
-		for c := 0; c < r; c++ {
-			v += src[c*n+j] * src[c*n+j+delta]
+		for c, x := range a {
+			v += x * b[c]
 		}
 		return v
 	}

@@ -516,9 +516,15 @@ func TestAscentGram(t *testing.T) {
 		n, k, kp := bs[0], bs[1], bs[2]
 		aw := newAscentWork(n, k, kp, ascentRank)
 		src := randFactors(rng, n, ascentRank)
+		rows := make([]float64, len(src))
+		for c := 0; c < ascentRank; c++ {
+			for i := 0; i < n; i++ {
+				rows[i*ascentRank+c] = src[c*n+i]
+			}
+		}
 		m := 2*kp + 1
 		for _, dir := range []int{1, -1} {
-			tr := aw.gram(src, dir)
+			tr := aw.gram(rows, dir)
 			var want float64
 			for di := 0; di < m; di++ {
 				for ei := 0; ei < m; ei++ {
