@@ -374,9 +374,9 @@ func (aw *ascentWork) gram(src []float64, dir int) float64 {
 }
 
 // gramSolve solves (g + shift·I) z = b for the symmetric positive definite
-// m×m matrix g (row-major, overwritten by its Cholesky factor in its lower
-// triangle) and b (overwritten by z), reporting false where a pivot is not
-// positive.
+// m×m matrix g (row-major, read in its lower triangle and overwritten there
+// by its Cholesky factor) and b (overwritten by z), reporting false where a
+// pivot is not positive.
 func gramSolve(g, b []float64, m int, shift float64) bool {
 	for j := 0; j < m; j++ {
 		rj := g[j*m : j*m+j]
@@ -389,7 +389,6 @@ func gramSolve(g, b []float64, m int, shift float64) bool {
 		}
 		d = math.Sqrt(d)
 		g[j*m+j] = d
-		inv := 1 / d
 		for i := j + 1; i < m; i++ {
 			ri := g[i*m : i*m+j]
 			ri = ri[:len(rj)]
@@ -397,7 +396,7 @@ func gramSolve(g, b []float64, m int, shift float64) bool {
 			for k, v := range rj {
 				t -= ri[k] * v
 			}
-			g[i*m+j] = t * inv
+			g[i*m+j] = t / d
 		}
 	}
 	for i := 0; i < m; i++ {

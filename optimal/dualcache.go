@@ -318,9 +318,6 @@ func (c *dualCache) keepFactors(facLen int) {
 	}
 }
 
-// hasFactors reports whether the cache keeps factors (keepFactors).
-func (c *dualCache) hasFactors() bool { return c.ix != nil && c.ix.facLen > 0 }
-
 // addFactors is add with the factors f of the vector's dual (nil for none),
 // kept where the cache keeps factors.
 func (c *dualCache) addFactors(xo, h, e, f []float64, q []int) {

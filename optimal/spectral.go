@@ -598,44 +598,15 @@ func (s *SDP) newtonStep() bool {
 	return false
 }
 
-// cholSolve factorizes h + shift·I (m×m, row-major) into l and solves
-// (h + shift·I) x = -b. It reports false if the matrix is not numerically
-// positive definite.
+// cholSolve factorizes h + shift·I (m×m, row-major, read in its lower
+// triangle) into l and solves (h + shift·I) x = -b. It reports false if the
+// matrix is not numerically positive definite.
 func cholSolve(l, h, x, b []float64, m int, shift float64) bool {
-	for j := 0; j < m; j++ {
-		for i := j; i < m; i++ {
-			v := h[i*m+j]
-			if i == j {
-				v += shift
-			}
-			for k := 0; k < j; k++ {
-				v -= l[i*m+k] * l[j*m+k]
-			}
-			if i == j {
-				if !(v > 0) {
-					return false
-				}
-				l[j*m+j] = math.Sqrt(v)
-			} else {
-				l[i*m+j] = v / l[j*m+j]
-			}
-		}
+	copy(l[:m*m], h[:m*m])
+	for i := range m {
+		x[i] = -b[i]
 	}
-	for i := 0; i < m; i++ {
-		v := -b[i]
-		for k := 0; k < i; k++ {
-			v -= l[i*m+k] * x[k]
-		}
-		x[i] = v / l[i*m+i]
-	}
-	for i := m - 1; i >= 0; i-- {
-		v := x[i]
-		for k := i + 1; k < m; k++ {
-			v -= l[k*m+i] * x[k]
-		}
-		x[i] = v / l[i*m+i]
-	}
-	return true
+	return gramSolve(l, x[:m], m, shift)
 }
 
 // lower returns the best certified lower bound available at the current
