@@ -605,6 +605,40 @@ func TestDualCacheBytes(t *testing.T) {
 	if est := DualCacheBytes(in, out, 2000); held > est {
 		t.Errorf("cache holds %g bytes, estimate %g", held, est)
 	}
+	// In 16 dimensions, with dual ascent's factors: the estimate covers a
+	// full index of AscentDualCache vectors and their factors, whatever
+	// DualCache asks for.
+	in32, out32 := structure.Band{N: 32, K: 15}, structure.Band{N: 32, K: 7}
+	ci := newDualCache(16, AscentDualCache)
+	fl := factorLen(in32.N)
+	ci.keepFactors(fl)
+	h, e, f := make([]float64, 16), make([]float64, 16), make([]float64, fl)
+	for i := 0; i < 2*AscentDualCache; i++ {
+		for d := range h {
+			h[d] = rng.NormFloat64()
+		}
+		ci.addFactors(h, h, e, f, nil)
+	}
+	ix := ci.ix
+	bytes := 8 * (cap(ix.centre) + cap(ix.radius))
+	for b := range ix.mem {
+		bytes += 8*cap(ix.mem[b]) + 4*cap(ix.fac[b]) + 48
+	}
+	if est := DualCacheBytes(in32, out32, DefaultDualCache); float64(bytes) > est {
+		t.Errorf("index with factors holds %d bytes, estimate %g", bytes, est)
+	}
+	if ix.len() > AscentDualCache {
+		t.Errorf("%d vectors in an index of at most %d", ix.len(), AscentDualCache)
+	}
+	// A certifier keeps at most AscentDualCache duals where it ascends, and
+	// what DualCache asks for where it does not.
+	l32 := spectralLoss(t, in32, out32)
+	for _, c := range []struct{ steps, want int }{{0, AscentDualCache}, {-1, DefaultDualCache}} {
+		cf := mustCertifier(t, l32, &CertifyOptions{MaxGap: 0.01, DualCache: DefaultDualCache, AscentSteps: c.steps})
+		if cf.cache.max != c.want || (cf.fac > 0) != (c.steps >= 0) {
+			t.Errorf("AscentSteps %d: a cache of %d, factors %d", c.steps, cf.cache.max, cf.fac)
+		}
+	}
 }
 
 // denseNorm returns ||T(x) − T(Ea)||_2 by the SVD of the dense matrix, the
