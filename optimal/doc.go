@@ -57,6 +57,16 @@
 //     O(N·K) memory, certified to 1e-8 in two to four oracle calls.
 //   - Certifier attaches to a given answer (a network's) its exact loss and
 //     a certified lower bound, by the same subspace method started there.
+//     A dual certificate bounds every input, so it remembers the duals it
+//     finds and checks later rows against them first. In more than four
+//     out-of-band dimensions it improves the nearest remembered dual for
+//     the row at hand by dual ascent: alternating maximisation of the
+//     Burer–Monteiro form of the dual problem (Burer & Monteiro, Math.
+//     Program. 95, 2003) on a rank-3 factorisation, each step a projection
+//     onto the complement of the output diagonals' shifts. It replaces a poor
+//     answer by the primal fitted to the ascended dual's optimality
+//     conditions. Every bound is recomputed rigorously from the dual it
+//     comes from, whatever the iteration did.
 //
 // Solver picks SDP or Banded by size and output band (MethodAuto). See
 // docs/SPECTRAL.md for the mathematics and docs/BENCHMARKS.md for the cost
