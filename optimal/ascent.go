@@ -25,12 +25,12 @@ import (
 // projection of G = T(x_out) B onto that subspace, scaled to ||B||_F: a
 // least-squares problem in the 2K'+1 multipliers (a Gram system). For A
 // fixed it is the same with the transpose. Each step costs O(N·r·K) plus
-// the Gram system's O(N·K'²), far below a full check's eigensolver and
+// the Gram system's O(K'³), far below a full check's eigensolver and
 // model.
 //
 // The iterates only propose duals: after each step the factors are
 // balanced through a thin QR of each and an SVD of the r×r core
-// (alignFactors), the dense Y = A Bᵀ is formed, and its bound comes from
+// (ascentWork.align), the dense Y = A Bᵀ is formed, and its bound comes from
 // dualVector with the nuclear norm bounded by Σ_j ||a_j|| ||b_j||, which
 // is at least ||A Bᵀ||_* for every factorisation and equals it for the
 // aligned one. So the bound is rigorous whatever the iteration did, with
@@ -56,7 +56,7 @@ type ascentWork struct {
 	a, b, g []float64 // n×r: A and B within ab, and G
 	p       []float64 // m×m: the Gram matrix F of the shifts (half)
 	gam     []float64 // m×m, m = 2K'+1: the Gram system, then its factor
-	mu, rhs []float64 // m
+	mu      []float64 // m: its right-hand side, then its solution
 
 	qa, qb []float64 // n×kmax: thin QR factors
 	ra, rb []float64 // kmax×kmax
@@ -83,7 +83,7 @@ func newAscentWork(n, k, kp, kmax int) *ascentWork {
 		x: make([]float64, 2*k+1), xo: make([]float64, dim),
 		ab: make([]float64, 2*n*r), sr: make([]float64, n*r), g: make([]float64, max(n*r, (m+1)*n)),
 		p: make([]float64, m*m), gam: make([]float64, m*m),
-		mu: make([]float64, m), rhs: make([]float64, m),
+		mu: make([]float64, m),
 		qa: make([]float64, n*kmax), qb: make([]float64, n*kmax),
 		ra: make([]float64, kmax*kmax), rb: make([]float64, kmax*kmax),
 		c: make([]float64, kmax*kmax), v: make([]float64, kmax*kmax),
@@ -204,12 +204,12 @@ func factorLen(n int) int { return 2 * n * ascentRank }
 
 // ascend improves the dual whose factors are aw.a, aw.b (n×r, the layout
 // of factorLen) for the input with out-of-band entries xo (the order of
-// Certifier.outside), whose candidate has the loss v, and returns the best
-// certified lower bound on its optimum that it found (0 if none), taking
-// at most steps steps. It stops once a bound reaches need; where the last
-// step's gain, repeated over the steps left, would not reach reach (at
-// most need); and once a step gains less than ascentConverged of the gap
-// left to v.
+// Certifier.outside) and returns the best certified lower bound on its
+// optimum that it found (0 if none), taking at most steps steps. It stops
+// once a bound reaches need; where the last step's gain, repeated over the
+// steps left, would not reach reach (at most need); and once a step gains
+// less than ascentConverged of the gap left to v (the candidate's loss, or
+// any value above the bound that sets the scale of convergence).
 func (aw *ascentWork) ascend(xo []float64, v, need, reach float64, steps int) float64 {
 	var big float64
 	for _, x := range xo {
@@ -280,13 +280,13 @@ func (aw *ascentWork) half(dst, src []float64, dir int) bool {
 		floats.AddScaled(g[lo*r:hi*r], xv, sr[(lo+o)*r:(hi+o)*r])
 	}
 	m := 2*kp + 1
-	gam, rhs := aw.gam, aw.rhs
+	gam, mu := aw.gam, aw.mu
 	tr := aw.gram(sr, dir)
 	for di := 0; di < m; di++ {
 		od := dir * (di - kp)
 		// The right-hand side ⟨S_{dir d} src, G⟩.
 		lo, hi := max(0, -od), min(n, n-od)
-		rhs[di] = floats.Dot(g[lo*r:hi*r], sr[(lo+od)*r:(hi+od)*r])
+		mu[di] = floats.Dot(g[lo*r:hi*r], sr[(lo+od)*r:(hi+od)*r])
 	}
 	if !(tr > 0) || math.IsInf(tr, 0) {
 		return false
@@ -294,8 +294,6 @@ func (aw *ascentWork) half(dst, src []float64, dir int) bool {
 	// A little ridge keeps the Cholesky factorisation defined where the
 	// shifts are dependent; it only makes the projection inexact, which
 	// the bound accounts for.
-	mu := aw.mu
-	copy(mu, rhs)
 	if !gramSolve(gam, mu, m, 1e-13*tr) {
 		return false
 	}

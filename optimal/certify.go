@@ -102,8 +102,9 @@ type CertifyOptions struct {
 	// row above that target, up to the certifier's target, while the full
 	// checks of such rows have lately recovered less than
 	// ReuseTightFraction (AscentTightFraction with dual ascent) of their
-	// remembered gap (see there; one such row
-	// in eight is still certified the full way, to keep measuring it). Both
+	// remembered gap (see there; one such row in eight, then one in 128
+	// once 256 have been measured, is still certified the full way, to keep
+	// measuring it). Both
 	// change only where the cache does, after each block of rows, so the
 	// output still depends only on the sequence of rows.
 	ReuseTarget float64
@@ -827,16 +828,12 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 				reuse := func(g float64) bool { return g <= r || (g <= c.target && tight) }
 				ascended := false
 				if lo > 0 && (v-lo)/v > r && start {
-					ascended = true
 					// The ascent goes on while it gains, up to the reuse
 					// target: a row above it is certified (where remembered
 					// duals certify such rows, ReuseTightFraction) by the
 					// same bound as the rows that measure whether they do.
 					if up := w.asc.ascend(w.xoRaw, v, v*(1-r)*(1+1e-12), v*(1-c.target), c.ascent); up > lo {
-						if lo = up; reuse((v - lo) / v) {
-							copy(dst, a)
-							return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Reused: true, Ascended: true}, nil
-						}
+						lo, ascended = up, true
 						// A candidate the bound leaves above the target
 						// would be refined: first try the primal the
 						// ascended dual points to.
@@ -851,12 +848,12 @@ func (c *Certifier) certify(w *certWork, dst, x, a []float64) (Certificate, erro
 					}
 				}
 				if lo > 0 {
+					// Above r the bound is one the ascent started from
+					// (whether or not it gained), or one without factors.
 					g := (v - lo) / v
-					// Above r only an ascended bound (or one without
-					// factors to ascend from) certifies.
-					if g <= r || (reuse(g) && (ascended || !start)) {
+					if reuse(g) {
 						copy(dst, a)
-						return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Reused: true}, nil
+						return Certificate{A: dst, Value: v, Lower: math.Min(lo, v), Reused: true, Ascended: ascended}, nil
 					}
 					remembered = lo
 					if c.adapt && g <= c.target {

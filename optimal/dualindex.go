@@ -182,7 +182,9 @@ func (ix *dualIndex) add(h, e, f []float64) {
 			}
 		} else {
 			fb = append(fb, float32(math.NaN()))
-			fb = append(fb, make([]float32, ix.facLen-1)...)
+			for range ix.facLen - 1 {
+				fb = append(fb, 0)
+			}
 		}
 		ix.fac[best] = fb
 	}
